@@ -1,0 +1,43 @@
+# Two entry points, both idempotent: `make run` (set up, then record on the simulated arm in the
+# console) and `make test` (set up, then run the tests). Everything the project needs is installed
+# here: Debian packages (when apt-get is there), a venv, the CPU build of torch, then the project.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+APT_PACKAGES := espeak-ng libespeak-ng1 tmux sox ffmpeg
+TORCH := torch==2.13.0
+
+.PHONY: setup run test bench lint clean
+setup: $(VENV)/.deps
+
+$(VENV)/.apt:
+	@mkdir -p $(VENV)
+	@if command -v apt-get >/dev/null 2>&1; then \
+	  missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	  if [ -n "$$missing" ]; then \
+	    SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	    $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing >/dev/null; \
+	  fi; \
+	fi
+	@touch $@
+
+$(VENV)/.deps: pyproject.toml $(VENV)/.apt
+	@[ -x $(BIN)/python ] || $(PYTHON) -m venv $(VENV)
+	@$(BIN)/python -c "import torch" 2>/dev/null || $(BIN)/pip install -q $(TORCH)
+	@$(BIN)/pip install -q -e ".[dev]"
+	@touch $@
+
+run: setup
+	$(BIN)/lerecord --config examples/sim_session.toml
+
+test: setup
+	$(BIN)/python -m pytest
+
+bench: setup
+	$(BIN)/python -m bench
+
+lint: setup
+	$(BIN)/ruff check core hardware tui tests bench
+
+clean:
+	rm -rf $(VENV)

@@ -1,0 +1,1 @@
+"""Session engine, control loop, dataset, policy, logs, voice, config and CLI. Never imports Textual."""

@@ -1,0 +1,1 @@
+"""One module per `lerecord` subcommand, each with `main(argv) -> int`."""

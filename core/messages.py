@@ -1,0 +1,216 @@
+"""What the session engine and its clients (headless runner, console app) say to each other.
+
+Everything here is a small frozen dataclass made of plain values, so it pickles across the pipe
+to the console app's process. Commands are imperative, events past tense; `Telemetry` is the
+latest state, published by the control thread after each step.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+# ---- commands (client -> engine) ---------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ExitEarly:
+    """End the current phase now (recording: save the episode; reset: start the next one)."""
+
+
+@dataclass(frozen=True)
+class Rerecord:
+    """Discard the episode in progress (or the one just recorded, during its reset) and redo it."""
+
+
+@dataclass(frozen=True)
+class Stop:
+    """Save what is complete and finish the session."""
+
+
+@dataclass(frozen=True)
+class EmergencyStop:
+    """Cut motor torque at once, discard the episode in progress, end the session."""
+
+
+@dataclass(frozen=True)
+class Pause:
+    """Hold the arm where it is; the phase clock stops and no frames are recorded."""
+
+
+@dataclass(frozen=True)
+class Resume:
+    pass
+
+
+@dataclass(frozen=True)
+class TeleopKey:
+    """A key pressed in the console, for the keyboard teleoperator (`pressed` False on release)."""
+
+    key: str
+    pressed: bool = True
+
+
+Command = ExitEarly | Rerecord | Stop | EmergencyStop | Pause | Resume | TeleopKey
+
+# ---- events (engine -> clients) ----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SessionStarted:
+    at: float
+    robot: str
+    dataset_root: str
+    repo_id: str
+    num_episodes: int
+    devices: tuple[str, ...] = ()
+    log_dir: str | None = None
+    sounds: bool = False
+
+
+@dataclass(frozen=True)
+class PhaseChanged:
+    at: float
+    phase: str  # "recording" | "reset" | "saving" | "paused" | "done"
+    episode_index: int
+
+
+@dataclass(frozen=True)
+class EpisodeStarted:
+    at: float
+    episode_index: int
+    task: str
+
+
+@dataclass(frozen=True)
+class EpisodeSaved:
+    at: float
+    episode_index: int
+    frames: int
+    save_s: float
+
+
+@dataclass(frozen=True)
+class EpisodeDiscarded:
+    at: float
+    episode_index: int
+    frames: int
+    reason: str  # "rerecord" | "stop" | "emergency_stop" | "fault"
+
+
+@dataclass(frozen=True)
+class DeviceFault:
+    at: float
+    device: str
+    message: str
+    recovered: bool
+
+
+@dataclass(frozen=True)
+class WarningRaised:
+    at: float
+    message: str
+
+
+@dataclass(frozen=True)
+class UploadFinished:
+    at: float
+    url: str
+
+
+@dataclass(frozen=True)
+class UploadFailed:
+    at: float
+    message: str
+
+
+@dataclass(frozen=True)
+class SessionEnded:
+    at: float
+    reason: str  # "completed" | "stopped" | "emergency_stop" | "signal" | "error"
+    episodes_saved: int
+    dataset_root: str
+    error: str | None = None
+
+
+Event = (
+    SessionStarted
+    | PhaseChanged
+    | EpisodeStarted
+    | EpisodeSaved
+    | EpisodeDiscarded
+    | DeviceFault
+    | WarningRaised
+    | UploadFinished
+    | UploadFailed
+    | SessionEnded
+)
+
+# ---- telemetry (latest state) ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ServoRow:
+    name: str
+    position: float | None  # calibrated units (degrees, or -100..100; gripper 0..100)
+    goal: float | None  # last action sent
+    load: float | None  # % of max torque, signed
+    temperature: float | None  # °C
+    voltage: float | None  # V
+    current: float | None  # mA
+    status: str = "ok"  # "ok" | "warn" | "fault" | "silent"
+
+
+@dataclass(frozen=True)
+class PolicyStats:
+    inference_ms: float  # time the control step spent obtaining its action
+    forward_ms: float | None  # model forward, when a chunk was computed for this step
+    queue_size: int
+    output_mean: float
+    output_std: float
+    output_min: float
+    output_max: float
+
+
+@dataclass(frozen=True)
+class Timing:
+    """Recent history (oldest first) for the sparklines, and counters over the session."""
+
+    period_ms: tuple[float, ...] = ()
+    lateness_ms: tuple[float, ...] = ()
+    inference_ms: tuple[float, ...] = ()
+    camera_age_ms: tuple[float, ...] = ()
+    sections_ms: tuple[tuple[str, float], ...] = ()  # last step: observe, action, send, record
+    achieved_hz: float = 0.0
+    missed_deadlines: int = 0
+    dropped_frames: int = 0
+
+
+@dataclass(frozen=True)
+class CameraThumb:
+    name: str
+    width: int
+    height: int
+    rgb: bytes  # height*width*3, downscaled from the camera frame
+    age_ms: float
+
+
+@dataclass(frozen=True)
+class Telemetry:
+    phase: str = "connecting"
+    episode_index: int = 0
+    num_episodes: int = 0
+    episodes_saved: int = 0
+    frame_index: int = 0
+    step: int = 0
+    phase_elapsed_s: float = 0.0
+    phase_duration_s: float = 0.0
+    servos: tuple[ServoRow, ...] = ()
+    action: tuple[tuple[str, float], ...] = ()
+    action_source: str = "hold"  # "policy" | "teleop" | "hold"
+    policy: PolicyStats | None = None
+    task: str = ""
+    timing: Timing = field(default_factory=Timing)
+    cameras: tuple[CameraThumb, ...] = ()
+    encoder_backlog: int = 0
+    paused: bool = False
+    warnings: tuple[str, ...] = ()

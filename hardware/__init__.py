@@ -1,0 +1,1 @@
+"""Device layer: interfaces, drivers, registry and emulators. Imports nothing of lerecord's."""

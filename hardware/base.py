@@ -1,0 +1,159 @@
+"""The device interfaces: robots, teleoperators and cameras.
+
+Each device has a config dataclass whose class attribute `type` is the string users write
+(`--robot.type=so101_follower`), and describes its features before it connects, so a session can
+check a dataset or a policy against it without touching the hardware.
+
+Feature descriptions follow lerobot: `float` for a scalar, `(height, width, 3)` for an RGB image.
+"""
+
+from __future__ import annotations
+
+import abc
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable, ClassVar
+
+import numpy as np
+
+Features = dict[str, Any]  # name -> float | (h, w, c)
+
+
+@dataclass(kw_only=True)
+class DeviceConfig:
+    type: ClassVar[str] = ""
+
+
+@dataclass(kw_only=True)
+class CameraConfig(DeviceConfig):
+    fps: int | None = None
+    width: int | None = None
+    height: int | None = None
+
+
+@dataclass(kw_only=True)
+class RobotConfig(DeviceConfig):
+    id: str | None = None
+    cameras: dict[str, CameraConfig] = field(default_factory=dict)
+
+
+@dataclass(kw_only=True)
+class TeleoperatorConfig(DeviceConfig):
+    id: str | None = None
+
+
+@dataclass(frozen=True)
+class Frame:
+    """One camera image (HxWx3 uint8 RGB) and when it was captured (time.monotonic seconds)."""
+
+    image: np.ndarray
+    captured_at: float
+
+    def age_s(self, now: float | None = None) -> float:
+        return (time.monotonic() if now is None else now) - self.captured_at
+
+
+class Camera(abc.ABC):
+    config: CameraConfig
+
+    def __init__(self, config: CameraConfig):
+        self.config = config
+
+    @property
+    @abc.abstractmethod
+    def is_connected(self) -> bool: ...
+
+    @abc.abstractmethod
+    def connect(self) -> None:
+        """Open the device, verify width/height/fps, start the reader thread."""
+
+    @abc.abstractmethod
+    def read_latest(self) -> Frame | None:
+        """The newest frame, without blocking; None before the first one arrives."""
+
+    @abc.abstractmethod
+    def disconnect(self) -> None: ...
+
+    @property
+    def shape(self) -> tuple[int, int, int]:
+        return (self.config.height, self.config.width, 3)
+
+    def follow_pose(self, pose: Callable[[], dict[str, float]]) -> None:
+        """Give a camera that renders the robot (the sim camera) a source of joint positions.
+
+        `pose()` returns the robot's latest `<motor>.pos` values. Real cameras ignore it.
+        """
+
+
+class Robot(abc.ABC):
+    """A robot: `get_observation()` returns `<motor>.pos` plus diagnostics and camera images."""
+
+    config: RobotConfig
+    name: ClassVar[str] = ""  # robot_type written to datasets (lerobot's, e.g. "so_follower")
+
+    def __init__(self, config: RobotConfig):
+        self.config = config
+
+    @property
+    @abc.abstractmethod
+    def observation_features(self) -> Features:
+        """What goes to datasets and policies: `<motor>.pos` floats and `<cam>` (h, w, 3)."""
+
+    @property
+    @abc.abstractmethod
+    def action_features(self) -> Features: ...
+
+    @property
+    def diagnostic_features(self) -> Features:
+        """Extra observation keys for the console and logs, never for datasets
+        (`<motor>.load`, `.temperature` °C, `.voltage` V, `.current` mA)."""
+        return {}
+
+    @property
+    @abc.abstractmethod
+    def is_connected(self) -> bool: ...
+
+    @abc.abstractmethod
+    def connect(self, calibrate: bool = True) -> None: ...
+
+    @abc.abstractmethod
+    def get_observation(self) -> dict[str, Any]: ...
+
+    @abc.abstractmethod
+    def send_action(self, action: dict[str, float]) -> dict[str, float]:
+        """Send goals; return what was actually sent (after safety clamping)."""
+
+    @abc.abstractmethod
+    def disconnect(self) -> None:
+        """Leave the motors safe (torque off when configured) and release the port."""
+
+    def hold(self) -> None:
+        """Stop moving at once and keep the current pose (used by pause)."""
+
+    def emergency_stop(self) -> None:
+        """Cut motor torque now, whatever the configuration."""
+
+
+class Teleoperator(abc.ABC):
+    config: TeleoperatorConfig
+    name: ClassVar[str] = ""
+
+    def __init__(self, config: TeleoperatorConfig):
+        self.config = config
+
+    @property
+    @abc.abstractmethod
+    def action_features(self) -> Features: ...
+
+    @property
+    @abc.abstractmethod
+    def is_connected(self) -> bool: ...
+
+    @abc.abstractmethod
+    def connect(self, calibrate: bool = True) -> None: ...
+
+    @abc.abstractmethod
+    def get_action(self) -> dict[str, float]: ...
+
+    @abc.abstractmethod
+    def disconnect(self) -> None: ...
