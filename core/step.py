@@ -1,0 +1,43 @@
+"""One control step as the engine saw it: handed to the inference logs and the console block.
+
+Built by the control thread once per period (recording and reset phases alike) and passed by
+reference to background consumers; nothing here is mutated after construction.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class PolicyStep:
+    """What the policy runner did for this step."""
+
+    inference_ms: float  # time the control step spent obtaining the action
+    forward_ms: float | None  # model forward time if a chunk was computed for this step
+    queue_size: int  # actions left in the queue after this step
+    inputs: dict[str, float]  # state inputs by name (e.g. "shoulder_pan.pos")
+    output_mean: float  # over the raw output tensor (the chunk this action came from)
+    output_std: float
+    output_min: float
+    output_max: float
+
+
+@dataclass(frozen=True)
+class ControlStep:
+    step: int  # counter over the session
+    t: float  # seconds since the session started (monotonic)
+    wall_time: float  # time.time() at the start of the step
+    episode_index: int
+    frame_index: int  # frame within the episode (recording), step within the reset phase
+    phase: str  # "recording" | "reset"
+    period_s: float  # time since the previous step started
+    lateness_s: float  # how late the step started after its deadline
+    observation: dict[str, float]  # "<m>.pos" and diagnostics ("<m>.load" …); no images
+    action: dict[str, float] | None  # what was sent to the robot (None when holding)
+    source: str  # "policy" | "teleop" | "hold"
+    robot_connected: bool = True
+    policy: PolicyStep | None = None
+    event: str = ""  # "" | "episode_start" | "episode_end" | "rerecord" | "stop"
+    task: str = ""
+    sections_ms: dict[str, float] = field(default_factory=dict)  # observe, action, send, record
