@@ -14,6 +14,7 @@ import os
 import tempfile
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from textual.app import App
@@ -71,6 +72,10 @@ class ConsoleApp(App[int]):
 
     # ---- life cycle
 
+    def get_theme_variable_defaults(self) -> dict[str, str]:
+        """The default theme's domain colours, until (and unless) a theme sets its own."""
+        return dict(load_themes()[0].variables)
+
     def on_mount(self) -> None:
         for theme in load_themes():
             self.register_theme(theme)
@@ -86,7 +91,10 @@ class ConsoleApp(App[int]):
         self.set_interval(1 / self.poll_hz, self.poll)
 
     def run_engine(self, engine: Engine) -> None:
+        if self.engine is not None and self.engine is not engine:
+            self.engine.close()
         self.engine = engine
+        self.telemetry = m.Telemetry()
         self.started = self.ended = self.engine_error = None
         try:
             engine.start()
@@ -198,12 +206,20 @@ class ConsoleApp(App[int]):
         from tui.screens.wizard import WizardScreen
 
         def finished(config: Any) -> None:
-            if config is None or self.start_engine is None:
+            if config is None:
+                if self.engine is None:
+                    self.exit(0)
+                return
+            if isinstance(config, Path):
+                self.dashboard.note(f"profile saved: {config}; run it with "
+                                    f"`lerecord --config {config}`", "primary")
                 return
             if self.engine is not None and not self._session_over():
                 self.notify("stop the current session first", severity="warning")
                 return
-            self.run_engine(self.start_engine(config))
+            if self.start_engine is not None:
+                self.theme = console_options(config)["theme"]
+                self.run_engine(self.start_engine(config))
 
         self.push_screen(WizardScreen(), finished)
 
@@ -216,3 +232,54 @@ class ConsoleApp(App[int]):
 def make_app(engine: Engine | None = None, **options: Any) -> ConsoleApp:
     """The console app around `engine` (see `ConsoleApp` for the options)."""
     return ConsoleApp(engine, **options)
+
+
+def _engine_log_path() -> str:
+    folder = os.path.join(tempfile.gettempdir(), "lerecord")
+    os.makedirs(folder, exist_ok=True)
+    return os.path.join(folder, f"engine-{time.strftime('%Y%m%d_%H%M%S')}-{os.getpid()}.log")
+
+
+def console_options(config: Any) -> dict[str, Any]:
+    """What the app takes from a session config: theme, remapped keys, keyboard teleop."""
+    teleop = getattr(config, "teleop", None)
+    return {
+        "theme": getattr(config, "theme", None) or DEFAULT_THEME,
+        "keys": dict(getattr(config, "keys", None) or {}),
+        "forward_keys": getattr(teleop, "type", None) == "keyboard",
+    }
+
+
+def start_session(config: Any) -> Engine:
+    """The real engine for `config`, in a child process, its output kept off the terminal."""
+    from core.remote import EngineProcess
+
+    return EngineProcess(config, output=_engine_log_path())
+
+
+def _display_data(config: Any) -> Callable[[m.Telemetry], None] | None:
+    if not getattr(config, "display_data", False):
+        return None
+    from core.rerun_stream import RerunStreamer
+
+    streamer = RerunStreamer.open(getattr(getattr(config, "dataset", None), "repo_id", "lerecord"))
+    return streamer.log if streamer is not None else None
+
+
+def run_console(config: Any) -> int:
+    """Record the session `config` describes, in the full-screen console; the exit status."""
+    engine = start_session(config)
+    app = make_app(engine, log_path=engine.output, start_engine=start_session,
+                   on_snapshot=_display_data(config), **console_options(config))
+    status = app.run()
+    engine.close()
+    return app.exit_status() if status is None else status
+
+
+def run_wizard() -> int:
+    """Open the session wizard; once it is done, record the session it set up."""
+    app = make_app(None, wizard=True, start_engine=start_session)
+    status = app.run()
+    if app.engine is not None:
+        app.engine.close()
+    return app.exit_status() if status is None else status
