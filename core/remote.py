@@ -164,7 +164,14 @@ class EngineProcess:
             name="lerecord-engine",
             daemon=False,
         )
-        self._process.start()
+        # The resource tracker and the spawn want real stdio descriptors; a running Textual app
+        # has replaced sys.stdout/stderr with capture objects that have none.
+        streams = sys.stdout, sys.stderr
+        sys.stdout, sys.stderr = sys.__stdout__ or sys.stdout, sys.__stderr__ or sys.stderr
+        try:
+            self._process.start()
+        finally:
+            sys.stdout, sys.stderr = streams
         child_end.close()
         self._conn = parent_end
 

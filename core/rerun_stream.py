@@ -40,14 +40,18 @@ class RerunStreamer:
             return
         self._last_step = t.step
         rr = self.rr
-        rr.set_time("step", sequence=t.step)
+        if hasattr(rr, "set_time"):
+            rr.set_time("step", sequence=t.step)
+        else:  # rerun-sdk < 0.23
+            rr.set_time_sequence("step", t.step)
+        scalar = getattr(rr, "Scalars", None) or rr.Scalar
         for name, value in t.action:
-            rr.log(f"action/{name}", rr.Scalars(value))
+            rr.log(f"action/{name}", scalar(value))
         for servo in t.servos:
             if servo.position is not None:
-                rr.log(f"observation/{servo.name}.pos", rr.Scalars(servo.position))
+                rr.log(f"observation/{servo.name}.pos", scalar(servo.position))
         if t.timing.lateness_ms:
-            rr.log("timing/lateness_ms", rr.Scalars(t.timing.lateness_ms[-1]))
+            rr.log("timing/lateness_ms", scalar(t.timing.lateness_ms[-1]))
         for thumb in t.cameras:
             image = np.frombuffer(thumb.rgb, dtype=np.uint8).reshape(thumb.height, thumb.width, 3)
             rr.log(f"observation/images/{thumb.name}", rr.Image(image))

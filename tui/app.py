@@ -76,14 +76,14 @@ class ConsoleApp(App[int]):
         """The default theme's domain colours, until (and unless) a theme sets its own."""
         return dict(load_themes()[0].variables)
 
-    def on_mount(self) -> None:
+    async def on_mount(self) -> None:
         for theme in load_themes():
             self.register_theme(theme)
             self.theme_names.append(theme.name)
         self.theme = self.initial_theme
         if self.keys:
             self.set_keymap(self.keys)
-        self.push_screen(DashboardScreen())
+        await self.push_screen(DashboardScreen())
         if self.start_wizard:
             self.open_wizard()
         if self.engine is not None:
@@ -222,6 +222,9 @@ class ConsoleApp(App[int]):
                 self.run_engine(self.start_engine(config))
 
         self.push_screen(WizardScreen(), finished)
+
+    def action_leave(self) -> None:
+        self.exit(self.exit_status())
 
     def exit_status(self) -> int:
         if self.engine_error is not None:

@@ -94,6 +94,6 @@ class DashboardScreen(Screen):
 
     def on_key(self, event: Key) -> None:
         """Keys no binding took go to the keyboard teleoperator, when there is one."""
-        if self.app.forward_keys:
+        if self.app.forward_keys and event.key not in self.app.active_bindings:
             self.app.command(m.TeleopKey(event.key))
             event.stop()

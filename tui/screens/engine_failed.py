@@ -11,7 +11,7 @@ from textual.widgets import Static
 
 class EngineFailedScreen(ModalScreen[None]):
     BINDINGS = [
-        Binding("q", "app.quit", "Quit", id="failed-quit"),
+        Binding("q", "app.leave", "Quit", id="failed-quit"),
         Binding("escape", "dismiss", "Back to the dashboard", id="failed-back"),
     ]
     DEFAULT_CSS = """
