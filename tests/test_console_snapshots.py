@@ -1,0 +1,40 @@
+"""Snapshots of the console at 80x24 and 120x40 in two themes: the dashboard (normal, fault and
+reset phase), the wizard and the help screen. Fixed telemetry, frozen clock.
+Update with `pytest tests/test_console_snapshots.py --snapshot-update` after a deliberate change."""
+
+from __future__ import annotations
+
+import pytest
+from console_helpers import scripted_app
+
+from tui.app import make_app
+
+SIZES = [(80, 24), (120, 40)]
+THEMES = ["dark", "light"]
+
+
+async def _settle(pilot):
+    await pilot.pause(0.3)
+
+
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+@pytest.mark.parametrize("theme", THEMES)
+@pytest.mark.parametrize("scenario", ["normal", "fault", "reset"])
+def test_dashboard(snap_compare, scenario, theme, size):
+    app, _, _ = scripted_app(scenario, start_at_s=0.5 if scenario == "reset" else 3.0,
+                             theme=theme)
+    assert snap_compare(app, terminal_size=size, run_before=_settle)
+
+
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+@pytest.mark.parametrize("theme", THEMES)
+def test_wizard(snap_compare, theme, size):
+    app = make_app(None, wizard=True, theme=theme)
+    assert snap_compare(app, terminal_size=size, run_before=_settle)
+
+
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+@pytest.mark.parametrize("theme", THEMES)
+def test_help(snap_compare, theme, size):
+    app, _, _ = scripted_app(theme=theme)
+    assert snap_compare(app, terminal_size=size, press=["question_mark"], run_before=_settle)
