@@ -7,7 +7,7 @@ import functools
 import os
 import signal
 
-from console_helpers import scripted_app, screen_text
+from console_helpers import scripted_app, screen_text, wait_for_text
 
 from core import messages as m
 from core.remote import EngineProcess
@@ -15,7 +15,7 @@ from tui.app import make_app
 from tui.components.event_log import EventLog
 from tui.components.servo_table import ServoTable
 from tui.scripted_engine import ScriptedEngine
-from tui.screens.confirm import ConfirmScreen
+from tui.screens.confirm import StopScreen
 from tui.screens.engine_failed import EngineFailedScreen
 from tui.screens.help import HelpScreen
 
@@ -28,7 +28,7 @@ async def test_the_dashboard_shows_phase_servos_and_events():
     app, engine, _ = scripted_app("fault")
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.pause(0.3)
-        text = screen_text(app)
+        text = await wait_for_text(pilot, app, "missed 2")
     assert "RECORDING" in text and "episode 1/3" in text and "frames 90" in text
     assert "✖ elbow_flex" in text and "… wrist_roll" in text
     assert "FAULT follower bus: servo 5 (wrist_roll) not answering" in text
@@ -42,7 +42,7 @@ async def test_arrow_keys_and_letters_end_or_redo_the_episode():
         await pilot.press("right", "n", "left", "r")
         await pilot.pause(0.2)
         lines = "\n".join(app.screen.query_one(EventLog).lines_written)
-        assert "RESET" in screen_text(app)
+        assert "RESET" in await wait_for_text(pilot, app, "RESET")
     assert kinds(engine) == ["ExitEarly", "ExitEarly", "Rerecord", "Rerecord"]
     assert "episode 1 saved: 90 frames" in lines  # right: saved
     assert "episode 2 started" in lines  # n: the reset skipped
@@ -56,10 +56,10 @@ async def test_p_pauses_then_resumes():
         await pilot.pause(0.2)
         await pilot.press("p")
         await pilot.pause(0.2)
-        assert "PAUSED" in screen_text(app)
+        assert "PAUSED" in await wait_for_text(pilot, app, "PAUSED")
         await pilot.press("p")
         await pilot.pause(0.2)
-        assert "RECORDING" in screen_text(app)
+        assert "RECORDING" in await wait_for_text(pilot, app, "RECORDING")
     assert kinds(engine) == ["Pause", "Resume"]
 
 
@@ -70,49 +70,59 @@ async def test_emergency_stop_needs_no_confirmation():
             await pilot.pause(0.2)
             await pilot.press(key)
             await pilot.pause(0.2)
-            text = screen_text(app)
-            assert not isinstance(app.screen, ConfirmScreen)
+            text = await wait_for_text(pilot, app, "session ended")
+            assert not isinstance(app.screen, StopScreen)
         assert kinds(engine) == ["EmergencyStop"]
         assert "session ended (emergency_stop)" in text
 
 
-async def test_stop_mid_episode_asks_first():
+async def test_stop_mid_episode_asks_whether_to_keep_the_episode():
     app, engine, _ = scripted_app()
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.pause(0.2)
         await pilot.press("q")
         await pilot.pause(0.1)
-        assert isinstance(app.screen, ConfirmScreen)
-        text = screen_text(app)
-        assert "Stop the session now?" in text and "(90 frames)" in text
+        assert isinstance(app.screen, StopScreen)
+        text = await wait_for_text(pilot, app, "Stop the session?")
+        assert "Stop the session?" in text and "(90 frames)" in text
         await pilot.press("n")
         await pilot.pause(0.1)
-        assert engine.received == []
-        await pilot.press("escape", "y")
+        assert engine.received == [] and not isinstance(app.screen, StopScreen)
+        await pilot.press("escape", "d")
         await pilot.pause(0.2)
-        assert kinds(engine) == ["Stop"]
-        assert "session ended (stopped), 0 episodes saved" in screen_text(app)
+        assert engine.received == [m.Stop(save_current=False)]
+        assert "session ended (stopped), 0 episodes saved" in await wait_for_text(pilot, app, "session ended (stopped), 0 episodes saved")
         await pilot.press("q")  # the session is over: q leaves
         await pilot.pause(0.1)
     assert app.return_value == 0
+
+
+async def test_stop_and_save_keeps_the_episode_in_progress():
+    app, engine, _ = scripted_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause(0.2)
+        await pilot.press("escape", "s")
+        await pilot.pause(0.2)
+        assert "session ended (stopped), 1 episodes saved" in await wait_for_text(pilot, app, "session ended (stopped), 1 episodes saved")
+    assert engine.received == [m.Stop(save_current=True)]
 
 
 async def test_stop_during_the_reset_needs_no_confirmation():
     app, engine, _ = scripted_app("reset", start_at_s=0.5)
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.pause(0.2)
-        assert "RESET" in screen_text(app)
+        assert "RESET" in await wait_for_text(pilot, app, "RESET")
         await pilot.press("escape")
         await pilot.pause(0.2)
         assert kinds(engine) == ["Stop"]
-        assert "session ended (stopped), 1 episodes saved" in screen_text(app)
+        assert "session ended (stopped), 1 episodes saved" in await wait_for_text(pilot, app, "session ended (stopped), 1 episodes saved")
 
 
 async def test_keys_are_remapped_from_the_profile():
     app, engine, _ = scripted_app(keys={"exit-early": "x", "emergency-stop": "e"})
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.pause(0.2)
-        assert "x Next" in screen_text(app)
+        assert "x Next" in await wait_for_text(pilot, app, "x Next")
         await pilot.press("right", "space", "x")
         await pilot.pause(0.1)
         assert kinds(engine) == ["ExitEarly"]
@@ -144,8 +154,8 @@ async def test_help_lists_the_keys_as_bound():
         await pilot.press("question_mark")
         await pilot.pause(0.1)
         assert isinstance(app.screen, HelpScreen)
-        text = screen_text(app)
-        assert "→ / n" in text and "x              save what is complete" in text
+        text = await wait_for_text(pilot, app, "lerecord keys")
+        assert "→ / n" in text and "x              end the session; mid-episode" in text
         assert "Space / !" in text
         await pilot.press("escape")
         await pilot.pause(0.1)
@@ -206,4 +216,4 @@ async def test_a_killed_engine_process_is_reported():
             await pilot.pause(0.1)
             if isinstance(app.screen, EngineFailedScreen):
                 break
-        assert "engine process died (killed by SIGKILL)" in screen_text(app)
+        assert "engine process died (killed by SIGKILL)" in await wait_for_text(pilot, app, "engine process died (killed by SIGKILL)")

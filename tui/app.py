@@ -19,10 +19,11 @@ from typing import Any
 
 from textual.app import App
 from textual.binding import Binding
+from textual.css.query import NoMatches
 
 from core import messages as m
 from core.remote import Engine
-from tui.screens.confirm import ConfirmScreen
+from tui.screens.confirm import StopScreen
 from tui.screens.dashboard import DashboardScreen
 from tui.screens.engine_failed import EngineFailedScreen
 from tui.screens.help import EXPLANATIONS, HelpScreen
@@ -111,6 +112,12 @@ class ConsoleApp(App[int]):
 
     def poll(self) -> None:
         """Take the engine's latest snapshot and events and show what changed."""
+        try:
+            self._poll()
+        except NoMatches:
+            pass  # the app is shutting down and its widgets are already gone
+
+    def _poll(self) -> None:
         engine = self.engine
         if engine is None or self.engine_error is not None:
             return
@@ -159,22 +166,20 @@ class ConsoleApp(App[int]):
         return self.ended is not None or self.engine_error is not None
 
     def request_stop(self) -> None:
-        """Stop the session; ask first when that would discard the episode in progress."""
+        """Stop the session; mid-episode, ask whether to keep the episode in progress."""
         if self.engine is None or self._session_over():
             self.exit(self.exit_status())
             return
         t = self.telemetry
         if t.phase == "recording" and t.frame_index > 0:
-            question = (f"Stop the session now?\nEpisode {t.episode_index + 1} is being recorded "
-                        f"({t.frame_index} frames): it will be discarded. Saved episodes stay.")
 
-            def answered(yes: bool | None) -> None:
-                if yes:
-                    self.command(m.Stop())
+            def answered(stop: m.Stop | None) -> None:
+                if stop is not None:
+                    self.command(stop)
 
-            self.push_screen(ConfirmScreen(question), answered)
+            self.push_screen(StopScreen(t.episode_index, t.frame_index), answered)
         else:
-            self.command(m.Stop())
+            self.command(m.Stop(save_current=True))
 
     def toggle_pause(self) -> None:
         self.command(m.Resume() if self.telemetry.paused else m.Pause())

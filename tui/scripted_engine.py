@@ -107,7 +107,11 @@ class ScriptedEngine:
                 self._begin("reset", now)
         elif isinstance(command, (m.Stop, m.EmergencyStop)):
             stop = isinstance(command, m.Stop)
-            if self._phase == "recording":
+            if self._phase == "recording" and stop and command.save_current:
+                self._emit(m.EpisodeSaved(at=now, episode_index=self._episode,
+                                          frames=self._frames(now - self._phase_t), save_s=0.4))
+                self._saved += 1
+            elif self._phase == "recording":
                 self._emit(m.EpisodeDiscarded(at=now, episode_index=self._episode,
                                               frames=self._frames(now - self._phase_t),
                                               reason="stop" if stop else "emergency_stop"))

@@ -1,4 +1,4 @@
-"""A yes/no question before an action that would throw work away."""
+"""Stopping mid-episode: save the episode in progress and stop, discard it and stop, or go on."""
 
 from __future__ import annotations
 
@@ -8,27 +8,38 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
+from core import messages as m
 
-class ConfirmScreen(ModalScreen[bool]):
+
+class StopScreen(ModalScreen["m.Stop | None"]):
+    """Dismissed with the `Stop` to send, or None to keep recording."""
+
     BINDINGS = [
-        Binding("y,enter", "answer(True)", "Yes", id="confirm-yes"),
-        Binding("n,escape", "answer(False)", "No", id="confirm-no"),
+        Binding("s,enter", "answer('save')", "Save and stop", id="stop-save"),
+        Binding("d", "answer('discard')", "Discard and stop", id="stop-discard"),
+        Binding("n,escape", "answer('continue')", "Keep recording", id="stop-cancel"),
     ]
     DEFAULT_CSS = """
-    ConfirmScreen { align: center middle; }
-    ConfirmScreen > Vertical { width: 60; max-width: 100%; height: auto;
-                               border: thick $servo-warn; background: $surface; padding: 0 1; }
-    ConfirmScreen .keys { color: $text-muted; margin-top: 1; }
+    StopScreen { align: center middle; }
+    StopScreen > Vertical { width: 64; max-width: 100%; height: auto;
+                            border: thick $servo-warn; background: $surface; padding: 0 1; }
+    StopScreen .keys { margin-top: 1; }
     """
 
-    def __init__(self, question: str):
+    def __init__(self, episode_index: int, frames: int):
         super().__init__()
-        self.question = question
+        self.episode_index = episode_index
+        self.frames = frames
 
     def compose(self) -> ComposeResult:
         with Vertical():
-            yield Static(self.question)
-            yield Static("[bold]y[/] yes    [bold]n[/] / Esc no", classes="keys")
+            yield Static(f"[bold]Stop the session?[/] Episode {self.episode_index + 1} is being "
+                         f"recorded ({self.frames} frames). Saved episodes stay either way.")
+            yield Static("[bold]s[/] save it and stop   [bold]d[/] discard it and stop   "
+                         "[bold]n[/]/Esc keep recording", classes="keys")
 
-    def action_answer(self, yes: bool) -> None:
-        self.dismiss(yes)
+    def action_answer(self, choice: str) -> None:
+        if choice == "continue":
+            self.dismiss(None)
+        else:
+            self.dismiss(m.Stop(save_current=choice == "save"))

@@ -11,7 +11,7 @@ from textual.widgets import Static
 EXPLANATIONS = {
     "exit-early": "end the phase now: save the episode, or skip the rest of the reset",
     "rerecord": "discard the episode in progress (or the one just saved) and record it again",
-    "stop": "save what is complete and end the session (asks first mid-episode)",
+    "stop": "end the session; mid-episode, asks whether to save the episode first",
     "pause": "hold the arm where it is; the phase clock stops, no frames are recorded",
     "emergency-stop": "cut motor torque at once, discard the episode, end the session",
     "help": "this screen",
