@@ -14,7 +14,14 @@ THEMES = ["dark", "light"]
 
 
 async def _settle(pilot):
-    await pilot.pause(0.3)
+    """Until the dashboard has drawn the scripted telemetry (however loaded the machine is)."""
+    app = pilot.app
+    for _ in range(100):
+        if app.engine is None or app.telemetry.phase != "connecting":
+            break
+        await pilot.pause(0.05)
+    await pilot.pause(0.2)
+    await pilot.wait_for_scheduled_animations()
 
 
 @pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")

@@ -11,6 +11,8 @@ COLUMNS = (
     ("name", "motor"), ("position", "pos"), ("goal", "goal"), ("load", "load%"),
     ("temperature", "°C"), ("voltage", "V"), ("current", "mA"),
 )
+WIDTHS = {"name": 15, "position": 6, "goal": 6, "load": 5, "temperature": 3, "voltage": 4,
+          "current": 4}  # fixed, so the table never jumps as values change
 FORMATS = {"position": "{:.1f}", "goal": "{:.1f}", "load": "{:.0f}", "temperature": "{:.0f}",
            "voltage": "{:.1f}", "current": "{:.0f}"}
 MARKS = {"ok": "  ", "warn": "▲ ", "fault": "✖ ", "silent": "… "}
@@ -40,9 +42,11 @@ class ServoTable(DataTable):
         self._shown: dict[str, tuple[tuple[str, ...], str]] = {}
         self.cell_updates = 0  # cells written since mount (tests check that unchanged ones aren't)
 
-    def on_mount(self) -> None:
         for key, label in COLUMNS:
-            self.add_column(label, key=key, width=15 if key == "name" else None)
+            header = Text(label, justify="left" if key == "name" else "right")
+            self.add_column(header, key=key, width=WIDTHS[key])
+
+    def on_mount(self) -> None:
         self.watch(self.app, "theme", self._restyle, init=False)
 
     def show(self, servos: tuple[ServoRow, ...]) -> None:
