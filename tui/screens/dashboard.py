@@ -31,8 +31,8 @@ class DashboardScreen(Screen):
         Binding("p", "pause", "Pause", id="pause"),
         Binding("w", "wizard", "Wizard", id="wizard", show=False),
     ]
-    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (110, "-wide")]
-    VERTICAL_BREAKPOINTS = [(0, "-short"), (34, "-tall")]
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (100, "-medium"), (130, "-wide")]
+    VERTICAL_BREAKPOINTS = [(0, "-short"), (28, "-medium"), (36, "-tall")]
     DEFAULT_CSS = """
     DashboardScreen { layout: vertical; }
     DashboardScreen #middle { height: 9; }
@@ -42,9 +42,11 @@ class DashboardScreen(Screen):
     DashboardScreen PolicyPanel { width: 1fr; }
     DashboardScreen TimingPanel { width: 1fr; margin-left: 1; }
     DashboardScreen EventLog { height: 1fr; min-height: 2; }
-    DashboardScreen.-wide CameraPreviews { width: 36; }
-    DashboardScreen.-wide.-tall CameraPreviews { width: 44; }
-    DashboardScreen.-tall #middle { height: 16; }
+    DashboardScreen.-medium CameraPreviews { width: 30; }
+    DashboardScreen.-wide CameraPreviews { width: 44; }
+    DashboardScreen.-medium #middle { height: 12; }
+    DashboardScreen.-medium #lower { height: 7; }
+    DashboardScreen.-tall #middle { height: 18; }
     DashboardScreen.-tall #lower { height: 8; }
     """
 
