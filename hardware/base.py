@@ -56,8 +56,9 @@ class Frame:
 class Camera(abc.ABC):
     config: CameraConfig
 
-    def __init__(self, config: CameraConfig):
+    def __init__(self, config: CameraConfig, name: str | None = None):
         self.config = config
+        self.name = name  # the robot's key for it ("front"), used in messages
 
     @property
     @abc.abstractmethod
