@@ -220,11 +220,12 @@ class StreamingCamera(Camera):
 
 def check_size_and_fps(config: CameraConfig) -> None:
     """For every camera config: positive numbers, width and height given together."""
-    for name in ("width", "height", "fps"):
+    for name, kinds in (("width", int), ("height", int), ("fps", (int, float))):
         value = getattr(config, name)
         if value is not None and (
-            isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0
+            isinstance(value, bool) or not isinstance(value, kinds) or value <= 0
         ):
-            raise ConfigError(f"camera {name}: {value!r} is not a positive number")
+            kind = "whole number" if kinds is int else "number"
+            raise ConfigError(f"camera {name}: {value!r} is not a positive {kind}")
     if (config.width is None) != (config.height is None):
         raise ConfigError("camera width/height: give both or neither (neither = device default)")
