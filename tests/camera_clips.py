@@ -28,7 +28,7 @@ def picture(index: int, width: int, height: int) -> np.ndarray:
 
 
 def write_clip(path: Path, frames: int = 6, width: int = 64, height: int = 48, fps: int = 30):
-    with av.open(str(path), "w") as container:
+    with av.open(str(path), "w", format="mp4") as container:
         stream = container.add_stream("libx264", rate=fps)
         stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
         for i in range(frames):
