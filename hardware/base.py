@@ -70,7 +70,11 @@ class Camera(abc.ABC):
 
     @abc.abstractmethod
     def read_latest(self) -> Frame | None:
-        """The newest frame, without blocking; None before the first one arrives."""
+        """The newest frame, without blocking; None before the first one arrives.
+
+        Raises DeviceError once the camera has stopped giving frames (failed reads, or a newest
+        frame older than about 10 periods), so a caller never records a frozen picture unknowingly.
+        """
 
     @abc.abstractmethod
     def disconnect(self) -> None: ...

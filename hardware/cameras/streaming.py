@@ -1,8 +1,9 @@
 """Cameras read by a thread of their own, so that nobody else ever waits for a frame.
 
 A daemon reader thread fetches frames one after the other and keeps only the newest, with the
-`time.monotonic()` at which it arrived, in a slot guarded by a lock that is held just long enough
-to swap a reference. `read_latest()` hands out what is in the slot and never waits for the device.
+`time.monotonic()` at which it arrived, in a slot that it replaces with a single reference
+assignment. `read_latest()` reads that reference and takes no lock, so it never waits for the
+device nor for the reader thread (which could be descheduled at any point).
 
 A camera that fails `MAX_FAILURES` reads in a row, or whose newest frame is older than
 `stale_after_s` (a device that hangs without failing), is *lost*: `read_latest()` then raises
@@ -47,9 +48,8 @@ class StreamingCamera(Camera):
 
     def __init__(self, config: CameraConfig, name: str | None = None):
         super().__init__(config, name)
-        self._slot = threading.Condition()
-        self._frame: Frame | None = None
-        self._lost = False
+        self._slot: tuple[Frame | None, bool] = (None, False)  # (newest frame, lost), swapped whole
+        self._arrived = threading.Condition()  # only for wait_for_frame()
         self._connected = False
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -99,7 +99,7 @@ class StreamingCamera(Camera):
         if self._connected:
             raise DeviceError(f"{self.label} is already connected")
         handle = self._open()
-        self._frame, self._lost = None, False
+        self._slot = (None, False)
         self._stop = threading.Event()
         self._thread = threading.Thread(
             target=self._read_frames,
@@ -118,8 +118,7 @@ class StreamingCamera(Camera):
 
     def read_latest(self) -> Frame | None:
         """The newest frame, at once; raises DeviceError if the camera is lost or disconnected."""
-        with self._slot:
-            frame, lost = self._frame, self._lost
+        frame, lost = self._slot
         if not self._connected:
             raise DeviceError(f"{self.label} is not connected: call connect() first")
         if lost:
@@ -140,15 +139,15 @@ class StreamingCamera(Camera):
         For connect-time warm-up and tools, never for the control loop.
         """
         deadline = time.monotonic() + timeout_s
-        with self._slot:
+        with self._arrived:
             while True:
-                frame = self._frame
+                frame = self._slot[0]
                 if frame is not None and (newer_than is None or frame.captured_at > newer_than):
                     return frame
                 remaining = deadline - time.monotonic()
                 if remaining <= 0 or not self._connected:
                     return None
-                self._slot.wait(remaining)
+                self._arrived.wait(remaining)
 
     def disconnect(self) -> None:
         """Stop the reader (it releases the device). Safe to call twice."""
@@ -156,8 +155,8 @@ class StreamingCamera(Camera):
             return
         self._connected = False
         self._stop.set()
-        with self._slot:
-            self._slot.notify_all()
+        with self._arrived:
+            self._arrived.notify_all()
         thread, self._thread = self._thread, None
         if thread is not None and thread is not threading.current_thread():
             thread.join(timeout=max(2.0, 3.0 / self.fps))
@@ -198,17 +197,16 @@ class StreamingCamera(Camera):
             self._close(handle)
 
     def _publish(self, frame: Frame) -> None:
-        with self._slot:
-            if self._lost:
-                log.warning("%s gives frames again", self.label)
-            self._frame, self._lost = frame, False
-            self._slot.notify_all()
+        if self._slot[1]:
+            log.warning("%s gives frames again", self.label)
+        self._slot = (frame, False)
+        with self._arrived:
+            self._arrived.notify_all()
 
     def _recover(self, handle: Any, stop: threading.Event) -> Any:
-        with self._slot:
-            if not self._lost:
-                log.warning("%s stopped giving frames", self.label)
-            self._lost = True
+        if not self._slot[1]:
+            log.warning("%s stopped giving frames", self.label)
+        self._slot = (self._slot[0], True)
         if stop.wait(self.REOPEN_INTERVAL_S):
             return handle
         try:
