@@ -180,7 +180,11 @@ class OpenCVCamera(StreamingCamera):
         if config.fps is not None:
             cap.set(cv2.CAP_PROP_FPS, config.fps)
             fps = cap.get(cv2.CAP_PROP_FPS)
-            if not math.isclose(fps, config.fps, abs_tol=0.5):
+            if fps <= 0:  # some backends cannot tell: nothing to verify
+                log.info(
+                    "%s does not report its frame rate; assuming %g fps", self.label, config.fps
+                )
+            elif not math.isclose(fps, config.fps, abs_tol=0.5):
                 raise DeviceError(
                     f"{self.label} gives {fps:g} fps, not {config.fps:g}: set fps to a rate it "
                     "supports or leave it unset"

@@ -59,7 +59,7 @@ class StreamingCamera(Camera):
     @property
     @abc.abstractmethod
     def source(self) -> str:
-        """What the camera reads from, for messages: `/dev/video0`, `2`, `clip.mp4`, `sim`."""
+        """What the camera reads from, for messages: `/dev/video0`, `index 2`, `clip.mp4`, `sim`."""
 
     @property
     @abc.abstractmethod
