@@ -345,6 +345,18 @@ class FeetechBus:
         if comm != scs.COMM_SUCCESS:
             raise DeviceError(f"could not send {register} on {self.port}: {_comm_text(comm)}")
 
+    def broadcast_write(self, register: str, value: int) -> None:
+        """One WRITE that every servo obeys at once (broadcast id; servos do not answer)."""
+        address, size = CONTROL_TABLE[register]
+        data = _bytes(_encode(register, int(value), size), size)
+        with self._lock:
+            self._before_transaction()
+            comm = self._guard(
+                lambda: self._packets.writeTxOnly(self._port, BROADCAST_ID, address, size, data)
+            )
+        if comm != scs.COMM_SUCCESS:
+            raise DeviceError(f"could not send {register} on {self.port}: {_comm_text(comm)}")
+
     def _sync_read(
         self, names: list[str], address: int, size: int, num_retry: int
     ) -> dict[str, list[int]]:

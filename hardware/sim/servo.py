@@ -168,7 +168,8 @@ class SimServo:
         dt, self._time = now - self._time, now
         if dt <= 0:
             return
-        steps = min(400, max(1, math.ceil(dt / MAX_STEP_S)))
+        hand_moves = self.hand is not None and self.regs[40] != 1
+        steps = 1 if hand_moves else min(400, max(1, math.ceil(dt / MAX_STEP_S)))
         h = dt / steps
         for k in range(steps):
             self._step(h, now - dt + (k + 1) * h)
