@@ -67,7 +67,7 @@ def make_servos(arm_type: str, clock: Callable[[], float] = time.monotonic) -> l
         offset = mount - MIDDLE
         servo = SimServo(
             joint.id,
-            present_for(joint, REST[joint.name]) + offset,
+            round(present_for(joint, REST[joint.name]) + offset),
             homing_offset=offset,
             range_min=joint.range_min,
             range_max=joint.range_max,

@@ -111,7 +111,8 @@ class ArmLink:
         if self.is_sim:
             if calibration is None:
                 calibration = self.bus.read_calibration()
-                files.save(calibration, self.calibration_file)
+                if check:  # not while `lerecord calibrate` is about to write its own
+                    files.save(calibration, self.calibration_file)
             elif not self.bus.calibration_matches(calibration):
                 self.bus.disable_torque()
                 self.bus.write_calibration(calibration)
