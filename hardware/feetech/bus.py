@@ -46,6 +46,11 @@ from hardware.feetech.tables import (
     encode_sign_magnitude,
 )
 
+try:
+    from termios import error as TermiosError
+except ImportError:  # Windows
+    TermiosError = OSError
+
 log = logging.getLogger(__name__)
 
 PACKET_TIMEOUT_MS = 50.0  # lerobot's patched SDK timeout per status packet
@@ -193,7 +198,7 @@ class FeetechBus:
                 self._port.is_using = False
                 try:
                     self._port.closePort()
-                except (OSError, serial.SerialException):
+                except (OSError, serial.SerialException, TermiosError):
                     self._port.is_open = False
 
     # ---- discovery -----------------------------------------------------------------------
@@ -475,7 +480,7 @@ class FeetechBus:
     def _guard(self, call):
         try:
             return call()
-        except (serial.SerialException, OSError) as error:
+        except (serial.SerialException, OSError, TermiosError) as error:
             self._port.is_using = False
             raise DeviceError(
                 f"lost the servo bus on {self.port} ({error}): check the USB cable, then reconnect"
