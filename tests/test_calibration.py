@@ -1,7 +1,5 @@
 """lerobot's normalisation and calibration files, and the step-by-step calibration on the bus."""
 
-import json
-
 import pytest
 
 from hardware.errors import DeviceError
@@ -157,15 +155,19 @@ def test_a_real_arm_without_a_file_or_with_another_calibration_is_refused(
     emu, bus = arm
     monkeypatch.setenv("HF_LEROBOT_CALIBRATION", str(tmp_path))
     bus.disconnect()  # the follower opens the port itself
-    with pytest.raises(DeviceError, match=r"arm1\.json.*lerecord calibrate --robot.type=so101_follower"):
+    with pytest.raises(
+        DeviceError, match=r"arm1\.json.*lerecord calibrate --robot.type=so101_follower"
+    ):
         _follower(emu.port).connect()
     path = tmp_path / "robots" / "so_follower" / "arm1.json"
     probe = FeetechBus(emu.port, so_motors(True))
     probe.connect()
     held = probe.read_calibration()
     probe.disconnect(disable_torque=False)
-    other = {m: MotorCalibration(c.id, 0, c.homing_offset + 1, c.range_min, c.range_max)
-             for m, c in held.items()}
+    other = {
+        m: MotorCalibration(c.id, 0, c.homing_offset + 1, c.range_min, c.range_max)
+        for m, c in held.items()
+    }
     files.save(other, path)
     with pytest.raises(DeviceError, match="do not hold the calibration in .*arm1.json"):
         _follower(emu.port).connect()

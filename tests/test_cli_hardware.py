@@ -22,8 +22,14 @@ def _lerecord(*args, **kw) -> subprocess.Popen:
     env = dict(os.environ, PYTHONPATH=str(ROOT))
     env.update(kw.pop("env", {}))
     return subprocess.Popen(
-        [sys.executable, "-m", "core.cli", *args], cwd=ROOT, env=env, text=True,
-        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, **kw,
+        [sys.executable, "-m", "core.cli", *args],
+        cwd=ROOT,
+        env=env,
+        text=True,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        **kw,
     )
 
 
@@ -54,7 +60,9 @@ def test_emulate_with_an_unknown_arm_is_one_line_and_status_2():
     out, err = proc.communicate(timeout=30)
     assert proc.returncode == 2
     assert err.strip().count("\n") == 0
-    assert err.startswith("lerecord: error: emulate: got so102_follower") and "so101_follower" in err
+    assert (
+        err.startswith("lerecord: error: emulate: got so102_follower") and "so101_follower" in err
+    )
 
 
 def test_find_port_lists_the_emulated_bus_with_its_ids():
@@ -112,8 +120,14 @@ def test_calibrate_walks_through_the_steps_on_stdin_and_writes_lerobot_file(tmp_
     assert f"Calibration saved to {path}" in out
     assert "NAME" in out and "elbow_flex" in out
     data = json.loads(path.read_text())
-    assert list(data) == ["shoulder_pan", "shoulder_lift", "elbow_flex", "wrist_flex",
-                          "wrist_roll", "gripper"]
+    assert list(data) == [
+        "shoulder_pan",
+        "shoulder_lift",
+        "elbow_flex",
+        "wrist_flex",
+        "wrist_roll",
+        "gripper",
+    ]
     assert data["wrist_roll"]["range_min"] == 0 and data["wrist_roll"]["range_max"] == 4095
     assert all(v["range_min"] < v["range_max"] and v["drive_mode"] == 0 for v in data.values())
 

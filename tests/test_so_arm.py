@@ -4,7 +4,7 @@ import time
 
 import pytest
 
-from hardware.errors import ConfigError
+from hardware.errors import ConfigError, DeviceError
 from hardware.feetech import calibration as files
 from hardware.feetech.bus import FeetechBus
 from hardware.registry import config_class, make_robot, make_teleoperator
@@ -57,7 +57,9 @@ def test_features_are_known_before_connecting_and_match_lerobot():
     assert len(robot.diagnostic_features) == 24
     assert robot.name == "so_follower"
     leader = make_teleoperator(config_class("teleop", "so100_leader")(port="/dev/null"))
-    assert leader.name == "so_leader" and list(leader.action_features) == list(robot.action_features)
+    assert leader.name == "so_leader" and list(leader.action_features) == list(
+        robot.action_features
+    )
 
 
 def test_observation_carries_positions_and_diagnostics_in_physical_units(follower_bus):
@@ -78,7 +80,11 @@ def test_connect_configures_the_servos_as_lerobot_does(follower_bus):
     pan, gripper = follower_bus.servos[1], follower_bus.servos[6]
     assert pan.get("Return_Delay_Time") == 0 and pan.get("Acceleration") == 254
     assert pan.get("Maximum_Acceleration") == 254 and not pan.get("Phase") & 0x10
-    assert (pan.get("P_Coefficient"), pan.get("I_Coefficient"), pan.get("D_Coefficient")) == (16, 0, 32)
+    assert (pan.get("P_Coefficient"), pan.get("I_Coefficient"), pan.get("D_Coefficient")) == (
+        16,
+        0,
+        32,
+    )
     assert gripper.get("Max_Torque_Limit") == 500 and gripper.get("Protection_Current") == 250
     assert gripper.get("Overload_Torque") == 25 and pan.get("Max_Torque_Limit") == 1000
     assert pan.get("Torque_Enable") == 1 and pan.get("Lock") == 1
@@ -152,8 +158,14 @@ def test_disconnect_leaves_torque_off_unless_configured_otherwise(follower_bus):
 
 
 def test_one_pose_reads_the_same_on_the_simulated_leader_and_follower(follower_bus, leader_bus):
-    pose = {"shoulder_pan": 20.0, "shoulder_lift": -40.0, "elbow_flex": 35.0,
-            "wrist_flex": 10.0, "wrist_roll": -30.0, "gripper": 40.0}
+    pose = {
+        "shoulder_pan": 20.0,
+        "shoulder_lift": -40.0,
+        "elbow_flex": 35.0,
+        "wrist_flex": 10.0,
+        "wrist_roll": -30.0,
+        "gripper": 40.0,
+    }
     for emu in (follower_bus, leader_bus):
         for joint in SO_JOINTS:
             servo = emu.servos[joint.id]
@@ -197,5 +209,5 @@ def test_sim_leader_moves_by_itself_and_sim_follower_mirrors_it(calibration_dir)
         robot.disconnect()
     assert leader.link.emulator is None
     time.sleep(0.2)
-    with pytest.raises(Exception):
+    with pytest.raises(DeviceError, match="not found"):
         FeetechBus(leader_port, {}).connect(handshake=False)  # the emulator is gone

@@ -93,19 +93,25 @@ def main(argv: list[str]) -> int:
             print(
                 f"Press ENTER to use the calibration file {steps.path}, or type 'c' and press "
                 "ENTER to calibrate again: ",
-                end="", flush=True,
+                end="",
+                flush=True,
             )
             if (keys.line() or "").lower() != "c":
                 steps.use_existing()
                 print(f"Calibration from {steps.path} written to the motors.")
                 return 0
         steps.start()
-        print(f"Move {fields['type']} to the middle of its range of motion and press ENTER...",
-              flush=True)
+        print(
+            f"Move {fields['type']} to the middle of its range of motion and press ENTER...",
+            flush=True,
+        )
         keys.line()
         steps.set_middle()
-        print("Move all joints except 'wrist_roll' sequentially through their entire ranges of "
-              "motion.\nRecording positions. Press ENTER to stop...", flush=True)
+        print(
+            "Move all joints except 'wrist_roll' sequentially through their entire ranges of "
+            "motion.\nRecording positions. Press ENTER to stop...",
+            flush=True,
+        )
         rows = steps.sample()
         shown = 0
         while keys.line(SAMPLE_PERIOD_S) is None:

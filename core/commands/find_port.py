@@ -77,7 +77,9 @@ def main(argv: list[str]) -> int:
         elif arg == "--port" and args:
             extra.append(args.pop(0))
         else:
-            raise ConfigError(f"find-port: unknown argument {arg!r}; usage: lerecord find-port [--port PATH]")
+            raise ConfigError(
+                f"find-port: unknown argument {arg!r}; usage: lerecord find-port [--port PATH]"
+            )
     ports = find_servo_ports(extra)
     if not ports:
         print("No serial port found. Plug in the arm's USB cable (and its power supply).")

@@ -16,8 +16,8 @@ import errno
 import logging
 import threading
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Iterable
 
 import scservo_sdk as scs
 import serial
@@ -33,7 +33,6 @@ from hardware.feetech.calibration import (
 from hardware.feetech.tables import (
     BROADCAST_ID,
     CONTROL_TABLE,
-    DEFAULT_BAUDRATE,
     LOAD_PERCENT_PER_UNIT,
     MILLIAMP_PER_UNIT,
     MODEL_NUMBERS,
@@ -93,7 +92,10 @@ class _PortHandler(scs.PortHandler):
         if self.is_open:
             self.closePort()
         self.ser = serial.Serial(
-            port=self.port_name, baudrate=self.baudrate, bytesize=serial.EIGHTBITS, timeout=0,
+            port=self.port_name,
+            baudrate=self.baudrate,
+            bytesize=serial.EIGHTBITS,
+            timeout=0,
             exclusive=True,
         )
         self.is_open = True
@@ -272,7 +274,13 @@ class FeetechBus:
         self._write(motor, register, value, normalize, self._retries(num_retry), check_errors=True)
 
     def _write(
-        self, motor: str, register: str, value: float, norm: bool, num_retry: int, check_errors: bool
+        self,
+        motor: str,
+        register: str,
+        value: float,
+        norm: bool,
+        num_retry: int,
+        check_errors: bool,
     ) -> None:
         address, size = CONTROL_TABLE[register]
         if norm and register in NORMALIZED:
@@ -420,12 +428,20 @@ class FeetechBus:
     # ---- calibration ---------------------------------------------------------------------
 
     def normalize(self, motor: str, raw: int) -> float:
-        return normalize(raw, self._calibration(motor), self.motors[motor].norm_mode,
-                         RESOLUTION[self.motors[motor].model])
+        return normalize(
+            raw,
+            self._calibration(motor),
+            self.motors[motor].norm_mode,
+            RESOLUTION[self.motors[motor].model],
+        )
 
     def unnormalize(self, motor: str, value: float) -> int:
-        return unnormalize(value, self._calibration(motor), self.motors[motor].norm_mode,
-                           RESOLUTION[self.motors[motor].model])
+        return unnormalize(
+            value,
+            self._calibration(motor),
+            self.motors[motor].norm_mode,
+            RESOLUTION[self.motors[motor].model],
+        )
 
     def _calibration(self, motor: str) -> MotorCalibration:
         try:
@@ -552,7 +568,10 @@ def _comm_text(comm: int) -> str:
 def _port_problem(port: str, error: Exception) -> str:
     text = str(error)
     if getattr(error, "errno", None) == errno.ENOENT or "No such file" in text:
-        return f"serial port {port} not found: plug in the arm's USB cable, or run `lerecord find-port`"
+        return (
+            f"serial port {port} not found: plug in the arm's USB cable, "
+            "or run `lerecord find-port`"
+        )
     if "exclusively lock" in text or getattr(error, "errno", None) == errno.EBUSY or "busy" in text:
         return f"serial port {port} is busy: another program is using it; close that program first"
     if getattr(error, "errno", None) == errno.EACCES or "Permission denied" in text:

@@ -22,7 +22,7 @@ FIELDS = ("id", "drive_mode", "homing_offset", "range_min", "range_max")
 
 
 class NormMode(str, enum.Enum):
-    """How a raw position maps to the numbers datasets and policies see (lerobot's MotorNormMode)."""
+    """How a raw position maps to what datasets and policies see (lerobot's MotorNormMode)."""
 
     RANGE_0_100 = "range_0_100"
     RANGE_M100_100 = "range_m100_100"
@@ -115,5 +115,6 @@ def load(path: Path) -> Calibration:
         }
     except (OSError, ValueError, TypeError, KeyError, AttributeError) as error:
         raise ConfigError(
-            f"calibration file {path} is unreadable ({error}); delete it and run `lerecord calibrate`"
+            f"calibration file {path} is unreadable ({error}); "
+            "delete it and run `lerecord calibrate`"
         ) from None

@@ -32,7 +32,9 @@ class RangeSample:
 
 
 class ArmCalibration:
-    def __init__(self, bus: FeetechBus, path: Path, full_turn_motors: tuple[str, ...] = ("wrist_roll",)):
+    def __init__(
+        self, bus: FeetechBus, path: Path, full_turn_motors: tuple[str, ...] = ("wrist_roll",)
+    ):
         self.bus = bus
         self.path = path
         self.full_turn_motors = tuple(m for m in full_turn_motors if m in bus.motors)
@@ -108,7 +110,10 @@ class ArmCalibration:
 
     def _positions(self) -> dict[str, int]:
         ranged = [m for m in self.bus.motors if m not in self.full_turn_motors]
-        return {m: int(v) for m, v in self.bus.sync_read("Present_Position", ranged, normalize=False).items()}
+        return {
+            m: int(v)
+            for m, v in self.bus.sync_read("Present_Position", ranged, normalize=False).items()
+        }
 
     def _max_raw(self, motor: str) -> int:
         return RESOLUTION[self.bus.motors[motor].model] - 1

@@ -13,8 +13,8 @@ lekiwi (the follower arm plus three wheel servos, ids 7..9, in velocity mode).
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 from hardware.sim.leader_motion import REST, pick_and_place
 from hardware.sim.servo import SimServo
@@ -63,7 +63,7 @@ def make_servos(arm_type: str, clock: Callable[[], float] = time.monotonic) -> l
     mounts = MOUNTS["leader" if leader else "follower"]
     start = clock()
     servos = []
-    for joint, mount in zip(SO_JOINTS, mounts):
+    for joint, mount in zip(SO_JOINTS, mounts, strict=True):
         offset = mount - MIDDLE
         servo = SimServo(
             joint.id,

@@ -25,7 +25,7 @@ import select
 import threading
 import time
 import tty
-from typing import Callable, Iterable
+from collections.abc import Callable, Iterable
 
 from hardware.feetech.tables import BROADCAST_ID
 from hardware.sim.servo import SimServo
@@ -191,7 +191,9 @@ class BusEmulator:
             servo.advance(now)
         if instruction == SYNC_READ and target == BROADCAST_ID and len(params) >= 2:
             address, length = params[0], params[1]
-            return b"".join(self._reply(self.servos.get(i), READ, address, length) for i in params[2:])
+            return b"".join(
+                self._reply(self.servos.get(i), READ, address, length) for i in params[2:]
+            )
         if instruction == SYNC_WRITE and target == BROADCAST_ID and len(params) >= 2:
             address, length = params[0], params[1]
             for k in range(2, len(params) - length, length + 1):

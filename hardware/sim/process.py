@@ -49,7 +49,8 @@ class EmulatorProcess:
             detail = self._stderr.read().decode(errors="replace").strip().splitlines()
             self.stop()
             raise DeviceError(
-                f"the {self.arm_type} emulator did not start ({detail[-1] if detail else 'no output'})"
+                f"the {self.arm_type} emulator did not start "
+                f"({detail[-1] if detail else 'no output'})"
             )
         self.port = line
         return line

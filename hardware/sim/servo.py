@@ -16,7 +16,7 @@ simulated leader arm moves by itself. EEPROM registers (address < 40) ignore wri
 from __future__ import annotations
 
 import math
-from typing import Callable
+from collections.abc import Callable
 
 from hardware.feetech.tables import (
     CONTROL_TABLE,
@@ -220,18 +220,15 @@ class SimServo:
 
     def _effort(self, error: float, accel_fraction: float) -> float:
         """Signed load in % of max torque, capped by Torque_Limit."""
-        effort = (
-            0.08 * error
-            + 20.0 * accel_fraction
-            + 0.004 * self.velocity
-            + self.gravity_load
-        )
+        effort = 0.08 * error + 20.0 * accel_fraction + 0.004 * self.velocity + self.gravity_load
         cap = min(self.get("Torque_Limit"), self.get("Max_Torque_Limit")) / 10.0
         return max(-cap, min(cap, effort))
 
     def _heat(self, h: float) -> None:
         equilibrium = AMBIENT_C + 60.0 * (self.load / 100.0) ** 2
-        self.temperature += (equilibrium - self.temperature) * -math.expm1(-h / HEAT_TIME_CONSTANT_S)
+        self.temperature += (equilibrium - self.temperature) * -math.expm1(
+            -h / HEAT_TIME_CONSTANT_S
+        )
         if self.temperature >= self.regs[13] and not self.error & OVERHEAT:
             self.error |= OVERHEAT
             self.regs[40] = 0

@@ -16,6 +16,7 @@ Files lerobot ≤ 0.4.2 wrote under the per-type folder (`robots/so101_follower/
 from __future__ import annotations
 
 import logging
+
 from hardware.errors import DeviceError
 from hardware.feetech import calibration as files
 from hardware.feetech.bus import FeetechBus, Motor
@@ -153,4 +154,3 @@ class ArmLink:
         if self.emulator is None:
             raise DeviceError(f"{self.device_type} on {self.port} is not simulated")
         return self.emulator.command(command)
-

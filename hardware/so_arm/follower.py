@@ -99,9 +99,7 @@ class SoFollower(Robot):
 
     @property
     def observation_features(self) -> Features:
-        cams = {
-            name: (cam.config.height, cam.config.width, 3) for name, cam in self.cameras.items()
-        }
+        cams = {name: cam.shape for name, cam in self.cameras.items()}
         return {**self.action_features, **cams}
 
     @property
@@ -186,7 +184,9 @@ class SoFollower(Robot):
         """`<m>.pos` (normalised), `<m>.load` (%), `.temperature` (°C), `.voltage` (V),
         `.current` (mA), and each camera's latest image."""
         states = self._bus().read_state()
-        obs: dict[str, Any] = {f"{m}.pos": self.bus.normalize(m, s.position) for m, s in states.items()}
+        obs: dict[str, Any] = {
+            f"{m}.pos": self.bus.normalize(m, s.position) for m, s in states.items()
+        }
         self._positions = dict(obs)
         for m, s in states.items():
             obs[f"{m}.load"] = s.load
@@ -215,8 +215,9 @@ class SoFollower(Robot):
     def hold(self) -> None:
         """Stop where the arm is: goal = present position."""
         bus = self._bus()
-        bus.sync_write("Goal_Position", bus.sync_read("Present_Position", normalize=False),
-                       normalize=False)
+        bus.sync_write(
+            "Goal_Position", bus.sync_read("Present_Position", normalize=False), normalize=False
+        )
 
     def emergency_stop(self) -> None:
         """Cut torque now: one broadcast write reaches every servo at once, then each servo is
