@@ -98,6 +98,16 @@ def test_overheating_and_overload_are_reported_with_the_servo_and_cut_its_torque
     assert all(s.get("Torque_Enable") == 0 for s in emulator.servos.values())
 
 
+def test_a_sagging_supply_is_only_a_warning_while_reading_state(emulator, caplog):
+    bus = _bus(emulator.port)
+    emulator.servos[1].error = 0x01  # input voltage out of range
+    assert len(bus.read_state()) == 6
+    assert "shoulder_pan (id 1) reports its supply voltage out of range" in caplog.text
+    with pytest.raises(ServoFault, match="input voltage out of range"):
+        bus.read("Present_Position", "shoulder_pan")
+    bus.disconnect()
+
+
 def test_an_unplugged_bus_is_a_lost_connection_and_disconnect_still_returns(emulator):
     bus = _bus(emulator.port)
     emulator.command("unplug")

@@ -54,6 +54,7 @@ log = logging.getLogger(__name__)
 
 PACKET_TIMEOUT_MS = 50.0  # lerobot's patched SDK timeout per status packet
 NORMALIZED = ("Goal_Position", "Present_Position")
+VOLTAGE_ERROR = 0x01  # a sagging supply: logged once in sync reads, not fatal (lerobot ignores it)
 
 
 @dataclass(frozen=True)
@@ -137,6 +138,7 @@ class FeetechBus:
         self._packets = scs.PacketHandler(0)
         self._readers: dict[tuple, scs.GroupSyncRead] = {}
         self._writers: dict[tuple, scs.GroupSyncWrite] = {}
+        self._voltage_warned: set[int] = set()
 
     # ---- connection ----------------------------------------------------------------------
 
@@ -146,6 +148,8 @@ class FeetechBus:
 
     def connect(self, handshake: bool = True) -> None:
         """Open the port at 1 Mbps and check that exactly the expected STS3215 ids answer."""
+        if self.is_connected:
+            raise DeviceError(f"bus {self.port} is already connected")
         try:
             self._port.openPort()
         except serial.SerialException as error:
@@ -402,7 +406,13 @@ class FeetechBus:
                         errors[servo_id] = error
                 else:
                     for servo_id, error in errors.items():
-                        raise self._fault(servo_id, error, "reading its state")
+                        if error & ~VOLTAGE_ERROR:
+                            raise self._fault(servo_id, error, "reading its state")
+                        if servo_id not in self._voltage_warned:
+                            self._voltage_warned.add(servo_id)
+                            log.warning(
+                                "%s reports its supply voltage out of range", self._who(servo_id)
+                            )
                     return blocks
         raise self._lost(failed_id, comm, num_retry, "a sync read")
 

@@ -236,8 +236,7 @@ class BusEmulator:
         if servo is None or servo.silent:
             return b""
         data = servo.read(address, length) if instruction == READ else b""
-        error = servo.error | (servo.regs[65] & 0x01)
-        reply = packet(servo.id, error, data)
+        reply = packet(servo.id, servo.error, data)
         if servo.corrupt_replies:
             servo.corrupt_replies -= 1 if servo.corrupt_replies > 0 else 0
             reply = reply[:-1] + bytes([reply[-1] ^ 0x5A])
