@@ -1,0 +1,3 @@
+"""Hub upload: placeholder replaced below."""
+def check_hub(*a, **k): raise NotImplementedError
+def push_dataset(*a, **k): raise NotImplementedError
