@@ -162,8 +162,8 @@ class DatasetMeta:
         tasks_path = self.root / TASKS_PATH
         if tasks_path.exists():
             table = pq.read_table(tasks_path)
-            order = sorted(zip(table["task_index"].to_pylist(), table["task"].to_pylist()))
-            self.tasks = [task for _, task in order]
+            pairs = zip(table["task_index"].to_pylist(), table["task"].to_pylist(), strict=True)
+            self.tasks = [task for _, task in sorted(pairs)]
         stats_path = self.root / STATS_PATH
         if stats_path.exists():
             self.stats = from_lists(read_json(stats_path))

@@ -59,7 +59,7 @@ def _histogram_stats(
         column = values[:, i] if values.ndim == 2 else values
         w = None if weights is None else weights[:, i]
         hist = np.zeros(NUM_BINS) + np.histogram(column, bins=edges, weights=w)[0]
-        for q, key in zip(QUANTILES, QUANTILE_KEYS):
+        for q, key in zip(QUANTILES, QUANTILE_KEYS, strict=True):
             out[key].append(_quantile(hist, edges, q * count))
     return {k: np.array(v) for k, v in out.items()}
 
@@ -144,9 +144,7 @@ def aggregate(stats_list: list[Stats]) -> Stats:
     return out
 
 
-def aggregate_all(
-    dataset: dict[str, Stats], episode: dict[str, Stats]
-) -> dict[str, Stats]:
+def aggregate_all(dataset: dict[str, Stats], episode: dict[str, Stats]) -> dict[str, Stats]:
     """Dataset statistics with one more episode's statistics folded in."""
     out = {}
     for key in dict.fromkeys([*dataset, *episode]):
@@ -160,7 +158,7 @@ def to_lists(stats: dict[str, Stats]) -> dict[str, dict[str, list]]:
     out = {}
     for feature, fstats in stats.items():
         out[feature] = {
-            k: (np.asarray(v).astype(np.int64) if k == "count" else np.asarray(v, np.float64)).tolist()
+            k: np.asarray(v, np.int64 if k == "count" else np.float64).tolist()
             for k, v in fstats.items()
         }
     return out
