@@ -16,7 +16,7 @@ REFERENCE = FIXTURES / "act_reference.safetensors"
 
 def require_fixture() -> None:
     if not (ACT / "config.json").is_file() or not REFERENCE.is_file():
-        pytest.skip(f"lerobot 0.6.1 fixture not found at {FIXTURES} (../shared beside the checkout)")
+        pytest.skip(f"lerobot 0.6.1 fixture not found at {FIXTURES} (../shared beside checkout)")
 
 
 def reference() -> dict[str, np.ndarray]:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
 from policy_fixture import ACT, copy_checkpoint, observation, reference, require_fixture
 
 TOLERANCE = 1e-4

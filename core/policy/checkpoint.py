@@ -33,6 +33,7 @@ KNOWN_STEPS = {
     "normalizer_processor",
     "unnormalizer_processor",
 }
+PICKLES = (".bin", ".pt", ".pth", ".ckpt", ".pkl")
 REPO_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
 
 
@@ -68,7 +69,9 @@ def resolve_folder(path_or_repo_id: str | os.PathLike, revision: str | None = No
     if local.exists():
         raise ConfigError(f"--policy.path={text}: give the checkpoint folder, not a file")
     if not REPO_ID.match(text) or text.startswith((".", "/", "~")):
-        raise ConfigError(f"--policy.path={text}: no such folder, and not a Hub repo id (user/name)")
+        raise ConfigError(
+            f"--policy.path={text}: no such folder, and not a Hub repo id (user/name)"
+        )
     return _download(text, revision)
 
 
@@ -111,7 +114,7 @@ def read_safetensors(path: Path) -> dict[str, torch.Tensor]:
     from safetensors.torch import load_file
 
     if not path.is_file():
-        pickles = sorted(p.name for p in path.parent.glob("*") if p.suffix in (".bin", ".pt", ".pth"))
+        pickles = sorted(p.name for p in path.parent.glob("*") if p.suffix in PICKLES)
         hint = (
             f" (only pickle weights {', '.join(pickles)}, which lerecord never loads: re-save "
             "the policy with lerobot's save_pretrained)"

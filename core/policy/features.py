@@ -38,7 +38,7 @@ class FeatureMapping:
         return inputs
 
     def to_robot(self, action: np.ndarray) -> dict[str, float]:
-        return {name: float(value) for name, value in zip(self.action_names, action)}
+        return {name: float(value) for name, value in zip(self.action_names, action, strict=True)}
 
 
 def _renamed(policy: Any, key: str) -> str:

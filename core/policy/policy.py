@@ -182,9 +182,7 @@ class ACTPolicy(Policy):
         missing = [name for name in self.input_features if name not in named]
         if missing:
             raise ValueError(f"observation lacks the policy's inputs {missing}")
-        amp = (
-            torch.autocast(device_type="cuda") if self.use_amp else contextlib.nullcontext()
-        )
+        amp = torch.autocast(device_type="cuda") if self.use_amp else contextlib.nullcontext()
         config = self.config
         with torch.inference_mode(), amp:
             inputs = {name: self._tensor(name, named[name]) for name in self.input_features}

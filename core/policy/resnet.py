@@ -12,7 +12,7 @@ from torch import Tensor, nn
 
 
 class FrozenBatchNorm2d(nn.Module):
-    """Batch norm with fixed statistics and affine parameters (torchvision.ops.FrozenBatchNorm2d)."""
+    """Batch norm with fixed statistics and affine (torchvision.ops.FrozenBatchNorm2d)."""
 
     def __init__(self, num_features: int, eps: float = 1e-5):
         super().__init__()
@@ -67,7 +67,8 @@ class ResNetBackbone(nn.Module):
         self.relu = nn.ReLU(inplace=True)
         self.maxpool = nn.MaxPool2d(kernel_size=3, stride=2, padding=1)
         inplanes = 64
-        for index, (planes, blocks) in enumerate(zip((64, 128, 256, 512), depths), start=1):
+        widths = (64, 128, 256, 512)
+        for index, (planes, blocks) in enumerate(zip(widths, depths, strict=True), start=1):
             stride = 1 if index == 1 else 2
             layer = [BasicBlock(inplanes, planes, stride)]
             layer += [BasicBlock(planes, planes) for _ in range(blocks - 1)]

@@ -104,7 +104,8 @@ class PolicyRunner:
 
     def _measured(self, seconds: float) -> None:
         previous = self._forward_s
-        self._forward_s = seconds if previous is None else max(0.7 * previous + 0.3 * seconds, seconds)
+        smoothed = seconds if previous is None else 0.7 * previous + 0.3 * seconds
+        self._forward_s = max(smoothed, seconds)  # follow a slowdown at once, a speed-up slowly
 
     def warmup(self, observation: dict[str, np.ndarray] | None = None, runs: int = 2) -> float:
         """Run the model a few times (first calls are slow) and measure it; returns ms."""
@@ -224,7 +225,7 @@ class PolicyRunner:
         if state is None:
             return {}
         names = self.state_names or [f"state_{i}" for i in range(len(state))]
-        return {name: float(value) for name, value in zip(names, state)}
+        return {name: float(value) for name, value in zip(names, state, strict=False)}
 
     def close(self) -> None:
         """Stop the worker (waits for a forward in progress to finish)."""

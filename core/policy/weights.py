@@ -20,8 +20,10 @@ def _sample(keys: list[str]) -> str:
 def load_weights(model: nn.Module, weights: dict[str, torch.Tensor], folder: Path) -> None:
     """Copy `model.*` weights into `model`; any missing, extra or misshapen tensor is an error."""
     where = folder / "model.safetensors"
-    state = {k[len(PREFIX) :] if k.startswith(PREFIX) else "<no model. prefix>" + k: v
-             for k, v in weights.items()}
+    state = {
+        k[len(PREFIX) :] if k.startswith(PREFIX) else "<no model. prefix>" + k: v
+        for k, v in weights.items()
+    }
     expected = model.state_dict()
     missing = sorted(set(expected) - set(state))
     unexpected = sorted(set(state) - set(expected))
