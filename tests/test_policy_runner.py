@@ -186,7 +186,7 @@ def test_robot_features_map_onto_the_checkpoint(policy, ref):
         (
             dict(list(SO_ARM.items())[:5], front=(48, 64, 3)),
             SO_ARM,
-            "observation.state has 6 values but the robot gives 5 positions",
+            "observation.state has 6 values but the robot gives 5 values",
         ),
         (
             dict(SO_ARM, wrist=(48, 64, 3)),
@@ -210,3 +210,26 @@ def test_feature_mismatch_is_named(policy, observation_features, action_features
 
     with pytest.raises(ConfigError, match=message):
         match_features(policy, observation_features, action_features)
+
+
+def test_session_policy_turns_robot_observations_into_robot_actions(ref):
+    from types import SimpleNamespace
+
+    from core.policy.session import SessionPolicy
+
+    robot = SimpleNamespace(
+        observation_features=dict(SO_ARM, front=(48, 64, 3)), action_features=dict(SO_ARM)
+    )
+    config = SimpleNamespace(path=str(ACT), device="cpu", use_amp=False, async_=False)
+    session_policy = SessionPolicy.load(config, SimpleNamespace(robot=robot), fps=30)
+    session_policy.start_episode()
+    actions = []
+    for step in range(22):
+        obs = observation(ref, step)
+        robot_obs = dict(zip(SO_ARM, obs["observation.state"].tolist(), strict=True))
+        robot_obs["front"] = obs["observation.images.front"]
+        action, record = session_policy.act(robot_obs)
+        actions.append([action[name] for name in SO_ARM])
+        assert record.inputs["gripper.pos"] == pytest.approx(robot_obs["gripper.pos"])
+    session_policy.close()
+    np.testing.assert_allclose(actions, ref["select_action_sequence"][:22], atol=1e-4)

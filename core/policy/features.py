@@ -1,9 +1,9 @@
 """Map a robot's observations and actions to a policy's input features, and check they fit.
 
-The robot gives `<motor>.pos` floats and `<cam>` HxWx3 images; the checkpoint wants
-`observation.state` (the motors' positions, in the robot's order, as lerobot's dataset `names`
-list them) and `observation.images.<cam>` (3, H, W). A mismatch is caught here, before any motor
-connects, as one ConfigError naming it.
+The robot gives scalar features (`<motor>.pos`, LeKiwi's `x.vel` …) and `<cam>` HxWx3 images; the
+checkpoint wants `observation.state` (every scalar, in the robot's order, as lerobot's dataset
+`names` list them) and `observation.images.<cam>` (3, H, W). A mismatch is caught here, before
+any motor connects, as one ConfigError naming it.
 """
 
 from __future__ import annotations
@@ -52,7 +52,7 @@ def match_features(
 
     Raises ConfigError on a state size, camera set, image shape or action size mismatch.
     """
-    positions = [k for k, v in observation_features.items() if k.endswith(".pos") and v is float]
+    positions = [k for k, v in observation_features.items() if v is float]  # lerobot's state order
     cameras = {k: tuple(v) for k, v in observation_features.items() if isinstance(v, tuple)}
     inputs = policy.input_features
     state_feature = next((k for k, f in inputs.items() if f.type == "STATE"), None)
@@ -61,7 +61,7 @@ def match_features(
         if wanted != len(positions):
             raise ConfigError(
                 f"policy input {state_feature} has {wanted} values but the robot gives "
-                f"{len(positions)} positions ({', '.join(positions) or 'none'})"
+                f"{len(positions)} values ({', '.join(positions) or 'none'})"
             )
     by_feature = {_renamed(policy, IMAGE_PREFIX + camera): camera for camera in cameras}
     wanted_cams = [k for k, f in inputs.items() if f.type == "VISUAL"]

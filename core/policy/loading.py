@@ -40,6 +40,10 @@ def resolve_device(name: str):
         if not torch.backends.mps.is_available():
             raise ConfigError(f"--policy.device={name}: MPS is not available here; use cpu")
         return device
+    if device.type == "xpu":
+        if not (hasattr(torch, "xpu") and torch.xpu.is_available()):
+            raise ConfigError(f"--policy.device={name}: no Intel XPU here; use cpu")
+        return device
     raise ConfigError(f"--policy.device={name}: not supported (use cpu, cuda, cuda:N or mps)")
 
 
