@@ -3,9 +3,11 @@
 Sync mode is lerobot's behaviour: when no action is queued for the step, the chunk is computed
 inside the call (the step stalls for a forward). Async mode (the default) computes chunks in a
 worker thread on a recent observation, requested when the actions left cover no more than the
-expected forward time (smoothed, with a margin) so the queue does not run dry; a chunk that
-arrives late has its past actions dropped (see `ChunkSchedule`). The control thread never waits:
-if the queue does run dry it repeats the last action and counts a starvation.
+expected forward time (the slowest of the last five, times `margin`, plus a step) so the queue
+does not run dry; a chunk that arrives late has its past actions dropped (see `ChunkSchedule`).
+The control thread never waits: if the queue does run dry it repeats the last action and counts
+a starvation. At an episode start nothing is queued: pass the first observation to
+`start_episode` to compute the first chunk there, or the first steps return None ("wait").
 
 Steps are counted by the caller's `step_index` (the frame within the episode): an action is
 "on time" when it was planned for that step.
@@ -19,6 +21,7 @@ import os
 import queue
 import threading
 import time
+from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -67,7 +70,8 @@ class PolicyRunner:
         ensemble = policy.temporal_ensemble_coeff
         horizon = policy.chunk_size if ensemble is not None else policy.n_action_steps
         self._schedule = ChunkSchedule(horizon, ensemble)
-        self._forward_s: float | None = None  # smoothed forward time
+        self._forward_s: float | None = None  # expected forward time (s)
+        self._recent: deque[float] = deque(maxlen=5)
         self._generation = 0
         self._pending = False
         self._last_action: np.ndarray | None = None
@@ -103,9 +107,9 @@ class PolicyRunner:
         return math.ceil(self._forward_s * self.margin * self.fps) + 1
 
     def _measured(self, seconds: float) -> None:
-        previous = self._forward_s
-        smoothed = seconds if previous is None else 0.7 * previous + 0.3 * seconds
-        self._forward_s = max(smoothed, seconds)  # follow a slowdown at once, a speed-up slowly
+        # the slowest of the last few forwards: follows a slowdown at once, a speed-up slowly
+        self._recent.append(seconds)
+        self._forward_s = max(self._recent)
 
     def warmup(self, observation: dict[str, np.ndarray] | None = None, runs: int = 2) -> float:
         """Run the model a few times (first calls are slow) and measure it; returns ms."""
