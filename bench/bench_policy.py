@@ -131,7 +131,8 @@ def report(rows: list[dict], args, params: int, memory: dict) -> str:
         f"Machine: {platform.machine()}, {os.cpu_count()} cores, {platform.system()} "
         f"{platform.release()}, Python {platform.python_version()}, torch "
         f"{__import__('torch').__version__}. Command: `python -m bench.bench_policy "
-        f"--duration {args.duration:g}`. Model {params / 1e6:.1f} M parameters.",
+        f"--duration {args.duration:g}`. Model {params / 1e6:.1f} M parameters. Load average "
+        f"{memory['load']:.2f} before the run (other processes share the cores).",
         "",
         "| mode | torch threads | steps | missed deadlines | longest stall | latest action "
         "| forward median / max | act() median / max | chunks | dropped per chunk "
@@ -165,7 +166,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--append", action="store_true", help=f"append the table to {RESULTS}")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
-    memory = {"before": rss_mb()}
+    memory = {"before": rss_mb(), "load": os.getloadavg()[0] if hasattr(os, "getloadavg") else 0}
     policy, params = build_policy(args.height, args.width)
     memory["loaded"] = rss_mb()
     rng = np.random.default_rng(0)
