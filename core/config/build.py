@@ -12,6 +12,7 @@ import dataclasses
 import difflib
 import enum
 import json
+import re
 import types
 from pathlib import PurePath
 from typing import Any, Literal, Union, get_args, get_origin, get_type_hints
@@ -62,7 +63,7 @@ def build(cls: type, raw: dict[str, Any], path: str) -> Any:
         if key not in fields:
             raise ConfigError(unknown_flag(_join(path, key), value, cls, path))
         f = fields[key]
-        kwargs[f.name] = convert(value, hints[f.name], _join(path, key))
+        kwargs[f.name] = _inner(value, hints[f.name], _join(path, key))
     for key, f in fields.items():
         required = f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
         if required and f.name not in kwargs:
@@ -70,7 +71,7 @@ def build(cls: type, raw: dict[str, Any], path: str) -> Any:
                 kwargs[f.name] = convert({}, hints[f.name], _join(path, key))
                 continue
             flag = _join(path, key)
-            example = _EXAMPLES.get(flag)
+            example = _EXAMPLES.get(re.sub(r"\[\d+\]", "", flag))
             hint = f" (e.g. --{flag}={example})" if example else ""
             owner = f" for {cls.type}" if device and cls.type else ""
             raise ConfigError(f"--{flag} is required{owner}{hint}")
@@ -114,19 +115,27 @@ def convert(value: Any, hint: Any, flag: str) -> Any:
                 return member
         raise Mismatch(_bad(flag, value, " or ".join(str(m.value) for m in hint)))
     if origin in (list, tuple):
-        items = _json(value, list, flag, "a JSON list like '[\"a\", \"b\"]'")
+        items = _json(value, list, flag, 'a JSON list like \'["a", "b"]\'')
         args = get_args(hint)
         item = args[0] if args else Any
-        out = [convert(v, item, f"{flag}[{i}]") for i, v in enumerate(items)]
+        out = [_inner(v, item, f"{flag}[{i}]") for i, v in enumerate(items)]
         return out if origin is list else tuple(out)
     if origin is dict:
         table = _json(value, dict, flag, "a JSON object like '{\"name\": …}'")
         item = get_args(hint)[1] if get_args(hint) else Any
-        return {str(k): convert(v, item, _join(flag, str(k))) for k, v in table.items()}
+        return {str(k): _inner(v, item, _join(flag, str(k))) for k, v in table.items()}
     if dataclasses.is_dataclass(hint):
         table = _json(value, dict, flag, "a JSON object like '{\"type\": …}'")
         return build(_device_class(hint, table, flag), table, flag)
     return value
+
+
+def _inner(value: Any, hint: Any, flag: str) -> Any:
+    """Convert a part of a value whose outer shape matched: its errors are final."""
+    try:
+        return convert(value, hint, flag)
+    except Mismatch as error:
+        raise ConfigError(str(error)) from None
 
 
 def _device_class(hint: type, table: dict, flag: str) -> type:

@@ -64,16 +64,28 @@ class DatasetConfig:
         if not self.single_task.strip():
             raise ConfigError("--dataset.single_task: empty; describe the task in a sentence")
         _check(self.fps > 0, "--dataset.fps", self.fps, "a positive number of frames per second")
-        _check(self.episode_time_s > 0, "--dataset.episode_time_s", self.episode_time_s,
-               "a positive number of seconds")
-        _check(self.reset_time_s >= 0, "--dataset.reset_time_s", self.reset_time_s,
-               "zero or more seconds")
+        _check(
+            self.episode_time_s > 0,
+            "--dataset.episode_time_s",
+            self.episode_time_s,
+            "a positive number of seconds",
+        )
+        _check(
+            self.reset_time_s >= 0,
+            "--dataset.reset_time_s",
+            self.reset_time_s,
+            "zero or more seconds",
+        )
         _check(self.num_episodes >= 1, "--dataset.num_episodes", self.num_episodes, "1 or more")
         for name in ("num_image_writer_processes", "num_image_writer_threads_per_camera"):
             value = getattr(self, name)
             _check(value >= 0, f"--dataset.{name}", value, "0 or more")
-        _check(self.video_encoding_batch_size >= 1, "--dataset.video_encoding_batch_size",
-               self.video_encoding_batch_size, "1 or more")
+        _check(
+            self.video_encoding_batch_size >= 1,
+            "--dataset.video_encoding_batch_size",
+            self.video_encoding_batch_size,
+            "1 or more",
+        )
         _check(self.vcodec in VCODECS, "--dataset.vcodec", self.vcodec, " or ".join(VCODECS))
 
     @property
@@ -88,9 +100,9 @@ Teleop = TeleoperatorConfig | list[TeleoperatorConfig] | None
 @dataclass(kw_only=True)
 class RecordConfig:
     robot: RobotConfig
-    dataset: DatasetConfig
     teleop: Teleop = None
     policy: PolicyConfig | None = None
+    dataset: DatasetConfig
     display_data: bool = False
     log: bool = False
     play_sounds: bool = True
