@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cached_property
 from typing import Any
 
 from core.step import ControlStep
@@ -23,6 +24,14 @@ class LogLayout:
     motors: tuple[str, ...]
     state_names: tuple[str, ...]
     action_names: tuple[str, ...]
+
+    @cached_property
+    def _diagnostic_keys(self) -> tuple[str, ...]:
+        return tuple(f"{m}.{d}" for m in self.motors for d in DIAGNOSTICS)
+
+    @cached_property
+    def _position_keys(self) -> tuple[str, ...]:
+        return tuple(f"{m}.pos" for m in self.motors)
 
     def robot_state_columns(self) -> list[str]:
         return [
@@ -53,7 +62,7 @@ class LogLayout:
         return [
             _time(s.t), _iso(s.wall_time), s.step, s.episode_index, s.frame_index, s.phase,
             "true" if s.robot_connected else "false", _num(hz), _num(s.period_s * 1000.0),
-            *(_num(obs.get(f"{m}.{d}")) for m in self.motors for d in DIAGNOSTICS),
+            *[_num(obs.get(k)) for k in self._diagnostic_keys],
         ]  # fmt: skip
 
     def policy_row(self, s: ControlStep) -> list[Any]:
@@ -63,20 +72,20 @@ class LogLayout:
         return [
             _time(s.t), s.step, s.episode_index, s.frame_index,
             _num(p.inference_ms), _num(p.forward_ms), p.queue_size,
-            *(_num(p.inputs.get(n)) for n in self.state_names),
-            *(_num(action.get(n)) for n in self.action_names),
+            *[_num(p.inputs.get(n)) for n in self.state_names],
+            *[_num(action.get(n)) for n in self.action_names],
             _num(p.output_mean), _num(p.output_std), _num(p.output_min), _num(p.output_max),
             s.task,
         ]  # fmt: skip
 
     def trajectory_row(self, s: ControlStep) -> list[Any]:
         cells: list[Any] = [_time(s.t), s.step, s.episode_index, s.frame_index, s.source]
-        action = s.action or {}
-        for m in self.motors:
-            current = s.observation.get(f"{m}.pos")
-            target = action.get(f"{m}.pos")
+        observation, action = s.observation, s.action or {}
+        for key in self._position_keys:
+            current = observation.get(key)
+            target = action.get(key)
             error = target - current if target is not None and current is not None else None
-            cells += [_num(current), _num(target), _num(error)]
+            cells += (_num(current), _num(target), _num(error))
         return cells + [s.event, s.task]
 
 

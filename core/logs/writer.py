@@ -99,9 +99,7 @@ class InferenceLog:
                 self._fds[name] = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
                 _write_all(self._fds[name], _csv([headers[name]]))
         except OSError as error:
-            for fd in self._fds.values():
-                os.close(fd)
-            self._fds.clear()
+            self._close_files()
             self._fail(f"inference logs off: cannot create them in {base_dir}: {_reason(error)}")
             return self
         self._thread = threading.Thread(target=self._run, name="inference-log", daemon=True)
@@ -151,26 +149,33 @@ class InferenceLog:
         self._stopping = True
         self._wake.set()
         if self._thread is not None:
-            self._thread.join(timeout)
-        for fd in self._fds.values():
-            try:
-                os.close(fd)
-            except OSError:
-                pass
-        self._fds.clear()
+            self._thread.join(timeout)  # the writer closes the files when it has written all
+        else:
+            self._close_files()
         if self.dropped:
             self._warn(f"inference logs: {self.dropped} steps dropped (the writer fell behind)")
 
     # ---- writer thread -------------------------------------------------------------------------
 
     def _run(self) -> None:
-        while True:
-            self._wake.wait(self._interval)
-            self._wake.clear()
-            stopping = self._stopping
-            self._write_queued()
-            if stopping or self._failed:
-                break
+        try:
+            while True:
+                self._wake.wait(self._interval)
+                self._wake.clear()
+                stopping = self._stopping
+                self._write_queued()
+                if stopping or self._failed:
+                    break
+        finally:
+            self._close_files()
+
+    def _close_files(self) -> None:
+        for fd in self._fds.values():
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+        self._fds.clear()
 
     def _write_queued(self) -> None:
         steps = []
