@@ -88,17 +88,19 @@ def format_event(event: m.Event) -> str | None:
 
 
 class ConsolePrinter:
-    """Writes step blocks (rate-limited) and event lines to `stream`, each line time-stamped
-    with the wall clock for events. A closed stream (a pipe to `head`) silences it."""
+    """Writes step blocks (rate-limited; none when `steps` is False) and event lines, stamped
+    with the wall-clock time, to `stream`. A closed stream (a pipe to `head`) silences it."""
 
     def __init__(
         self,
         stream: TextIO,
+        steps: bool = True,
         max_blocks_per_s: float = 2.0,
         clock: Callable[[], float] = time.monotonic,
         wall_clock: Callable[[], float] = time.time,
     ):
         self.stream = stream
+        self.steps = steps  # print step blocks (headless prints them with --log=true)
         self.min_interval_s = 1.0 / max_blocks_per_s if max_blocks_per_s > 0 else float("inf")
         self._clock = clock
         self._wall_clock = wall_clock
@@ -107,6 +109,8 @@ class ConsolePrinter:
 
     def step(self, step: ControlStep) -> bool:
         """Print the step's block unless one was printed less than `min_interval_s` ago."""
+        if not self.steps:
+            return False
         now = self._clock()
         if self._last_block is not None and now - self._last_block < self.min_interval_s:
             return False

@@ -137,7 +137,7 @@ class Voice:
         self._pending.append((text, self._clock()))
         self._wake.set()
 
-    def announce(self, event: m.Event) -> None:
+    def on_event(self, event: m.Event) -> None:
         """Say what the event calls for, if anything."""
         text = announcement(event)
         if text:

@@ -147,3 +147,11 @@ def test_closed_stream_silences_the_printer():
     out.close()
     assert printer.step(documented_step()) is False
     assert printer.event(m.WarningRaised(at=0, message="x")) is False
+
+
+def test_step_blocks_off_prints_events_only():
+    out = io.StringIO()
+    printer = ConsolePrinter(out, steps=False)
+    assert printer.step(documented_step()) is False
+    printer.event(m.WarningRaised(at=0, message="x"))
+    assert out.getvalue().endswith("⚠ x\n") and "📊" not in out.getvalue()

@@ -377,3 +377,20 @@ def test_flushed_within_a_second_without_being_asked(tmp_path):
     assert len(pd.read_csv(log.path("robot_state"))) == 1
     log.close()
     log.close()  # idempotent
+
+
+def test_open_inference_log_for_a_session(tmp_path, monkeypatch):
+    from types import SimpleNamespace
+
+    from core.logs import open_inference_log
+
+    monkeypatch.chdir(tmp_path)
+    config = SimpleNamespace(dataset=SimpleNamespace(repo_id="username/pick_place"),
+                             robot=SimpleNamespace(type="so101_follower"))  # fmt: skip
+    devices = SimpleNamespace(motors=MOTORS, state_names=STATE, action_names=STATE)
+    log = open_inference_log(config, devices)
+    log.record(make_step(0))
+    log.close()
+    assert log.folder.parent == Path("inference_logs/pick_place")
+    state = pd.read_csv(tmp_path / log.path("robot_state"))
+    assert log.path("robot_state").name == "so101_follower_robot_state.csv" and len(state) == 1

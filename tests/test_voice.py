@@ -90,7 +90,7 @@ def test_disabled_voice_starts_nothing():
     before = set(threading.enumerate())
     voice = Voice(enabled=False, engine_factory=voice_fakes.no_engine)
     voice.say("Recording episode 1")
-    voice.announce(m.EpisodeStarted(at=0, episode_index=1, task="t"))
+    voice.on_event(m.EpisodeStarted(at=0, episode_index=1, task="t"))
     voice.close()
     assert set(threading.enumerate()) == before
     assert multiprocessing.active_children() == []
