@@ -163,6 +163,13 @@ def test_multi_line_camera_json_from_the_documentation():
     assert c.robot.cameras["gripper"].width == 320
 
 
+def test_yaml_flow_cameras_as_in_lerobots_own_docs():
+    cameras = "{ front: {type: opencv, index_or_path: 0, width: 1920, height: 1080, fps: 30}}"
+    c = parse_record_args(BASE + ["--policy.path=u/p", f"--robot.cameras={cameras}"])
+    front = c.robot.cameras["front"]
+    assert (front.type, front.index_or_path, front.width, front.fps) == ("opencv", 0, 1920, 30)
+
+
 def test_lekiwi_teleop_list():
     teleop = '[{"type": "so100_leader", "port": "/dev/tty.leader"}, {"type": "keyboard"}]'
     c = parse_record_args(

@@ -10,7 +10,8 @@ installed here), for three reasons measured on draccus 0.11.6:
 - the TOML profile, the flags' JSON values and the command line must merge into one tree before
   anything is checked (a `--robot.type` on the command line replaces the profile's robot).
 The walker (`core.config.build`) is about 250 lines over `dataclasses` and `typing`, with `json`
-and `tomllib` (tomli before 3.11) for the values.
+(and YAML flow style, which draccus accepts and lerobot's docs use for `--robot.cameras`) and
+`tomllib` (tomli before 3.11) for the values.
 """
 
 from core.config.parse import load_profile, parse_record_args

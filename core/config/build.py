@@ -204,17 +204,28 @@ def _float(value: Any, flag: str) -> float:
 
 def _json(value: Any, kind: type, flag: str, accepted: str) -> Any:
     if isinstance(value, str) and value.strip()[:1] in ("{", "["):
-        try:
-            value = json.loads(value)
-        except json.JSONDecodeError as error:
-            raise ConfigError(
-                f"--{flag}: invalid JSON ({error.msg} at column {error.colno}); expected {accepted}"
-            ) from None
+        value = parse_structured(value, flag, f"; expected {accepted}")
     if value is None and kind is dict:
         raise ConfigError(f"--{flag}: needs a value; expected {accepted}")
     if not isinstance(value, kind):
         raise Mismatch(_bad(flag, value, accepted))
     return value
+
+
+def parse_structured(text: str, flag: str, hint: str = "") -> Any:
+    """A flag's JSON value, or the YAML flow style draccus also takes in lerobot's docs
+    (`--robot.cameras="{ front: {type: opencv, index_or_path: 0}}"`)."""
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as error:
+        import yaml
+
+        try:
+            return yaml.safe_load(text)
+        except yaml.YAMLError:
+            raise ConfigError(
+                f"--{flag}: invalid JSON ({error.msg} at column {error.colno}){hint}"
+            ) from None
 
 
 def _bad(flag: str, value: Any, accepted: str) -> str:

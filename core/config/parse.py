@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from core.config.build import build
+from core.config.build import build, parse_structured
 from core.config.tree import RecordConfig
 from hardware.errors import ConfigError
 
@@ -117,14 +117,9 @@ def _forget_other_type(tree: dict[str, Any], name: str, value: str | None) -> No
 
 
 def _json_table(text: str, flag: str) -> dict:
-    import json
-
-    try:
-        table = json.loads(text)
-    except json.JSONDecodeError as error:
-        raise ConfigError(f"--{flag}: invalid JSON ({error.msg} at column {error.colno})") from None
+    table = parse_structured(text, flag)
     if not isinstance(table, dict):
-        raise ConfigError(f"--{flag}: expected a JSON object")
+        raise ConfigError(f"--{flag}: expected a JSON object like '{{\"name\": …}}'")
     return table
 
 
