@@ -4,6 +4,9 @@ and parsing touches nothing on disk."""
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 from config_fixtures import fake_devices  # noqa: F401  (pytest fixture)
@@ -198,3 +201,28 @@ def test_parsing_touches_nothing_on_disk(tmp_path, monkeypatch):
         except ConfigError:
             pass
     assert os.listdir(tmp_path) == []
+
+
+def run_cli(args: list[str], cwd) -> subprocess.CompletedProcess:
+    root = Path(__file__).resolve().parents[1]
+    env = dict(os.environ, PYTHONPATH=str(root))
+    return subprocess.run([sys.executable, "-m", "core.cli", *args], cwd=cwd, env=env,
+                          capture_output=True, text=True, timeout=60)  # fmt: skip
+
+
+def test_the_command_line_exits_2_with_one_line_and_creates_nothing(tmp_path):
+    bad_toml = tmp_path / "bad.toml"
+    bad_toml.write_text("[dataset\nrepo_id = 1\n")
+    for args, expected in [
+        (
+            ["--datset.fps=3"],
+            "unknown flag --datset.fps (no such flag); did you mean --dataset.fps?",
+        ),
+        (["record", "--config", str(bad_toml)], f"--config: {bad_toml} is not valid TOML: "),
+    ]:
+        result = run_cli(args, tmp_path)
+        assert result.returncode == 2, result.stderr
+        assert result.stdout == ""
+        assert result.stderr.startswith(f"lerecord: error: {expected}")
+        assert result.stderr.count("\n") == 1
+    assert [p.name for p in tmp_path.iterdir()] == ["bad.toml"]
