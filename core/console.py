@@ -53,7 +53,7 @@ def format_event(event: m.Event) -> str | None:
         )
     if isinstance(event, m.PhaseChanged):
         return {
-            "reset": f"↻ Reset the environment (after episode {event.episode_index})",
+            "reset": f"↻ Reset the environment (episode {event.episode_index} next)",
             "saving": f"… Saving episode {event.episode_index}",
             "paused": "⏸ Paused: the arm holds its pose",
         }.get(event.phase)  # "recording" and "done" have their own events
@@ -105,6 +105,7 @@ class ConsolePrinter:
         self._clock = clock
         self._wall_clock = wall_clock
         self._last_block: float | None = None
+        self._phase = ""
         self._closed = False
 
     def step(self, step: ControlStep) -> bool:
@@ -119,6 +120,10 @@ class ConsolePrinter:
 
     def event(self, event: m.Event) -> bool:
         line = format_event(event)
+        if isinstance(event, m.PhaseChanged):
+            if self._phase == "paused" and event.phase != "paused":
+                line = f"▶ Resumed ({event.phase}, episode {event.episode_index})"
+            self._phase = event.phase
         if line is None:
             return False
         stamp = time.strftime("%H:%M:%S", time.localtime(self._wall_clock()))

@@ -183,6 +183,11 @@ def test_a_profile_list_of_teleops_is_not_patched_by_a_dotted_flag(tmp_path):
     )
 
 
+def test_a_flag_list_of_teleops_is_not_patched_by_a_dotted_flag():
+    message = error_of(GOOD + ['--teleop=[{"type": "keyboard"}]', "--teleop.port=/dev/x"])
+    assert message.startswith("--teleop.port: an earlier flag gives a list for --teleop")
+
+
 def test_binary_profile_is_refused(tmp_path):
     path = tmp_path / "session.toml"
     path.write_bytes(b"\xff\xfe\x00bad")

@@ -109,7 +109,7 @@ def test_one_line_per_event():
         (m.EpisodeStarted(at=1, episode_index=3, task="Pick the cube"),
          "● Recording episode 3: Pick the cube"),
         (m.PhaseChanged(at=2, phase="reset", episode_index=3),
-         "↻ Reset the environment (after episode 3)"),
+         "↻ Reset the environment (episode 3 next)"),
         (m.EpisodeSaved(at=3, episode_index=3, frames=900, save_s=0.123),
          "✔ Episode 3 saved: 900 frames (saved in 0.12s)"),
         (m.EpisodeDiscarded(at=4, episode_index=4, frames=450, reason="rerecord"),
@@ -155,3 +155,12 @@ def test_step_blocks_off_prints_events_only():
     assert printer.step(documented_step()) is False
     printer.event(m.WarningRaised(at=0, message="x"))
     assert out.getvalue().endswith("⚠ x\n") and "📊" not in out.getvalue()
+
+
+def test_resume_after_pause_gets_its_line():
+    out = io.StringIO()
+    printer = ConsolePrinter(out, wall_clock=lambda: 0.0)
+    for phase in ("recording", "paused", "recording", "recording"):
+        printer.event(m.PhaseChanged(at=0, phase=phase, episode_index=2))
+    lines = [line[11:] for line in out.getvalue().splitlines()]
+    assert lines == ["⏸ Paused: the arm holds its pose", "▶ Resumed (recording, episode 2)"]

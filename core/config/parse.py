@@ -92,8 +92,8 @@ def _set(tree: dict[str, Any], name: str, value: str | None, from_file: bool) ->
     node = tree
     for i, key in enumerate(parents):
         child = node.get(key)
-        if isinstance(child, str) and child.strip()[:1] == "{":
-            child = _json_table(child, ".".join(parents[: i + 1]))
+        if isinstance(child, str) and child.strip()[:1] in ("{", "["):
+            child = parse_structured(child, ".".join(parents[: i + 1]))
         if isinstance(child, list):
             where = "the profile" if from_file else "an earlier flag"
             raise ConfigError(
@@ -114,13 +114,6 @@ def _forget_other_type(tree: dict[str, Any], name: str, value: str | None) -> No
         node = node.get(key) if isinstance(node, dict) else None
     if isinstance(node, dict) and node.get("type") not in (None, value):
         node.clear()
-
-
-def _json_table(text: str, flag: str) -> dict:
-    table = parse_structured(text, flag)
-    if not isinstance(table, dict):
-        raise ConfigError(f"--{flag}: expected a JSON object like '{{\"name\": …}}'")
-    return table
 
 
 def _from_flags(message: str, given: list[str]) -> bool:
