@@ -181,6 +181,9 @@ def test_a_profile_list_of_teleops_is_not_patched_by_a_dotted_flag(tmp_path):
     assert "set the whole list with --teleop='[…]'" in error_of(
         GOOD + ["--config", str(path), "--teleop.port=/dev/x"]
     )
+    config = parse_record_args(GOOD + ["--config", str(path), "--teleop.type=so100_leader",
+                                       "--teleop.port=/dev/l"])  # fmt: skip
+    assert config.teleop.type == "so100_leader"  # a single teleop replaces the profile's list
 
 
 def test_a_flag_list_of_teleops_is_not_patched_by_a_dotted_flag():

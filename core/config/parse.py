@@ -108,12 +108,17 @@ def _set(tree: dict[str, Any], name: str, value: str | None, from_file: bool) ->
 
 
 def _forget_other_type(tree: dict[str, Any], name: str, value: str | None) -> None:
-    """`--robot.type=…` naming another device than the profile's: drop the profile's settings."""
-    node: Any = tree
-    for key in name.split(".")[:-1]:
-        node = node.get(key) if isinstance(node, dict) else None
-    if isinstance(node, dict) and node.get("type") not in (None, value):
-        node.clear()
+    """`--teleop.type=…` naming another device than the profile's (or replacing the profile's
+    list of teleoperators): drop the profile's settings there."""
+    *parents, _ = name.split(".")
+    parent: Any = tree
+    for key in parents[:-1]:
+        parent = parent.get(key) if isinstance(parent, dict) else None
+    if not parents or not isinstance(parent, dict):
+        return
+    node = parent.get(parents[-1])
+    if isinstance(node, list) or (isinstance(node, dict) and node.get("type") not in (None, value)):
+        parent[parents[-1]] = {}
 
 
 def _from_flags(message: str, given: list[str]) -> bool:
