@@ -29,6 +29,10 @@ class FakeOpenCVConfig(CameraConfig):
     color_mode: ColorMode = ColorMode.RGB
     warmup_s: float = 1.0
 
+    def __post_init__(self) -> None:  # a plain ValueError, as a third-party config might raise
+        if self.fps is not None and self.fps <= 0:
+            raise ValueError(f"fps must be positive, got {self.fps}")
+
 
 @dataclass(kw_only=True)
 class FakeSimCameraConfig(CameraConfig):

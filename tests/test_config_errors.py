@@ -78,6 +78,10 @@ def error_of(argv: list[str]) -> str:
             "--robot.cameras.top.type: unknown type 'webcam'; known types: opencv, sim, realsense",
         ),
         (
+            GOOD + ['--robot.cameras={"top": {"type": "opencv", "fps": 0}}'],
+            "--robot.cameras.top: fps must be positive, got 0",
+        ),
+        (
             GOOD + ['--robot.cameras={"top": {"type": "realsense"}}'],
             "--robot.cameras.top.type: realsense is not available here",
         ),

@@ -53,7 +53,7 @@ def init_fields(cls: type) -> dict[str, dataclasses.Field]:
 
 def build(cls: type, raw: dict[str, Any], path: str) -> Any:
     """Build dataclass `cls` from the dict `raw`; `path` is its dotted flag prefix ("" at top)."""
-    hints = get_type_hints(cls)
+    hints = _hints(cls)
     fields = init_fields(cls)
     device = issubclass(cls, DeviceConfig)
     kwargs = {}
@@ -77,10 +77,19 @@ def build(cls: type, raw: dict[str, Any], path: str) -> Any:
             raise ConfigError(f"--{flag} is required{owner}{hint}")
     try:
         return cls(**kwargs)
-    except ConfigError:
-        raise
-    except (TypeError, ValueError) as error:
-        raise ConfigError(f"--{path or 'config'}: {error}") from None
+    except (TypeError, ValueError) as error:  # ConfigError is a ValueError
+        message = str(error).splitlines()[0] if str(error) else type(error).__name__
+        if message.startswith("--") or not path:
+            raise ConfigError(message) from None
+        raise ConfigError(f"--{path}: {message}") from None
+
+
+def _hints(cls: type) -> dict[str, Any]:
+    """The fields' types; a hint that cannot be resolved takes the value as given."""
+    try:
+        return get_type_hints(cls)
+    except Exception:  # a name only imported under TYPE_CHECKING
+        return {f.name: Any for f in dataclasses.fields(cls)}
 
 
 def convert(value: Any, hint: Any, flag: str) -> Any:
@@ -272,7 +281,7 @@ def unknown_flag(flag: str, value: Any, cls: type, path: str) -> str:
 
 def known_flags(cls: type, deep: bool = False, prefix: str = "") -> list[str]:
     """Dotted flag names of `cls` (with `deep`, of its nested config tables too)."""
-    hints = get_type_hints(cls)
+    hints = _hints(cls)
     names = [_join(prefix, "type")] if issubclass(cls, DeviceConfig) else []
     for key, f in init_fields(cls).items():
         names.append(_join(prefix, key))
