@@ -93,7 +93,7 @@ def error_of(argv: list[str]) -> str:
         (GOOD + ["--teleop.type=joystick"], "--teleop.type: unknown type 'joystick'; known types:"),
         (
             GOOD + ['--teleop=[{"type": "so100_leader"}]'],
-            "--teleop[0].port is required for so100_leader (e.g.",
+            "--teleop[0].port is required for so100_leader",
         ),
         (GOOD + ["--teleop=[{bad json"], "--teleop: invalid JSON"),
         (GOOD + ["--teleop=[]"], "--teleop: empty list; give at least one teleoperator"),

@@ -35,6 +35,8 @@ _EXAMPLES = {
     "dataset.repo_id": "username/pick_place",
     "dataset.single_task": '"Pick up the cube"',
     "policy.path": "username/act_policy",
+    "index_or_path": "0",
+    "port": "/dev/ttyACM0",
 }
 
 
@@ -71,8 +73,9 @@ def build(cls: type, raw: dict[str, Any], path: str) -> Any:
                 kwargs[f.name] = convert({}, hints[f.name], _join(path, key))
                 continue
             flag = _join(path, key)
-            example = _EXAMPLES.get(re.sub(r"\[\d+\]", "", flag))
-            hint = f" (e.g. --{flag}={example})" if example else ""
+            plain = re.sub(r"\[\d+\]", "", flag)
+            example = _EXAMPLES.get(plain) or _EXAMPLES.get(plain.rsplit(".", 1)[-1])
+            hint = f" (e.g. --{flag}={example})" if example and "[" not in flag else ""
             owner = f" for {cls.type}" if device and cls.type else ""
             raise ConfigError(f"--{flag} is required{owner}{hint}")
     try:
