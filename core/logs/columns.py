@@ -92,7 +92,7 @@ class LogLayout:
 def _num(value: float | int | None) -> str:
     if value is None:
         return ""
-    return repr(round(float(value), 6))
+    return format(float(value), ".8g")  # 8 significant digits: a dataset's float32, and more
 
 
 def _time(t: float) -> str:
