@@ -27,10 +27,24 @@ log = logging.getLogger(__name__)
 ESCAPE_WAIT_S = 0.05  # a lone ESC: no byte of a sequence follows within this time
 
 _CSI_FINAL = {"A": "up", "B": "down", "C": "right", "D": "left", "H": "home", "F": "end"}
-_CSI_TILDE = {"1": "home", "2": "insert", "3": "delete", "4": "end", "5": "pageup",
-              "6": "pagedown", "7": "home", "8": "end"}
-_CONTROL = {"\r": "enter", "\n": "enter", "\t": "tab", " ": "space", "\x7f": "backspace",
-            "\x08": "backspace"}
+_CSI_TILDE = {
+    "1": "home",
+    "2": "insert",
+    "3": "delete",
+    "4": "end",
+    "5": "pageup",
+    "6": "pagedown",
+    "7": "home",
+    "8": "end",
+}
+_CONTROL = {
+    "\r": "enter",
+    "\n": "enter",
+    "\t": "tab",
+    " ": "space",
+    "\x7f": "backspace",
+    "\x08": "backspace",
+}
 
 
 class KeyDecoder:

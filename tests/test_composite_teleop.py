@@ -11,8 +11,12 @@ from hardware.teleop.keyboard import KeyboardTeleop, KeyboardTeleopConfig
 
 MOTORS = ("shoulder_pan", "shoulder_lift", "elbow_flex", "wrist_flex", "wrist_roll", "gripper")
 SO_ARM = {f"{m}.pos": float for m in MOTORS}
-LEKIWI = {**{f"arm_{m}.pos": float for m in MOTORS}, "x.vel": float, "y.vel": float,
-          "theta.vel": float}
+LEKIWI = {
+    **{f"arm_{m}.pos": float for m in MOTORS},
+    "x.vel": float,
+    "y.vel": float,
+    "theta.vel": float,
+}
 
 
 class FixedLeader(Teleoperator):

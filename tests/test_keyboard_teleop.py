@@ -6,8 +6,17 @@ from hardware.errors import ConfigError, DeviceError
 from hardware.teleop.keyboard import KeyboardTeleop, KeyboardTeleopConfig
 
 SO_ARM = dict.fromkeys(
-    [f"{m}.pos" for m in
-     ("shoulder_pan", "shoulder_lift", "elbow_flex", "wrist_flex", "wrist_roll", "gripper")],
+    [
+        f"{m}.pos"
+        for m in (
+            "shoulder_pan",
+            "shoulder_lift",
+            "elbow_flex",
+            "wrist_flex",
+            "wrist_roll",
+            "gripper",
+        )
+    ],
     float,
 )
 LEKIWI = {**{f"arm_{k}": float for k in SO_ARM}, "x.vel": float, "y.vel": float, "theta.vel": float}
@@ -146,10 +155,12 @@ def test_keys_from_another_thread_are_safe():
     import threading
 
     kb, clock = arm_keyboard()
+
     def hammer():
         for _ in range(2000):
             kb.press("w")
             kb.release("w")
+
     threads = [threading.Thread(target=hammer) for _ in range(3)]
     for t in threads:
         t.start()

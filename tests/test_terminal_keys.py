@@ -11,7 +11,15 @@ from core.terminal_keys import KeyDecoder, TerminalKeys
 def test_decoder_names_letters_arrows_and_escape():
     d = KeyDecoder()
     assert d.feed("nq\x1b[C\x1b[D\x1bOA\r \x7f\x1b[3~") == [
-        "n", "q", "right", "left", "up", "enter", "space", "backspace", "delete"
+        "n",
+        "q",
+        "right",
+        "left",
+        "up",
+        "enter",
+        "space",
+        "backspace",
+        "delete",
     ]
     assert d.feed("\x1b") == [] and d.pending  # maybe the start of a sequence
     assert d.feed("[") == []

@@ -38,25 +38,46 @@ BASE_FEATURES = ("x.vel", "y.vel", "theta.vel")
 SPEED_LEVELS = ((0.1, 30.0), (0.2, 60.0), (0.3, 90.0))  # (m/s, deg/s): slow, medium, fast
 
 ARM_KEYS = {
-    "a": "shoulder_pan-", "d": "shoulder_pan+",
-    "s": "shoulder_lift-", "w": "shoulder_lift+",
-    "k": "elbow_flex-", "i": "elbow_flex+",
-    "g": "wrist_flex-", "t": "wrist_flex+",
-    "j": "wrist_roll-", "l": "wrist_roll+",
-    "c": "gripper-", "o": "gripper+",
+    "a": "shoulder_pan-",
+    "d": "shoulder_pan+",
+    "s": "shoulder_lift-",
+    "w": "shoulder_lift+",
+    "k": "elbow_flex-",
+    "i": "elbow_flex+",
+    "g": "wrist_flex-",
+    "t": "wrist_flex+",
+    "j": "wrist_roll-",
+    "l": "wrist_roll+",
+    "c": "gripper-",
+    "o": "gripper+",
 }
 BASE_KEYS = {
-    "w": "forward", "s": "backward", "a": "left", "d": "right",
-    "z": "rotate_left", "x": "rotate_right", "r": "speed_up", "f": "speed_down",
+    "w": "forward",
+    "s": "backward",
+    "a": "left",
+    "d": "right",
+    "z": "rotate_left",
+    "x": "rotate_right",
+    "r": "speed_up",
+    "f": "speed_down",
 }
 _BASE_MOVES = {  # meaning -> (x, y, theta) direction
-    "forward": (1, 0, 0), "backward": (-1, 0, 0), "left": (0, 1, 0), "right": (0, -1, 0),
-    "rotate_left": (0, 0, 1), "rotate_right": (0, 0, -1),
+    "forward": (1, 0, 0),
+    "backward": (-1, 0, 0),
+    "left": (0, 1, 0),
+    "right": (0, -1, 0),
+    "rotate_left": (0, 0, 1),
+    "rotate_right": (0, 0, -1),
 }
 _BASE_HELP = {
-    "forward": "drive forward", "backward": "drive backward", "left": "drive left",
-    "right": "drive right", "rotate_left": "turn left", "rotate_right": "turn right",
-    "speed_up": "faster (0.1/0.2/0.3 m/s)", "speed_down": "slower",
+    "forward": "drive forward",
+    "backward": "drive backward",
+    "left": "drive left",
+    "right": "drive right",
+    "rotate_left": "turn left",
+    "rotate_right": "turn right",
+    "speed_up": "faster (0.1/0.2/0.3 m/s)",
+    "speed_down": "slower",
 }
 
 
@@ -144,7 +165,7 @@ class KeyboardTeleop(Teleoperator):
 
     @property
     def mode(self) -> str | None:
-        """"arm" or "base" once bound (base is known at once when configured)."""
+        """ "arm" or "base" once bound (base is known at once when configured)."""
         return self._mode
 
     @property
@@ -222,8 +243,12 @@ class KeyboardTeleop(Teleoperator):
         if self._mode == "base":
             return [(k, _BASE_HELP[m]) for k, m in self._keys.items()]
         return [
-            (k, f"{m[:-1]} {'open' if m[-1] == '+' else 'close'}"
-             if m[:-1] == "gripper" else f"{m[:-1]} {m[-1]}")
+            (
+                k,
+                f"{m[:-1]} {'open' if m[-1] == '+' else 'close'}"
+                if m[:-1] == "gripper"
+                else f"{m[:-1]} {m[-1]}",
+            )
             for k, m in self._keys.items()
         ]
 
