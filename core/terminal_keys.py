@@ -1,6 +1,6 @@
 """Keys from a terminal, for headless sessions: works over SSH, needs no X server.
 
-`TerminalKeys(callback)` puts a TTY in cbreak mode (no line buffering, no echo, Ctrl-C still
+`TerminalKeys(fd, callback)` puts a TTY in cbreak mode (no line buffering, no echo, Ctrl-C still
 raises SIGINT), reads bytes on a daemon thread and calls `callback(key)` for each key. Key names
 are Textual's, so the console app and the terminal name keys alike: a printable character is
 itself ("n", "R", "1"), and the rest are "up", "down", "right", "left", "home", "end",
@@ -16,7 +16,6 @@ import codecs
 import logging
 import os
 import select
-import sys
 import termios
 import threading
 import tty
@@ -116,9 +115,9 @@ class TerminalKeys:
     started with stdin from a pipe or from CI just has no keys.
     """
 
-    def __init__(self, callback: Callable[[str], None], fd: int | None = None) -> None:
+    def __init__(self, fd: int, callback: Callable[[str], None]) -> None:
         self._callback = callback
-        self._fd = sys.stdin.fileno() if fd is None else fd
+        self._fd = fd
         self._saved: list | None = None
         self._wake_r, self._wake_w = -1, -1
         self._thread: threading.Thread | None = None

@@ -37,7 +37,7 @@ def test_reader_on_a_pty_calls_back_for_each_key_and_restores_the_terminal():
     try:
         before = termios.tcgetattr(slave)
         got: queue.Queue = queue.Queue()
-        reader = TerminalKeys(got.put, fd=slave)
+        reader = TerminalKeys(slave, got.put)
         assert reader.start()
         lflag = termios.tcgetattr(slave)[3]
         assert not lflag & termios.ICANON and not lflag & termios.ECHO  # cbreak, no echo
@@ -63,7 +63,7 @@ def test_reader_on_a_pty_calls_back_for_each_key_and_restores_the_terminal():
 def test_reader_does_nothing_when_stdin_is_not_a_terminal():
     r, w = os.pipe()
     try:
-        reader = TerminalKeys(lambda key: None, fd=r)
+        reader = TerminalKeys(r, lambda key: None)
         assert reader.start() is False
         assert not reader.active
         reader.stop()
@@ -82,7 +82,7 @@ def test_a_failing_callback_does_not_end_the_reader():
         got.put(key)
 
     try:
-        with TerminalKeys(callback, fd=slave):
+        with TerminalKeys(slave, callback):
             os.write(master, b"xn")
             assert got.get(timeout=2) == "n"
     finally:
