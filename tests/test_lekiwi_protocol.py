@@ -11,7 +11,7 @@ import pytest
 from hardware.errors import DeviceError
 from hardware.lekiwi import protocol
 from hardware.lekiwi.client import LeKiwiClient, LeKiwiClientConfig
-from hardware.lekiwi.wheels import MAX_RAW, SimWheels, body_to_wheel_raw, wheel_raw_to_body
+from hardware.lekiwi.wheels import MAX_RAW, body_to_wheel_raw, wheel_raw_to_body
 
 
 def free_port() -> int:
@@ -79,15 +79,6 @@ def test_wheel_speeds_are_scaled_down_together_to_the_limit():
     assert max(abs(r) for r in raw) == MAX_RAW
     direction = wheel_raw_to_body(raw)
     assert direction["y.vel"] == pytest.approx(0.0, abs=1e-3) and direction["x.vel"] > 0
-
-
-def test_sim_wheels_odometry_follows_the_commands():
-    t = [0.0]
-    wheels = SimWheels(clock=lambda: t[0])
-    wheels.set_speeds(body_to_wheel_raw(0.2, 0.0, 0.0))
-    t[0] = 2.0
-    x, y, heading = wheels.odometry()
-    assert x == pytest.approx(0.4, abs=0.01) and abs(y) < 0.01 and abs(heading) < 0.5
 
 
 def test_client_without_a_host_says_how_to_start_one():

@@ -19,6 +19,7 @@ import json
 import logging
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -33,6 +34,7 @@ from hardware.registry import config_class, make_camera, make_robot
 
 log = logging.getLogger(__name__)
 
+SIM_PORT = "sim"
 ARM_MOTORS = ("shoulder_pan", "shoulder_lift", "elbow_flex", "wrist_flex", "wrist_roll", "gripper")
 BASE_FEATURES = ("x.vel", "y.vel", "theta.vel")
 STATE_FEATURES = tuple(f"arm_{m}.pos" for m in ARM_MOTORS) + BASE_FEATURES
@@ -62,7 +64,10 @@ class LeKiwi(Robot):
     ):
         super().__init__(config)
         self.arm = arm if arm is not None else make_robot(self._arm_config())
-        self.wheels = wheels if wheels is not None else self._default_wheels()
+        if config.port == SIM_PORT and arm is None:
+            # the arm's emulator serves the whole LeKiwi bus: arm 1..6 and wheels 7..9
+            self.arm.link.device_type = "lekiwi"
+        self.wheels = wheels  # on the arm's bus, opened once the arm has connected
         self.cameras = (
             cameras
             if cameras is not None
@@ -81,10 +86,11 @@ class LeKiwi(Robot):
             disable_torque_on_disconnect=c.disable_torque_on_disconnect,
         )
 
-    def _default_wheels(self) -> Wheels:
-        from hardware.lekiwi.feetech_wheels import FeetechWheels
-
-        return FeetechWheels(self.config.port)
+    @property
+    def bus_port(self) -> str:
+        """The serial port of the arm and wheels (the emulator's pty when `sim`)."""
+        emulator = getattr(getattr(self.arm, "link", None), "emulator", None)
+        return emulator.port if emulator is not None else self.config.port
 
     # ---- features ------------------------------------------------------------------------------
 
@@ -109,11 +115,19 @@ class LeKiwi(Robot):
 
     def connect(self, calibrate: bool = True) -> None:
         self.arm.connect(calibrate)
-        self.wheels.connect()
-        self.wheels.stop()
-        for camera in self.cameras.values():
-            camera.follow_pose(self._arm_pose)
-            camera.connect()
+        try:
+            if self.wheels is None:
+                from hardware.lekiwi.feetech_wheels import FeetechWheels
+
+                self.wheels = FeetechWheels(self.bus_port)
+            self.wheels.connect()
+            for camera in self.cameras.values():
+                camera.follow_pose(self._arm_pose)
+                camera.connect()
+        except BaseException:
+            self._connected = True
+            self.disconnect()
+            raise
         self._connected = True
 
     def _arm_pose(self) -> dict[str, float]:
@@ -123,7 +137,8 @@ class LeKiwi(Robot):
         if not self._connected:
             return
         try:
-            self.wheels.disconnect()
+            if self.wheels is not None:
+                self.wheels.disconnect()
         finally:
             for camera in self.cameras.values():
                 camera.disconnect()
@@ -312,8 +327,12 @@ def camera_configs(text: str) -> dict[str, CameraConfig]:
 
 
 def run_host(
-    robot: LeKiwi, host_config: LeKiwiHostConfig, stop: threading.Event | None = None
+    robot: LeKiwi,
+    host_config: LeKiwiHostConfig,
+    stop: threading.Event | None = None,
+    on_ready: Callable[[LeKiwiHost], None] | None = None,
 ) -> int:
+    """Connect the robot, serve it until `stop` (or Ctrl-C), leave it safe and closed."""
     robot.connect()
     try:
         host = LeKiwiHost(robot, host_config)
@@ -324,6 +343,8 @@ def run_host(
                 host_config.port_zmq_cmd,
                 host_config.port_zmq_observations,
             )
+            if on_ready is not None:
+                on_ready(host)
             host.serve(stop)
         finally:
             host.close()

@@ -10,9 +10,6 @@ from __future__ import annotations
 
 import abc
 import math
-import threading
-import time
-from collections.abc import Callable
 
 import numpy as np
 
@@ -62,50 +59,3 @@ class Wheels(abc.ABC):
 
     @abc.abstractmethod
     def disconnect(self) -> None: ...
-
-
-class SimWheels(Wheels):
-    """Wheels that turn at once at the commanded speed; odometry integrates the base's pose."""
-
-    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
-        self._clock = clock
-        self._lock = threading.Lock()
-        self._raw = (0, 0, 0)
-        self._pose = [0.0, 0.0, 0.0]  # x m, y m, heading deg, in the start frame
-        self._since = clock()
-        self.connected = False
-
-    def _integrate(self) -> None:
-        now = self._clock()
-        dt, self._since = now - self._since, now
-        body = wheel_raw_to_body(self._raw)
-        heading = math.radians(self._pose[2])
-        self._pose[0] += (
-            body["x.vel"] * math.cos(heading) - body["y.vel"] * math.sin(heading)
-        ) * dt
-        self._pose[1] += (
-            body["x.vel"] * math.sin(heading) + body["y.vel"] * math.cos(heading)
-        ) * dt
-        self._pose[2] += body["theta.vel"] * dt
-
-    def odometry(self) -> tuple[float, float, float]:
-        """Where the base has driven since it started: (x m, y m, heading deg)."""
-        with self._lock:
-            self._integrate()
-            return tuple(self._pose)  # type: ignore[return-value]
-
-    def connect(self) -> None:
-        self.connected = True
-
-    def set_speeds(self, raw: tuple[int, int, int]) -> None:
-        with self._lock:
-            self._integrate()
-            self._raw = tuple(int(r) for r in raw)  # type: ignore[assignment]
-
-    def speeds(self) -> tuple[int, int, int]:
-        with self._lock:
-            return self._raw
-
-    def disconnect(self) -> None:
-        self.stop()
-        self.connected = False
