@@ -33,6 +33,8 @@ from hardware.lekiwi.host import BASE_FEATURES, STATE_FEATURES
 
 log = logging.getLogger(__name__)
 
+STOP_DELIVERY_S = 0.3
+
 
 @dataclass(kw_only=True)
 class LeKiwiClientConfig(RobotConfig):
@@ -117,6 +119,11 @@ class LeKiwiClient(Robot):
         if not self.is_connected:
             return
         self._send_safe_stop()
+        # The host drops a command still queued when its sender goes away (CONFLATE): let it
+        # run two loop turns (two observations) before closing, so the stop is applied.
+        deadline = time.monotonic() + STOP_DELIVERY_S
+        for _ in range(2):
+            self._receive(max(0, int((deadline - time.monotonic()) * 1000)))
         self._close()
 
     def _close(self) -> None:

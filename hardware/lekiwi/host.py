@@ -86,12 +86,6 @@ class LeKiwi(Robot):
             disable_torque_on_disconnect=c.disable_torque_on_disconnect,
         )
 
-    @property
-    def bus_port(self) -> str:
-        """The serial port of the arm and wheels (the emulator's pty when `sim`)."""
-        emulator = getattr(getattr(self.arm, "link", None), "emulator", None)
-        return emulator.port if emulator is not None else self.config.port
-
     # ---- features ------------------------------------------------------------------------------
 
     @property
@@ -119,7 +113,7 @@ class LeKiwi(Robot):
             if self.wheels is None:
                 from hardware.lekiwi.feetech_wheels import FeetechWheels
 
-                self.wheels = FeetechWheels(self.bus_port)
+                self.wheels = FeetechWheels(self.arm.bus)
             self.wheels.connect()
             for camera in self.cameras.values():
                 camera.follow_pose(self._arm_pose)
