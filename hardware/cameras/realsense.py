@@ -113,8 +113,9 @@ def _resolve_serial(wanted: str) -> str:
 class RealSenseCamera(Camera):
     config: RealSenseCameraConfig
 
-    def __init__(self, config: RealSenseCameraConfig):
+    def __init__(self, config: RealSenseCameraConfig, name: str | None = None):
         super().__init__(config)
+        self.name = name  # the robot's key for it ("front")
         self._pipeline: Any = None
         self._lock = threading.Lock()
         self._color: Frame | None = None

@@ -82,7 +82,7 @@ class LeKiwi(Robot):
             port=c.port,
             id=c.id,
             use_degrees=c.use_degrees,
-            max_relative_target=c.max_relative_target,
+            max_relative_target=_unprefixed(c.max_relative_target),
             disable_torque_on_disconnect=c.disable_torque_on_disconnect,
         )
 
@@ -176,6 +176,13 @@ class LeKiwi(Robot):
         self.arm.emergency_stop()
 
 
+def _unprefixed(target: float | dict[str, float] | None) -> float | dict[str, float] | None:
+    """lerobot's LeKiwi names the arm's motors `arm_<motor>`; the SO follower `<motor>`."""
+    if isinstance(target, dict):
+        return {k.removeprefix("arm_"): v for k, v in target.items()}
+    return target
+
+
 # ---- the host loop -----------------------------------------------------------------------------
 
 
@@ -217,7 +224,7 @@ class LeKiwiHost:
                 ) from error
         self.commands_received = 0
         self.observations_sent = 0
-        self.base_stopped_by_watchdog = False
+        self.base_stopped_by_watchdog = True  # the robot connects with the base stopped
 
     def serve(self, stop: threading.Event | None = None) -> None:
         stop = stop or threading.Event()
