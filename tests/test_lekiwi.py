@@ -82,10 +82,10 @@ def run_steps(client, action, seconds):
 
 def test_observations_carry_arm_positions_base_velocity_and_jpeg_frames(host):
     client = host.client()
+    # a camera given without a size takes the size the host sends, known before connecting
+    assert client.observation_features["head"] == (120, 160, 3)
     client.connect()
     try:
-        # a camera given without a size takes the size the host sends
-        assert client.observation_features["head"] == (120, 160, 3)
         obs = client.get_observation()
         arm = host.robot.arm.get_observation()
         for motor in ("shoulder_pan", "shoulder_lift", "elbow_flex", "gripper"):

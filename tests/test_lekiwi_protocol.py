@@ -8,6 +8,7 @@ import cv2
 import numpy as np
 import pytest
 
+from hardware.base import CameraConfig
 from hardware.errors import DeviceError
 from hardware.lekiwi import protocol
 from hardware.lekiwi.client import LeKiwiClient, LeKiwiClientConfig
@@ -91,6 +92,16 @@ def test_client_without_a_host_says_how_to_start_one():
     ):
         client.connect()
     assert not client.is_connected
+
+
+def test_camera_without_size_and_no_host_says_what_to_give():
+    config = LeKiwiClientConfig(
+        port_zmq_observations=free_port(),
+        connect_timeout_s=0.2,
+        cameras={"head": CameraConfig(), "wrist": CameraConfig(width=64, height=48)},
+    )
+    with pytest.raises(DeviceError, match=r"camera\(s\) head have no width/height"):
+        LeKiwiClient(config).observation_features
 
 
 def test_client_features_are_lerobots():

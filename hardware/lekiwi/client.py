@@ -71,7 +71,34 @@ class LeKiwiClient(Robot):
 
     @property
     def observation_features(self) -> Features:
+        if not self.is_connected and any(None in shape for shape in self._shapes.values()):
+            self._ask_host_for_camera_shapes()
         return {**dict.fromkeys(STATE_FEATURES, float), **self._shapes}
+
+    def _ask_host_for_camera_shapes(self) -> None:
+        """Cameras given without width/height (as in the docs' LeKiwi example) take the size of
+        the host's frames: read one observation on a short-lived socket."""
+        c = self.config
+        context = zmq.Context()
+        probe = context.socket(zmq.PULL)
+        probe.setsockopt(zmq.LINGER, 0)
+        try:
+            probe.connect(f"tcp://{c.remote_ip}:{c.port_zmq_observations}")
+            if probe.poll(int(c.connect_timeout_s * 1000), zmq.POLLIN):
+                _, images = protocol.decode_observation(probe.recv_multipart())
+                for name, shape in self._shapes.items():
+                    if None in shape and name in images:
+                        self._shapes[name] = images[name].shape
+        finally:
+            probe.close()
+            context.term()
+        unknown = [name for name, shape in self._shapes.items() if None in shape]
+        if unknown:
+            raise DeviceError(
+                f"lekiwi_client: camera(s) {', '.join(unknown)} have no width/height and the "
+                f"{self._where} did not send them; start the host, or give width and height "
+                "in --robot.cameras"
+            )
 
     @property
     def action_features(self) -> Features:
