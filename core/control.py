@@ -309,7 +309,10 @@ class ControlLoop:
     def _thumbs(self, obs: dict, now: float) -> tuple[tuple[m.CameraThumb, ...], float | None]:
         thumbs, oldest = [], None
         for name, camera in self.s.robot_cameras.items():
-            frame = camera.read_latest()
+            try:
+                frame = camera.read_latest()
+            except DeviceError:
+                frame = None  # the observation step reports the lost camera
             if frame is None:
                 continue
             age_ms = (now - frame.captured_at) * 1e3
