@@ -101,7 +101,7 @@ def test_camera_without_size_and_no_host_says_what_to_give():
         cameras={"head": CameraConfig(), "wrist": CameraConfig(width=64, height=48)},
     )
     with pytest.raises(DeviceError, match=r"camera\(s\) head have no width/height"):
-        LeKiwiClient(config).observation_features
+        _ = LeKiwiClient(config).observation_features
 
 
 def test_client_features_are_lerobots():

@@ -25,6 +25,7 @@ log = logging.getLogger(__name__)
 
 INSTALL = "pip install 'lerecord[realsense]'"
 MAX_FAILURES = 10
+STALE_PERIODS = 10  # a newest frame older than this many periods: the camera stopped
 
 
 def _rs() -> Any:
@@ -114,8 +115,7 @@ class RealSenseCamera(Camera):
     config: RealSenseCameraConfig
 
     def __init__(self, config: RealSenseCameraConfig, name: str | None = None):
-        super().__init__(config)
-        self.name = name  # the robot's key for it ("front")
+        super().__init__(config, name)
         self._pipeline: Any = None
         self._lock = threading.Lock()
         self._color: Frame | None = None
@@ -189,12 +189,25 @@ class RealSenseCamera(Camera):
 
     def read_latest(self) -> Frame | None:
         with self._lock:
-            return self._color
+            return self._checked(self._color)
 
     def read_latest_depth(self) -> Frame | None:
         """The newest depth image (H, W, 1) uint16 mm, or None."""
         with self._lock:
-            return self._depth
+            return self._checked(self._depth)
+
+    def _checked(self, frame: Frame | None) -> Frame | None:
+        if self.error is not None:
+            raise DeviceError(
+                f"camera {self.name or self.config.serial_number_or_name}: {self.error}"
+            )
+        stale_s = STALE_PERIODS / (self.config.fps or 30)
+        if frame is not None and frame.age_s() > stale_s:
+            raise DeviceError(
+                f"camera {self.name or self.config.serial_number_or_name}: no new frame for "
+                f"{frame.age_s():.1f} s; check its USB cable"
+            )
+        return frame
 
     def disconnect(self) -> None:
         self._stop.set()

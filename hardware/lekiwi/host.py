@@ -71,7 +71,7 @@ class LeKiwi(Robot):
         self.cameras = (
             cameras
             if cameras is not None
-            else {name: make_camera(cfg) for name, cfg in config.cameras.items()}
+            else {name: make_camera(cfg, name) for name, cfg in config.cameras.items()}
         )
         self._last_arm_pose: dict[str, float] = {}
         self._connected = False
@@ -199,7 +199,7 @@ class LeKiwiHostConfig:
 class LeKiwiHost:
     """Serves a connected LeKiwi to ZMQ clients until `stop` is set (or connection_time_s)."""
 
-    def __init__(self, robot: Robot, config: LeKiwiHostConfig | None = None):
+    def __init__(self, robot: LeKiwi, config: LeKiwiHostConfig | None = None):
         self.robot = robot
         self.config = config or LeKiwiHostConfig()
         c = self.config
@@ -225,6 +225,7 @@ class LeKiwiHost:
         self.commands_received = 0
         self.observations_sent = 0
         self.base_stopped_by_watchdog = True  # the robot connects with the base stopped
+        self.observation_failing = False
 
     def serve(self, stop: threading.Event | None = None) -> None:
         stop = stop or threading.Event()
@@ -268,7 +269,18 @@ class LeKiwiHost:
         return True
 
     def _push_observation(self) -> None:
-        obs = self.robot.get_observation()
+        try:
+            obs = self.robot.get_observation()
+        except DeviceError as error:
+            # nothing is sent: the client sees a silent host; the base must not drive blind
+            if not self.observation_failing:
+                log.error("lekiwi host: cannot observe the robot (%s); base stopped", error)
+                self.observation_failing = True
+                self.robot.stop_base()
+            return
+        if self.observation_failing:
+            log.warning("lekiwi host: observing the robot again")
+            self.observation_failing = False
         images = {k: v for k, v in obs.items() if isinstance(v, np.ndarray) and v.ndim == 3}
         state = {k: v for k, v in obs.items() if k not in images}
         try:
