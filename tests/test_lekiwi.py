@@ -169,6 +169,7 @@ def test_host_going_silent_mid_stream_is_a_clear_error_and_a_safe_stop(host):
         for _ in range(200):
             last = client.get_observation()
             client.send_action({"x.vel": 0.1, "y.vel": 0.0, "theta.vel": 0.0})
+            time.sleep(1 / 30)
     # the client's last word to the robot, delivered when a host listens again: a stop
     context = zmq.Context()
     pull = context.socket(zmq.PULL)

@@ -19,6 +19,7 @@ when commands stop arriving.
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from dataclasses import dataclass
 from typing import Any, ClassVar
@@ -59,8 +60,13 @@ class LeKiwiClient(Robot):
         self._state: dict[str, float] = dict.fromkeys(STATE_FEATURES, 0.0)
         self._frames: dict[str, np.ndarray] = {}
         self._shapes = {name: (cfg.height, cfg.width, 3) for name, cfg in config.cameras.items()}
+        self._lock = threading.Lock()
+        self._received = 0  # observations taken in since connect
+        self._new = threading.Condition(self._lock)
         self._last_received = 0.0
         self._silent = False
+        self._receiver: threading.Thread | None = None
+        self._stop = threading.Event()
 
     @property
     def _where(self) -> str:
@@ -123,7 +129,12 @@ class LeKiwiClient(Robot):
         self._observations.setsockopt(zmq.RCVHWM, 2)
         self._observations.setsockopt(zmq.LINGER, 0)
         self._observations.connect(f"tcp://{c.remote_ip}:{c.port_zmq_observations}")
-        if not self._receive(int(c.connect_timeout_s * 1000)):
+        self._stop.clear()
+        self._receiver = threading.Thread(
+            target=self._receive_loop, name="lekiwi-observations", daemon=True
+        )
+        self._receiver.start()
+        if not self._wait_for_observations(1, c.connect_timeout_s):
             self._close()
             raise DeviceError(
                 f"lekiwi_client: no observation from the {self._where} within "
@@ -148,12 +159,14 @@ class LeKiwiClient(Robot):
         self._send_safe_stop()
         # The host drops a command still queued when its sender goes away (CONFLATE): let it
         # run two loop turns (two observations) before closing, so the stop is applied.
-        deadline = time.monotonic() + STOP_DELIVERY_S
-        for _ in range(2):
-            self._receive(max(0, int((deadline - time.monotonic()) * 1000)))
+        self._wait_for_observations(2, STOP_DELIVERY_S)
         self._close()
 
     def _close(self) -> None:
+        self._stop.set()
+        if self._receiver is not None:
+            self._receiver.join(timeout=2)
+            self._receiver = None
         for sock in (self._commands, self._observations):
             if sock is not None:
                 sock.close()
@@ -163,49 +176,64 @@ class LeKiwiClient(Robot):
 
     # ---- observations --------------------------------------------------------------------------
 
-    def _receive(self, timeout_ms: int) -> bool:
-        """Wait up to timeout_ms for observations; keep the newest. True if one came."""
-        assert self._observations is not None
-        if not self._observations.poll(timeout_ms, zmq.POLLIN):
-            return False
-        newest = None
-        while True:
+    def _receive_loop(self) -> None:
+        """The receiver thread: owns the observation socket, keeps the newest observation."""
+        sock = self._observations
+        assert sock is not None
+        while not self._stop.is_set():
+            if not sock.poll(self.config.polling_timeout_ms, zmq.POLLIN):
+                continue
+            newest = None
+            while True:
+                try:
+                    newest = sock.recv_multipart(zmq.NOBLOCK)
+                except zmq.Again:
+                    break
             try:
-                newest = self._observations.recv_multipart(zmq.NOBLOCK)
-            except zmq.Again:
-                break
-        if newest is None:
-            return False
-        try:
-            state, images = protocol.decode_observation(newest)
-        except (ValueError, KeyError) as error:
-            log.error("lekiwi_client: bad observation ignored: %s", error)
-            return False
-        self._state.update({k: v for k, v in state.items() if k in self._state})
-        self._frames.update(images)
-        self._last_received = time.monotonic()
-        return True
+                state, images = protocol.decode_observation(newest)
+            except (ValueError, KeyError) as error:
+                log.error("lekiwi_client: bad observation ignored: %s", error)
+                continue
+            with self._new:
+                self._state.update({k: v for k, v in state.items() if k in self._state})
+                self._frames.update(images)
+                self._last_received = time.monotonic()
+                self._received += 1
+                self._new.notify_all()
+
+    @property
+    def observations_received(self) -> int:
+        """Observations taken in since connecting (the host's rate as seen here)."""
+        with self._lock:
+            return self._received
+
+    def _wait_for_observations(self, count: int, timeout_s: float) -> bool:
+        """Wait until `count` more observations came in; False on timeout."""
+        with self._new:
+            target = self._received + count
+            return self._new.wait_for(lambda: self._received >= target, timeout_s)
 
     def get_observation(self) -> dict[str, Any]:
         if not self.is_connected:
             raise DeviceError("lekiwi_client: not connected; call connect() first")
-        if not self._receive(self.config.polling_timeout_ms):
+        with self._lock:
+            state, frames = dict(self._state), dict(self._frames)
             silent_s = time.monotonic() - self._last_received
-            if silent_s > self.config.host_timeout_s:
-                if not self._silent:
-                    self._silent = True
-                    self._send_safe_stop()
-                raise DeviceError(
-                    f"lekiwi_client: the {self._where} stopped answering "
-                    f"({silent_s:.1f} s without an observation); base stopped, arm held. "
-                    "Is the host still running and the network up?"
-                )
-        elif self._silent:
+        if silent_s > self.config.host_timeout_s:
+            if not self._silent:
+                self._silent = True
+                self._send_safe_stop()
+            raise DeviceError(
+                f"lekiwi_client: the {self._where} stopped answering "
+                f"({silent_s:.1f} s without an observation); base stopped, arm held. "
+                "Is the host still running and the network up?"
+            )
+        if self._silent:
             self._silent = False
             log.warning("lekiwi_client: the host answers again")
-        obs: dict[str, Any] = dict(self._state)
+        obs: dict[str, Any] = state
         for name, shape in self._shapes.items():
-            frame = self._frames.get(name)
+            frame = frames.get(name)
             if frame is None or frame.shape != shape:
                 frame = np.zeros(shape, dtype=np.uint8)
             obs[name] = frame
@@ -220,17 +248,20 @@ class LeKiwiClient(Robot):
     def send_action(self, action: dict[str, float]) -> dict[str, float]:
         if not self.is_connected:
             raise DeviceError("lekiwi_client: not connected; call connect() first")
-        sent = {k: float(action.get(k, self._hold_value(k))) for k in STATE_FEATURES}
         if self._silent:
             return self._send_safe_stop()
+        held = self._held_pose()
+        sent = {k: float(action.get(k, held[k])) for k in STATE_FEATURES}
         self._send(sent)
         return sent
 
-    def _hold_value(self, feature: str) -> float:
-        return 0.0 if feature in BASE_FEATURES else self._state[feature]
+    def _held_pose(self) -> dict[str, float]:
+        """The base stopped, the arm where it was last seen."""
+        with self._lock:
+            return {k: 0.0 if k in BASE_FEATURES else self._state[k] for k in STATE_FEATURES}
 
     def _send_safe_stop(self) -> dict[str, float]:
-        stop = {k: self._hold_value(k) for k in STATE_FEATURES}
+        stop = self._held_pose()
         try:
             self._send(stop)
         except zmq.ZMQError as error:
