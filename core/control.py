@@ -72,7 +72,7 @@ class ControlLoop:
         s, cfg = self.s, self.cfg
         self.deadlines = Deadlines(self.period_s, clock=self.clock)
         recorded = 0
-        episode = s.recorder.num_episodes
+        episode = s.first_episode
         while recorded < cfg.num_episodes and not self.stopping:
             s.begin_episode(episode, self._last_obs)
             result = self._phase("recording", cfg.episode_time_s, episode)

@@ -43,7 +43,7 @@ def open_session(s) -> None:
             policy.close()
         raise
     s.devices, s.policy, s.recorder = devices, policy, recorder
-    s.first_episode = s.episode_index = recorder.num_episodes
+    s.first_episode = s.episode_index = recorder.meta.total_episodes
     if cfg.log:
         from core.logs import open_inference_log
 
@@ -103,7 +103,7 @@ def close_session(s) -> None:
     if s.inference_log is not None:
         s.inference_log.close()
     ds = s.config.dataset
-    if ds.push_to_hub and s.recorder is not None and s.recorder.num_episodes > 0:
+    if ds.push_to_hub and s.recorder is not None and s.recorder.meta.total_episodes > 0:
         _upload(s)
     if s.voice is not None:
         s.voice.close()
