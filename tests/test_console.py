@@ -1,219 +1,166 @@
-"""The console driven by its keys against a scripted engine: what the operator presses reaches
-the engine as the right command, and what the engine reports reaches the screen."""
+"""Headless console output: the step block of FORMATS.md, rate-limited, and a line per event."""
 
 from __future__ import annotations
 
-import functools
-import os
-import signal
-
-from console_helpers import scripted_app, screen_text, wait_for_text
+import io
+from pathlib import Path
 
 from core import messages as m
-from core.remote import EngineProcess
-from tui.app import make_app
-from tui.components.event_log import EventLog
-from tui.components.servo_table import ServoTable
-from tui.scripted_engine import ScriptedEngine
-from tui.screens.confirm import StopScreen
-from tui.screens.engine_failed import EngineFailedScreen
-from tui.screens.help import HelpScreen
+from core.console import ConsolePrinter, format_event, format_step
+from core.step import ControlStep, PolicyStep
+
+NAMES = ["shoulder_pan", "shoulder_lift", "elbow_flex", "wrist_flex", "wrist_roll", "gripper"]
+STATE = [10.54, -77.77, 90.34, -15.65, 39.49, 0.88]
+OUTPUT = [12.63, -73.23, 84.02, -17.12, 38.28, 0.62]
 
 
-def kinds(engine):
-    return [type(c).__name__ for c in engine.received]
+def documented_step(**changes) -> ControlStep:
+    obs = {f"{n}.pos": v for n, v in zip(NAMES, STATE, strict=True)}
+    obs.update({f"{n}.temperature": 35.0 for n in NAMES})  # diagnostics are not positions
+    fields = dict(
+        step=1284, t=59.2149, wall_time=0.0, episode_index=2, frame_index=500, phase="recording",
+        period_s=0.0334, lateness_s=0.0, observation=obs,
+        action={f"{n}.pos": v for n, v in zip(NAMES, OUTPUT, strict=True)}, source="policy",
+        policy=PolicyStep(inference_ms=14.31, forward_ms=None, queue_size=40, inputs={},
+                          output_mean=0, output_std=1, output_min=-1, output_max=1),
+        task="Put the plastic part in the cup",
+    )  # fmt: skip
+    fields.update(changes)
+    return ControlStep(**fields)
 
 
-async def test_the_dashboard_shows_phase_servos_and_events():
-    app, engine, _ = scripted_app("fault")
-    async with app.run_test(size=(80, 24)) as pilot:
-        await pilot.pause(0.3)
-        text = await wait_for_text(pilot, app, "missed 2")
-    assert "RECORDING" in text and "episode 1/3" in text and "frames 90" in text
-    assert "✖ elbow_flex" in text and "… wrist_roll" in text
-    assert "FAULT follower bus: servo 5 (wrist_roll) not answering" in text
-    assert "missed 2  dropped 1" in text
+DOCUMENTED_BLOCK = """\
+📊 INFERENCE STEP 1284 @ 59.21s
+============================================================
+🔧 SERVO POSITIONS:
+   shoulder_pan.pos :    10.54
+   shoulder_lift.pos:   -77.77
+   elbow_flex.pos   :    90.34
+   wrist_flex.pos   :   -15.65
+   wrist_roll.pos   :    39.49
+   gripper.pos      :     0.88
+🎯 POLICY OUTPUT:
+   shoulder_pan.pos :    12.63
+   shoulder_lift.pos:   -73.23
+   elbow_flex.pos   :    84.02
+   wrist_flex.pos   :   -17.12
+   wrist_roll.pos   :    38.28
+   gripper.pos      :     0.62
+⏱️  TIMING: Inference took 14.3ms
+📋 TASK: Put the plastic part in the cup
+============================================================"""
 
 
-async def test_arrow_keys_and_letters_end_or_redo_the_episode():
-    app, engine, _ = scripted_app()
-    async with app.run_test(size=(80, 24)) as pilot:
-        await pilot.pause(0.2)
-        await pilot.press("right", "n", "left", "r")
-        await pilot.pause(0.2)
-        lines = "\n".join(app.screen.query_one(EventLog).lines_written)
-        assert "RESET" in await wait_for_text(pilot, app, "RESET")
-    assert kinds(engine) == ["ExitEarly", "ExitEarly", "Rerecord", "Rerecord"]
-    assert "episode 1 saved: 90 frames" in lines  # right: saved
-    assert "episode 2 started" in lines  # n: the reset skipped
-    assert "episode 2 discarded (rerecord)" in lines  # left: the episode in progress redone
-    assert "episode 1 discarded (rerecord)" in lines  # r in the reset: the saved one too
+def test_step_block_is_the_documented_one_with_aligned_names():
+    assert format_step(documented_step()) == DOCUMENTED_BLOCK
 
 
-async def test_p_pauses_then_resumes():
-    app, engine, _ = scripted_app()
-    async with app.run_test(size=(80, 24)) as pilot:
-        await pilot.pause(0.2)
-        await pilot.press("p")
-        await pilot.pause(0.2)
-        assert "PAUSED" in await wait_for_text(pilot, app, "PAUSED")
-        await pilot.press("p")
-        await pilot.pause(0.2)
-        assert "RECORDING" in await wait_for_text(pilot, app, "RECORDING")
-    assert kinds(engine) == ["Pause", "Resume"]
+def test_block_lines_match_formats_md_where_it_shows_them():
+    formats = Path(__file__).resolve().parents[2] / "shared/design/FORMATS.md"
+    if not formats.exists():
+        import pytest
+
+        pytest.skip(f"{formats} not beside the checkout")
+    spec = formats.read_text().split("## Console step block")[1].split("```")[1].splitlines()
+    block = format_step(documented_step()).splitlines()
+    for line in spec:
+        if line.strip() and line.strip() != "…" and "shoulder_pan.pos" not in line:
+            assert line in block, line
+    # the spec's value column: right-aligned in 8 characters after ": "
+    assert block[3].endswith(":    10.54") and block[4].endswith(":   -77.77")
 
 
-async def test_emergency_stop_needs_no_confirmation():
-    for key in ("space", "exclamation_mark"):
-        app, engine, _ = scripted_app()
-        async with app.run_test(size=(80, 24)) as pilot:
-            await pilot.pause(0.2)
-            await pilot.press(key)
-            await pilot.pause(0.2)
-            text = await wait_for_text(pilot, app, "session ended")
-            assert not isinstance(app.screen, StopScreen)
-        assert kinds(engine) == ["EmergencyStop"]
-        assert "session ended (emergency_stop)" in text
+def test_teleop_and_hold_steps():
+    teleop = format_step(documented_step(policy=None, source="teleop", task=""))
+    assert "🎮 TELEOP ACTION:" in teleop and "🎯" not in teleop
+    assert "⏱️  TIMING: Loop period 33.4ms" in teleop and "📋" not in teleop
+    hold = format_step(documented_step(policy=None, source="hold", action=None))
+    assert "ACTION" not in hold and "POLICY" not in hold
+    assert hold.splitlines()[-1] == "=" * 60
 
 
-async def test_stop_mid_episode_asks_whether_to_keep_the_episode():
-    app, engine, _ = scripted_app()
-    async with app.run_test(size=(80, 24)) as pilot:
-        await pilot.pause(0.2)
-        await pilot.press("q")
-        await pilot.pause(0.1)
-        assert isinstance(app.screen, StopScreen)
-        text = await wait_for_text(pilot, app, "Stop the session?")
-        assert "Stop the session?" in text and "(90 frames)" in text
-        await pilot.press("n")
-        await pilot.pause(0.1)
-        assert engine.received == [] and not isinstance(app.screen, StopScreen)
-        await pilot.press("escape", "d")
-        await pilot.pause(0.2)
-        assert engine.received == [m.Stop(save_current=False)]
-        assert "session ended (stopped), 0 episodes saved" in await wait_for_text(pilot, app, "session ended (stopped), 0 episodes saved")
-        await pilot.press("q")  # the session is over: q leaves
-        await pilot.pause(0.1)
-    assert app.return_value == 0
+class FakeClock:
+    def __init__(self):
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
 
 
-async def test_stop_and_save_keeps_the_episode_in_progress():
-    app, engine, _ = scripted_app()
-    async with app.run_test(size=(80, 24)) as pilot:
-        await pilot.pause(0.2)
-        await pilot.press("escape", "s")
-        await pilot.pause(0.2)
-        assert "session ended (stopped), 1 episodes saved" in await wait_for_text(pilot, app, "session ended (stopped), 1 episodes saved")
-    assert engine.received == [m.Stop(save_current=True)]
+def test_blocks_are_rate_limited():
+    out, clock = io.StringIO(), FakeClock()
+    printer = ConsolePrinter(out, max_blocks_per_s=2, clock=clock)
+    printed = []
+    for i in range(90):  # 3 s at 30 Hz
+        clock.now = 100.0 + i / 30
+        printed.append(printer.step(documented_step(step=i)))
+    assert sum(printed) == 6
+    assert out.getvalue().count("📊 INFERENCE STEP") == 6
+    assert "📊 INFERENCE STEP 0 @" in out.getvalue() and "📊 INFERENCE STEP 15 @" in out.getvalue()
 
 
-async def test_stop_during_the_reset_needs_no_confirmation():
-    app, engine, _ = scripted_app("reset", start_at_s=0.5)
-    async with app.run_test(size=(80, 24)) as pilot:
-        await pilot.pause(0.2)
-        assert "RESET" in await wait_for_text(pilot, app, "RESET")
-        await pilot.press("escape")
-        await pilot.pause(0.2)
-        assert kinds(engine) == ["Stop"]
-        assert "session ended (stopped), 1 episodes saved" in await wait_for_text(pilot, app, "session ended (stopped), 1 episodes saved")
+def test_one_line_per_event():
+    events = [
+        (m.SessionStarted(at=0, robot="so101_follower", dataset_root="/data/u/pick",
+                          repo_id="u/pick", num_episodes=10, devices=("so101_leader", "front"),
+                          log_dir="inference_logs/pick/20250728_143052"),
+         "▶ Session started: so101_follower with so101_leader, front → u/pick (10 episodes) in "
+         "/data/u/pick; inference logs in inference_logs/pick/20250728_143052"),
+        (m.EpisodeStarted(at=1, episode_index=3, task="Pick the cube"),
+         "● Recording episode 3: Pick the cube"),
+        (m.PhaseChanged(at=2, phase="reset", episode_index=3),
+         "↻ Reset the environment (episode 3 next)"),
+        (m.EpisodeSaved(at=3, episode_index=3, frames=900, save_s=0.123),
+         "✔ Episode 3 saved: 900 frames (saved in 0.12s)"),
+        (m.EpisodeDiscarded(at=4, episode_index=4, frames=450, reason="rerecord"),
+         "✖ Episode 4 discarded (to record it again): 450 frames"),
+        (m.DeviceFault(at=5, device="follower", message="servo 3 silent", recovered=True),
+         "⚠ follower: servo 3 silent (recovered)"),
+        (m.WarningRaised(at=6, message="shoulder_pan is at 62 °C"), "⚠ shoulder_pan is at 62 °C"),
+        (m.UploadFinished(at=7, url="https://huggingface.co/datasets/u/pick"),
+         "⇪ Uploaded: https://huggingface.co/datasets/u/pick"),
+        (m.UploadFailed(at=7, message="401; retry with: lerecord push u/pick"),
+         "✖ Upload failed: 401; retry with: lerecord push u/pick"),
+        (m.SessionEnded(at=8, reason="stopped", episodes_saved=4, dataset_root="/data/u/pick"),
+         "■ Session ended (stopped); 4 episodes saved in /data/u/pick"),
+        (m.SessionEnded(at=8, reason="error", episodes_saved=0, dataset_root="/d", error="boom"),
+         "■ Session ended (error: boom); 0 episodes saved in /d"),
+    ]  # fmt: skip
+    for event, line in events:
+        assert format_event(event) == line
+        assert "\n" not in line
+    assert format_event(m.PhaseChanged(at=0, phase="recording", episode_index=1)) is None
+
+    out = io.StringIO()
+    printer = ConsolePrinter(out, wall_clock=lambda: 0.0)
+    for event, _ in events:
+        printer.event(event)
+    printer.event(m.PhaseChanged(at=0, phase="done", episode_index=1))
+    lines = out.getvalue().splitlines()
+    assert len(lines) == len(events)
+    assert all(line.startswith("[") and line[9:11] == "] " for line in lines)
 
 
-async def test_keys_are_remapped_from_the_profile():
-    app, engine, _ = scripted_app(keys={"exit-early": "x", "emergency-stop": "e"})
-    async with app.run_test(size=(80, 24)) as pilot:
-        await pilot.pause(0.2)
-        assert "x Next" in await wait_for_text(pilot, app, "x Next")
-        await pilot.press("right", "space", "x")
-        await pilot.pause(0.1)
-        assert kinds(engine) == ["ExitEarly"]
-        await pilot.press("e")
-        await pilot.pause(0.1)
-    assert kinds(engine) == ["ExitEarly", "EmergencyStop"]
+def test_closed_stream_silences_the_printer():
+    out = io.StringIO()
+    printer = ConsolePrinter(out)
+    out.close()
+    assert printer.step(documented_step()) is False
+    assert printer.event(m.WarningRaised(at=0, message="x")) is False
 
 
-async def test_unbound_keys_go_to_the_keyboard_teleoperator():
-    app, engine, _ = scripted_app(forward_keys=True)
-    async with app.run_test(size=(80, 24)) as pilot:
-        await pilot.pause(0.2)
-        await pilot.press("a", "up", "right")
-    assert engine.received == [m.TeleopKey("a"), m.TeleopKey("up"), m.ExitEarly()]
+def test_step_blocks_off_prints_events_only():
+    out = io.StringIO()
+    printer = ConsolePrinter(out, steps=False)
+    assert printer.step(documented_step()) is False
+    printer.event(m.WarningRaised(at=0, message="x"))
+    assert out.getvalue().endswith("⚠ x\n") and "📊" not in out.getvalue()
 
 
-async def test_without_a_keyboard_teleop_other_keys_are_ignored():
-    app, engine, _ = scripted_app()
-    async with app.run_test(size=(80, 24)) as pilot:
-        await pilot.pause(0.2)
-        await pilot.press("a", "up")
-    assert engine.received == []
-
-
-async def test_help_lists_the_keys_as_bound():
-    app, _, _ = scripted_app(keys={"stop": "x"})
-    async with app.run_test(size=(100, 30)) as pilot:
-        await pilot.pause(0.2)
-        await pilot.press("question_mark")
-        await pilot.pause(0.1)
-        assert isinstance(app.screen, HelpScreen)
-        text = await wait_for_text(pilot, app, "lerecord keys")
-        assert "→ / n" in text and "x              end the session; mid-episode" in text
-        assert "Space / !" in text
-        await pilot.press("escape")
-        await pilot.pause(0.1)
-        assert not isinstance(app.screen, HelpScreen)
-
-
-async def test_t_cycles_the_themes_and_the_profile_picks_the_first():
-    app, _, _ = scripted_app(theme="light")
-    async with app.run_test(size=(80, 24)) as pilot:
-        await pilot.pause(0.1)
-        assert app.theme == "light"
-        await pilot.press("t")
-        assert app.theme == "dark"
-        await pilot.press("t")
-        assert app.theme == "high-contrast"
-        assert app.theme_variables["servo-fault"] == "#ff0000"
-
-
-async def test_the_servo_table_rewrites_only_changed_cells():
-    app, engine, clock = scripted_app()
-    async with app.run_test(size=(80, 24)) as pilot:
-        await pilot.pause(0.2)
-        table = app.screen.query_one(ServoTable)
-        first = table.cell_updates
-        assert first == 6 * 7
-        await pilot.pause(0.3)  # same telemetry polled again: nothing rewritten
-        assert table.cell_updates == first
-        clock.t += 0.5  # positions, goals, loads and currents move; temperatures don't
-        await pilot.pause(0.2)
-        changed = table.cell_updates - first
-        assert 0 < changed < 6 * 7
-
-
-async def test_an_engine_exception_is_shown_not_hung_on():
-    clock_app, engine, clock = scripted_app()
-    engine.fail_after_s = 4.0
-    async with clock_app.run_test(size=(80, 24)) as pilot:
-        await pilot.pause(0.2)
-        clock.t += 2
-        await pilot.pause(0.3)
-        assert isinstance(clock_app.screen, EngineFailedScreen)
-        text = screen_text(clock_app)
-        assert "RuntimeError: follower bus on /dev/ttyACM0 stopped answering" in text
-        await pilot.press("q")
-    assert clock_app.return_value == 1
-
-
-async def test_a_killed_engine_process_is_reported():
-    engine = EngineProcess(None, functools.partial(ScriptedEngine, episode_time_s=60))
-    app = make_app(engine)
-    async with app.run_test(size=(80, 24)) as pilot:
-        for _ in range(50):
-            await pilot.pause(0.1)
-            if "RECORDING" in screen_text(app):
-                break
-        os.kill(engine.pid, signal.SIGKILL)
-        for _ in range(50):
-            await pilot.pause(0.1)
-            if isinstance(app.screen, EngineFailedScreen):
-                break
-        assert "engine process died (killed by SIGKILL)" in await wait_for_text(pilot, app, "engine process died (killed by SIGKILL)")
+def test_resume_after_pause_gets_its_line():
+    out = io.StringIO()
+    printer = ConsolePrinter(out, wall_clock=lambda: 0.0)
+    for phase in ("recording", "paused", "recording", "recording"):
+        printer.event(m.PhaseChanged(at=0, phase=phase, episode_index=2))
+    lines = [line[11:] for line in out.getvalue().splitlines()]
+    assert lines == ["⏸ Paused: the arm holds its pose", "▶ Resumed (recording, episode 2)"]

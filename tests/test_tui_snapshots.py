@@ -1,11 +1,11 @@
 """Snapshots of the console at 80x24 and 120x40 in two themes: the dashboard (normal, fault and
 reset phase), the wizard and the help screen. Fixed telemetry, frozen clock.
-Update with `pytest tests/test_console_snapshots.py --snapshot-update` after a deliberate change."""
+Update with `pytest tests/test_tui_snapshots.py --snapshot-update` after a deliberate change."""
 
 from __future__ import annotations
 
 import pytest
-from console_helpers import scripted_app
+from tui_helpers import scripted_app
 
 from tui.app import make_app
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import sys
 
-from console_helpers import screen_text
+from tui_helpers import screen_text
 
 from tui.app import make_app
 from tui.components.event_log import EventLog
