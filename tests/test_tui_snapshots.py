@@ -8,6 +8,7 @@ import pytest
 from tui_helpers import scripted_app
 
 from tui.app import make_app
+from tui.detect import Detected
 
 SIZES = [(80, 24), (120, 40)]
 THEMES = ["dark", "light"]
@@ -36,7 +37,8 @@ def test_dashboard(snap_compare, scenario, theme, size):
 @pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
 @pytest.mark.parametrize("theme", THEMES)
 def test_wizard(snap_compare, theme, size):
-    app = make_app(None, wizard=True, theme=theme)
+    detected = Detected(ports=(("/dev/ttyACM0", "servo ids 1, 2, 3, 4, 5, 6"),))
+    app = make_app(None, wizard=True, theme=theme, detector=lambda: detected)
     assert snap_compare(app, terminal_size=size, run_before=_settle)
 
 

@@ -54,6 +54,7 @@ class ConsoleApp(App[int]):
         log_path: str | None = None,
         on_snapshot: Callable[[m.Telemetry], None] | None = None,
         start_engine: Callable[[Any], Engine] | None = None,
+        detector: Callable[[], Any] | None = None,
     ):
         super().__init__()
         self.engine = engine
@@ -65,6 +66,7 @@ class ConsoleApp(App[int]):
         self.log_path = log_path
         self.on_snapshot = on_snapshot
         self.start_engine = start_engine
+        self.detector = detector
         self.telemetry = m.Telemetry()
         self.started: m.SessionStarted | None = None
         self.ended: m.SessionEnded | None = None
@@ -215,10 +217,6 @@ class ConsoleApp(App[int]):
                 if self.engine is None:
                     self.exit(0)
                 return
-            if isinstance(config, Path):
-                self.dashboard.note(f"profile saved: {config}; run it with "
-                                    f"`lerecord --config {config}`", "primary")
-                return
             if self.engine is not None and not self._session_over():
                 self.notify("stop the current session first", severity="warning")
                 return
@@ -226,7 +224,8 @@ class ConsoleApp(App[int]):
                 self.theme = console_options(config)["theme"]
                 self.run_engine(self.start_engine(config))
 
-        self.push_screen(WizardScreen(), finished)
+        wizard = WizardScreen() if self.detector is None else WizardScreen(detector=self.detector)
+        self.push_screen(wizard, finished)
 
     def action_leave(self) -> None:
         self.exit(self.exit_status())

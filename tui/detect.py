@@ -1,51 +1,79 @@
-"""What the wizard offers: serial ports with servo buses, and cameras, as the finders report them.
+"""What the wizard offers: serial ports with the servo ids that answered, and cameras with a
+picture from each, as `lerecord find-port` / `find-cameras` find them.
 
-Uses the finders of `lerecord find-port` / `find-cameras` when they are installed; otherwise
-lists the serial ports pyserial sees (servo ids unknown).
+Detection opens devices, so it runs in a worker thread; tests pass a fixed `Detected` instead.
 """
 
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass, field
+
+from core.messages import CameraThumb
 
 log = logging.getLogger(__name__)
+THUMB_WIDTH = 64
 
 
-def detected_ports() -> list[tuple[str, str]]:
-    """(port, description of the servos found) for each candidate serial port."""
-    try:
-        from core.commands.find_port import find_servo_ports
-    except ImportError:
-        return _serial_ports()
+@dataclass(frozen=True)
+class Detected:
+    ports: tuple[tuple[str, str], ...] = ()  # (path, what answered there)
+    cameras: tuple[tuple[str, str], ...] = ()  # (source for the cameras field, label)
+    pictures: dict[str, CameraThumb] = field(default_factory=dict)  # source -> picture
+
+
+def detect() -> Detected:
+    return Detected(ports=tuple(_ports()), **_cameras())
+
+
+def _ports() -> list[tuple[str, str]]:
+    from core.commands.find_port import find_servo_ports
+
     try:
         found = find_servo_ports()
     except Exception as error:  # noqa: BLE001 - detection is a help, never a blocker
         log.warning("servo port detection failed: %s", error)
-        return _serial_ports()
-    return [(str(getattr(p, "port", p)), _ids(p)) for p in found]
-
-
-def _ids(found) -> str:
-    ids = getattr(found, "ids", None) or getattr(found, "servo_ids", None)
-    return f"servo ids {', '.join(map(str, ids))}" if ids else ""
-
-
-def _serial_ports() -> list[tuple[str, str]]:
-    try:
-        from serial.tools import list_ports
-    except ImportError:
         return []
-    return [(p.device, p.description or "") for p in list_ports.comports()]
+    out = []
+    for port in found:
+        if port.servo_ids:
+            out.append((port.path, f"servo ids {', '.join(map(str, port.servo_ids))}"))
+        else:
+            out.append((port.path, port.problem or "no servo answered"))
+    return out
 
 
-def detected_cameras() -> list[str]:
-    """One line per camera the camera finder reports (empty when it is not installed)."""
+def _cameras() -> dict:
+    from hardware.cameras.discovery import find_cameras, grab_frame
+
+    cameras, pictures = [], {}
     try:
-        from core.commands.find_cameras import find_cameras
-    except ImportError:
-        return []
-    try:
-        return [str(c) for c in find_cameras()]
+        found = find_cameras("opencv")
     except Exception as error:  # noqa: BLE001
         log.warning("camera detection failed: %s", error)
-        return []
+        found = []
+    try:
+        sim = find_cameras("sim")
+        if sim:
+            pictures["sim"] = thumbnail("sim", grab_frame(sim[0], warmup_s=0.0).image)
+    except Exception as error:  # noqa: BLE001
+        log.warning("no picture from the sim camera: %s", error)
+    for info in found:
+        source = str(info.index_or_path)
+        cameras.append((source, f"{info.label} {info.width}x{info.height} @ {info.fps:.0f} fps"))
+        try:
+            pictures[source] = thumbnail(source, grab_frame(info, warmup_s=0.3).image)
+        except Exception as error:  # noqa: BLE001
+            log.warning("no picture from camera %s: %s", source, error)
+    return {"cameras": tuple(cameras), "pictures": pictures}
+
+
+def thumbnail(name: str, image) -> CameraThumb:
+    """A small copy of an HxWx3 picture for the preview."""
+    height, width = image.shape[:2]
+    small_h = max(2, THUMB_WIDTH * height // width)
+    rows = [int(y * height / small_h) for y in range(small_h)]
+    cols = [int(x * width / THUMB_WIDTH) for x in range(THUMB_WIDTH)]
+    small = image[rows][:, cols]
+    return CameraThumb(name=name, width=THUMB_WIDTH, height=small_h, rgb=small.tobytes(),
+                       age_ms=0.0)

@@ -2,17 +2,18 @@
 
 The wizard derives its pages and fields from this table, turns the answers into the same flags
 the CLI takes (`--robot.type=…`) so that the CLI's own parser validates them, and writes the
-profile TOML from it. `core.config` is used for parsing and saving when it is present.
+profile with `core.config.save_profile`.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from hardware.errors import ConfigError
-from hardware.registry import known_types
+from hardware.registry import config_class, known_types
 
 
 @dataclass(frozen=True)
@@ -71,12 +72,13 @@ OPTIONS = (
     Option("dataset.video", bool, True, "encode camera frames as video", "options"),
     Option("dataset.push_to_hub", bool, False, "upload to the Hub at the end", "options"),
     Option("play_sounds", bool, True, "spoken announcements", "options"),
+    Option("log", bool, False, "per-step inference logs (CSV)", "options"),
     Option("display_data", bool, False, "also stream to a Rerun viewer", "options"),
     Option("theme", str, "dark", "console colours", "options", _themes),
     Option("profile", str, "lerecord_session.toml", "where to save this profile", "options",
            required=True),
 )
-NOT_FLAGS = {"profile", "cameras", "theme"}
+NOT_FLAGS = {"profile", "cameras"}
 
 
 def options_of(step: str) -> list[Option]:
@@ -120,6 +122,14 @@ def parse_cameras(text: str) -> dict[str, dict[str, Any]]:
     return cameras
 
 
+def device_settings(kind: str, type_: str) -> set[str]:
+    """The settings a device type takes (`port`, `id` …), from its config dataclass."""
+    try:
+        return {f.name for f in dataclasses.fields(config_class(kind, type_))}
+    except ConfigError:
+        return set()
+
+
 def to_argv(values: dict[str, Any]) -> list[str]:
     """The CLI flags for the wizard's answers (what `lerecord record` would be given)."""
     argv = []
@@ -127,6 +137,11 @@ def to_argv(values: dict[str, Any]) -> list[str]:
         value = values.get(option.name, option.default)
         if option.name in NOT_FLAGS or value in ("", None):
             continue
+        kind, _, setting = option.name.partition(".")
+        if kind in ("robot", "teleop") and setting != "type":
+            type_ = values.get(f"{kind}.type", "none")
+            if setting not in device_settings(kind, type_):
+                continue
         if option.name.startswith("teleop.") and values.get("teleop.type") == "none":
             continue
         argv.append(f"--{option.name}={str(value).lower() if option.kind is bool else value}")
@@ -137,47 +152,3 @@ def to_argv(values: dict[str, Any]) -> list[str]:
         )
         argv.append(f"--robot.cameras={{{inner}}}")
     return argv
-
-
-def to_profile(values: dict[str, Any]) -> dict[str, Any]:
-    """The profile as nested tables, in the layout of `examples/sim_session.toml`."""
-    profile: dict[str, Any] = {}
-    for option in OPTIONS:
-        value = values.get(option.name, option.default)
-        if option.name in ("profile", "cameras") or value in ("", None):
-            continue
-        if option.name.startswith("teleop.") and values.get("teleop.type") == "none":
-            continue
-        *tables, key = option.name.split(".")
-        node = profile
-        for table in tables:
-            node = node.setdefault(table, {})
-        node[key] = value
-    cameras = parse_cameras(values.get("cameras", ""))
-    if cameras:
-        profile.setdefault("robot", {})["cameras"] = cameras
-    return profile
-
-
-def toml_text(profile: dict[str, Any]) -> str:
-    """A small TOML writer for the profile's plain values (str, int, float, bool, tables)."""
-    lines: list[str] = []
-
-    def value(v: Any) -> str:
-        if isinstance(v, bool):
-            return "true" if v else "false"
-        if isinstance(v, (int, float)):
-            return repr(v)
-        return '"' + str(v).replace("\\", "\\\\").replace('"', '\\"') + '"'
-
-    def table(prefix: str, node: dict[str, Any]) -> None:
-        plain = {k: v for k, v in node.items() if not isinstance(v, dict)}
-        if prefix and plain:
-            lines.append(f"\n[{prefix}]")
-        lines.extend(f"{k} = {value(v)}" for k, v in plain.items())
-        for k, v in node.items():
-            if isinstance(v, dict):
-                table(f"{prefix}.{k}" if prefix else k, v)
-
-    table("", profile)
-    return "\n".join(lines).lstrip("\n") + "\n"

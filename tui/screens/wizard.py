@@ -2,8 +2,7 @@
 
 Fields come from `tui.options.OPTIONS`. Each page is checked when leaving it (types, choices,
 required values); the last page runs the CLI's own parser on the equivalent flags, shows its
-message under the field it names, then saves the TOML profile and hands back the parsed config
-(or the profile path when the config parser is not available).
+message under the field it names, then saves the TOML profile and hands back the parsed config.
 """
 
 from __future__ import annotations
@@ -11,6 +10,7 @@ from __future__ import annotations
 import logging
 import re
 from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
 from textual.app import ComposeResult
@@ -21,30 +21,21 @@ from textual.suggester import SuggestFromList
 from textual.widgets import Button, ContentSwitcher, Footer, Input, Label, Select, Static, Switch
 
 from hardware.errors import ConfigError
-from tui.detect import detected_cameras, detected_ports
-from tui.options import OPTIONS, STEPS, Option, convert, options_of, to_argv, to_profile, toml_text
+from tui.components.camera_preview import CameraImage
+from tui.detect import Detected, detect
+from tui.options import OPTIONS, STEPS, Option, convert, options_of, parse_cameras, to_argv
 
 log = logging.getLogger(__name__)
 
 
 def build_config(values: dict[str, Any], path: Path) -> Any:
-    """Validate the answers as the CLI would, save the profile, and return the session config."""
-    profile = to_profile(values)
-    try:
-        from core import config as core_config
-    except ImportError:
-        core_config = None
-    if core_config is not None:
-        config = core_config.parse_record_args(to_argv(values))
-        path.parent.mkdir(parents=True, exist_ok=True)
-        if hasattr(core_config, "save_profile"):
-            core_config.save_profile(config, path)
-        else:
-            path.write_text(toml_text(profile), encoding="utf-8")
-        return config
+    """Validate the answers with the CLI's parser, save the profile, return the session config."""
+    from core.config import parse_record_args, save_profile
+
+    config = parse_record_args(to_argv(values))
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(toml_text(profile), encoding="utf-8")
-    return path
+    save_profile(config, path)
+    return config
 
 
 def _say(where: Static, message: str) -> None:
@@ -69,14 +60,21 @@ class WizardScreen(Screen[Any]):
     WizardScreen .help { color: $text-muted; }
     WizardScreen .error { color: $servo-fault; height: auto; display: none; }
     WizardScreen .detected { color: $text-muted; height: auto; }
+    WizardScreen #camera-picture { width: 48; height: 18; }
     WizardScreen #buttons { height: 1; align-horizontal: right; padding: 0 1; }
     WizardScreen Button { height: 1; min-width: 10; border: none; margin-left: 1; }
     WizardScreen Input, WizardScreen Select { width: 100%; }
     """
 
-    def __init__(self, initial: dict[str, Any] | None = None):
+    def __init__(
+        self,
+        initial: dict[str, Any] | None = None,
+        detector: Callable[[], Detected] = detect,
+    ):
         super().__init__()
         self.initial = initial or {}
+        self.detector = detector
+        self.detected: Detected | None = None
         self.page = 0
         self.result_path: Path | None = None
 
@@ -88,9 +86,11 @@ class WizardScreen(Screen[Any]):
                     for option in options_of(step):
                         yield from self._field(option)
                     if step == "robot":
-                        yield Static(self._ports_text(), classes="detected", id="ports")
+                        yield Static("Looking for servo buses…", classes="detected", id="ports")
                     if step == "cameras":
-                        yield Static(self._cameras_text(), classes="detected", id="cameras-found")
+                        yield Static("Looking for cameras…", classes="detected",
+                                     id="cameras-found")
+                        yield CameraImage(id="camera-picture")
                     yield Static("", classes="error", id=f"error-{step}")
         with Horizontal(id="buttons"):
             yield Button("Back", id="back", compact=True)
@@ -108,25 +108,52 @@ class WizardScreen(Screen[Any]):
                 yield Select([(c, c) for c in choices], value=value if value in choices else
                              choices[0], allow_blank=False, id=option.field_id, compact=True)
             else:
-                suggester = None
-                if option.name.endswith(".port"):
-                    suggester = SuggestFromList(["sim", *(p for p, _ in detected_ports())])
-                yield Input(str(value), id=option.field_id, suggester=suggester, compact=True)
+                yield Input(str(value), id=option.field_id, compact=True)
             yield Static("", classes="error", id=f"{option.field_id}-error")
-
-    def _ports_text(self) -> str:
-        ports = detected_ports()
-        if not ports:
-            return "No servo bus found on the serial ports; 'sim' starts the emulator."
-        return "Servo buses found:\n" + "\n".join(f"  {p}  {ids}" for p, ids in ports)
-
-    def _cameras_text(self) -> str:
-        cameras = detected_cameras()
-        found = "\n".join(f"  {c}" for c in cameras) if cameras else "  none"
-        return f"Cameras found:\n{found}\n'sim' draws the simulated arm."
 
     def on_mount(self) -> None:
         self._show_page()
+        self.run_worker(self._detect, thread=True, exit_on_error=False)
+
+    def _detect(self) -> None:
+        """In a worker thread: devices are opened and probed, which takes a while."""
+        detected = self.detector()
+        self.app.call_from_thread(self.show_detected, detected)
+
+    def show_detected(self, detected: Detected) -> None:
+        self.detected = detected
+        ports = [f"  {path}  {what}" for path, what in detected.ports]
+        self.query_one("#ports", Static).update(
+            "Serial ports:\n" + "\n".join(ports) + "\n'sim' starts the emulator." if ports else
+            "No serial port found; 'sim' starts the emulator."
+        )
+        cameras = [f"  {source:<14} {label}" for source, label in detected.cameras]
+        self.query_one("#cameras-found", Static).update(
+            "Cameras found (use the first column as the source):\n"
+            + ("\n".join(cameras) if cameras else "  none")
+            + "\n  sim            draws the simulated arm (picture below)"
+        )
+        suggestions = SuggestFromList(["sim", *(path for path, _ in detected.ports)])
+        for name in ("robot.port", "teleop.port"):
+            option = next(o for o in OPTIONS if o.name == name)
+            self.query_one(f"#{option.field_id}", Input).suggester = suggestions
+        self._show_picture()
+
+    def _show_picture(self) -> None:
+        """The picture of the first camera named in the cameras field."""
+        if self.detected is None:
+            return
+        option = next(o for o in OPTIONS if o.name == "cameras")
+        text = self.query_one(f"#{option.field_id}", Input).value
+        sources = [part.partition("=")[2].strip() for part in text.split(",")]
+        for source in sources:
+            if source in self.detected.pictures:
+                self.query_one("#camera-picture", CameraImage).show(self.detected.pictures[source])
+                return
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        if event.input.id == next(o for o in OPTIONS if o.name == "cameras").field_id:
+            self._show_picture()
 
     def _show_page(self) -> None:
         step = STEPS[self.page]
@@ -158,8 +185,6 @@ class WizardScreen(Screen[Any]):
                 if option.kind is not bool:
                     convert(option, str(raw))
                 if option.name == "cameras":
-                    from tui.options import parse_cameras
-
                     parse_cameras(str(raw))
                 _say(error, "")
             except ConfigError as problem:
@@ -169,12 +194,14 @@ class WizardScreen(Screen[Any]):
 
     def _show_cli_error(self, message: str) -> None:
         """Put the parser's message under the field it names (or on this page)."""
-        for option in OPTIONS:
-            if re.search(rf"--{re.escape(option.name)}\b", message):
-                self.page = STEPS.index(option.step)
-                self._show_page()
-                _say(self.query_one(f"#{option.field_id}-error", Static), message)
-                return
+        named = [(m.start(), o) for o in OPTIONS
+                 if (m := re.search(rf"--{re.escape(o.name)}\b", message))]
+        if named:
+            option = min(named, key=lambda hit: hit[0])[1]
+            self.page = STEPS.index(option.step)
+            self._show_page()
+            _say(self.query_one(f"#{option.field_id}-error", Static), message)
+            return
         _say(self.query_one(f"#error-{STEPS[self.page]}", Static), message)
 
     # ---- navigation
