@@ -1,0 +1,148 @@
+"""The real `lerecord` console in a real terminal (tmux) on the simulated arm: keys pressed,
+screen read with capture-pane, dataset read back; and the terminal closing mid-episode (what an
+SSH connection dropping does) ending the session cleanly."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pyarrow.parquet as pq
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+pytestmark = pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed")
+
+
+class Terminal:
+    """A tmux server of our own (its own socket), one 120x40 window running one command."""
+
+    def __init__(self, tmp_path: Path, argv: list[str]):
+        self.socket = f"lerecord-test-{os.getpid()}-{tmp_path.name}"
+        env = {"HOME": str(tmp_path / "home"), "PYTHONPATH": str(ROOT), "TERM": "xterm-256color"}
+        exports = " ".join(f"{k}={v}" for k, v in env.items())
+        command = " ".join([sys.executable, "-m", "core.cli", *argv])
+        shell = f"cd {ROOT} && env -u COLUMNS -u LINES {exports} {command}; echo EXIT=$?; sleep 30"
+        self._tmux("new-session", "-d", "-s", "lr", "-x", "120", "-y", "40", shell)
+
+    def _tmux(self, *args: str) -> str:
+        return subprocess.run(["tmux", "-L", self.socket, *args], capture_output=True,
+                              text=True, check=False).stdout
+
+    def screen(self) -> str:
+        return self._tmux("capture-pane", "-p", "-t", "lr")
+
+    def press(self, *keys: str) -> None:
+        self._tmux("send-keys", "-t", "lr", *keys)
+
+    def wait_for(self, text: str, timeout: float = 30.0) -> str:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            screen = self.screen()
+            if text in screen:
+                return screen
+            time.sleep(0.1)
+        raise AssertionError(f"{text!r} never appeared; the screen:\n{self.screen()}")
+
+    def shell_pid(self) -> int:
+        return int(self._tmux("display-message", "-p", "-t", "lr", "#{pane_pid}").strip())
+
+    def close(self) -> None:
+        self._tmux("kill-server")
+
+
+def _children(pid: int) -> list[int]:
+    out = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            out.append(int(stat.parent.name))
+    return out
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+def _session(tmp_path: Path, **dataset) -> list[str]:
+    flags = {"root": tmp_path / "dataset", "num_episodes": 3, "episode_time_s": 4,
+             "reset_time_s": 1, **dataset}
+    return ["--config", str(ROOT / "examples/sim_session.toml"),
+            *(f"--dataset.{k}={v}" for k, v in flags.items())]
+
+
+def _lengths(root: Path) -> list[int]:
+    table = pq.read_table(root / "meta/episodes/chunk-000/file-000.parquet")
+    return table.column("length").to_pylist()
+
+
+@pytest.mark.skipif(not Path("/proc").exists(), reason="reads processes from /proc")
+def test_keys_in_a_real_terminal_shape_the_recorded_dataset(tmp_path):
+    # resets of 60 s: every reset here is ended by a key, whatever the machine's speed
+    term = Terminal(tmp_path, _session(tmp_path, reset_time_s=60))
+    try:
+        term.wait_for("episode 1 started")
+        time.sleep(1.0)
+        term.press("Right")  # end episode 1 early
+        term.wait_for("RESET")
+        term.press("n")  # end the reset
+        term.wait_for("episode 2 started")
+        time.sleep(0.5)
+        term.press("Left")  # re-record episode 2
+        term.wait_for("episode 2 discarded (rerecord)")
+        term.wait_for("RESET")
+        term.press("n")
+        term.wait_for("episode 2 saved", timeout=20)
+        term.wait_for("RESET")
+        term.press("n")
+        term.wait_for("episode 3 started")
+        time.sleep(1.0)
+        term.press("q")  # mid-episode: the console asks
+        term.wait_for("Stop the session?")
+        term.press("s")  # save episode 3 and stop
+        screen = term.wait_for("session ended")
+        term.press("q")
+        term.wait_for("EXIT=0")
+    finally:
+        term.close()
+    assert "(stopped), 3 episodes saved" in screen
+    lengths = _lengths(tmp_path / "dataset")
+    assert len(lengths) == 3
+    assert 15 < lengths[0] < 90  # ended early after about a second
+    assert lengths[1] == 120  # the re-recorded episode ran its full 4 s at 30 fps
+    assert 15 < lengths[2] < 120  # saved when stopping
+    info = json.loads((tmp_path / "dataset/meta/info.json").read_text())
+    assert info["total_episodes"] == 3 and info["total_frames"] == sum(lengths)
+
+
+@pytest.mark.skipif(not Path("/proc").exists(), reason="reads processes from /proc")
+def test_the_terminal_closing_mid_episode_ends_the_session_cleanly(tmp_path):
+    term = Terminal(tmp_path, _session(tmp_path, episode_time_s=2))
+    try:
+        term.wait_for("episode 1 saved")
+        term.wait_for("episode 2 started")
+        shell = term.shell_pid()
+        app = next(p for p in _children(shell))
+        engines = _children(app)
+        assert engines, "the console runs the engine in a child process"
+    finally:
+        term.close()  # the terminal goes away: SIGHUP, as when an SSH connection drops
+    deadline = time.monotonic() + 20
+    while any(_alive(p) for p in [app, *engines]) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not any(_alive(p) for p in [app, *engines]), "console or engine still running"
+    assert _lengths(tmp_path / "dataset") == [60]  # episode 1 kept, episode 2 discarded
+    info = json.loads((tmp_path / "dataset/meta/info.json").read_text())
+    assert info["total_episodes"] == 1 and info["total_frames"] == 60
