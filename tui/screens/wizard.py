@@ -23,6 +23,7 @@ from textual.widgets import Button, ContentSwitcher, Footer, Input, Label, Selec
 from hardware.errors import ConfigError
 from tui.components.camera_preview import CameraImage
 from tui.detect import Detected, detect
+from tui.screens.calibration import CalibrationScreen
 from tui.options import OPTIONS, STEPS, Option, convert, options_of, parse_cameras, to_argv
 
 log = logging.getLogger(__name__)
@@ -48,6 +49,7 @@ class WizardScreen(Screen[Any]):
         Binding("ctrl+n,pagedown", "next", "Next page", id="wizard-next"),
         Binding("ctrl+b,pageup", "back", "Back", id="wizard-back"),
         Binding("escape", "cancel", "Cancel", id="wizard-cancel"),
+        Binding("ctrl+k", "calibrate", "Calibrate arm", id="wizard-calibrate"),
     ]
     DEFAULT_CSS = """
     WizardScreen #title { height: 1; background: $primary; color: $background;
@@ -231,6 +233,16 @@ class WizardScreen(Screen[Any]):
         if self.page > 0:
             self.page -= 1
             self._show_page()
+
+    def action_calibrate(self) -> None:
+        """Calibrate the arm set on this page (robot or teleop) with the values typed so far."""
+        step = STEPS[self.page]
+        if step not in ("robot", "teleop"):
+            self.app.notify("calibration: go to the robot or teleop page", severity="warning")
+            return
+        values = self.values()
+        self.app.push_screen(CalibrationScreen(step, values[f"{step}.type"],
+                                               values[f"{step}.port"], values[f"{step}.id"]))
 
     def action_cancel(self) -> None:
         self.dismiss(None)
