@@ -57,8 +57,9 @@ class MeasuredSession(Session):
     def close(self, timeout: float = 30.0) -> None:
         super().close(timeout)
         dropped = self.snapshot().timing.dropped_frames
-        Path(self.out).write_text(json.dumps({"lateness_ms": self.lateness_ms,
-                                              "dropped_frames": dropped}))
+        Path(self.out).write_text(
+            json.dumps({"lateness_ms": self.lateness_ms, "dropped_frames": dropped})
+        )
 
 
 def measured_session(out: str, config) -> MeasuredSession:
@@ -90,8 +91,9 @@ def run_console(flags: list[str], out: str) -> None:
     wall = time.monotonic() - started
     usage = resource.getrusage(resource.RUSAGE_SELF)
     engine.close()
-    Path(out + ".app").write_text(json.dumps({"cpu_s": usage.ru_utime + usage.ru_stime,
-                                              "wall_s": wall}))
+    Path(out + ".app").write_text(
+        json.dumps({"cpu_s": usage.ru_utime + usage.ru_stime, "wall_s": wall})
+    )
 
 
 def _child(mode: str, flags: list[str], out: str) -> list[str]:
@@ -100,8 +102,13 @@ def _child(mode: str, flags: list[str], out: str) -> list[str]:
 
 def measure_headless(flags: list[str], out: Path) -> dict:
     env = dict(os.environ, PYTHONPATH=str(ROOT))
-    subprocess.run(_child("headless", flags, str(out)), env=env, check=True,
-                   stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL)
+    subprocess.run(
+        _child("headless", flags, str(out)),
+        env=env,
+        check=True,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+    )
     return json.loads(out.read_text())
 
 
@@ -110,14 +117,16 @@ def measure_console(flags: list[str], out: Path) -> dict:
     command = " ".join(f"'{a}'" for a in _child("console", flags, str(out)))
     shell = f"cd {ROOT} && env -u COLUMNS -u LINES PYTHONPATH={ROOT} {command}"
     tmux = ["tmux", "-L", socket]
-    subprocess.run([*tmux, "new-session", "-d", "-s", "b", "-x", "120", "-y", "40", shell],
-                   check=True)
+    subprocess.run(
+        [*tmux, "new-session", "-d", "-s", "b", "-x", "120", "-y", "40", shell], check=True
+    )
     try:
         app_file = Path(str(out) + ".app")
         deadline = time.monotonic() + 600
         while not app_file.exists() and time.monotonic() < deadline:
-            screen = subprocess.run([*tmux, "capture-pane", "-p", "-t", "b"],
-                                    capture_output=True, text=True).stdout
+            screen = subprocess.run(
+                [*tmux, "capture-pane", "-p", "-t", "b"], capture_output=True, text=True
+            ).stdout
             if "session ended" in screen:
                 subprocess.run([*tmux, "send-keys", "-t", "b", "q"])
             time.sleep(0.5)
@@ -166,12 +175,14 @@ def report(results: dict[str, list[dict]], args) -> None:
     cpu = statistics.mean(r["cpu_s"] / r["wall_s"] * 100 for r in console)
     steps = sum(len(r["lateness_ms"]) for rs in results.values() for r in rs)
     print(f"## Console vs headless ({time.strftime('%Y-%m-%d')})\n")
-    print(f"Machine: {platform.machine()}, {platform.system()} {platform.release()}, Python "
-          f"{platform.python_version()}, {os.cpu_count()} cores. Command: `python -m "
-          f"bench.bench_console --rounds {args.rounds} --episode-s {args.episode_s}`. Session: "
-          f"SO-101 follower and leader emulators, two sim cameras 640x480, video, 30 Hz, 2 "
-          f"episodes of {args.episode_s:.0f} s + 2 s reset, {args.rounds} alternated rounds per "
-          f"mode ({steps} steps in all). Console in tmux 120x40, refreshing at 10 Hz.\n")
+    print(
+        f"Machine: {platform.machine()}, {platform.system()} {platform.release()}, Python "
+        f"{platform.python_version()}, {os.cpu_count()} cores. Command: `python -m "
+        f"bench.bench_console --rounds {args.rounds} --episode-s {args.episode_s}`. Session: "
+        f"SO-101 follower and leader emulators, two sim cameras 640x480, video, 30 Hz, 2 "
+        f"episodes of {args.episode_s:.0f} s + 2 s reset, {args.rounds} alternated rounds per "
+        f"mode ({steps} steps in all). Console in tmux 120x40, refreshing at 10 Hz.\n"
+    )
     print("| measure | headless | console |")
     print("|---|---|---|")
     print(f"| step lateness p50 | {late('headless', 0.5):.3f} ms | {late('console', 0.5):.3f} ms |")

@@ -63,7 +63,9 @@ def _redirect_output(path: str | None) -> None:
     os.dup2(target, 2)
     os.close(target)
     logging.basicConfig(
-        stream=sys.stderr, level=logging.INFO, force=True,
+        stream=sys.stderr,
+        level=logging.INFO,
+        force=True,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
 

@@ -15,14 +15,22 @@ from core.messages import Telemetry
 
 log = logging.getLogger(__name__)
 
-MISSING_NOTE = ("--display_data: rerun-sdk is not installed (pip install 'lerecord[rerun]'); "
-                "the console already shows the cameras, servos and timings")
+MISSING_NOTE = (
+    "--display_data: rerun-sdk is not installed (pip install 'lerecord[rerun]'); "
+    "the console already shows the cameras, servos and timings"
+)
 
 
 class RerunStreamer:
     def __init__(self, rr):
         self.rr = rr
         self._last_step = -1
+
+    @staticmethod
+    def available() -> bool:
+        import importlib.util
+
+        return importlib.util.find_spec("rerun") is not None
 
     @classmethod
     def open(cls, name: str = "lerecord", spawn: bool = True) -> RerunStreamer | None:

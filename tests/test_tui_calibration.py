@@ -33,8 +33,14 @@ async def test_the_leader_arm_is_calibrated_step_by_step(tmp_path, monkeypatch):
     (path,) = (tmp_path / "calibration").rglob("*.json")
     assert path.name == "my_leader.json"
     calibration = json.loads(path.read_text())
-    assert set(calibration) == {"shoulder_pan", "shoulder_lift", "elbow_flex", "wrist_flex",
-                                "wrist_roll", "gripper"}
+    assert set(calibration) == {
+        "shoulder_pan",
+        "shoulder_lift",
+        "elbow_flex",
+        "wrist_flex",
+        "wrist_roll",
+        "gripper",
+    }
     lift = calibration["shoulder_lift"]
     assert lift["range_min"] < lift["range_max"]
     assert calibration["wrist_roll"]["range_min"] == 0  # full turn, as lerobot

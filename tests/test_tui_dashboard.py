@@ -7,17 +7,17 @@ import functools
 import os
 import signal
 
-from tui_helpers import scripted_app, screen_text, wait_for_text
+from tui_helpers import screen_text, scripted_app, shows, wait_for_text
 
 from core import messages as m
 from core.remote import EngineProcess
 from tui.app import make_app
 from tui.components.event_log import EventLog
 from tui.components.servo_table import ServoTable
-from tui.scripted_engine import ScriptedEngine
 from tui.screens.confirm import StopScreen
 from tui.screens.engine_failed import EngineFailedScreen
 from tui.screens.help import HelpScreen
+from tui.scripted_engine import ScriptedEngine
 
 
 def kinds(engine):
@@ -42,7 +42,7 @@ async def test_arrow_keys_and_letters_end_or_redo_the_episode():
         await pilot.press("right", "n", "left", "r")
         await pilot.pause(0.2)
         lines = "\n".join(app.screen.query_one(EventLog).lines_written)
-        assert "RESET" in await wait_for_text(pilot, app, "RESET")
+        assert await shows(pilot, app, "RESET")
     assert kinds(engine) == ["ExitEarly", "ExitEarly", "Rerecord", "Rerecord"]
     assert "episode 1 saved: 90 frames" in lines  # right: saved
     assert "episode 2 started" in lines  # n: the reset skipped
@@ -56,10 +56,10 @@ async def test_p_pauses_then_resumes():
         await pilot.pause(0.2)
         await pilot.press("p")
         await pilot.pause(0.2)
-        assert "PAUSED" in await wait_for_text(pilot, app, "PAUSED")
+        assert await shows(pilot, app, "PAUSED")
         await pilot.press("p")
         await pilot.pause(0.2)
-        assert "RECORDING" in await wait_for_text(pilot, app, "RECORDING")
+        assert await shows(pilot, app, "RECORDING")
     assert kinds(engine) == ["Pause", "Resume"]
 
 
@@ -91,7 +91,7 @@ async def test_stop_mid_episode_asks_whether_to_keep_the_episode():
         await pilot.press("escape", "d")
         await pilot.pause(0.2)
         assert engine.received == [m.Stop(save_current=False)]
-        assert "session ended (stopped), 0 episodes saved" in await wait_for_text(pilot, app, "session ended (stopped), 0 episodes saved")
+        assert await shows(pilot, app, "session ended (stopped), 0 episodes saved")
         await pilot.press("q")  # the session is over: q leaves
         await pilot.pause(0.1)
     assert app.return_value == 0
@@ -103,7 +103,7 @@ async def test_stop_and_save_keeps_the_episode_in_progress():
         await pilot.pause(0.2)
         await pilot.press("escape", "s")
         await pilot.pause(0.2)
-        assert "session ended (stopped), 1 episodes saved" in await wait_for_text(pilot, app, "session ended (stopped), 1 episodes saved")
+        assert await shows(pilot, app, "session ended (stopped), 1 episodes saved")
     assert engine.received == [m.Stop(save_current=True)]
 
 
@@ -111,18 +111,18 @@ async def test_stop_during_the_reset_needs_no_confirmation():
     app, engine, _ = scripted_app("reset", start_at_s=0.5)
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.pause(0.2)
-        assert "RESET" in await wait_for_text(pilot, app, "RESET")
+        assert await shows(pilot, app, "RESET")
         await pilot.press("escape")
         await pilot.pause(0.2)
         assert kinds(engine) == ["Stop"]
-        assert "session ended (stopped), 1 episodes saved" in await wait_for_text(pilot, app, "session ended (stopped), 1 episodes saved")
+        assert await shows(pilot, app, "session ended (stopped), 1 episodes saved")
 
 
 async def test_keys_are_remapped_from_the_profile():
     app, engine, _ = scripted_app(keys={"exit-early": "x", "emergency-stop": "e"})
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.pause(0.2)
-        assert "x Next" in await wait_for_text(pilot, app, "x Next")
+        assert await shows(pilot, app, "x Next")
         await pilot.press("right", "space", "x")
         await pilot.pause(0.1)
         assert kinds(engine) == ["ExitEarly"]
@@ -216,4 +216,41 @@ async def test_a_killed_engine_process_is_reported():
             await pilot.pause(0.1)
             if isinstance(app.screen, EngineFailedScreen):
                 break
-        assert "engine process died (killed by SIGKILL)" in await wait_for_text(pilot, app, "engine process died (killed by SIGKILL)")
+        assert await shows(pilot, app, "engine process died (killed by SIGKILL)")
+
+
+async def test_ctrl_q_mid_episode_asks_like_q():
+    app, engine, _ = scripted_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause(0.2)
+        await pilot.press("ctrl+q")
+        await pilot.pause(0.1)
+        assert isinstance(app.screen, StopScreen)
+        await pilot.press("n")
+    assert engine.received == []
+
+
+def test_display_data_without_rerun_says_the_console_shows_it(monkeypatch):
+    from types import SimpleNamespace
+
+    from core.rerun_stream import RerunStreamer
+    from tui.app import display_data
+
+    monkeypatch.setattr(RerunStreamer, "available", staticmethod(lambda: False))
+    config = SimpleNamespace(display_data=True, dataset=SimpleNamespace(repo_id="me/x"))
+    streamer, notes = display_data(config)
+    assert streamer is None
+    assert notes == [
+        "--display_data: rerun-sdk is not installed (pip install 'lerecord[rerun]'); "
+        "the console already shows the cameras, servos and timings"
+    ]
+    assert display_data(SimpleNamespace(display_data=False)) == (None, [])
+
+
+async def test_notes_open_the_event_log():
+    app, _, _ = scripted_app(notes=["--display_data: rerun-sdk is not installed"])
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause(0.2)
+        assert app.screen.query_one(EventLog).lines_written[0] == (
+            "--display_data: rerun-sdk is not installed"
+        )

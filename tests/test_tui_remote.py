@@ -42,12 +42,14 @@ def test_commands_reach_the_engine_and_events_come_back():
     engine.start()
     events: list = []
     try:
-        assert _collect(engine, events, until=lambda ev: any(
-            isinstance(e, m.EpisodeStarted) for e in ev))
+        assert _collect(
+            engine, events, until=lambda ev: any(isinstance(e, m.EpisodeStarted) for e in ev)
+        )
         assert engine.snapshot().phase == "recording"
         engine.send(m.ExitEarly())
-        assert _collect(engine, events, until=lambda ev: any(
-            isinstance(e, m.EpisodeSaved) for e in ev))
+        assert _collect(
+            engine, events, until=lambda ev: any(isinstance(e, m.EpisodeSaved) for e in ev)
+        )
         assert _wait(lambda: engine.snapshot().phase == "reset")
         engine.send(m.Stop())
         assert _collect(engine, events)
@@ -99,8 +101,9 @@ def _start_app(tmp_path):
     script.write_text(APP)
     marker = tmp_path / "closed"
     env = dict(os.environ, PYTHONPATH=str(ROOT))
-    app = subprocess.Popen([sys.executable, str(script), str(marker)], stdout=subprocess.PIPE,
-                           env=env, text=True)
+    app = subprocess.Popen(
+        [sys.executable, str(script), str(marker)], stdout=subprocess.PIPE, env=env, text=True
+    )
     child = int(app.stdout.readline())
     return app, child, marker
 

@@ -29,8 +29,7 @@ async def _settle(pilot):
 @pytest.mark.parametrize("theme", THEMES)
 @pytest.mark.parametrize("scenario", ["normal", "fault", "reset"])
 def test_dashboard(snap_compare, scenario, theme, size):
-    app, _, _ = scripted_app(scenario, start_at_s=0.5 if scenario == "reset" else 3.0,
-                             theme=theme)
+    app, _, _ = scripted_app(scenario, start_at_s=0.5 if scenario == "reset" else 3.0, theme=theme)
     assert snap_compare(app, terminal_size=size, run_before=_settle)
 
 

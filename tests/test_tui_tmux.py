@@ -31,8 +31,9 @@ class Terminal:
         self._tmux("new-session", "-d", "-s", "lr", "-x", "120", "-y", "40", shell)
 
     def _tmux(self, *args: str) -> str:
-        return subprocess.run(["tmux", "-L", self.socket, *args], capture_output=True,
-                              text=True, check=False).stdout
+        return subprocess.run(
+            ["tmux", "-L", self.socket, *args], capture_output=True, text=True, check=False
+        ).stdout
 
     def screen(self) -> str:
         return self._tmux("capture-pane", "-p", "-t", "lr")
@@ -77,10 +78,18 @@ def _alive(pid: int) -> bool:
 
 
 def _session(tmp_path: Path, **dataset) -> list[str]:
-    flags = {"root": tmp_path / "dataset", "num_episodes": 3, "episode_time_s": 4,
-             "reset_time_s": 1, **dataset}
-    return ["--config", str(ROOT / "examples/sim_session.toml"),
-            *(f"--dataset.{k}={v}" for k, v in flags.items())]
+    flags = {
+        "root": tmp_path / "dataset",
+        "num_episodes": 3,
+        "episode_time_s": 4,
+        "reset_time_s": 1,
+        **dataset,
+    }
+    return [
+        "--config",
+        str(ROOT / "examples/sim_session.toml"),
+        *(f"--dataset.{k}={v}" for k, v in flags.items()),
+    ]
 
 
 def _lengths(root: Path) -> list[int]:

@@ -10,9 +10,9 @@ from tui_helpers import screen_text, wait_for_text
 from core.config import parse_record_args
 from tui.app import make_app
 from tui.detect import Detected
-from tui.scripted_engine import ScriptedEngine
 from tui.options import OPTIONS, STEPS, to_argv
 from tui.screens.wizard import WizardScreen
+from tui.scripted_engine import ScriptedEngine
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -62,7 +62,8 @@ async def test_the_wizard_walks_every_page_saves_the_profile_and_starts(tmp_path
             if step == "dataset":
                 await pilot.press("ctrl+n")  # the task is still empty
                 assert "--dataset.single_task: required" in await wait_for_text(
-                    pilot, app, "required")
+                    pilot, app, "required"
+                )
                 field(app, "dataset.single_task").value = "Stack the cubes"
                 field(app, "dataset.num_episodes").value = "4"
             if step == "options":
@@ -154,11 +155,16 @@ async def test_escape_leaves_the_wizard_and_the_app_when_nothing_runs():
 
 def test_the_answers_become_the_clis_flags():
     values = {o.name: o.default for o in OPTIONS}
-    values.update({"dataset.single_task": "Stack", "teleop.type": "none",
-                   "policy.path": "outputs/act", "cameras": "front=sim"})
+    values.update(
+        {
+            "dataset.single_task": "Stack",
+            "teleop.type": "none",
+            "policy.path": "outputs/act",
+            "cameras": "front=sim",
+        }
+    )
     argv = to_argv(values)
     assert "--robot.type=so101_follower" in argv and "--policy.path=outputs/act" in argv
     assert "--dataset.video=true" in argv and "--play_sounds=true" in argv
     assert not any(a.startswith("--teleop.") for a in argv)
     assert argv[-1] == "--robot.cameras={front: {type: sim, width: 640, height: 480, fps: 30}}"
-

@@ -28,6 +28,11 @@ async def wait_for_text(pilot, app, needle: str, timeout: float = 5.0) -> str:
     return screen_text(app)
 
 
+async def shows(pilot, app, needle: str, timeout: float = 5.0) -> bool:
+    """Whether the screen shows `needle` within `timeout`."""
+    return needle in await wait_for_text(pilot, app, needle, timeout)
+
+
 def scripted_app(scenario: str = "normal", start_at_s: float = 3.0, **options):
     clock = Clock()
     engine = ScriptedEngine(scenario=scenario, start_at_s=start_at_s, clock=clock)

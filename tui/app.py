@@ -14,7 +14,7 @@ import os
 import tempfile
 import time
 from collections.abc import Callable
-from pathlib import Path
+from contextlib import contextmanager
 from typing import Any
 
 from textual.app import App
@@ -36,8 +36,9 @@ class ConsoleApp(App[int]):
     TITLE = "lerecord"
     ENABLE_COMMAND_PALETTE = False
     BINDINGS = [
-        Binding("space,exclamation_mark", "emergency_stop", "E-STOP", id="emergency-stop",
-                priority=True),
+        Binding(
+            "space,exclamation_mark", "emergency_stop", "E-STOP", id="emergency-stop", priority=True
+        ),
         Binding("question_mark", "help", "Help", id="help"),
         Binding("t", "cycle_theme", "Theme", id="theme"),
     ]
@@ -55,6 +56,7 @@ class ConsoleApp(App[int]):
         on_snapshot: Callable[[m.Telemetry], None] | None = None,
         start_engine: Callable[[Any], Engine] | None = None,
         detector: Callable[[], Any] | None = None,
+        notes: list[str] | None = None,
     ):
         super().__init__()
         self.engine = engine
@@ -67,6 +69,7 @@ class ConsoleApp(App[int]):
         self.on_snapshot = on_snapshot
         self.start_engine = start_engine
         self.detector = detector
+        self.notes = notes or []
         self.telemetry = m.Telemetry()
         self.started: m.SessionStarted | None = None
         self.ended: m.SessionEnded | None = None
@@ -87,6 +90,8 @@ class ConsoleApp(App[int]):
         if self.keys:
             self.set_keymap(self.keys)
         await self.push_screen(DashboardScreen())
+        for note in self.notes:
+            self.dashboard.note(note, "servo-warn")
         if self.start_wizard:
             self.open_wizard()
         if self.engine is not None:
@@ -205,8 +210,9 @@ class ConsoleApp(App[int]):
 
     def action_cycle_theme(self) -> None:
         names = self.theme_names
-        self.theme = names[(names.index(self.theme) + 1) % len(names)] if self.theme in names \
-            else names[0]
+        self.theme = (
+            names[(names.index(self.theme) + 1) % len(names)] if self.theme in names else names[0]
+        )
         self.notify(f"theme: {self.theme}", timeout=2)
 
     def open_wizard(self) -> None:
@@ -226,6 +232,10 @@ class ConsoleApp(App[int]):
 
         wizard = WizardScreen() if self.detector is None else WizardScreen(detector=self.detector)
         self.push_screen(wizard, finished)
+
+    async def action_quit(self) -> None:
+        """Ctrl+Q: quitting mid-session goes through the stop question like q does."""
+        self.request_stop()
 
     def action_leave(self) -> None:
         self.exit(self.exit_status())
@@ -264,29 +274,58 @@ def start_session(config: Any) -> Engine:
     return EngineProcess(config, output=_engine_log_path())
 
 
-def _display_data(config: Any) -> Callable[[m.Telemetry], None] | None:
+def display_data(config: Any) -> tuple[Callable[[m.Telemetry], None] | None, list[str]]:
+    """`--display_data=true`: a Rerun streamer fed from the app's snapshots (never from the
+    control loop), or a note saying why not."""
     if not getattr(config, "display_data", False):
-        return None
-    from core.rerun_stream import RerunStreamer
+        return None, []
+    from core.rerun_stream import MISSING_NOTE, RerunStreamer
 
-    streamer = RerunStreamer.open(getattr(getattr(config, "dataset", None), "repo_id", "lerecord"))
-    return streamer.log if streamer is not None else None
+    if not RerunStreamer.available():
+        return None, [MISSING_NOTE]
+    streamer = RerunStreamer.open(config.dataset.repo_id)
+    return (streamer.log if streamer is not None else None), []
+
+
+@contextmanager
+def logging_to(path: str):
+    """While the console draws, log records go to a file, never onto the terminal."""
+    root = logging.getLogger()
+    saved = root.handlers[:]
+    handler = logging.FileHandler(path, encoding="utf-8")
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    root.handlers = [handler]
+    try:
+        yield
+    finally:
+        root.handlers = saved
+        handler.close()
 
 
 def run_console(config: Any) -> int:
     """Record the session `config` describes, in the full-screen console; the exit status."""
     engine = start_session(config)
-    app = make_app(engine, log_path=engine.output, start_engine=start_session,
-                   on_snapshot=_display_data(config), **console_options(config))
-    status = app.run()
-    engine.close()
+    log_path = engine.output
+    with logging_to(log_path + ".console"):
+        on_snapshot, notes = display_data(config)
+        app = make_app(
+            engine,
+            log_path=log_path,
+            start_engine=start_session,
+            on_snapshot=on_snapshot,
+            notes=notes,
+            **console_options(config),
+        )
+        status = app.run()
+        engine.close()
     return app.exit_status() if status is None else status
 
 
 def run_wizard() -> int:
     """Open the session wizard; once it is done, record the session it set up."""
-    app = make_app(None, wizard=True, start_engine=start_session)
-    status = app.run()
-    if app.engine is not None:
-        app.engine.close()
+    with logging_to(_engine_log_path() + ".console"):
+        app = make_app(None, wizard=True, start_engine=start_session)
+        status = app.run()
+        if app.engine is not None:
+            app.engine.close()
     return app.exit_status() if status is None else status

@@ -75,5 +75,6 @@ def thumbnail(name: str, image) -> CameraThumb:
     rows = [int(y * height / small_h) for y in range(small_h)]
     cols = [int(x * width / THUMB_WIDTH) for x in range(THUMB_WIDTH)]
     small = image[rows][:, cols]
-    return CameraThumb(name=name, width=THUMB_WIDTH, height=small_h, rgb=small.tobytes(),
-                       age_ms=0.0)
+    return CameraThumb(
+        name=name, width=THUMB_WIDTH, height=small_h, rgb=small.tobytes(), age_ms=0.0
+    )

@@ -48,26 +48,60 @@ def _themes() -> list[str]:
 STEPS = ("robot", "cameras", "teleop", "policy", "dataset", "options")
 OPTIONS = (
     Option("robot.type", str, "so101_follower", "the follower arm", "robot", _robots),
-    Option("robot.port", str, "sim", "serial port of its servo bus ('sim': the emulator)", "robot",
-           required=True),
-    Option("robot.id", str, "my_follower", "its name; selects its calibration file", "robot",
-           required=True),
-    Option("cameras", str, "front=sim", "name=source, comma-separated: 'sim', a /dev/video path "
-           "or an index; empty for none", "cameras"),
-    Option("teleop.type", str, "so101_leader", "how you drive the arm ('none' with a policy)",
-           "teleop", _teleops),
+    Option(
+        "robot.port",
+        str,
+        "sim",
+        "serial port of its servo bus ('sim': the emulator)",
+        "robot",
+        required=True,
+    ),
+    Option(
+        "robot.id",
+        str,
+        "my_follower",
+        "its name; selects its calibration file",
+        "robot",
+        required=True,
+    ),
+    Option(
+        "cameras",
+        str,
+        "front=sim",
+        "name=source, comma-separated: 'sim', a /dev/video path or an index; empty for none",
+        "cameras",
+    ),
+    Option(
+        "teleop.type",
+        str,
+        "so101_leader",
+        "how you drive the arm ('none' with a policy)",
+        "teleop",
+        _teleops,
+    ),
     Option("teleop.port", str, "sim", "serial port of the leader arm", "teleop"),
     Option("teleop.id", str, "my_leader", "its name; selects its calibration file", "teleop"),
-    Option("policy.path", str, "", "checkpoint folder or Hub repo id; empty to teleoperate",
-           "policy"),
-    Option("dataset.repo_id", str, "local/my_dataset", "<user>/<name> of the dataset", "dataset",
-           required=True),
-    Option("dataset.single_task", str, "", "what the arm does, in words", "dataset",
-           required=True),
+    Option(
+        "policy.path", str, "", "checkpoint folder or Hub repo id; empty to teleoperate", "policy"
+    ),
+    Option(
+        "dataset.repo_id",
+        str,
+        "local/my_dataset",
+        "<user>/<name> of the dataset",
+        "dataset",
+        required=True,
+    ),
+    Option("dataset.single_task", str, "", "what the arm does, in words", "dataset", required=True),
     Option("dataset.num_episodes", int, 10, "episodes to record", "dataset"),
     Option("dataset.episode_time_s", float, 60.0, "length of an episode (s)", "dataset"),
-    Option("dataset.reset_time_s", float, 30.0, "time to reset the scene between episodes (s)",
-           "dataset"),
+    Option(
+        "dataset.reset_time_s",
+        float,
+        30.0,
+        "time to reset the scene between episodes (s)",
+        "dataset",
+    ),
     Option("dataset.fps", int, 30, "control and recording rate (frames/s)", "dataset"),
     Option("dataset.video", bool, True, "encode camera frames as video", "options"),
     Option("dataset.push_to_hub", bool, False, "upload to the Hub at the end", "options"),
@@ -75,8 +109,14 @@ OPTIONS = (
     Option("log", bool, False, "per-step inference logs (CSV)", "options"),
     Option("display_data", bool, False, "also stream to a Rerun viewer", "options"),
     Option("theme", str, "dark", "console colours", "options", _themes),
-    Option("profile", str, "lerecord_session.toml", "where to save this profile", "options",
-           required=True),
+    Option(
+        "profile",
+        str,
+        "lerecord_session.toml",
+        "where to save this profile",
+        "options",
+        required=True,
+    ),
 )
 NOT_FLAGS = {"profile", "cameras"}
 
@@ -117,8 +157,13 @@ def parse_cameras(text: str) -> dict[str, dict[str, Any]]:
             cameras[name] = {"type": "sim", "width": 640, "height": 480, "fps": 30}
         else:
             where: Any = int(source) if source.isdigit() else source
-            cameras[name] = {"type": "opencv", "index_or_path": where, "width": 640,
-                             "height": 480, "fps": 30}
+            cameras[name] = {
+                "type": "opencv",
+                "index_or_path": where,
+                "width": 640,
+                "height": 480,
+                "fps": 30,
+            }
     return cameras
 
 

@@ -73,19 +73,29 @@ class ScriptedEngine:
         self._t0 = self.clock() - self.start_at_s
         self._emit(
             m.SessionStarted(
-                at=0.0, robot="so101_follower (scripted)", dataset_root="/tmp/lerecord/scripted",
-                repo_id="local/scripted", num_episodes=self.num_episodes,
+                at=0.0,
+                robot="so101_follower (scripted)",
+                dataset_root="/tmp/lerecord/scripted",
+                repo_id="local/scripted",
+                num_episodes=self.num_episodes,
                 devices=("so101_follower sim", "so101_leader sim")
                 + tuple(f"camera {c}" for c in self.camera_names),
-                log_dir="inference_logs/scripted", sounds=False,
+                log_dir="inference_logs/scripted",
+                sounds=False,
             )
         )
         self._begin("recording", 0.0)
         if self.scenario == "reset":
             self._finish_episode(self.durations["recording"])
         if self.scenario == "fault":
-            self._emit(m.DeviceFault(at=0.0, device="follower bus", message="servo 5 (wrist_roll)"
-                                     " not answering", recovered=False))
+            self._emit(
+                m.DeviceFault(
+                    at=0.0,
+                    device="follower bus",
+                    message="servo 5 (wrist_roll) not answering",
+                    recovered=False,
+                )
+            )
             self._emit(m.WarningRaised(at=0.0, message="elbow_flex at 58 °C (limit 60)"))
 
     def send(self, command: m.Command) -> None:
@@ -101,20 +111,36 @@ class ScriptedEngine:
             elif self._phase == "reset" and self._saved > 0:
                 self._saved -= 1
                 self._episode -= 1
-                self._emit(m.EpisodeDiscarded(at=now, episode_index=self._episode,
-                                              frames=self._frames(self.durations["recording"]),
-                                              reason="rerecord"))
+                self._emit(
+                    m.EpisodeDiscarded(
+                        at=now,
+                        episode_index=self._episode,
+                        frames=self._frames(self.durations["recording"]),
+                        reason="rerecord",
+                    )
+                )
                 self._begin("reset", now)
         elif isinstance(command, (m.Stop, m.EmergencyStop)):
             stop = isinstance(command, m.Stop)
             if self._phase == "recording" and stop and command.save_current:
-                self._emit(m.EpisodeSaved(at=now, episode_index=self._episode,
-                                          frames=self._frames(now - self._phase_t), save_s=0.4))
+                self._emit(
+                    m.EpisodeSaved(
+                        at=now,
+                        episode_index=self._episode,
+                        frames=self._frames(now - self._phase_t),
+                        save_s=0.4,
+                    )
+                )
                 self._saved += 1
             elif self._phase == "recording":
-                self._emit(m.EpisodeDiscarded(at=now, episode_index=self._episode,
-                                              frames=self._frames(now - self._phase_t),
-                                              reason="stop" if stop else "emergency_stop"))
+                self._emit(
+                    m.EpisodeDiscarded(
+                        at=now,
+                        episode_index=self._episode,
+                        frames=self._frames(now - self._phase_t),
+                        reason="stop" if stop else "emergency_stop",
+                    )
+                )
             self._end_session(now, "stopped" if stop else "emergency_stop")
         elif isinstance(command, m.Pause) and self._paused_at is None:
             self._paused_at = now
@@ -142,9 +168,14 @@ class ScriptedEngine:
         if not self.finished:
             now = self._now()
             if self._phase == "recording":
-                self._emit(m.EpisodeDiscarded(at=now, episode_index=self._episode,
-                                              frames=self._frames(now - self._phase_t),
-                                              reason="stop"))
+                self._emit(
+                    m.EpisodeDiscarded(
+                        at=now,
+                        episode_index=self._episode,
+                        frames=self._frames(now - self._phase_t),
+                        reason="stop",
+                    )
+                )
             self._end_session(now, "signal")
         if self.closed_marker:
             Path(self.closed_marker).write_text(f"closed episodes_saved={self._saved}\n")
@@ -177,8 +208,14 @@ class ScriptedEngine:
             self._begin("recording", at)
 
     def _finish_episode(self, at: float) -> None:
-        self._emit(m.EpisodeSaved(at=at, episode_index=self._episode,
-                                  frames=self._frames(at - self._phase_t), save_s=0.4))
+        self._emit(
+            m.EpisodeSaved(
+                at=at,
+                episode_index=self._episode,
+                frames=self._frames(at - self._phase_t),
+                save_s=0.4,
+            )
+        )
         self._saved += 1
         self._episode += 1
         if self._saved >= self.num_episodes:
@@ -187,16 +224,28 @@ class ScriptedEngine:
             self._begin("reset", at)
 
     def _discard(self, at: float, reason: str) -> None:
-        self._emit(m.EpisodeDiscarded(at=at, episode_index=self._episode,
-                                      frames=self._frames(at - self._phase_t), reason=reason))
+        self._emit(
+            m.EpisodeDiscarded(
+                at=at,
+                episode_index=self._episode,
+                frames=self._frames(at - self._phase_t),
+                reason=reason,
+            )
+        )
         self._begin("reset", at)
 
     def _end_session(self, at: float, reason: str) -> None:
         self._phase = "done"
         self._paused_at = None
         self._emit(m.PhaseChanged(at=at, phase="done", episode_index=self._episode))
-        self._emit(m.SessionEnded(at=at, reason=reason, episodes_saved=self._saved,
-                                  dataset_root="/tmp/lerecord/scripted"))
+        self._emit(
+            m.SessionEnded(
+                at=at,
+                reason=reason,
+                episodes_saved=self._saved,
+                dataset_root="/tmp/lerecord/scripted",
+            )
+        )
         self.finished = True
 
     def _frames(self, seconds: float) -> int:
@@ -241,7 +290,9 @@ class ScriptedEngine:
         goal = round(position + 1.5 * math.cos(2 * t + i), 1)
         hot = self.scenario == "fault" and name == "elbow_flex"
         return m.ServoRow(
-            name=name, position=position, goal=goal,
+            name=name,
+            position=position,
+            goal=goal,
             load=round(12 * math.sin(t + 2 * i), 1) if not hot else 87.0,
             temperature=58.0 if hot else 31.0 + i,
             voltage=12.1 if i % 2 else 12.0,
@@ -250,9 +301,15 @@ class ScriptedEngine:
         )
 
     def _policy(self, step: int) -> m.PolicyStats:
-        return m.PolicyStats(inference_ms=0.4 if step % 50 else 38.0,
-                             forward_ms=None if step % 50 else 37.2, queue_size=50 - step % 50,
-                             output_mean=0.12, output_std=0.87, output_min=-2.1, output_max=2.4)
+        return m.PolicyStats(
+            inference_ms=0.4 if step % 50 else 38.0,
+            forward_ms=None if step % 50 else 37.2,
+            queue_size=50 - step % 50,
+            output_mean=0.12,
+            output_std=0.87,
+            output_min=-2.1,
+            output_max=2.4,
+        )
 
     def _timing(self, step: int) -> m.Timing:
         steps = range(max(0, step - HISTORY), step)
@@ -280,5 +337,6 @@ class ScriptedEngine:
                     pixels += bytes((90 + 3 * x, 70, 50 + 20 * index))
                 else:
                     pixels += bytes((40, 60 + 4 * y, (120 + 3 * x - 40 * index) % 256))
-        return m.CameraThumb(name=name, width=width, height=height, rgb=bytes(pixels),
-                             age_ms=12.0 + 3 * index)
+        return m.CameraThumb(
+            name=name, width=width, height=height, rgb=bytes(pixels), age_ms=12.0 + 3 * index
+        )

@@ -17,13 +17,33 @@ from textual.theme import Theme
 from hardware.errors import ConfigError
 
 BASE_FIELDS = {
-    "primary", "secondary", "warning", "error", "success", "accent",
-    "foreground", "background", "surface", "panel", "boost",
+    "primary",
+    "secondary",
+    "warning",
+    "error",
+    "success",
+    "accent",
+    "foreground",
+    "background",
+    "surface",
+    "panel",
+    "boost",
 }
 DOMAIN_VARIABLES = (
-    "servo-ok", "servo-warn", "servo-fault", "servo-silent",
-    "recording", "reset", "saving", "paused", "done",
-    "source-policy", "source-teleop", "source-hold", "spark-low", "spark-high",
+    "servo-ok",
+    "servo-warn",
+    "servo-fault",
+    "servo-silent",
+    "recording",
+    "reset",
+    "saving",
+    "paused",
+    "done",
+    "source-policy",
+    "source-teleop",
+    "source-hold",
+    "spark-low",
+    "spark-high",
 )
 DEFAULT_THEME = "dark"
 _VARIABLE = re.compile(r"^\s*\$([a-z][a-z0-9-]*)\s*:\s*([^;]+);", re.MULTILINE)

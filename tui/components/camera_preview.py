@@ -37,9 +37,8 @@ def half_block_lines(thumb: CameraThumb, width: int, rows: int) -> list[list[Seg
     lines = []
     for y in range(0, fit_h, 2):
         top, bottom = pixels[y], pixels[y + 1]
-        lines.append([
-            Segment("▀", Style.from_color(_colour(t), _colour(b))) for t, b in zip(top, bottom)
-        ])
+        pairs = zip(top, bottom, strict=True)
+        lines.append([Segment("▀", Style.from_color(_colour(t), _colour(b))) for t, b in pairs])
     return lines
 
 

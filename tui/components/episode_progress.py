@@ -48,8 +48,17 @@ class EpisodeProgress(Horizontal):
     def show(self, t: Telemetry) -> None:
         phase = "paused" if t.paused else t.phase
         bar_width = max(0, self.query_one("#bar").size.width - 12)
-        state = (phase, t.episode_index, t.num_episodes, round(t.phase_elapsed_s, 1),
-                 t.phase_duration_s, t.frame_index, t.episodes_saved, t.encoder_backlog, bar_width)
+        state = (
+            phase,
+            t.episode_index,
+            t.num_episodes,
+            round(t.phase_elapsed_s, 1),
+            t.phase_duration_s,
+            t.frame_index,
+            t.episodes_saved,
+            t.encoder_backlog,
+            bar_width,
+        )
         if state == self._state:
             return
         self._state = state
@@ -62,8 +71,11 @@ class EpisodeProgress(Horizontal):
         self.query_one("#bar", Static).update(
             time_bar(t.phase_elapsed_s, t.phase_duration_s, bar_width) + clock
         )
-        backlog = f"[$servo-warn]{t.encoder_backlog}[/]" if t.encoder_backlog > 8 else str(
-            t.encoder_backlog)
+        backlog = (
+            f"[$servo-warn]{t.encoder_backlog}[/]"
+            if t.encoder_backlog > 8
+            else str(t.encoder_backlog)
+        )
         self.query_one("#counters", Static).update(
             f"frames {t.frame_index}  saved {t.episodes_saved}  enc {backlog}"
         )

@@ -10,23 +10,37 @@ from core import messages as m
 def describe(event: m.Event) -> tuple[str, str]:
     """(theme variable for the line's colour, text) for one event."""
     if isinstance(event, m.SessionStarted):
-        return "primary", f"session started: {event.robot} → {event.repo_id} ({event.num_episodes}"\
-            " episodes)"
+        return (
+            "primary",
+            f"session started: {event.robot} → {event.repo_id} ({event.num_episodes} episodes)",
+        )
     if isinstance(event, m.PhaseChanged):
-        return event.phase if event.phase in ("recording", "reset", "saving", "paused", "done") \
-            else "foreground", f"{event.phase} (episode {event.episode_index + 1})"
+        return event.phase if event.phase in (
+            "recording",
+            "reset",
+            "saving",
+            "paused",
+            "done",
+        ) else "foreground", f"{event.phase} (episode {event.episode_index + 1})"
     if isinstance(event, m.EpisodeStarted):
         return "recording", f"episode {event.episode_index + 1} started: {event.task}"
     if isinstance(event, m.EpisodeSaved):
-        return "done", f"episode {event.episode_index + 1} saved: {event.frames} frames " \
-            f"({event.save_s:.1f} s)"
+        return (
+            "done",
+            f"episode {event.episode_index + 1} saved: {event.frames} frames "
+            f"({event.save_s:.1f} s)",
+        )
     if isinstance(event, m.EpisodeDiscarded):
-        return "servo-warn", f"episode {event.episode_index + 1} discarded ({event.reason}): " \
-            f"{event.frames} frames"
+        return (
+            "servo-warn",
+            f"episode {event.episode_index + 1} discarded ({event.reason}): {event.frames} frames",
+        )
     if isinstance(event, m.DeviceFault):
         state = "recovered" if event.recovered else "FAULT"
-        return "servo-warn" if event.recovered else "servo-fault", \
-            f"{state} {event.device}: {event.message}"
+        return (
+            "servo-warn" if event.recovered else "servo-fault",
+            f"{state} {event.device}: {event.message}",
+        )
     if isinstance(event, m.WarningRaised):
         return "servo-warn", f"warning: {event.message}"
     if isinstance(event, m.UploadFinished):
@@ -35,9 +49,11 @@ def describe(event: m.Event) -> tuple[str, str]:
         return "servo-fault", f"upload failed: {event.message}"
     if isinstance(event, m.SessionEnded):
         extra = f": {event.error}" if event.error else ""
-        return "done" if event.reason == "completed" else "servo-warn", \
-            f"session ended ({event.reason}), {event.episodes_saved} episodes saved in " \
-            f"{event.dataset_root}{extra}"
+        return (
+            "done" if event.reason == "completed" else "servo-warn",
+            f"session ended ({event.reason}), {event.episodes_saved} episodes saved in "
+            f"{event.dataset_root}{extra}",
+        )
     return "foreground", repr(event)
 
 

@@ -6,8 +6,14 @@ from textual.widgets import Static
 
 from core.messages import Telemetry
 
-SHORT = {"shoulder_pan": "pan", "shoulder_lift": "lift", "elbow_flex": "elbow",
-         "wrist_flex": "wflex", "wrist_roll": "wroll", "gripper": "grip"}
+SHORT = {
+    "shoulder_pan": "pan",
+    "shoulder_lift": "lift",
+    "elbow_flex": "elbow",
+    "wrist_flex": "wflex",
+    "wrist_roll": "wroll",
+    "gripper": "grip",
+}
 
 
 def short_name(key: str) -> str:
@@ -22,14 +28,22 @@ def describe(t: Telemetry) -> str:
     if t.policy:
         p = t.policy
         forward = f"{p.forward_ms:.1f}" if p.forward_ms is not None else "—"
-        lines.append(f"[dim]infer[/] {p.inference_ms:.1f} ms  [dim]fwd[/] {forward} ms  "
-                     f"[dim]queue[/] {p.queue_size}")
-        lines.append(f"[dim]out[/] μ {p.output_mean:+.2f} σ {p.output_std:.2f} "
-                     f"[{p.output_min:+.2f}, {p.output_max:+.2f}]".replace("[+", "\\[+")
-                     .replace("[-", "\\[-"))
+        lines.append(
+            f"[dim]infer[/] {p.inference_ms:.1f} ms  [dim]fwd[/] {forward} ms  "
+            f"[dim]queue[/] {p.queue_size}"
+        )
+        lines.append(
+            f"[dim]out[/] μ {p.output_mean:+.2f} σ {p.output_std:.2f} "
+            f"[{p.output_min:+.2f}, {p.output_max:+.2f}]".replace("[+", "\\[+").replace(
+                "[-", "\\[-"
+            )
+        )
     else:
-        lines.append("[dim]no policy: actions from the teleoperator[/]" if source == "teleop"
-                     else "[dim]no policy loaded[/]")
+        lines.append(
+            "[dim]no policy: actions from the teleoperator[/]"
+            if source == "teleop"
+            else "[dim]no policy loaded[/]"
+        )
     vector = "  ".join(f"[dim]{short_name(k)}[/] {v:+.1f}" for k, v in t.action)
     lines.append(vector or "[dim]no action yet[/]")
     return "\n".join(lines)

@@ -8,16 +8,38 @@ from textual.widgets import DataTable
 from core.messages import ServoRow
 
 COLUMNS = (
-    ("name", "motor"), ("position", "pos"), ("goal", "goal"), ("load", "load%"),
-    ("temperature", "°C"), ("voltage", "V"), ("current", "mA"),
+    ("name", "motor"),
+    ("position", "pos"),
+    ("goal", "goal"),
+    ("load", "load%"),
+    ("temperature", "°C"),
+    ("voltage", "V"),
+    ("current", "mA"),
 )
-WIDTHS = {"name": 15, "position": 6, "goal": 6, "load": 5, "temperature": 3, "voltage": 4,
-          "current": 4}  # fixed, so the table never jumps as values change
-FORMATS = {"position": "{:.1f}", "goal": "{:.1f}", "load": "{:.0f}", "temperature": "{:.0f}",
-           "voltage": "{:.1f}", "current": "{:.0f}"}
+WIDTHS = {
+    "name": 15,
+    "position": 6,
+    "goal": 6,
+    "load": 5,
+    "temperature": 3,
+    "voltage": 4,
+    "current": 4,
+}  # fixed, so the table never jumps as values change
+FORMATS = {
+    "position": "{:.1f}",
+    "goal": "{:.1f}",
+    "load": "{:.0f}",
+    "temperature": "{:.0f}",
+    "voltage": "{:.1f}",
+    "current": "{:.0f}",
+}
 MARKS = {"ok": "  ", "warn": "▲ ", "fault": "✖ ", "silent": "… "}
-STYLES = {"ok": ("servo-ok", ""), "warn": ("servo-warn", ""), "fault": ("servo-fault", "bold"),
-          "silent": ("servo-silent", "italic")}
+STYLES = {
+    "ok": ("servo-ok", ""),
+    "warn": ("servo-warn", ""),
+    "fault": ("servo-fault", "bold"),
+    "silent": ("servo-silent", "italic"),
+}
 
 
 def cell_texts(row: ServoRow) -> tuple[str, ...]:
@@ -57,12 +79,12 @@ class ServoTable(DataTable):
                 self.add_row(*self._styled(texts, row.status), key=row.name)
                 self.cell_updates += len(texts)
             elif shown[1] != row.status:
-                for (key, _), text in zip(COLUMNS, self._styled(texts, row.status)):
+                for (key, _), text in zip(COLUMNS, self._styled(texts, row.status), strict=True):
                     self.update_cell(row.name, key, text)
                 self.cell_updates += len(texts)
             else:
                 for (key, _), old, new, text in zip(
-                    COLUMNS, shown[0], texts, self._styled(texts, row.status)
+                    COLUMNS, shown[0], texts, self._styled(texts, row.status), strict=True
                 ):
                     if old != new:
                         self.update_cell(row.name, key, text)
@@ -76,13 +98,14 @@ class ServoTable(DataTable):
         variable, extra = STYLES.get(status, STYLES["fault"])
         colour = self.app.theme_variables.get(variable, "")
         style = f"{colour} {extra}".strip()
-        return [Text(t, style=style, justify="left" if i == 0 else "right")
-                for i, t in enumerate(texts)]
+        return [
+            Text(t, style=style, justify="left" if i == 0 else "right") for i, t in enumerate(texts)
+        ]
 
     def _restyle(self) -> None:
         self.app.call_after_refresh(self._restyle_now)
 
     def _restyle_now(self) -> None:
         for name, (texts, status) in self._shown.items():
-            for (key, _), text in zip(COLUMNS, self._styled(texts, status)):
+            for (key, _), text in zip(COLUMNS, self._styled(texts, status), strict=True):
                 self.update_cell(name, key, text)

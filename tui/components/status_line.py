@@ -14,8 +14,10 @@ def describe(started: SessionStarted | None, error: str | None = None) -> str:
         return "[dim]starting the engine…[/]"
     logs = started.log_dir or "off"
     sounds = "on" if started.sounds else "off"
-    return (f"{', '.join(started.devices) or started.robot}  [dim]│[/] dataset "
-            f"{started.dataset_root}  [dim]│[/] logs {logs}  [dim]│[/] sounds {sounds}")
+    return (
+        f"{', '.join(started.devices) or started.robot}  [dim]│[/] dataset "
+        f"{started.dataset_root}  [dim]│[/] logs {logs}  [dim]│[/] sounds {sounds}"
+    )
 
 
 class StatusLine(Static):

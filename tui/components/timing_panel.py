@@ -8,8 +8,12 @@ from textual.widgets import Sparkline, Static
 
 from core.messages import Timing
 
-SERIES = (("period_ms", "period"), ("lateness_ms", "late"), ("inference_ms", "infer"),
-          ("camera_age_ms", "cam age"))
+SERIES = (
+    ("period_ms", "period"),
+    ("lateness_ms", "late"),
+    ("inference_ms", "infer"),
+    ("camera_age_ms", "cam age"),
+)
 
 
 class TimingPanel(Vertical):
@@ -40,10 +44,10 @@ class TimingPanel(Vertical):
         counters = (timing.achieved_hz, timing.missed_deadlines, timing.dropped_frames)
         if self._shown.get("counters") != counters:
             self._shown["counters"] = counters
-            missed = f"[$servo-fault]{timing.missed_deadlines}[/]" if timing.missed_deadlines \
-                else "0"
-            dropped = f"[$servo-fault]{timing.dropped_frames}[/]" if timing.dropped_frames \
-                else "0"
+            missed = (
+                f"[$servo-fault]{timing.missed_deadlines}[/]" if timing.missed_deadlines else "0"
+            )
+            dropped = f"[$servo-fault]{timing.dropped_frames}[/]" if timing.dropped_frames else "0"
             self.query_one("#counters", Static).update(
                 f"[bold]{timing.achieved_hz:5.1f} Hz[/]  missed {missed}  dropped {dropped}"
             )

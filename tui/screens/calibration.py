@@ -24,10 +24,10 @@ SAMPLE_HZ = 20
 PROMPTS = {
     "connecting": "Connecting to the arm…",
     "existing": "A calibration file exists: [bold]Enter[/] writes it to the servos, "
-                "[bold]c[/] calibrates again.",
+    "[bold]c[/] calibrates again.",
     "middle": "Move the arm to the [bold]middle of its range[/], then press [bold]Enter[/].",
     "ranges": "Move every joint (except wrist_roll) through its [bold]whole range[/]; "
-              "[bold]Enter[/] when done.",
+    "[bold]Enter[/] when done.",
     "done": "Calibration written. [bold]Enter[/] or Esc to go back.",
     "failed": "The arm could not be calibrated. Esc to go back.",
 }

@@ -33,10 +33,15 @@ class StopScreen(ModalScreen["m.Stop | None"]):
 
     def compose(self) -> ComposeResult:
         with Vertical():
-            yield Static(f"[bold]Stop the session?[/] Episode {self.episode_index + 1} is being "
-                         f"recorded ({self.frames} frames). Saved episodes stay either way.")
-            yield Static("[bold]s[/] save it and stop   [bold]d[/] discard it and stop   "
-                         "[bold]n[/]/Esc keep recording", classes="keys")
+            yield Static(
+                f"[bold]Stop the session?[/] Episode {self.episode_index + 1} is being "
+                f"recorded ({self.frames} frames). Saved episodes stay either way."
+            )
+            yield Static(
+                "[bold]s[/] save it and stop   [bold]d[/] discard it and stop   "
+                "[bold]n[/]/Esc keep recording",
+                classes="keys",
+            )
 
     def action_answer(self, choice: str) -> None:
         if choice == "continue":

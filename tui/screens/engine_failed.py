@@ -32,6 +32,7 @@ class EngineFailedScreen(ModalScreen[None]):
         with Vertical():
             yield Static("The session engine failed", id="title")
             yield Static(self.error, markup=False)
-            yield Static(f"Episodes saved before the failure stay in the dataset.{where}",
-                         markup=False)
+            yield Static(
+                f"Episodes saved before the failure stay in the dataset.{where}", markup=False
+            )
             yield Static("[bold]q[/] quit    [bold]Esc[/] back to the dashboard")

@@ -21,8 +21,14 @@ EXPLANATIONS = {
 
 
 def key_label(keys: str) -> str:
-    names = {"right": "→", "left": "←", "escape": "Esc", "space": "Space",
-             "exclamation_mark": "!", "question_mark": "?"}
+    names = {
+        "right": "→",
+        "left": "←",
+        "escape": "Esc",
+        "space": "Space",
+        "exclamation_mark": "!",
+        "question_mark": "?",
+    }
     return " / ".join(names.get(k.strip(), k.strip()) for k in keys.split(","))
 
 
@@ -47,8 +53,10 @@ class HelpScreen(ModalScreen[None]):
             lines.append(f"[bold $accent]{key_label(keys):<14}[/] {why}")
         if self.forward_keys:
             lines.append("\nOther keys go to the keyboard teleoperator.")
-        lines.append("\n[dim]Keys can be remapped in the profile's \\[keys] table, "
-                     "e.g. stop = \"escape,x\". Esc closes this screen.[/]")
+        lines.append(
+            "\n[dim]Keys can be remapped in the profile's \\[keys] table, "
+            'e.g. stop = "escape,x". Esc closes this screen.[/]'
+        )
         with Vertical():
             yield Static("lerecord keys", id="title")
             yield Static("\n".join(lines))

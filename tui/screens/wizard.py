@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import logging
 import re
-from pathlib import Path
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from textual.app import ComposeResult
@@ -23,8 +23,8 @@ from textual.widgets import Button, ContentSwitcher, Footer, Input, Label, Selec
 from hardware.errors import ConfigError
 from tui.components.camera_preview import CameraImage
 from tui.detect import Detected, detect
-from tui.screens.calibration import CalibrationScreen
 from tui.options import OPTIONS, STEPS, Option, convert, options_of, parse_cameras, to_argv
+from tui.screens.calibration import CalibrationScreen
 
 log = logging.getLogger(__name__)
 
@@ -90,8 +90,7 @@ class WizardScreen(Screen[Any]):
                     if step == "robot":
                         yield Static("Looking for servo buses…", classes="detected", id="ports")
                     if step == "cameras":
-                        yield Static("Looking for cameras…", classes="detected",
-                                     id="cameras-found")
+                        yield Static("Looking for cameras…", classes="detected", id="cameras-found")
                         yield CameraImage(id="camera-picture")
                     yield Static("", classes="error", id=f"error-{step}")
         with Horizontal(id="buttons"):
@@ -107,8 +106,13 @@ class WizardScreen(Screen[Any]):
                 yield Switch(value=bool(value), id=option.field_id)
             elif option.choices is not None:
                 choices = option.choices()
-                yield Select([(c, c) for c in choices], value=value if value in choices else
-                             choices[0], allow_blank=False, id=option.field_id, compact=True)
+                yield Select(
+                    [(c, c) for c in choices],
+                    value=value if value in choices else choices[0],
+                    allow_blank=False,
+                    id=option.field_id,
+                    compact=True,
+                )
             else:
                 yield Input(str(value), id=option.field_id, compact=True)
             yield Static("", classes="error", id=f"{option.field_id}-error")
@@ -126,8 +130,9 @@ class WizardScreen(Screen[Any]):
         self.detected = detected
         ports = [f"  {path}  {what}" for path, what in detected.ports]
         self.query_one("#ports", Static).update(
-            "Serial ports:\n" + "\n".join(ports) + "\n'sim' starts the emulator." if ports else
-            "No serial port found; 'sim' starts the emulator."
+            "Serial ports:\n" + "\n".join(ports) + "\n'sim' starts the emulator."
+            if ports
+            else "No serial port found; 'sim' starts the emulator."
         )
         cameras = [f"  {source:<14} {label}" for source, label in detected.cameras]
         self.query_one("#cameras-found", Static).update(
@@ -196,8 +201,11 @@ class WizardScreen(Screen[Any]):
 
     def _show_cli_error(self, message: str) -> None:
         """Put the parser's message under the field it names (or on this page)."""
-        named = [(m.start(), o) for o in OPTIONS
-                 if (m := re.search(rf"--{re.escape(o.name)}\b", message))]
+        named = [
+            (m.start(), o)
+            for o in OPTIONS
+            if (m := re.search(rf"--{re.escape(o.name)}\b", message))
+        ]
         if named:
             option = min(named, key=lambda hit: hit[0])[1]
             self.page = STEPS.index(option.step)
@@ -217,8 +225,10 @@ class WizardScreen(Screen[Any]):
             self._show_page()
             return
         values = self.values()
-        typed = {o.name: (values[o.name] if o.kind is bool else convert(o, values[o.name]))
-                 for o in OPTIONS}
+        typed = {
+            o.name: (values[o.name] if o.kind is bool else convert(o, values[o.name]))
+            for o in OPTIONS
+        }
         path = Path(str(typed["profile"])).expanduser()
         try:
             config = build_config(typed, path)
@@ -241,8 +251,11 @@ class WizardScreen(Screen[Any]):
             self.app.notify("calibration: go to the robot or teleop page", severity="warning")
             return
         values = self.values()
-        self.app.push_screen(CalibrationScreen(step, values[f"{step}.type"],
-                                               values[f"{step}.port"], values[f"{step}.id"]))
+        self.app.push_screen(
+            CalibrationScreen(
+                step, values[f"{step}.type"], values[f"{step}.port"], values[f"{step}.id"]
+            )
+        )
 
     def action_cancel(self) -> None:
         self.dismiss(None)
