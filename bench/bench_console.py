@@ -81,11 +81,11 @@ def run_headless(flags: list[str], out: str) -> None:
 def run_console(flags: list[str], out: str) -> None:
     from core.config import parse_record_args
     from core.remote import EngineProcess
-    from tui.app import make_app
+    from tui.app import UI_NICE, make_app
 
     config = parse_record_args(flags)
     engine = EngineProcess(config, functools.partial(measured_session, out))
-    app = make_app(engine)
+    app = make_app(engine, ui_nice=int(os.environ.get("BENCH_UI_NICE", UI_NICE)))
     started = time.monotonic()
     app.run()
     wall = time.monotonic() - started

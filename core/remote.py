@@ -158,6 +158,9 @@ class EngineProcess:
         return self._process.pid if self._process else None
 
     def start(self) -> None:
+        """Spawn the engine (once; later calls do nothing)."""
+        if self._process is not None:
+            return
         context = multiprocessing.get_context("spawn")
         parent_end, child_end = context.Pipe(duplex=True)
         self._process = context.Process(

@@ -12,6 +12,8 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 from core import messages as m
 from core.remote import EngineProcess
 from tui.scripted_engine import ScriptedEngine
@@ -134,3 +136,22 @@ def test_the_engine_ends_the_session_on_hangup(tmp_path):
         app.kill()
         app.wait()
     assert _wait(lambda: _gone(child))
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="per-thread nice is Linux's")
+async def test_the_console_draws_at_low_priority_and_its_engine_does_not():
+    import threading
+
+    from tui.app import make_app
+
+    engine = EngineProcess(None, functools.partial(ScriptedEngine, episode_time_s=60))
+    app = make_app(engine, ui_nice=7)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause(0.3)
+        ui = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+        child = os.getpriority(os.PRIO_PROCESS, engine.pid)
+    try:  # give this test thread its priority back where allowed (root, CAP_SYS_NICE)
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 0)
+    except PermissionError:
+        pass
+    assert ui == 7 and child == 0

@@ -11,9 +11,12 @@ from __future__ import annotations
 
 import logging
 import os
+import sys
 import tempfile
+import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from typing import Any
 
@@ -30,6 +33,7 @@ from tui.screens.help import EXPLANATIONS, HelpScreen
 from tui.themes import DEFAULT_THEME, load_themes
 
 log = logging.getLogger(__name__)
+UI_NICE = 10  # the drawing thread's nice value while an engine runs
 
 
 class ConsoleApp(App[int]):
@@ -57,6 +61,7 @@ class ConsoleApp(App[int]):
         start_engine: Callable[[Any], Engine] | None = None,
         detector: Callable[[], Any] | None = None,
         notes: list[str] | None = None,
+        ui_nice: int = 0,
     ):
         super().__init__()
         self.engine = engine
@@ -70,6 +75,11 @@ class ConsoleApp(App[int]):
         self.start_engine = start_engine
         self.detector = detector
         self.notes = notes or []
+        self.ui_nice = ui_nice
+        self._niced = False
+        # created now, at normal priority: engines are spawned from it (see _yield_cpu_to_engine)
+        self._launcher = ThreadPoolExecutor(max_workers=1, thread_name_prefix="engine-launcher")
+        self._launcher.submit(lambda: None).result()
         self.telemetry = m.Telemetry()
         self.started: m.SessionStarted | None = None
         self.ended: m.SessionEnded | None = None
@@ -105,13 +115,23 @@ class ConsoleApp(App[int]):
         self.telemetry = m.Telemetry()
         self.started = self.ended = self.engine_error = None
         try:
-            engine.start()
+            self._launcher.submit(engine.start).result()
         except Exception as error:  # noqa: BLE001 - shown to the operator, not hidden
             self._engine_failed(f"{type(error).__name__}: {error}")
+        self._yield_cpu_to_engine()
+
+    def _yield_cpu_to_engine(self) -> None:
+        """Lower the drawing thread's priority so the engine gets the CPU first when cores are
+        scarce (measured in bench/results/console.md). On Linux the nice value is per thread:
+        the launcher thread keeps the normal priority, and so do the engines it spawns."""
+        if self.ui_nice and not self._niced and sys.platform.startswith("linux"):
+            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), self.ui_nice)
+            self._niced = True
 
     def on_unmount(self) -> None:
         if self.engine is not None:
             self.engine.close()
+        self._launcher.shutdown(wait=False)
 
     @property
     def dashboard(self) -> DashboardScreen:
@@ -314,6 +334,7 @@ def run_console(config: Any) -> int:
             start_engine=start_session,
             on_snapshot=on_snapshot,
             notes=notes,
+            ui_nice=UI_NICE,
             **console_options(config),
         )
         status = app.run()
@@ -324,7 +345,7 @@ def run_console(config: Any) -> int:
 def run_wizard() -> int:
     """Open the session wizard; once it is done, record the session it set up."""
     with logging_to(_engine_log_path() + ".console"):
-        app = make_app(None, wizard=True, start_engine=start_session)
+        app = make_app(None, wizard=True, start_engine=start_session, ui_nice=UI_NICE)
         status = app.run()
         if app.engine is not None:
             app.engine.close()
