@@ -155,3 +155,20 @@ def test_the_terminal_closing_mid_episode_ends_the_session_cleanly(tmp_path):
     assert _lengths(tmp_path / "dataset") == [60]  # episode 1 kept, episode 2 discarded
     info = json.loads((tmp_path / "dataset/meta/info.json").read_text())
     assert info["total_episodes"] == 1 and info["total_frames"] == 60
+
+
+def test_the_emergency_stop_key_ends_the_session_at_once(tmp_path):
+    term = Terminal(tmp_path, _session(tmp_path, episode_time_s=30))
+    try:
+        term.wait_for("episode 1 started")
+        time.sleep(0.5)
+        term.press("Space")  # no question asked
+        screen = term.wait_for("session ended (emergency_stop)", timeout=10)
+        assert "Stop the session?" not in screen
+        term.press("q")
+        term.wait_for("EXIT=0")
+    finally:
+        term.close()
+    assert "episode 1 discarded (emergency_stop)" in screen
+    info = json.loads((tmp_path / "dataset/meta/info.json").read_text())
+    assert info["total_episodes"] == 0
