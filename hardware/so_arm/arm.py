@@ -9,7 +9,9 @@ Calibration on connect (lerobot's rules, minus the stdin prompt):
 - `port = "sim"`: an emulator is started for the arm (stopped on disconnect). Its servos leave
   the factory calibrated, so with no file the arm writes its file from the servos' registers; an
   existing file (e.g. from `lerecord calibrate --robot.port=sim`) is written to the servos, which
-  is what lerobot does when the user presses ENTER. Nothing is asked on stdin.
+  is what lerobot does when the user presses ENTER. Nothing is asked on stdin. While a sim arm
+  is calibrated, a simulated person moves it (the leader's pick-and-place motion), so
+  `lerecord calibrate --robot.port=sim` works for followers too.
 Files lerobot ≤ 0.4.2 wrote under the per-type folder (`robots/so101_follower/`) are read too.
 """
 
@@ -137,6 +139,8 @@ class ArmLink:
         """The step-by-step calibration of this arm (connect with `calibrate=False` first)."""
         if self.bus is None or not self.bus.is_connected:
             raise DeviceError(f"{self.device_type} is not connected: connect it before calibrating")
+        if self.emulator is not None:
+            self.emulator.command("hand on")  # someone moves the simulated arm through its range
         return ArmCalibration(self.bus, self.calibration_file)
 
     def close(self, disable_torque: bool) -> None:
