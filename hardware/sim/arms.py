@@ -78,7 +78,7 @@ def make_servos(arm_type: str, clock: Callable[[], float] = time.monotonic) -> l
         set_hands(servos, arm_type, True, clock)
     if arm_type == "lekiwi":
         for wheel_id in WHEEL_IDS:
-            wheel = SimServo(wheel_id, 2048.0, range_min=0, range_max=0, gravity_load=0.0)
+            wheel = SimServo(wheel_id, 2048.0, range_min=0, range_max=4095, gravity_load=0.0)
             wheel.set("Operating_Mode", 1)
             servos.append(wheel)
     return servos

@@ -61,6 +61,7 @@ class ArmLink:
         name: str,  # lerobot's name: "so_follower" | "so_leader"
         motors: dict[str, Motor],
         num_retry: int = 0,
+        full_turn_motors: tuple[str, ...] = ("wrist_roll",),
     ):
         self.device_type = device_type
         self.port = port
@@ -68,6 +69,7 @@ class ArmLink:
         self.kind = kind
         self.motors = motors
         self.num_retry = num_retry
+        self.full_turn_motors = full_turn_motors  # calibrated to 0..4095 without range recording
         self.calibration_file = files.calibration_path(kind, name, str(device_id))
         self._legacy_file = files.calibration_path(kind, device_type, str(device_id))
         self.bus: FeetechBus | None = None
@@ -141,7 +143,7 @@ class ArmLink:
             raise DeviceError(f"{self.device_type} is not connected: connect it before calibrating")
         if self.emulator is not None:
             self.emulator.command("hand on")  # someone moves the simulated arm through its range
-        return ArmCalibration(self.bus, self.calibration_file)
+        return ArmCalibration(self.bus, self.calibration_file, self.full_turn_motors)
 
     def close(self, disable_torque: bool) -> None:
         """Leave torque off if asked (5 retries inside), close the port, stop the emulator."""
