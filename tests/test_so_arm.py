@@ -213,3 +213,22 @@ def test_sim_leader_moves_by_itself_and_sim_follower_mirrors_it(calibration_dir)
     for pid in emulators:  # both emulator processes have ended
         with pytest.raises(ProcessLookupError):
             os.kill(pid, 0)
+
+
+def test_the_sim_camera_draws_the_follower_in_its_current_pose(follower_bus):
+    from hardware.sim.camera import SimCameraConfig
+
+    cameras = {"front": SimCameraConfig(width=160, height=120, fps=30)}
+    robot = _follower(follower_bus.port, cameras=cameras)
+    assert robot.observation_features["front"] == (120, 160, 3)
+    robot.connect()
+    time.sleep(0.2)
+    before = robot.get_observation()["front"]
+    assert before.shape == (120, 160, 3) and before.dtype.name == "uint8"
+    robot.send_action({"shoulder_lift.pos": 0.0, "elbow_flex.pos": 0.0})
+    for _ in range(20):  # a control loop: the camera draws the pose of the last observation
+        time.sleep(0.05)
+        after = robot.get_observation()["front"]
+    assert (after != before).any(axis=2).mean() > 0.01  # the drawn arm moved
+    robot.disconnect()
+    assert not robot.cameras["front"].is_connected
