@@ -73,6 +73,7 @@ class EmulatorProcess:
 
     def stop(self) -> None:
         if self._proc is None:
+            self._stderr.close()
             return
         if self._proc.poll() is None:
             self._proc.terminate()
