@@ -9,8 +9,6 @@ import datasets
 import numpy as np
 import pyarrow.parquet as pq
 import pytest
-from PIL import Image
-
 from dataset_support import (
     check_loadable,
     frame_image,
@@ -19,6 +17,8 @@ from dataset_support import (
     so_features,
     video_timestamps,
 )
+from PIL import Image
+
 from core.dataset import DatasetRecorder
 
 SMALL = {"front": (48, 64, 3)}

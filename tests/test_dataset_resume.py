@@ -6,8 +6,8 @@ from __future__ import annotations
 import json
 
 import pytest
-
 from dataset_support import check_loadable, read_data, read_episodes, record_episode, so_features
+
 from core.dataset import DatasetRecorder
 from hardware.errors import ConfigError
 
