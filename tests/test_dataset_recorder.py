@@ -4,6 +4,8 @@ a full-size camera, empty episodes and events — each checked on the dataset wr
 from __future__ import annotations
 
 import io
+import sys
+import time
 
 import datasets
 import numpy as np
@@ -20,6 +22,7 @@ from dataset_support import (
 from PIL import Image
 
 from core.dataset import DatasetRecorder
+from core.dataset.camera_worker import _realtime_threads
 
 SMALL = {"front": (48, 64, 3)}
 
@@ -144,3 +147,18 @@ def test_wrong_state_size_is_refused(tmp_path):
     with pytest.raises(ValueError, match="state"):
         recorder.add_frame(np.zeros(5), np.zeros(6), {}, "task")
     recorder.close()
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="Linux scheduling policies")
+def test_codec_threads_never_keep_real_time_priority(tmp_path):
+    """SVT-AV1 makes its threads SCHED_FIFO 99 when run as root; they would starve the loop."""
+    before = _realtime_threads()
+    recorder = make(tmp_path / "ds")
+    record_episode(recorder, 0, 20, "task", SMALL)
+    deadline = time.monotonic() + 10
+    while recorder.encoder_backlog and time.monotonic() < deadline:
+        time.sleep(0.01)
+    during = _realtime_threads() - before  # the encoder is open: its threads exist now
+    recorder.save_episode().wait(30)
+    recorder.close()
+    assert during == set()
