@@ -162,3 +162,24 @@ def test_codec_threads_never_keep_real_time_priority(tmp_path):
     recorder.save_episode().wait(30)
     recorder.close()
     assert during == set()
+
+
+def test_a_held_save_is_published_on_confirm_and_dropped_on_cancel(tmp_path):
+    """As lerobot saves after the reset phase: re-record during the reset drops the episode."""
+    recorder = make(tmp_path / "ds")
+    record_episode(recorder, 0, 10, "task", SMALL)
+    kept = recorder.save_episode(hold=True)
+    assert kept.wait(0.5) is None  # prepared, waiting for the end of the reset
+    assert not (tmp_path / "ds/meta/episodes").exists()
+    kept.confirm()
+    assert kept.wait(30).episode_index == 0
+    record_episode(recorder, 1, 12, "task", SMALL)
+    dropped = recorder.save_episode(hold=True)
+    dropped.cancel()
+    assert dropped.wait(30).episode_index == -1
+    record_episode(recorder, 2, 7, "task", SMALL)
+    last = recorder.save_episode(hold=True)
+    recorder.close()  # confirms what is still undecided
+    assert last.result.episode_index == 1
+    info = check_loadable(tmp_path / "ds")
+    assert info["total_episodes"] == 2 and info["total_frames"] == 17
