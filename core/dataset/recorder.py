@@ -18,6 +18,7 @@ thread; it must not block).
 from __future__ import annotations
 
 import logging
+import os
 import queue
 import shutil
 import threading
@@ -294,6 +295,7 @@ class DatasetRecorder:
         for worker in self._workers.values():
             worker.stop()
         shutil.rmtree(self._staging, ignore_errors=True)
+        self.meta.release()
 
     # ---- saver thread --------------------------------------------------------------------------
 
@@ -371,4 +373,6 @@ def _settings(
         raise ConfigError(
             f"--dataset.vcodec={vcodec} is not supported; use libsvtav1 (lerobot's) or h264"
         )
+    if encoder_threads:
+        encoder_threads = max(1, min(encoder_threads, os.cpu_count() or 1))
     return VideoSettings(vcodec=vcodec, threads=encoder_threads) if video else None
