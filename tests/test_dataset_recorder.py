@@ -13,6 +13,7 @@ import pyarrow.parquet as pq
 import pytest
 from dataset_support import (
     check_loadable,
+    episode_rows,
     frame_image,
     read_data,
     record_episode,
@@ -183,3 +184,23 @@ def test_a_held_save_is_published_on_confirm_and_dropped_on_cancel(tmp_path):
     assert last.result.episode_index == 1
     info = check_loadable(tmp_path / "ds")
     assert info["total_episodes"] == 2 and info["total_frames"] == 17
+
+
+def test_a_full_data_file_rolls_over_to_the_next_file(tmp_path, monkeypatch):
+    """Past data_files_size_in_mb the next episode starts a new data and metadata file."""
+    from core.dataset import episode_files
+
+    monkeypatch.setattr(episode_files, "DATA_FILES_SIZE_IN_MB", 0.01)  # ~10 kB
+    recorder = make(tmp_path / "ds", video=False)
+    for episode, length in enumerate([70, 3, 80]):
+        record_episode(recorder, episode, length, "task", SMALL)
+        assert recorder.save_episode().wait(30).error is None
+    recorder.close()
+    info = check_loadable(tmp_path / "ds")
+    assert info["data_files_size_in_mb"] == 100
+    rows = episode_rows(tmp_path / "ds")
+    assert [r["data/file_index"] for r in rows] == [0, 1, 2]
+    sizes = [len(pq.read_table(p)) for p in sorted((tmp_path / "ds/data/chunk-000").iterdir())]
+    assert sizes == [70, 3, 80]
+    groups = pq.ParquetFile(tmp_path / "ds/data/chunk-000/file-002.parquet").num_row_groups
+    assert groups == 2  # image rows are written 64 at a time
