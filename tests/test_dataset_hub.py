@@ -23,6 +23,10 @@ from hardware.errors import ConfigError
 CAMERAS = {"front": (48, 64, 3)}
 
 
+class _Unauthorized(Exception):
+    response = type("Response", (), {"status_code": 401})()
+
+
 class FakeHub:
     def __init__(self, user="alice", role="write", orgs=(), token=True, fail_upload=False):
         self.user, self.role, self.orgs, self.token = user, role, list(orgs), token
@@ -37,6 +41,8 @@ class FakeHub:
             from huggingface_hub.errors import LocalTokenNotFoundError
 
             raise LocalTokenNotFoundError("Token is required")
+        if self.token == "revoked":
+            raise _Unauthorized("401 Client Error: Unauthorized")
         return {
             "name": self.user,
             "orgs": [{"name": n, "roleInOrg": r} for n, r in self.orgs],
@@ -137,6 +143,7 @@ def test_lerecord_push_retries_the_upload(dataset, capsys):
     "hub, repo_id, message",
     [
         (FakeHub(token=False), "alice/pick", "no Hugging Face token found: run `hf auth login`"),
+        (FakeHub(token="revoked"), "alice/pick", "the Hugging Face token is invalid: run"),
         (FakeHub(role="read"), "alice/pick", "is read-only"),
         (FakeHub(), "pick", "must be '<user or org>/<name>'"),
         (FakeHub(), "alice/pick cube", "is not a valid Hub repo id"),
