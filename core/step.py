@@ -21,6 +21,12 @@ class PolicyStep:
     output_std: float
     output_min: float
     output_max: float
+    # where the action came from: "forward" (chunk computed in this step, sync), "queue" (a chunk
+    # computed earlier), "hold" (queue ran dry: last action repeated), "wait" (no chunk yet)
+    origin: str = "queue"
+    chunk_step: int | None = None  # step whose observation the chunk was computed from
+    dropped: int = 0  # stale actions discarded when a chunk arrived in this step
+    starvations: int = 0  # steps so far in this episode that found the queue dry
 
 
 @dataclass(frozen=True)

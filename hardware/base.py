@@ -56,8 +56,9 @@ class Frame:
 class Camera(abc.ABC):
     config: CameraConfig
 
-    def __init__(self, config: CameraConfig):
+    def __init__(self, config: CameraConfig, name: str | None = None):
         self.config = config
+        self.name = name  # the robot's key for it ("front"), used in messages
 
     @property
     @abc.abstractmethod
@@ -69,7 +70,11 @@ class Camera(abc.ABC):
 
     @abc.abstractmethod
     def read_latest(self) -> Frame | None:
-        """The newest frame, without blocking; None before the first one arrives."""
+        """The newest frame, without blocking; None before the first one arrives.
+
+        Raises DeviceError once the camera has stopped giving frames (failed reads, or a newest
+        frame older than about 10 periods), so a caller never records a frozen picture unknowingly.
+        """
 
     @abc.abstractmethod
     def disconnect(self) -> None: ...
@@ -157,3 +162,16 @@ class Teleoperator(abc.ABC):
 
     @abc.abstractmethod
     def disconnect(self) -> None: ...
+
+    def bind(self, robot_action_features: Features) -> None:
+        """Learn the robot's action features before connecting.
+
+        Teleoperators whose features depend on the robot (the keyboard jogs whatever joints the
+        arm has, or drives a mobile base) choose them here. Leader arms ignore it.
+        """
+
+    def feedback(self, observation: dict[str, Any]) -> None:
+        """The robot's latest observation, given before each `get_action()`.
+
+        Teleoperators that jog from the present pose (keyboard, gamepad) start from it.
+        """

@@ -1,0 +1,188 @@
+"""Sync vs async policy inference in a 30 Hz control loop: does the arm get an action on time?
+
+Default-size ACT (dim 512, chunk 100, n_action_steps 100, random weights, lerobot's defaults)
+with one 640x480 camera, on the CPU. A simulated observation (a moving state vector and camera
+frames prepared in advance) is fed at `--fps` for `--duration` seconds per mode, on absolute
+deadlines. A step misses its deadline when its action is handed over after the next step was
+due. Run: `python -m bench.bench_policy [--duration 60] [--append]`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import platform
+import resource
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+RESULTS = Path(__file__).resolve().parent / "results" / "policy.md"
+
+
+def build_policy(height: int, width: int):
+    """ACT with lerobot's default hyperparameters and random weights (unit statistics)."""
+    import torch
+
+    from core.policy.act import ACT
+    from core.policy.checkpoint import Checkpoint, NormSpec
+    from core.policy.config import ACTConfig, PolicyFeature
+    from core.policy.policy import ACTPolicy
+
+    inputs = {
+        "observation.state": PolicyFeature("STATE", (6,)),
+        "observation.images.front": PolicyFeature("VISUAL", (3, height, width)),
+    }
+    outputs = {"action": PolicyFeature("ACTION", (6,))}
+    config = ACTConfig(input_features=inputs, output_features=outputs)
+    torch.manual_seed(0)
+    weights = {f"model.{k}": v for k, v in ACT(config).state_dict().items()}
+    unit = {"mean": torch.zeros(6), "std": torch.ones(6)}
+    stats = {
+        "observation.state": unit,
+        "action": unit,
+        "observation.images.front": {
+            "mean": torch.full((3, 1, 1), 0.5),
+            "std": torch.ones(3, 1, 1),
+        },
+    }
+    mapping = config.normalization_mapping
+    checkpoint = Checkpoint(
+        Path("<random default ACT>"),
+        config,
+        weights,
+        NormSpec(inputs, mapping, stats),
+        NormSpec(outputs, mapping, stats),
+    )
+    policy = ACTPolicy(checkpoint, torch.device("cpu"))
+    params = sum(v.numel() for v in weights.values())
+    return policy, params
+
+
+def rss_mb() -> float:
+    try:
+        pages = int(Path("/proc/self/statm").read_text().split()[1])
+        return pages * os.sysconf("SC_PAGE_SIZE") / 2**20
+    except (OSError, ValueError):
+        return float("nan")
+
+
+def peak_rss_mb() -> float:
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak / 2**20 if sys.platform == "darwin" else peak / 1024
+
+
+def run_mode(policy, async_mode: bool, fps: float, duration: float, frames: list[np.ndarray]):
+    from core.policy import PolicyRunner
+
+    runner = PolicyRunner(policy, fps, async_mode=async_mode)
+    warm_ms = runner.warmup()
+    observation = {"observation.state": np.zeros(6, np.float32), "observation.images.front": None}
+    period, steps = 1 / fps, int(duration * fps)
+    records, delivered = [], []
+    runner.start_episode()
+    start = time.perf_counter()
+    for step in range(steps):
+        due = start + step * period
+        now = time.perf_counter()
+        if now < due:
+            time.sleep(due - now)
+        observation["observation.state"] = np.sin(step / fps + np.arange(6)).astype(np.float32)
+        observation["observation.images.front"] = frames[step % len(frames)]
+        _, record = runner.act(observation, step)
+        delivered.append(time.perf_counter() - start)
+        records.append(record)
+    runner.close()
+    due = np.arange(steps) * period
+    delivered = np.asarray(delivered)
+    missed = delivered > due + period
+    forwards = [r.forward_ms for r in records if r.forward_ms is not None]
+    inference = [r.inference_ms for r in records]
+    arrivals = [r.dropped for r in records if r.forward_ms is not None]
+    return {
+        "mode": "async" if async_mode else "sync",
+        "threads": __import__("torch").get_num_threads(),
+        "steps": steps,
+        "missed": int(missed.sum()),
+        "missed_pct": 100 * missed.mean(),
+        "stall_ms": 1000 * float(np.diff(np.concatenate([[0.0], delivered])).max()),
+        "max_late_ms": 1000 * float((delivered - due - period).max()),
+        "forward_ms": statistics.median(forwards) if forwards else float("nan"),
+        "forward_max_ms": max(forwards) if forwards else float("nan"),
+        "warmup_ms": warm_ms,
+        "act_p50_ms": float(np.percentile(inference, 50)),
+        "act_max_ms": float(max(inference)),
+        "chunks": len(forwards),
+        "dropped": statistics.mean(arrivals) if arrivals else 0.0,
+        "starved": sum(r.origin == "hold" for r in records),
+        "waited": sum(r.origin == "wait" for r in records),
+    }
+
+
+def report(rows: list[dict], args, params: int, memory: dict) -> str:
+    lines = [
+        f"## ACT default size, one {args.width}x{args.height} camera, CPU, "
+        f"{args.fps:g} Hz for {args.duration:g} s per mode",
+        "",
+        f"Machine: {platform.machine()}, {os.cpu_count()} cores, {platform.system()} "
+        f"{platform.release()}, Python {platform.python_version()}, torch "
+        f"{__import__('torch').__version__}. Command: `python -m bench.bench_policy "
+        f"--duration {args.duration:g}`. Model {params / 1e6:.1f} M parameters. Load average "
+        f"{memory['load']:.2f} before the run (other processes share the cores).",
+        "",
+        "| mode | torch threads | steps | missed deadlines | longest stall | latest action "
+        "| forward median / max | act() median / max | chunks | dropped per chunk "
+        "| starved steps | waiting steps |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for r in rows:
+        lines.append(
+            f"| {r['mode']} | {r['threads']} | {r['steps']} | {r['missed']} "
+            f"({r['missed_pct']:.2f} %) | {r['stall_ms']:.0f} ms | {r['max_late_ms']:.0f} ms "
+            f"| {r['forward_ms']:.0f} / {r['forward_max_ms']:.0f} ms "
+            f"| {r['act_p50_ms']:.2f} / {r['act_max_ms']:.1f} ms | {r['chunks']} "
+            f"| {r['dropped']:.1f} | {r['starved']} | {r['waited']} |"
+        )
+    lines += [
+        "",
+        f"Memory: RSS {memory['before']:.0f} MB before loading, {memory['loaded']:.0f} MB with "
+        f"the model loaded, peak {memory['peak']:.0f} MB.",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--duration", type=float, default=60.0, help="seconds per mode")
+    parser.add_argument("--fps", type=float, default=30.0)
+    parser.add_argument("--width", type=int, default=640)
+    parser.add_argument("--height", type=int, default=480)
+    parser.add_argument("--modes", default="sync,async")
+    parser.add_argument("--append", action="store_true", help=f"append the table to {RESULTS}")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.WARNING)
+    memory = {"before": rss_mb(), "load": os.getloadavg()[0] if hasattr(os, "getloadavg") else 0}
+    policy, params = build_policy(args.height, args.width)
+    memory["loaded"] = rss_mb()
+    rng = np.random.default_rng(0)
+    frames = [rng.integers(0, 256, (args.height, args.width, 3), np.uint8) for _ in range(8)]
+    rows = []
+    for mode in args.modes.split(","):
+        rows.append(run_mode(policy, mode == "async", args.fps, args.duration, frames))
+    memory["peak"] = peak_rss_mb()
+    text = report(rows, args, params, memory)
+    sys.stdout.write(text)
+    if args.append:
+        RESULTS.parent.mkdir(parents=True, exist_ok=True)
+        with RESULTS.open("a", encoding="utf-8") as out:
+            out.write(text + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

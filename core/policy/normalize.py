@@ -1,0 +1,84 @@
+"""lerobot's normaliser and unnormaliser steps: per feature, by the feature type's mode.
+
+MEAN_STD is `(x - mean) / (std + eps)` (inverse `x * std + mean`); MIN_MAX maps [min, max] to
+[-1, 1] (a zero range counts as eps); QUANTILES / QUANTILE10 do the same with q01/q99 and q10/q90;
+IDENTITY, or a feature with no statistics, passes through unchanged, as in lerobot.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import torch
+from torch import Tensor
+
+from core.policy.config import PolicyFeature
+from hardware.errors import ConfigError
+
+log = logging.getLogger(__name__)
+
+Stats = dict[str, dict[str, Tensor]]  # feature name -> stat name -> tensor
+NEEDED = {"MEAN_STD": ("mean", "std"), "MIN_MAX": ("min", "max"), "QUANTILES": ("q01", "q99")}
+NEEDED["QUANTILE10"] = ("q10", "q90")
+
+
+class Normalizer:
+    """Normalises (or, with `inverse=True`, unnormalises) the features it was given."""
+
+    def __init__(
+        self,
+        features: dict[str, PolicyFeature],
+        norm_map: dict[str, str],
+        stats: Stats,
+        *,
+        eps: float = 1e-8,
+        inverse: bool = False,
+        where: str = "checkpoint",
+    ):
+        self.eps = eps
+        self.inverse = inverse
+        self._plan: dict[str, tuple[str, Tensor, Tensor]] = {}
+        for name, feature in features.items():
+            mode = norm_map.get(feature.type, "IDENTITY")
+            if mode == "IDENTITY":
+                continue
+            if name not in stats:
+                log.warning("%s: no normalisation statistics for %s; passed unchanged", where, name)
+                continue
+            low_key, high_key = NEEDED[mode]
+            missing = [k for k in (low_key, high_key) if k not in stats[name]]
+            if missing:
+                raise ConfigError(
+                    f"{where}: {mode} normalisation of {name} needs {' and '.join(missing)}, "
+                    "which the checkpoint's statistics lack"
+                )
+            low, high = (stats[name][k].to(torch.float32) for k in (low_key, high_key))
+            if feature.type == "VISUAL" and low.ndim == 1:
+                low, high = low.reshape(-1, 1, 1), high.reshape(-1, 1, 1)
+            if not (torch.isfinite(low).all() and torch.isfinite(high).all()):
+                raise ConfigError(
+                    f"{where}: the normalisation statistics of {name} are not finite "
+                    "(the checkpoint was saved without dataset statistics)"
+                )
+            try:
+                torch.broadcast_shapes(low.shape, feature.shape)
+            except RuntimeError as error:
+                raise ConfigError(
+                    f"{where}: statistics of {name} have shape {list(low.shape)}, which does "
+                    f"not fit the feature's shape {list(feature.shape)}"
+                ) from error
+            self._plan[name] = (mode, low, high)
+
+    def to(self, device: torch.device) -> Normalizer:
+        self._plan = {k: (m, a.to(device), b.to(device)) for k, (m, a, b) in self._plan.items()}
+        return self
+
+    def __call__(self, name: str, x: Tensor) -> Tensor:
+        if name not in self._plan:
+            return x
+        mode, low, high = self._plan[name]
+        if mode == "MEAN_STD":
+            return x * high + low if self.inverse else (x - low) / (high + self.eps)
+        span = high - low
+        span = torch.where(span == 0, torch.full_like(span, self.eps), span)
+        return (x + 1) / 2 * span + low if self.inverse else 2 * (x - low) / span - 1

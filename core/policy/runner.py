@@ -1,0 +1,240 @@
+"""The policy runner: one action per control step, without making the control loop wait.
+
+Sync mode is lerobot's behaviour: when no action is queued for the step, the chunk is computed
+inside the call (the step stalls for a forward). Async mode (the default) computes chunks in a
+worker thread on a recent observation, requested when the actions left cover no more than the
+expected forward time (the slowest of the last five, times `margin`, plus a step) so the queue
+does not run dry; a chunk that arrives late has its past actions dropped (see `ChunkSchedule`).
+The control thread never waits: if the queue does run dry it repeats the last action and counts
+a starvation. At an episode start nothing is queued: pass the first observation to
+`start_episode` to compute the first chunk there, or the first steps return None ("wait").
+
+Steps are counted by the caller's `step_index` (the frame within the episode): an action is
+"on time" when it was planned for that step.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+import queue
+import threading
+import time
+from collections import deque
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from core.policy.policy import OutputStats, Policy
+from core.policy.schedule import ChunkSchedule
+from core.step import PolicyStep
+
+log = logging.getLogger(__name__)
+NO_STATS = OutputStats(math.nan, math.nan, math.nan, math.nan)
+
+
+@dataclass(frozen=True)
+class _Chunk:
+    generation: int
+    computed_at: int
+    actions: np.ndarray | None
+    forward_ms: float
+    stats: OutputStats
+    error: BaseException | None = None
+
+
+class PolicyRunner:
+    """Feeds a policy observations and hands back one action per step.
+
+    `act(observation, step_index)` returns `(action or None, PolicyStep)`; None only before the
+    episode's first chunk exists (async without priming), when the arm should hold.
+    """
+
+    def __init__(
+        self,
+        policy: Policy,
+        fps: float,
+        async_mode: bool = True,
+        *,
+        state_names: Sequence[str] | None = None,
+        margin: float = 1.5,
+        torch_threads: int | None = None,
+    ):
+        self.policy = policy
+        self.fps = float(fps)
+        self.async_mode = async_mode
+        self.margin = margin
+        self.state_names = list(state_names) if state_names is not None else None
+        ensemble = policy.temporal_ensemble_coeff
+        horizon = policy.chunk_size if ensemble is not None else policy.n_action_steps
+        self._schedule = ChunkSchedule(horizon, ensemble)
+        self._forward_s: float | None = None  # expected forward time (s)
+        self._recent: deque[float] = deque(maxlen=5)
+        self._generation = 0
+        self._pending = False
+        self._last_action: np.ndarray | None = None
+        self._stats = NO_STATS
+        self.starvations = 0
+        self._set_threads(torch_threads)
+        self._requests: queue.Queue = queue.Queue()
+        self._results: queue.SimpleQueue = queue.SimpleQueue()
+        self._worker: threading.Thread | None = None
+        if async_mode:
+            self._worker = threading.Thread(target=self._work, name="policy", daemon=True)
+            self._worker.start()
+            if horizon <= 1 and ensemble is None:
+                log.warning("n_action_steps=1 leaves no room to compute ahead; expect starvation")
+
+    def _set_threads(self, threads: int | None) -> None:
+        if threads is None and not self.async_mode:
+            return
+        import torch
+
+        threads = threads or max(1, (os.cpu_count() or 2) - 1)  # leave a core to the control loop
+        torch.set_num_threads(threads)
+
+    @property
+    def forward_estimate_ms(self) -> float | None:
+        return None if self._forward_s is None else self._forward_s * 1000
+
+    @property
+    def lead_steps(self) -> int:
+        """Steps of queued actions left when the next chunk is requested (async)."""
+        if self._forward_s is None:
+            return 0
+        return math.ceil(self._forward_s * self.margin * self.fps) + 1
+
+    def _measured(self, seconds: float) -> None:
+        # the slowest of the last few forwards: follows a slowdown at once, a speed-up slowly
+        self._recent.append(seconds)
+        self._forward_s = max(self._recent)
+
+    def warmup(self, observation: dict[str, np.ndarray] | None = None, runs: int = 2) -> float:
+        """Run the model a few times (first calls are slow) and measure it; returns ms."""
+        observation = observation or self.policy.example_observation()
+        for _ in range(runs):
+            started = time.perf_counter()
+            self.policy.predict_chunk(observation)
+            self._measured(time.perf_counter() - started)
+        self.policy.reset()
+        return self._forward_s * 1000
+
+    def start_episode(self, observation: dict[str, np.ndarray] | None = None) -> None:
+        """Reset the policy and the queue; with an observation, compute the first chunk now."""
+        self.policy.reset()
+        self._generation += 1
+        self._pending = False
+        self._schedule.clear()
+        self._last_action = None
+        self._stats = NO_STATS
+        self.starvations = 0
+        if observation is not None:
+            chunk, forward_ms, stats = self._forward(observation)
+            self._schedule.add(chunk, 0, 0)
+            self._stats = stats
+
+    def _forward(self, observation: dict[str, np.ndarray]) -> tuple[np.ndarray, float, OutputStats]:
+        started = time.perf_counter()
+        chunk = self.policy.predict_chunk(observation)
+        seconds = time.perf_counter() - started
+        self._measured(seconds)
+        return chunk, seconds * 1000, self.policy.last_output_stats or OutputStats.of(chunk)
+
+    def _work(self) -> None:
+        while True:
+            job = self._requests.get()
+            if job is None:
+                return
+            generation, step, observation = job
+            started = time.perf_counter()
+            try:
+                actions = self.policy.predict_chunk(observation)
+                stats = self.policy.last_output_stats or OutputStats.of(actions)
+                error = None
+            except Exception as exc:  # handed to the control thread, raised there
+                actions, stats, error = None, NO_STATS, exc
+            forward_ms = (time.perf_counter() - started) * 1000
+            self._results.put(_Chunk(generation, step, actions, forward_ms, stats, error))
+
+    def _collect(self, step: int) -> tuple[float | None, int]:
+        forward_ms, dropped = None, 0
+        while True:
+            try:
+                result: _Chunk = self._results.get_nowait()
+            except queue.Empty:
+                return forward_ms, dropped
+            if result.generation != self._generation:
+                continue
+            self._pending = False
+            if result.error is not None:
+                raise RuntimeError(f"policy forward failed: {result.error}") from result.error
+            self._measured(result.forward_ms / 1000)
+            dropped += self._schedule.add(result.actions, result.computed_at, step)
+            forward_ms, self._stats = result.forward_ms, result.stats
+
+    def _request(self, observation: dict[str, np.ndarray], step: int) -> None:
+        snapshot = {key: np.array(value, copy=True) for key, value in observation.items()}
+        self._pending = True
+        self._requests.put((self._generation, step, snapshot))
+
+    def act(
+        self, observation: dict[str, np.ndarray], step_index: int
+    ) -> tuple[np.ndarray | None, PolicyStep]:
+        """The action for this step (policy feature names in, float32 [action_dim] out)."""
+        started = time.perf_counter()
+        origin, forward_ms, dropped = "queue", None, 0
+        if self.async_mode:
+            forward_ms, dropped = self._collect(step_index)
+            action = self._schedule.take(step_index)
+            if not self._pending and (
+                action is None
+                or self._schedule.ensemble_coeff is not None
+                or self._schedule.remaining(step_index) <= self.lead_steps
+            ):
+                self._request(observation, step_index)
+        else:
+            ensembling = self._schedule.ensemble_coeff is not None
+            action = None if ensembling else self._schedule.take(step_index)
+            if action is None:  # lerobot: forward when the queue is empty, or every step
+                chunk, forward_ms, self._stats = self._forward(observation)
+                self._schedule.add(chunk, step_index, step_index)
+                action, origin = self._schedule.take(step_index), "forward"
+        if action is None:
+            origin = "wait" if self._last_action is None else "hold"
+            if origin == "hold":
+                self.starvations += 1
+            action = self._last_action
+        else:
+            self._last_action = action
+        record = PolicyStep(
+            inference_ms=(time.perf_counter() - started) * 1000,
+            forward_ms=forward_ms,
+            queue_size=self._schedule.remaining(step_index),
+            inputs=self._inputs(observation),
+            output_mean=self._stats.mean,
+            output_std=self._stats.std,
+            output_min=self._stats.min,
+            output_max=self._stats.max,
+            origin=origin,
+            chunk_step=self._schedule.source_step,
+            dropped=dropped,
+            starvations=self.starvations,
+        )
+        return (None if action is None else action.copy()), record
+
+    def _inputs(self, observation: dict[str, np.ndarray]) -> dict[str, float]:
+        state = observation.get("observation.state")
+        if state is None:
+            return {}
+        names = self.state_names or [f"state_{i}" for i in range(len(state))]
+        return {name: float(value) for name, value in zip(names, state, strict=False)}
+
+    def close(self) -> None:
+        """Stop the worker (waits for a forward in progress to finish)."""
+        if self._worker is not None:
+            self._generation += 1
+            self._requests.put(None)
+            self._worker.join(timeout=30)
+            self._worker = None
