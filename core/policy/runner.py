@@ -140,7 +140,7 @@ class PolicyRunner:
         chunk = self.policy.predict_chunk(observation)
         seconds = time.perf_counter() - started
         self._measured(seconds)
-        return chunk, seconds * 1000, self.policy.last_output_stats or OutputStats.of(chunk)
+        return chunk, seconds * 1000, OutputStats.of(chunk)
 
     def _work(self) -> None:
         while True:
@@ -151,8 +151,7 @@ class PolicyRunner:
             started = time.perf_counter()
             try:
                 actions = self.policy.predict_chunk(observation)
-                stats = self.policy.last_output_stats or OutputStats.of(actions)
-                error = None
+                stats, error = OutputStats.of(actions), None
             except Exception as exc:  # handed to the control thread, raised there
                 actions, stats, error = None, NO_STATS, exc
             forward_ms = (time.perf_counter() - started) * 1000
