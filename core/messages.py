@@ -24,7 +24,10 @@ class Rerecord:
 
 @dataclass(frozen=True)
 class Stop:
-    """Save what is complete and finish the session."""
+    """Finish the session: saved episodes stay; the episode being recorded is saved too when
+    `save_current`, else discarded."""
+
+    save_current: bool = False
 
 
 @dataclass(frozen=True)

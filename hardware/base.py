@@ -56,8 +56,9 @@ class Frame:
 class Camera(abc.ABC):
     config: CameraConfig
 
-    def __init__(self, config: CameraConfig):
+    def __init__(self, config: CameraConfig, name: str | None = None):
         self.config = config
+        self.name = name  # the robot's key for it ("front"), used in messages
 
     @property
     @abc.abstractmethod
@@ -69,7 +70,11 @@ class Camera(abc.ABC):
 
     @abc.abstractmethod
     def read_latest(self) -> Frame | None:
-        """The newest frame, without blocking; None before the first one arrives."""
+        """The newest frame, without blocking; None before the first one arrives.
+
+        Raises DeviceError once the camera has stopped giving frames (failed reads, or a newest
+        frame older than about 10 periods), so a caller never records a frozen picture unknowingly.
+        """
 
     @abc.abstractmethod
     def disconnect(self) -> None: ...

@@ -73,5 +73,6 @@ def make_teleoperator(config: DeviceConfig) -> Teleoperator:
     return _device_class("teleop", config.type)(config)
 
 
-def make_camera(config: DeviceConfig) -> Camera:
-    return _device_class("camera", config.type)(config)
+def make_camera(config: DeviceConfig, name: str | None = None) -> Camera:
+    """`name` is the robot's key for the camera ("front"); error messages use it."""
+    return _device_class("camera", config.type)(config, name)

@@ -1,0 +1,19 @@
+"""`lerecord emulate <arm type>`: a simulated arm's servo bus for other programs.
+
+Prints the port path (a pseudo-terminal) on the first line of stdout and serves until
+interrupted. Lines typed on stdin inject faults (`silent 3`, `corrupt 2 5`, `overheat 4`,
+`overload 6`, `poweroff`, `unplug`, `clear`).
+"""
+
+from __future__ import annotations
+
+from hardware.errors import ConfigError
+from hardware.sim import serve
+from hardware.sim.arms import ARM_TYPES
+
+
+def main(argv: list[str]) -> int:
+    if len(argv) != 1 or argv[0] not in ARM_TYPES:
+        given = " ".join(argv) or "nothing"
+        raise ConfigError(f"emulate: got {given}; give one arm type: {', '.join(ARM_TYPES)}")
+    return serve.serve(argv[0])

@@ -1,0 +1,97 @@
+"""`lerecord find-cameras [opencv|sim|PATH] [--output-dir DIR]`: list cameras, save a picture each.
+
+Prints a table of the cameras that open (where, default resolution and rate, the picture saved)
+and a `--robot.cameras` value for the first one. With no camera it says so and exits 0.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+import cv2
+
+from hardware.cameras.discovery import DEVICE_GLOB, CameraInfo, find_cameras, grab_frame, probe
+from hardware.errors import ConfigError, DeviceError
+
+KINDS = ("opencv", "sim")
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(
+        prog="lerecord find-cameras",
+        description="List the cameras that open, with their default resolution and frame rate, "
+        "and save one picture from each.",
+    )
+    parser.add_argument(
+        "kind",
+        nargs="?",
+        default="opencv",
+        help="opencv (default: USB cameras), sim (the simulated camera), or one device or video "
+        "file path to try",
+    )
+    parser.add_argument(
+        "--output-dir",
+        type=Path,
+        default=Path("outputs/captured_images"),
+        help="where to save the pictures (default: outputs/captured_images)",
+    )
+    args = parser.parse_args(argv)
+    cameras = _cameras(args.kind)
+    if not cameras:
+        where = DEVICE_GLOB if args.kind == "opencv" else args.kind
+        print(
+            f"No camera found (looked at {where}). Check that it is plugged in and that no other "
+            "program uses it, or try `lerecord find-cameras sim`."
+        )
+        return 0
+    args.output_dir.mkdir(parents=True, exist_ok=True)
+    rows = [(info, _save_picture(info, args.output_dir)) for info in cameras]
+    _print_table(rows)
+    first = vars(cameras[0].config())
+    fields = {k: first[k] for k in ("index_or_path", "width", "height", "fps") if k in first}
+    example = json.dumps({"front": {"type": cameras[0].type, **fields}})
+    print(f"\nUse one with: --robot.cameras='{example}'")
+    return 0
+
+
+def _cameras(kind: str) -> list[CameraInfo]:
+    if kind in KINDS:
+        return find_cameras(kind)
+    if not Path(kind).exists():
+        raise ConfigError(
+            f"find-cameras: {kind!r} is neither {', '.join(KINDS)} nor the path of a device or "
+            "video file"
+        )
+    info = probe(kind)
+    return [info] if info is not None else []
+
+
+def _save_picture(info: CameraInfo, output_dir: Path) -> str:
+    """Where the picture went, or why there is none."""
+    try:
+        frame = grab_frame(info, warmup_s=0.0 if info.type == "sim" else 1.0)
+    except DeviceError as error:
+        return f"no picture: {error}"
+    path = output_dir / f"{info.file_stem}.png"
+    if not cv2.imwrite(str(path), cv2.cvtColor(frame.image, cv2.COLOR_RGB2BGR)):
+        return f"no picture: could not write {path}"
+    return str(path)
+
+
+def _print_table(rows: list[tuple[CameraInfo, str]]) -> None:
+    header = ("camera", "type", "resolution", "fps", "backend", "picture")
+    lines = [
+        (info.label, info.type, f"{info.width}x{info.height}", f"{info.fps:g}", info.backend, saved)
+        for info, saved in rows
+    ]
+    widths = [max(len(str(row[i])) for row in (header, *lines)) for i in range(len(header) - 1)]
+    print(f"Found {len(rows)} camera{'s' if len(rows) != 1 else ''}:")
+    for row in (header, *lines):
+        print(
+            "  "
+            + "  ".join(f"{cell:<{w}}" for cell, w in zip(row[:-1], widths, strict=True))
+            + "  "
+            + row[-1]
+        )

@@ -1,0 +1,34 @@
+"""`lerecord [record] …`: parse the flags, then run the session in the console or headless.
+
+With no arguments at all, the console's wizard builds a profile. `--headless`, or a stdout that
+is not a terminal, never loads Textual.
+"""
+
+from __future__ import annotations
+
+import sys
+
+from hardware.errors import ConfigError
+
+
+def main(argv: list[str]) -> int:
+    interactive = sys.stdin.isatty() and sys.stdout.isatty()
+    if not argv:
+        if not interactive:
+            raise ConfigError(
+                "no session given: pass flags (--robot.type=… --dataset.repo_id=…) or "
+                "--config profile.toml, or run lerecord in a terminal for the wizard"
+            )
+        from tui.app import run_wizard
+
+        return run_wizard()
+    from core.config import parse_record_args
+
+    config = parse_record_args(argv)
+    if config.headless or not interactive:
+        from core.headless import run_headless
+
+        return run_headless(config)
+    from tui.app import run_console
+
+    return run_console(config)

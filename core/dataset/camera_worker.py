@@ -1,0 +1,313 @@
+"""One worker thread per camera: streams the episode's frames into its video (or PNG files)
+while the episode is being recorded, so that saving only has to close the file.
+
+The control thread hands frames over with `offer()`, which never blocks: a frame goes on an
+unbounded `SimpleQueue`, but only while fewer than `queue_size` frames wait there; otherwise the
+frame is dropped and counted. Each frame carries its index in the episode, so a gap (a dropped
+frame) is filled by repeating the previous image: the video always has exactly one frame per
+parquet row, at PTS n/fps, and the loader's timestamp check holds. Episode boundaries travel on
+the same queue as the frames (`finish`, `abort`), so they can never overtake them.
+
+For the camera statistics the worker also keeps, per frame, a 256-level histogram of each channel
+of the frame downscaled as lerobot does; at the end of the episode the histograms of lerobot's
+sampled frames are summed (see `stats.image_stats`).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import queue
+import shutil
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from core.dataset.stats import downsample_step, sample_indices
+
+logger = logging.getLogger(__name__)
+
+# lerobot's RGBEncoderConfig defaults, and the faster h264 option.
+CODECS = {"libsvtav1": "libsvtav1", "av1": "libsvtav1", "h264": "libx264", "libx264": "libx264"}
+H264_PRESET = "veryfast"
+
+
+@dataclass(frozen=True)
+class VideoSettings:
+    vcodec: str = "libsvtav1"
+    pix_fmt: str = "yuv420p"
+    g: int = 2
+    crf: int = 30
+    preset: int | str | None = None  # None: 12 for libsvtav1, H264_PRESET for libx264
+    fast_decode: int = 0
+    threads: int | None = None
+
+    @property
+    def encoder(self) -> str:
+        return CODECS[self.vcodec]
+
+    @property
+    def resolved_preset(self) -> int | str:
+        if self.preset is not None:
+            return self.preset
+        return 12 if self.encoder == "libsvtav1" else H264_PRESET
+
+    def options(self) -> dict[str, str]:
+        """Codec options, as lerobot passes them to PyAV's `add_stream`."""
+        opts = {"g": str(self.g), "crf": str(self.crf), "preset": str(self.resolved_preset)}
+        if self.encoder == "libsvtav1":
+            params = [f"fast-decode={max(0, min(2, self.fast_decode))}"]
+            if self.threads:
+                params.append(f"lp={self.threads}")
+            opts["svtav1-params"] = ":".join(params)
+        else:
+            if self.fast_decode:
+                opts["tune"] = "fastdecode"
+            if self.threads:
+                opts["threads"] = str(self.threads)
+        return opts
+
+    def info(self) -> dict:
+        """The encoder part of the `video.*` block lerobot writes into info.json."""
+        return {
+            "video.g": self.g,
+            "video.crf": self.crf,
+            "video.preset": self.resolved_preset,
+            "video.fast_decode": self.fast_decode,
+            "video.video_backend": "pyav",
+            "video.extra_options": {},
+        }
+
+
+@dataclass
+class TakeResult:
+    """What a camera produced for one take (one recording of an episode)."""
+
+    path: Path | None  # the mp4, or the folder of PNG frames
+    frames: int = 0
+    repeated: int = 0  # frames written twice to cover dropped ones
+    channel_hist: np.ndarray | None = None  # (3, 256) summed over the sampled frames
+    sampled: int = 0
+    error: str | None = None
+
+
+@dataclass
+class _Finish:
+    take: int
+    length: int
+    done: threading.Event = field(default_factory=threading.Event)
+    result: TakeResult | None = None
+
+
+@dataclass(frozen=True)
+class _Abort:
+    take: int
+
+
+_STOP = object()
+
+
+class CameraWorker:
+    """Encodes one camera's frames, take by take, into files under `staging`."""
+
+    def __init__(
+        self,
+        key: str,
+        shape: tuple[int, int, int],
+        fps: int,
+        staging: Path,
+        video: VideoSettings | None,
+        queue_size: int = 30,
+    ):
+        self.key = key
+        self.shape = tuple(shape)
+        self.fps = fps
+        self.staging = staging
+        self.video = video
+        self.queue_size = queue_size
+        self.enqueued = 0  # written by the producer only
+        self.consumed = 0  # written by the worker only
+        self.dropped = 0  # written by the producer only
+        self._queue: queue.SimpleQueue = queue.SimpleQueue()
+        self._takes: dict[int, _Take] = {}
+        self._thread = threading.Thread(target=self._run, name=f"encoder-{key}", daemon=True)
+        self._thread.start()
+
+    # ---- producer side (control thread): never blocks -----------------------------------------
+
+    @property
+    def backlog(self) -> int:
+        return self.enqueued - self.consumed
+
+    def offer(self, take: int, index: int, image: np.ndarray) -> bool:
+        if self.enqueued - self.consumed >= self.queue_size:
+            self.dropped += 1
+            return False
+        self._queue.put((take, index, image))
+        self.enqueued += 1
+        return True
+
+    def finish(self, take: int, length: int) -> _Finish:
+        """Ask for the take to be closed at `length` frames; wait on the returned `.done`."""
+        request = _Finish(take, length)
+        self._queue.put(request)
+        return request
+
+    def abort(self, take: int) -> None:
+        self._queue.put(_Abort(take))
+
+    def stop(self, timeout: float | None = None) -> None:
+        self._queue.put(_STOP)
+        self._thread.join(timeout)
+
+    # ---- worker side ---------------------------------------------------------------------------
+
+    def _run(self) -> None:
+        while True:
+            item = self._queue.get()
+            if item is _STOP:
+                for take in list(self._takes.values()):
+                    take.discard()
+                self._takes.clear()
+                return
+            if isinstance(item, _Finish):
+                item.result = self._finish(item.take, item.length)
+                item.done.set()
+            elif isinstance(item, _Abort):
+                take = self._takes.pop(item.take, None)
+                if take is not None:
+                    take.discard()
+            else:
+                take_id, index, image = item
+                take = self._takes.get(take_id)
+                if take is None:
+                    take = self._takes[take_id] = _Take(self, take_id)
+                try:
+                    take.write(index, image)
+                except Exception as error:  # reported when the take is finished
+                    logger.exception("camera %s: frame %d not written", self.key, index)
+                    take.error = take.error or str(error)
+                finally:
+                    self.consumed += 1
+
+    def _finish(self, take_id: int, length: int) -> TakeResult:
+        take = self._takes.pop(take_id, None)
+        if take is None:
+            take = _Take(self, take_id)
+        try:
+            return take.close(length)
+        except Exception as error:
+            logger.exception("camera %s: take %d not finished", self.key, take_id)
+            take.discard()
+            return TakeResult(None, error=f"camera {self.key}: {error}")
+
+
+class _Take:
+    """One camera's files for one take: the open video (or PNG folder) and frame histograms."""
+
+    def __init__(self, worker: CameraWorker, take_id: int):
+        self.worker = worker
+        self.error: str | None = None
+        self.written = 0
+        self.repeated = 0
+        self.last: np.ndarray | None = None
+        self.hists: list[np.ndarray] = []
+        h, w, _ = worker.shape
+        self.step = downsample_step(h, w)
+        base = worker.staging / f"take-{take_id:06d}"
+        self.path = base / (f"{worker.key}.mp4" if worker.video else worker.key)
+        self.container = None
+        self.stream = None
+
+    def write(self, index: int, image: np.ndarray) -> None:
+        if index < self.written:
+            return
+        if image.shape != self.worker.shape:
+            raise ValueError(f"frame shape {image.shape}, expected {self.worker.shape}")
+        hist = _channel_hist(image, self.step)
+        fill = self.last if self.last is not None else image
+        fill_hist = self.hists[-1] if self.hists else hist
+        while self.written < index:  # frames dropped before this one
+            self._encode(fill)
+            self.hists.append(fill_hist)
+            self.repeated += 1
+        self._encode(image)
+        self.hists.append(hist)
+        self.last = image
+
+    def close(self, length: int) -> TakeResult:
+        if self.error:
+            raise RuntimeError(self.error)
+        if length > 0 and self.last is None:
+            raise RuntimeError("no frame arrived from this camera during the episode")
+        while self.written < length:  # the last frames were dropped
+            self._encode(self.last)
+            self.hists.append(self.hists[-1])
+            self.repeated += 1
+        if self.written > length:
+            raise RuntimeError(f"{self.written} frames encoded for an episode of {length}")
+        if self.container is not None:
+            for packet in self.stream.encode():
+                self.container.mux(packet)
+            self.container.close()
+            self.container = None
+        picked = sample_indices(length) if length else []
+        hist = np.sum([self.hists[i] for i in picked], axis=0) if picked else None
+        return TakeResult(self.path, length, self.repeated, hist, len(picked))
+
+    def discard(self) -> None:
+        if self.container is not None:
+            try:
+                self.container.close()
+            except Exception:  # a half-open container being thrown away
+                pass
+            self.container = None
+        if self.path.is_dir():
+            shutil.rmtree(self.path, ignore_errors=True)
+        else:
+            self.path.unlink(missing_ok=True)
+
+    def _encode(self, image: np.ndarray) -> None:
+        if self.written == 0:
+            (self.path if self.worker.video is None else self.path.parent).mkdir(
+                parents=True, exist_ok=True
+            )
+        if self.worker.video is None:
+            _write_png(self.path / f"frame-{self.written:06d}.png", image)
+        else:
+            import av
+
+            if self.container is None:
+                self._open(av)
+            frame = av.VideoFrame.from_ndarray(image, format="rgb24")
+            frame.pts = self.written
+            for packet in self.stream.encode(frame):
+                self.container.mux(packet)
+        self.written += 1
+
+    def _open(self, av) -> None:
+        settings = self.worker.video
+        os.environ.setdefault("SVT_LOG", "1")  # keep SVT-AV1's banner off the terminal
+        self.container = av.open(str(self.path), "w")
+        stream = self.container.add_stream(
+            settings.encoder, rate=self.worker.fps, options=settings.options()
+        )
+        h, w, _ = self.worker.shape
+        stream.width, stream.height, stream.pix_fmt = w, h, settings.pix_fmt
+        self.stream = stream
+
+
+def _channel_hist(image: np.ndarray, step: int) -> np.ndarray:
+    small = image[::step, ::step].reshape(-1, 3)
+    return np.stack([np.bincount(small[:, c], minlength=256) for c in range(3)]).astype(np.int32)
+
+
+def _write_png(path: Path, image: np.ndarray) -> None:
+    import cv2
+
+    ok, data = cv2.imencode(".png", image[:, :, ::-1], [cv2.IMWRITE_PNG_COMPRESSION, 1])
+    if not ok:
+        raise RuntimeError(f"PNG encoding failed for {path.name}")
+    path.write_bytes(data.tobytes())

@@ -1,0 +1,83 @@
+"""Publishing a saved episode into the dataset as one step that a crash cannot split.
+
+Every file an episode changes (its videos, the grown data and episodes-metadata parquet files,
+tasks, stats, info.json) is first written completely under `<root>/.lerecord/staging/`. Then a
+journal listing the moves is written atomically, the files are moved into place with `os.replace`
+(videos first, info.json last), and the journal is deleted. If the process dies before the journal
+exists, the dataset is untouched and the staged files are thrown away on the next open; if it dies
+after, the next open (`recover`) finishes the moves. The moves take microseconds; between them a
+reader sees complete files, at worst one episode's data rows before its metadata row.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+from pathlib import Path
+
+from core.dataset.layout import SCRATCH_DIR, fsync_file, write_bytes
+
+logger = logging.getLogger(__name__)
+
+JOURNAL = "commit.json"
+
+
+def scratch(root: Path) -> Path:
+    return root / SCRATCH_DIR
+
+
+def staging(root: Path) -> Path:
+    return scratch(root) / "staging"
+
+
+def publish(root: Path, moves: list[tuple[Path, Path]]) -> None:
+    """Move staged files to their places in the dataset, crash-safely (see module doc)."""
+    for src, _ in moves:
+        fsync_file(src)
+    entries = [[str(src.relative_to(root)), str(dst.relative_to(root))] for src, dst in moves]
+    journal = scratch(root) / JOURNAL
+    write_bytes(journal, json.dumps(entries).encode())
+    _apply(root, entries)
+    journal.unlink()
+
+
+def recover(root: Path) -> bool:
+    """Finish an interrupted publish and drop staged leftovers. True if moves were replayed."""
+    journal = scratch(root) / JOURNAL
+    replayed = False
+    if journal.exists():
+        try:
+            entries = json.loads(journal.read_text())
+        except ValueError:
+            entries = None  # torn journal: written before any move happened
+        if entries is not None:
+            logger.warning("dataset %s: finishing an interrupted save", root)
+            _apply(root, entries)
+            replayed = True
+        journal.unlink()
+    shutil.rmtree(staging(root), ignore_errors=True)
+    return replayed
+
+
+def _apply(root: Path, entries: list[list[str]]) -> None:
+    for src_rel, dst_rel in entries:
+        src, dst = root / src_rel, root / dst_rel
+        if src.exists():
+            dst.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(src, dst)
+    _fsync_dir(root)
+
+
+def _fsync_dir(path: Path) -> None:
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:  # not supported for directories on every platform
+        pass
+    finally:
+        os.close(fd)

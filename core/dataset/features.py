@@ -1,0 +1,82 @@
+"""Dataset features from a robot's features, as lerobot's `hw_to_dataset_features` builds them.
+
+`<motor>.pos` floats become the `observation.state` / `action` vectors (names in the robot's
+order); `(h, w, 3)` cameras become `observation.images.<cam>` stored as video (or as PNG images in
+the parquet when video is off). The five default features lerobot adds to every dataset follow.
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+from hardware.errors import ConfigError
+
+STATE = "observation.state"
+ACTION = "action"
+IMAGES_PREFIX = "observation.images."
+
+DEFAULT_FEATURES: dict[str, dict[str, Any]] = {
+    "timestamp": {"dtype": "float32", "shape": [1], "names": None},
+    "frame_index": {"dtype": "int64", "shape": [1], "names": None},
+    "episode_index": {"dtype": "int64", "shape": [1], "names": None},
+    "index": {"dtype": "int64", "shape": [1], "names": None},
+    "task_index": {"dtype": "int64", "shape": [1], "names": None},
+}
+
+
+def dataset_features(
+    observation_features: dict[str, Any], action_features: dict[str, Any], video: bool = True
+) -> dict[str, dict[str, Any]]:
+    """The full feature table (action, state, cameras, then the defaults) for info.json."""
+    features: dict[str, dict[str, Any]] = {}
+    action_names = [k for k, v in action_features.items() if v is float]
+    state_names = [k for k, v in observation_features.items() if v is float]
+    if action_names:
+        features[ACTION] = {"dtype": "float32", "shape": [len(action_names)], "names": action_names}
+    if state_names:
+        features[STATE] = {"dtype": "float32", "shape": [len(state_names)], "names": state_names}
+    for name, shape in observation_features.items():
+        if not isinstance(shape, tuple):
+            continue
+        if len(shape) != 3 or shape[2] != 3:
+            raise ConfigError(f"camera {name!r} has shape {shape}; expected (height, width, 3)")
+        features[IMAGES_PREFIX + name] = {
+            "dtype": "video" if video else "image",
+            "shape": list(shape),
+            "names": ["height", "width", "channels"],
+            "info": {"is_depth_map": False},
+        }
+    for name in features:
+        if "/" in name:
+            raise ConfigError(f"feature name {name!r} contains '/'; rename the motor or camera")
+    features.update(copy.deepcopy(DEFAULT_FEATURES))
+    return features
+
+
+def camera_keys(features: dict[str, dict[str, Any]]) -> list[str]:
+    return [k for k, ft in features.items() if ft["dtype"] in ("video", "image")]
+
+
+def without_info(features: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """Features as compared on resume: lerobot ignores each feature's `info` block."""
+    out = {}
+    for key, ft in features.items():
+        out[key] = {k: (list(v) if k == "shape" else v) for k, v in ft.items() if k != "info"}
+    return out
+
+
+def feature_difference(on_disk: dict[str, dict], requested: dict[str, dict]) -> str | None:
+    """One phrase naming the first difference between two feature tables, or None."""
+    disk, want = without_info(on_disk), without_info(requested)
+    for key in want:
+        if key not in disk:
+            return f"feature {key} is not in the dataset (it has {', '.join(disk)})"
+    for key in disk:
+        if key not in want:
+            return f"feature {key} is in the dataset but not produced by this robot"
+    for key, ft in want.items():
+        for field in ("dtype", "shape", "names"):
+            if disk[key].get(field) != ft.get(field):
+                return f"{key} {field} is {disk[key].get(field)} on disk, {ft.get(field)} requested"
+    return None

@@ -1,0 +1,342 @@
+"""The engine's handle on the dataset: `add_frame` from the control thread, saves in background.
+
+    recorder = DatasetRecorder.create(root, repo_id, fps, robot_type, features)
+    recorder.start_episode()
+    recorder.add_frame(state, action, {"front": image}, task)   # each control step
+    handle = recorder.save_episode()      # returns at once; the saver thread finishes it
+    recorder.discard_episode()            # re-record: frames thrown away, encoders reset
+    recorder.close()                      # waits for pending saves; idempotent
+
+`add_frame` never blocks and does no I/O: it keeps the state/action rows in lists and offers
+each camera image to that camera's worker (see `camera_worker`). `save_episode` hands the rows
+to the saver thread; the saver waits for the workers to close the videos, then writes and
+publishes the episode (see `episode_files`, `commit`). Each finished save is reported as an
+`EpisodeWritten` on `events()` and to the optional `on_written` callback (called on the saver
+thread; it must not block).
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import shutil
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from core.dataset import commit
+from core.dataset.camera_worker import CameraWorker, TakeResult, VideoSettings
+from core.dataset.episode_files import EpisodeFrames, stage_episode
+from core.dataset.features import IMAGES_PREFIX
+from core.dataset.layout import default_root
+from core.dataset.meta import DatasetMeta
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class EpisodeWritten:
+    """A save finished: the episode is on disk (error None) or was not written (error says why)."""
+
+    episode_index: int
+    frames: int
+    save_s: float  # from save_episode() to the episode being published
+    error: str | None = None
+    repeated_frames: int = 0  # video frames repeated to cover frames dropped during the episode
+
+
+@dataclass
+class SaveHandle:
+    """A pending save; `wait()` blocks until it is done (never call it from the control loop)."""
+
+    expected_index: int
+    frames: int
+    _done: threading.Event = field(default_factory=threading.Event)
+    result: EpisodeWritten | None = None
+
+    def done(self) -> bool:
+        return self._done.is_set()
+
+    def wait(self, timeout: float | None = None) -> EpisodeWritten | None:
+        self._done.wait(timeout)
+        return self.result
+
+
+@dataclass
+class _SaveJob:
+    take: int
+    frames: EpisodeFrames
+    finishes: dict
+    handle: SaveHandle
+    requested_at: float
+
+
+class DatasetRecorder:
+    """Writes a LeRobotDataset v3.0 from the control loop's frames (module doc)."""
+
+    def __init__(
+        self,
+        meta: DatasetMeta,
+        video: VideoSettings | None,
+        queue_size: int,
+        on_written: Callable[[EpisodeWritten], None] | None,
+    ):
+        self.meta = meta  # as published on disk; replaced by the saver after each save
+        self.root = meta.root
+        self.repo_id = meta.repo_id
+        self.fps = meta.fps
+        self.video = video
+        self._on_written = on_written
+        self._events: queue.SimpleQueue[EpisodeWritten] = queue.SimpleQueue()
+        self._staging = commit.staging(self.root)
+        shutil.rmtree(self._staging, ignore_errors=True)
+        self._state_dim = _dim(meta.features, "observation.state")
+        self._action_dim = _dim(meta.features, "action")
+        self._workers: dict[str, CameraWorker] = {}
+        for key in meta.camera_keys:
+            shape = tuple(meta.features[key]["shape"])
+            self._workers[key.removeprefix(IMAGES_PREFIX)] = CameraWorker(
+                key, shape, self.fps, self._staging, video, queue_size
+            )
+        self._take = 0
+        self._recording = False
+        self._states: list[np.ndarray] = []
+        self._actions: list[np.ndarray] = []
+        self._tasks: list[str] = []
+        self._handed = 0  # saves handed to the saver (written by the control thread only)
+        self._finished = 0  # saves the saver finished (written by the saver only)
+        self._saved = 0
+        self._jobs: queue.SimpleQueue = queue.SimpleQueue()
+        self._closed = False
+        self._saver = threading.Thread(target=self._save_loop, name="dataset-saver", daemon=True)
+        self._saver.start()
+
+    # ---- opening -------------------------------------------------------------------------------
+
+    @classmethod
+    def create(
+        cls,
+        root: Path | str | None,
+        repo_id: str,
+        fps: int,
+        robot_type: str | None,
+        features: dict,
+        video: bool = True,
+        vcodec: str = "libsvtav1",
+        encoder_threads: int | None = None,
+        queue_size: int = 30,
+        on_written: Callable[[EpisodeWritten], None] | None = None,
+    ) -> DatasetRecorder:
+        """A new dataset at `root` (default `~/.cache/huggingface/lerobot/<repo_id>`)."""
+        root = Path(root) if root else default_root(repo_id)
+        settings = _settings(features, video, vcodec, encoder_threads)
+        meta = DatasetMeta.create(root, repo_id, fps, robot_type, features)
+        return cls(meta, settings, queue_size, on_written)
+
+    @classmethod
+    def resume(
+        cls,
+        root: Path | str | None,
+        repo_id: str,
+        fps: int,
+        robot_type: str | None,
+        features: dict,
+        video: bool = True,
+        vcodec: str = "libsvtav1",
+        encoder_threads: int | None = None,
+        queue_size: int = 30,
+        on_written: Callable[[EpisodeWritten], None] | None = None,
+    ) -> DatasetRecorder:
+        """Append to the dataset at `root`; ConfigError (nothing touched) if it does not match."""
+        root = Path(root) if root else default_root(repo_id)
+        settings = _settings(features, video, vcodec, encoder_threads)
+        meta = DatasetMeta.open_existing(root, repo_id, fps, robot_type, features)
+        return cls(meta, settings, queue_size, on_written)
+
+    # ---- control thread ------------------------------------------------------------------------
+
+    @property
+    def frame_count(self) -> int:
+        """Frames in the episode being recorded."""
+        return len(self._tasks)
+
+    @property
+    def dropped_frames(self) -> int:
+        """Camera frames dropped because an encoder queue was full (over the session)."""
+        return sum(w.dropped for w in self._workers.values())
+
+    @property
+    def encoder_backlog(self) -> int:
+        """Camera frames waiting to be encoded, all cameras together."""
+        return sum(w.backlog for w in self._workers.values())
+
+    @property
+    def episodes_saved(self) -> int:
+        return self._saved
+
+    def start_episode(self) -> None:
+        """Begin a new take; frames added before the previous one was saved are discarded."""
+        if self._recording and self._tasks:
+            self.discard_episode()
+        self._take += 1
+        self._recording = True
+        self._states, self._actions, self._tasks = [], [], []
+
+    def add_frame(
+        self, state: np.ndarray, action: np.ndarray, images: dict[str, np.ndarray], task: str
+    ) -> None:
+        """Record one control step. Never blocks; images are handed over, not copied."""
+        if not self._recording:
+            self.start_episode()
+        index = len(self._tasks)
+        state = np.array(state, dtype=np.float32)
+        action = np.array(action, dtype=np.float32)
+        if state.shape != (self._state_dim,) or action.shape != (self._action_dim,):
+            raise ValueError(
+                f"state {state.shape} / action {action.shape}, dataset expects "
+                f"({self._state_dim},) / ({self._action_dim},)"
+            )
+        self._states.append(state)
+        self._actions.append(action)
+        self._tasks.append(task)
+        for name, worker in self._workers.items():
+            image = images.get(name)
+            if image is None:
+                worker.dropped += 1  # no frame from this camera: the previous one is repeated
+            else:
+                worker.offer(self._take, index, image)
+
+    def discard_episode(self) -> int:
+        """Throw away the episode in progress (re-record). Returns how many frames it had."""
+        frames = len(self._tasks)
+        for worker in self._workers.values():
+            worker.abort(self._take)
+        self._states, self._actions, self._tasks = [], [], []
+        self._recording = False
+        return frames
+
+    def save_episode(self) -> SaveHandle:
+        """Hand the episode in progress to the saver thread and return at once."""
+        frames = EpisodeFrames(self._states, self._actions, self._tasks)
+        pending = self._handed - self._finished
+        handle = SaveHandle(self.meta.total_episodes + pending, frames.length)
+        if frames.length == 0:
+            for worker in self._workers.values():
+                worker.abort(self._take)
+            self._recording = False
+            self._finish(handle, EpisodeWritten(-1, 0, 0.0, "the episode has no frames"))
+            return handle
+        finishes = {name: w.finish(self._take, frames.length) for name, w in self._workers.items()}
+        self._handed += 1
+        self._jobs.put(_SaveJob(self._take, frames, finishes, handle, time.perf_counter()))
+        self._states, self._actions, self._tasks = [], [], []
+        self._recording = False
+        return handle
+
+    def events(self) -> list[EpisodeWritten]:
+        """Saves finished since the last call."""
+        out = []
+        while True:
+            try:
+                out.append(self._events.get_nowait())
+            except queue.Empty:
+                return out
+
+    # ---- any thread but the control one -------------------------------------------------------
+
+    def wait_saves(self, timeout: float | None = None) -> bool:
+        """Block until every save handed over so far is done. False on timeout."""
+        marker = threading.Event()
+        self._jobs.put(marker)
+        return marker.wait(timeout)
+
+    def close(self) -> None:
+        """Finish pending saves, drop the episode in progress, stop the threads. Idempotent."""
+        if self._closed:
+            return
+        self._closed = True
+        if self._tasks:
+            self.discard_episode()
+        self._jobs.put(None)
+        self._saver.join()
+        for worker in self._workers.values():
+            worker.stop()
+        shutil.rmtree(self._staging, ignore_errors=True)
+
+    # ---- saver thread --------------------------------------------------------------------------
+
+    def _save_loop(self) -> None:
+        while True:
+            job = self._jobs.get()
+            if job is None:
+                return
+            if isinstance(job, threading.Event):
+                job.set()
+                continue
+            self._save(job)
+
+    def _save(self, job: _SaveJob) -> None:
+        results: dict[str, TakeResult] = {}
+        error = None
+        for name, request in job.finishes.items():
+            request.done.wait()
+            result = request.result
+            if result.error:
+                error = error or result.error
+            results[IMAGES_PREFIX + name] = result
+        staged = self._staging / f"save-{job.take:06d}"
+        index = self.meta.total_episodes
+        try:
+            if error:
+                raise RuntimeError(error)
+            moves, new_meta = stage_episode(self.meta, job.frames, results, self.video, staged)
+            commit.publish(self.root, moves)
+            self.meta = new_meta
+            self._saved += 1
+        except Exception as exc:
+            logger.exception("dataset %s: episode not saved", self.repo_id)
+            error = f"episode not saved: {exc}"
+            index = -1
+        finally:
+            shutil.rmtree(staged, ignore_errors=True)
+            shutil.rmtree(self._staging / f"take-{job.take:06d}", ignore_errors=True)
+            self._finished += 1
+        repeated = max((r.repeated for r in results.values()), default=0)
+        written = EpisodeWritten(
+            index, job.frames.length, time.perf_counter() - job.requested_at, error, repeated
+        )
+        self._finish(job.handle, written)
+
+    def _finish(self, handle: SaveHandle, written: EpisodeWritten) -> None:
+        handle.result = written
+        handle._done.set()
+        self._events.put(written)
+        if self._on_written is not None:
+            try:
+                self._on_written(written)
+            except Exception:
+                logger.exception("on_written callback failed")
+
+
+def _dim(features: dict, key: str) -> int:
+    return features[key]["shape"][0] if key in features else 0
+
+
+def _settings(
+    features: dict, video: bool, vcodec: str, encoder_threads: int | None
+) -> VideoSettings | None:
+    from core.dataset.camera_worker import CODECS
+    from hardware.errors import ConfigError
+
+    dtypes = {ft["dtype"] for ft in features.values()}
+    if video and "image" in dtypes or not video and "video" in dtypes:
+        raise ConfigError("features disagree with video=" + str(video).lower())
+    if vcodec not in CODECS:
+        raise ConfigError(
+            f"--dataset.vcodec={vcodec} is not supported; use libsvtav1 (lerobot's) or h264"
+        )
+    return VideoSettings(vcodec=vcodec, threads=encoder_threads) if video else None

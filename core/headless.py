@@ -1,0 +1,86 @@
+"""Headless mode: the same session in-process, printing its console output.
+
+A line per event, and the step block when logging. Keys come from the terminal when stdin is a
+TTY (n/→ end the episode, r/← re-record, q/Esc stop); SIGINT, SIGTERM and SIGHUP end the session
+cleanly: the episode in progress is discarded, saved episodes stay, motors are left safe.
+"""
+
+from __future__ import annotations
+
+import signal
+import sys
+import threading
+from typing import TextIO
+
+from core import messages as m
+from core.session import Session
+
+POLL_S = 0.05
+KEYS = {
+    "n": m.ExitEarly(),
+    "right": m.ExitEarly(),
+    "r": m.Rerecord(),
+    "left": m.Rerecord(),
+    "q": m.Stop(save_current=True),
+    "escape": m.Stop(save_current=True),
+}
+SIGNALS = ("SIGINT", "SIGTERM", "SIGHUP")
+
+
+def key_command(key: str) -> m.Command:
+    """What a key pressed in the terminal means in headless mode."""
+    return KEYS.get(key, m.TeleopKey(key))
+
+
+def run_headless(config, out: TextIO | None = None, session: Session | None = None) -> int:
+    from core.console import ConsolePrinter
+
+    out = out or sys.stdout
+    session = session or Session(config)
+    printer = ConsolePrinter(out, steps=config.log)
+    session.start()
+    interrupted = threading.Event()
+
+    def on_signal(signum, _frame):
+        interrupted.set()
+        session.send(m.Stop(save_current=False))
+
+    previous = {}
+    if threading.current_thread() is threading.main_thread():
+        for name in SIGNALS:
+            if hasattr(signal, name):
+                sig = getattr(signal, name)
+                previous[sig] = signal.signal(sig, on_signal)
+    keys = _start_keys(session)
+    try:
+        while not session.wait(POLL_S):
+            _drain(session, printer)
+            step = session.last_step()
+            if step is not None:
+                printer.step(step)
+        _drain(session, printer)
+    finally:
+        if keys is not None:
+            keys.stop()
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        session.close()
+    if session.end_reason == "error":
+        return 1
+    return 130 if interrupted.is_set() else 0
+
+
+def _drain(session: Session, printer) -> None:
+    for event in session.events():
+        printer.event(event)
+
+
+def _start_keys(session: Session):
+    """Read keys from the terminal when stdin is one; None otherwise."""
+    if not sys.stdin.isatty():
+        return None
+    from core.terminal_keys import TerminalKeys
+
+    keys = TerminalKeys(sys.stdin.fileno(), lambda key: session.send(key_command(key)))
+    keys.start()
+    return keys

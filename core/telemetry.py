@@ -1,0 +1,68 @@
+"""Turning one control step into the `Telemetry` snapshot the clients draw.
+
+Runs on the control thread, so it stays cheap: camera thumbnails are only refreshed a few times a
+second, everything else is a handful of small tuples.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import cv2
+import numpy as np
+
+from core.messages import CameraThumb, ServoRow
+
+THUMB_WIDTH = 80
+TEMPERATURE_WARN_C = 55.0
+TEMPERATURE_FAULT_C = 65.0
+LOAD_WARN = 80.0  # % of max torque
+VOLTAGE_LOW_V = 6.0
+
+
+def servo_status(load: float | None, temperature: float | None, voltage: float | None) -> str:
+    if temperature is not None and temperature >= TEMPERATURE_FAULT_C:
+        return "fault"
+    if (temperature is not None and temperature >= TEMPERATURE_WARN_C) or (
+        load is not None and abs(load) >= LOAD_WARN
+    ):
+        return "warn"
+    if voltage is not None and 0 < voltage < VOLTAGE_LOW_V:
+        return "warn"
+    return "ok"
+
+
+def servo_rows(
+    motors: list[str],
+    observation: Mapping[str, float] | None,
+    goals: Mapping[str, float] | None,
+) -> tuple[ServoRow, ...]:
+    rows = []
+    for m in motors:
+        if observation is None:
+            rows.append(ServoRow(m, None, None, None, None, None, None, status="silent"))
+            continue
+        load = observation.get(f"{m}.load")
+        temperature = observation.get(f"{m}.temperature")
+        voltage = observation.get(f"{m}.voltage")
+        rows.append(
+            ServoRow(
+                name=m,
+                position=observation.get(f"{m}.pos"),
+                goal=None if goals is None else goals.get(f"{m}.pos"),
+                load=load,
+                temperature=temperature,
+                voltage=voltage,
+                current=observation.get(f"{m}.current"),
+                status=servo_status(load, temperature, voltage),
+            )
+        )
+    return tuple(rows)
+
+
+def thumbnail(name: str, image: np.ndarray, age_ms: float) -> CameraThumb:
+    h, w = image.shape[:2]
+    tw = min(THUMB_WIDTH, w)
+    th = max(1, round(h * tw / w))
+    small = cv2.resize(image, (tw, th), interpolation=cv2.INTER_AREA)
+    return CameraThumb(name=name, width=tw, height=th, rgb=small.tobytes(), age_ms=age_ms)

@@ -1,0 +1,1 @@
+"""Cameras: the reader-thread base, OpenCV devices and video files, and finding cameras."""

@@ -1,0 +1,120 @@
+"""lerobot's motor calibration: the record, the normalisation math and the JSON files.
+
+A file written here is byte-identical to lerobot's (`draccus.dump(..., indent=4)`), and lerobot's
+files load here, at the same place:
+`$HF_LEROBOT_CALIBRATION/{robots,teleoperators}/<name>/<id>.json`.
+"""
+
+from __future__ import annotations
+
+import enum
+import json
+import logging
+import os
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from hardware.errors import ConfigError
+
+log = logging.getLogger(__name__)
+
+FIELDS = ("id", "drive_mode", "homing_offset", "range_min", "range_max")
+
+
+class NormMode(str, enum.Enum):
+    """How a raw position maps to what datasets and policies see (lerobot's MotorNormMode)."""
+
+    RANGE_0_100 = "range_0_100"
+    RANGE_M100_100 = "range_m100_100"
+    DEGREES = "degrees"
+
+
+@dataclass
+class MotorCalibration:
+    id: int
+    drive_mode: int
+    homing_offset: int
+    range_min: int
+    range_max: int
+
+
+Calibration = dict[str, MotorCalibration]
+
+
+def normalize(raw: int, cal: MotorCalibration, mode: NormMode, resolution: int = 4096) -> float:
+    """A raw Present_Position → degrees, ±100 or 0..100, exactly as lerobot computes it."""
+    lo, hi = cal.range_min, cal.range_max
+    if lo == hi:
+        raise ValueError(f"invalid calibration for motor id {cal.id}: range_min equals range_max")
+    if mode is NormMode.DEGREES:
+        return (raw - (lo + hi) / 2) * 360 / (resolution - 1)
+    bounded = min(hi, max(lo, raw))
+    if mode is NormMode.RANGE_M100_100:
+        value = ((bounded - lo) / (hi - lo)) * 200 - 100
+        return -value if cal.drive_mode else value
+    value = ((bounded - lo) / (hi - lo)) * 100
+    return 100 - value if cal.drive_mode else value
+
+
+def unnormalize(value: float, cal: MotorCalibration, mode: NormMode, resolution: int = 4096) -> int:
+    """The inverse of `normalize`, with lerobot's clamping and truncation."""
+    lo, hi = cal.range_min, cal.range_max
+    if lo == hi:
+        raise ValueError(f"invalid calibration for motor id {cal.id}: range_min equals range_max")
+    if mode is NormMode.DEGREES:
+        return int((value * (resolution - 1) / 360) + (lo + hi) / 2)
+    if mode is NormMode.RANGE_M100_100:
+        value = -value if cal.drive_mode else value
+        bounded = min(100.0, max(-100.0, value))
+        return int(((bounded + 100) / 200) * (hi - lo) + lo)
+    value = 100 - value if cal.drive_mode else value
+    bounded = min(100.0, max(0.0, value))
+    return int((bounded / 100) * (hi - lo) + lo)
+
+
+# ---- files ---------------------------------------------------------------------------------
+
+
+def calibration_root() -> Path:
+    """lerobot's HF_LEROBOT_CALIBRATION, with the same environment fallbacks."""
+    if os.environ.get("HF_LEROBOT_CALIBRATION"):
+        return Path(os.environ["HF_LEROBOT_CALIBRATION"]).expanduser()
+    if os.environ.get("HF_LEROBOT_HOME"):
+        return Path(os.environ["HF_LEROBOT_HOME"]).expanduser() / "calibration"
+    hf_home = os.environ.get("HF_HOME") or Path(
+        os.environ.get("XDG_CACHE_HOME", "~/.cache"), "huggingface"
+    )
+    return Path(hf_home).expanduser() / "lerobot" / "calibration"
+
+
+def calibration_path(kind: str, name: str, device_id: str | None) -> Path:
+    """`kind` is "robots" or "teleoperators"; `name` the device's lerobot name ("so_follower")."""
+    return calibration_root() / kind / name / f"{device_id}.json"
+
+
+def dumps(calibration: Calibration) -> str:
+    """The exact text lerobot writes (draccus json, indent 4, no final newline)."""
+    return json.dumps({motor: asdict(cal) for motor, cal in calibration.items()}, indent=4)
+
+
+def save(calibration: Calibration, path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".json.tmp")
+    tmp.write_text(dumps(calibration))
+    tmp.replace(path)
+    log.info("calibration saved to %s", path)
+
+
+def load(path: Path) -> Calibration:
+    """Read a calibration file; a malformed one is a ConfigError naming the file and the fix."""
+    try:
+        data = json.loads(path.read_text())
+        return {
+            motor: MotorCalibration(**{key: int(values[key]) for key in FIELDS})
+            for motor, values in data.items()
+        }
+    except (OSError, ValueError, TypeError, KeyError, AttributeError) as error:
+        raise ConfigError(
+            f"calibration file {path} is unreadable ({error}); "
+            "delete it and run `lerecord calibrate`"
+        ) from None

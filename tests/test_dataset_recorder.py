@@ -1,0 +1,146 @@
+"""The recorder as the session engine drives it: re-record, dropped frames, image mode, h264,
+a full-size camera, empty episodes and events — each checked on the dataset written to disk."""
+
+from __future__ import annotations
+
+import io
+
+import datasets
+import numpy as np
+import pyarrow.parquet as pq
+import pytest
+from PIL import Image
+
+from dataset_support import (
+    check_loadable,
+    frame_image,
+    read_data,
+    record_episode,
+    so_features,
+    video_timestamps,
+)
+from core.dataset import DatasetRecorder
+
+SMALL = {"front": (48, 64, 3)}
+
+
+def make(root, cameras=SMALL, video=True, **kwargs):
+    kwargs.setdefault("queue_size", 500)
+    return DatasetRecorder.create(
+        root, "local/test", 30, "so_follower", so_features(cameras, video), video=video, **kwargs
+    )
+
+
+def test_rerecord_discards_the_frames_of_the_episode(tmp_path):
+    events = []
+    recorder = make(tmp_path / "ds", on_written=events.append)
+    record_episode(recorder, 0, 20, "keep", SMALL)
+    assert recorder.save_episode().wait(30).error is None
+    record_episode(recorder, 1, 25, "thrown away", SMALL)
+    assert recorder.discard_episode() == 25
+    record_episode(recorder, 2, 15, "keep", SMALL)
+    written = recorder.save_episode().wait(30)
+    recorder.close()
+    assert written.episode_index == 1 and written.frames == 15
+    assert [e.episode_index for e in events] == [0, 1]
+    info = check_loadable(tmp_path / "ds")
+    assert info["total_episodes"] == 2 and info["total_frames"] == 35 and info["total_tasks"] == 1
+    data = read_data(tmp_path / "ds")
+    assert list(data["episode_index"]) == [0] * 20 + [1] * 15
+    assert not (tmp_path / "ds/.lerecord/staging").exists()
+
+
+def test_a_dropped_frame_is_counted_and_the_video_keeps_one_frame_per_row(tmp_path):
+    """A tiny encoder queue overflows under a burst of full-size frames."""
+    cameras = {"front": (480, 640, 3)}
+    recorder = make(tmp_path / "ds", cameras, queue_size=2)
+    record_episode(recorder, 0, 40, "burst", cameras)
+    dropped_during = recorder.dropped_frames
+    written = recorder.save_episode().wait(60)
+    recorder.close()
+    assert dropped_during > 0
+    assert written.error is None and written.repeated_frames == dropped_during
+    check_loadable(tmp_path / "ds")
+    times = video_timestamps(tmp_path / "ds/videos/observation.images.front/chunk-000/file-000.mp4")
+    assert len(times) == 40
+
+
+def test_a_missing_camera_frame_repeats_the_previous_one(tmp_path):
+    recorder = make(tmp_path / "ds")
+    recorder.start_episode()
+    for i in range(10):
+        images = {} if i in (3, 9) else {"front": frame_image(SMALL["front"], 0, i)}
+        recorder.add_frame(np.zeros(6), np.ones(6), images, "task")
+    assert recorder.dropped_frames == 2
+    written = recorder.save_episode().wait(30)
+    recorder.close()
+    assert written.repeated_frames == 2
+    check_loadable(tmp_path / "ds")
+
+
+def test_video_false_stores_png_images_in_the_parquet(tmp_path):
+    recorder = make(tmp_path / "ds", video=False)
+    for episode, length in enumerate([12, 9]):
+        record_episode(recorder, episode, length, "task", SMALL)
+        assert recorder.save_episode().wait(30).error is None
+    recorder.close()
+    info = check_loadable(tmp_path / "ds")
+    feature = info["features"]["observation.images.front"]
+    assert feature["dtype"] == "image" and feature["info"] == {"is_depth_map": False}
+    assert info["video_path"] is None and not (tmp_path / "ds/videos").exists()
+    schema = pq.read_schema(tmp_path / "ds/data/chunk-000/file-000.parquet")
+    assert str(schema.field("observation.images.front").type) == (
+        "struct<bytes: binary, path: string>"
+    )
+    row = pq.read_table(tmp_path / "ds/data/chunk-000/file-000.parquet").to_pylist()[12 + 4]
+    image = np.array(Image.open(io.BytesIO(row["observation.images.front"]["bytes"])))
+    np.testing.assert_array_equal(image, frame_image(SMALL["front"], 1, 4))  # PNG: lossless
+    assert row["observation.images.front"]["path"] == "frame-000004.png"
+    files = [str(p) for p in (tmp_path / "ds/data").glob("*/*.parquet")]
+    loaded = datasets.load_dataset("parquet", data_files=files, split="train")
+    assert loaded[16]["observation.images.front"].size == (64, 48)
+
+
+def test_h264_writes_the_codec_lerobot_names_h264(tmp_path):
+    recorder = make(tmp_path / "ds", vcodec="h264")
+    record_episode(recorder, 0, 30, "task", SMALL)
+    assert recorder.save_episode().wait(30).error is None
+    recorder.close()
+    info = check_loadable(tmp_path / "ds")
+    video = info["features"]["observation.images.front"]["info"]
+    assert video["video.codec"] == "h264" and video["video.pix_fmt"] == "yuv420p"
+    assert video["video.g"] == 2 and video["video.crf"] == 30
+
+
+def test_two_full_size_cameras(tmp_path):
+    cameras = {"front": (480, 640, 3), "wrist": (480, 640, 3)}
+    recorder = make(tmp_path / "ds", cameras, queue_size=100)
+    record_episode(recorder, 0, 30, "task", cameras, fps=60)
+    written = recorder.save_episode().wait(60)
+    recorder.close()
+    assert written.error is None and recorder.dropped_frames == 0
+    info = check_loadable(tmp_path / "ds")
+    front = info["features"]["observation.images.wrist"]["info"]
+    assert (front["video.height"], front["video.width"], front["video.codec"]) == (480, 640, "av1")
+    stats = pq.read_table(tmp_path / "ds/meta/episodes/chunk-000/file-000.parquet").to_pylist()[0]
+    assert stats["stats/observation.images.front/count"] == [30]
+
+
+def test_an_empty_episode_is_not_written(tmp_path):
+    recorder = make(tmp_path / "ds")
+    recorder.start_episode()
+    written = recorder.save_episode().wait(5)
+    assert written.error and written.episode_index == -1
+    record_episode(recorder, 0, 5, "task", SMALL)
+    assert recorder.save_episode().wait(30).episode_index == 0
+    recorder.close()
+    recorder.close()  # idempotent
+    assert check_loadable(tmp_path / "ds")["total_episodes"] == 1
+    assert [e.episode_index for e in recorder.events()] == [-1, 0]
+
+
+def test_wrong_state_size_is_refused(tmp_path):
+    recorder = make(tmp_path / "ds")
+    with pytest.raises(ValueError, match="state"):
+        recorder.add_frame(np.zeros(5), np.zeros(6), {}, "task")
+    recorder.close()
