@@ -13,15 +13,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from dataset_support import check_loadable, read_data
 
-pytest.importorskip("core.dataset.session", reason="the session's dataset recorder is not merged")
-
-from dataset_support import check_loadable, read_data  # noqa: E402
-
-from core import messages as m  # noqa: E402
-from core.config import parse_record_args  # noqa: E402
-from core.headless import run_headless  # noqa: E402
-from core.session import Session  # noqa: E402
+from core import messages as m
+from core.config import parse_record_args
+from core.headless import run_headless
+from core.session import Session
 
 ROOT = Path(__file__).resolve().parents[1]
 STATE = [
