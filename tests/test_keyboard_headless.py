@@ -115,5 +115,6 @@ def test_headless_session_from_a_terminal_records_the_jog_and_n_ends_the_episode
     assert proc.returncode == 0, out
     data = read_data(root)
     lift = np.stack(data["action"].to_numpy())[:, 1]  # shoulder_lift.pos
-    assert 25 < lift.max() - lift[0] < 60  # ~40 deg/s held for ~1 s
+    # 40 deg/s, held for the 1 s of presses plus the 0.6 s hold timeout after the last one
+    assert 30 < lift.max() - lift[0] < 80
     assert len(data) < 30 * 10  # "n" ended the 60 s episode after a few seconds
