@@ -96,10 +96,11 @@ def test_headless_session_from_a_terminal_records_the_jog_and_n_ends_the_episode
     )
     os.close(slave)
     try:
-        line = ""
-        while "Recording episode" not in line:
+        before = ""
+        while "Recording episode" not in before:
             line = proc.stdout.readline()
-            assert line, "the session ended before recording"
+            assert line, "the session ended before recording: " + before
+            before += line
         time.sleep(0.5)
         end = time.monotonic() + 1.0
         while time.monotonic() < end:  # hold "w": the terminal repeats it
@@ -113,6 +114,7 @@ def test_headless_session_from_a_terminal_records_the_jog_and_n_ends_the_episode
         if proc.poll() is None:
             proc.kill()
     assert proc.returncode == 0, out
+    assert "Teleop keys: a shoulder_pan -, d shoulder_pan +, s shoulder_lift -" in before
     data = read_data(root)
     lift = np.stack(data["action"].to_numpy())[:, 1]  # shoulder_lift.pos
     # 40 deg/s, held for the 1 s of presses plus the 0.6 s hold timeout after the last one
