@@ -16,12 +16,15 @@ import logging
 import os
 import shutil
 from pathlib import Path
+from typing import IO
 
 from core.dataset.layout import SCRATCH_DIR, fsync_file, write_bytes
+from hardware.errors import ConfigError
 
 logger = logging.getLogger(__name__)
 
 JOURNAL = "commit.json"
+LOCK = "lock"
 
 
 def scratch(root: Path) -> Path:
@@ -30,6 +33,34 @@ def scratch(root: Path) -> Path:
 
 def staging(root: Path) -> Path:
     return scratch(root) / "staging"
+
+
+def lock(root: Path) -> IO | None:
+    """Claim the dataset for this process (released when the file closes or the process dies).
+
+    ConfigError if another process holds it: two writers, or an upload while recording, would
+    each take the other's staged files for leftovers of a crash."""
+    try:
+        import fcntl
+    except ImportError:  # not POSIX: no lock
+        return None
+    scratch(root).mkdir(parents=True, exist_ok=True)
+    handle = open(scratch(root) / LOCK, "a+")
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        handle.seek(0)
+        owner = handle.read().strip() or "another process"
+        handle.close()
+        raise ConfigError(
+            f"dataset at {root} is in use by lerecord ({owner}); wait for it to finish "
+            "or use another --dataset.root"
+        ) from None
+    handle.seek(0)
+    handle.truncate()
+    handle.write(f"pid {os.getpid()}")
+    handle.flush()
+    return handle
 
 
 def publish(root: Path, moves: list[tuple[Path, Path]]) -> None:
