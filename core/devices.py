@@ -35,9 +35,9 @@ class Devices:
         self.camera_names = [k for k, v in features.items() if isinstance(v, tuple)]
         self.action_names = list(self.robot.action_features)
         self.motors = [k.removesuffix(".pos") for k in self.state_names if k.endswith(".pos")]
-        self.robot_label = f"{robot_config.type}" + (
-            f" '{robot_config.id}'" if getattr(robot_config, "id", None) else ""
-        )
+        self.robot_label = _label(robot_config)
+        configs = teleop_config if isinstance(teleop_config, (list, tuple)) else [teleop_config]
+        self.teleop_configs = [c for c in configs if c is not None]
         self.connected: list[object] = []
 
     @property
@@ -45,10 +45,9 @@ class Devices:
         return getattr(self.robot, "cameras", {})
 
     def labels(self) -> tuple[str, ...]:
-        out = [self.robot_label]
-        out += [f"camera {name}" for name in self.camera_names]
-        if self.teleop is not None:
-            out.append(type(self.teleop).__name__)
+        """The devices beside the robot, for the session's first line and status bar."""
+        out = [f"camera {name}" for name in self.camera_names]
+        out += [_label(c) for c in self.teleop_configs]
         return tuple(out)
 
     def connect(self) -> None:
@@ -80,3 +79,9 @@ class Devices:
         target = getattr(self.teleop, "press" if key.pressed else "release", None)
         if target is not None:
             target(key.key)
+
+
+def _label(config) -> str:
+    """`so101_follower 'arm_1'`: the device type and, when it has one, its id."""
+    device_id = getattr(config, "id", None)
+    return config.type + (f" '{device_id}'" if device_id else "")

@@ -27,7 +27,7 @@ from textual.css.query import NoMatches
 from core import messages as m
 from core.remote import Engine
 from tui.screens.confirm import StopScreen
-from tui.screens.dashboard import DashboardScreen
+from tui.screens.dashboard import TELEOP_KEYS_WIN, DashboardScreen
 from tui.screens.engine_failed import EngineFailedScreen
 from tui.screens.help import EXPLANATIONS, HelpScreen
 from tui.themes import DEFAULT_THEME, load_themes
@@ -228,6 +228,10 @@ class ConsoleApp(App[int]):
         rows = [(",".join(keys), binding) for keys, binding in groups.values()]
         self.push_screen(HelpScreen(rows, self.forward_keys))
 
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """With a keyboard teleoperator, its keys win over the convenience bindings (theme)."""
+        return not (self.forward_keys and action in TELEOP_KEYS_WIN)
+
     def action_cycle_theme(self) -> None:
         names = self.theme_names
         self.theme = (
@@ -280,10 +284,11 @@ def _engine_log_path() -> str:
 def console_options(config: Any) -> dict[str, Any]:
     """What the app takes from a session config: theme, remapped keys, keyboard teleop."""
     teleop = getattr(config, "teleop", None)
+    teleops = teleop if isinstance(teleop, (list, tuple)) else [teleop]
     return {
         "theme": getattr(config, "theme", None) or DEFAULT_THEME,
         "keys": dict(getattr(config, "keys", None) or {}),
-        "forward_keys": getattr(teleop, "type", None) == "keyboard",
+        "forward_keys": any(getattr(t, "type", None) == "keyboard" for t in teleops),
     }
 
 

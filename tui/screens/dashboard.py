@@ -22,6 +22,8 @@ from tui.components.servo_table import ServoTable
 from tui.components.status_line import StatusLine
 from tui.components.timing_panel import TimingPanel
 
+TELEOP_KEYS_WIN = ("wizard", "cycle_theme")  # bindings a keyboard teleoperator takes over
+
 
 class DashboardScreen(Screen):
     BINDINGS = [
@@ -93,6 +95,10 @@ class DashboardScreen(Screen):
 
     def action_wizard(self) -> None:
         self.app.open_wizard()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """With a keyboard teleoperator, its keys (w: forward, lift) win over the wizard's."""
+        return not (self.app.forward_keys and action in TELEOP_KEYS_WIN)
 
     def on_key(self, event: Key) -> None:
         """Keys no binding took go to the keyboard teleoperator, when there is one."""
