@@ -7,6 +7,7 @@ import functools
 import os
 import signal
 
+import pytest
 from tui_helpers import screen_text, scripted_app, shows, wait_for_text
 
 from core import messages as m
@@ -17,6 +18,7 @@ from tui.components.servo_table import ServoTable
 from tui.screens.confirm import StopScreen
 from tui.screens.engine_failed import EngineFailedScreen
 from tui.screens.help import HelpScreen
+from tui.screens.wizard import WizardScreen
 from tui.scripted_engine import ScriptedEngine
 
 
@@ -254,3 +256,32 @@ async def test_notes_open_the_event_log():
         assert app.screen.query_one(EventLog).lines_written[0] == (
             "--display_data: rerun-sdk is not installed"
         )
+
+
+async def test_with_a_keyboard_teleop_w_and_t_drive_the_arm():
+    app, engine, _ = scripted_app(forward_keys=True)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause(0.2)
+        await pilot.press("w", "t")
+        await pilot.pause(0.1)
+        assert app.theme == "dark"
+        assert not isinstance(app.screen, WizardScreen)
+    assert engine.received == [m.TeleopKey("w"), m.TeleopKey("t")]
+
+
+def test_a_profile_with_an_unknown_key_binding_or_theme_is_refused_in_one_line():
+    from types import SimpleNamespace
+
+    from hardware.errors import ConfigError
+    from tui.app import console_options
+
+    good = console_options(SimpleNamespace(keys={"stop": "x"}, theme="light", teleop=None))
+    assert good == {"theme": "light", "keys": {"stop": "x"}, "forward_keys": False}
+    with pytest.raises(ConfigError) as bad_key:
+        console_options(SimpleNamespace(keys={"next": "x"}, theme=None, teleop=None))
+    assert str(bad_key.value) == (
+        "keys: unknown binding 'next'; the console's are emergency-stop, help, theme, "
+        "exit-early, rerecord, stop, pause, wizard"
+    )
+    with pytest.raises(ConfigError, match="theme: unknown theme 'solarized'; known: dark"):
+        console_options(SimpleNamespace(keys={}, theme="solarized", teleop=None))

@@ -26,11 +26,12 @@ from textual.css.query import NoMatches
 
 from core import messages as m
 from core.remote import Engine
+from hardware.errors import ConfigError
 from tui.screens.confirm import StopScreen
 from tui.screens.dashboard import TELEOP_KEYS_WIN, DashboardScreen
 from tui.screens.engine_failed import EngineFailedScreen
 from tui.screens.help import EXPLANATIONS, HelpScreen
-from tui.themes import DEFAULT_THEME, load_themes
+from tui.themes import DEFAULT_THEME, check_theme_name, load_themes
 
 log = logging.getLogger(__name__)
 UI_NICE = 10  # the drawing thread's nice value while an engine runs
@@ -281,12 +282,28 @@ def _engine_log_path() -> str:
     return os.path.join(folder, f"engine-{time.strftime('%Y%m%d_%H%M%S')}-{os.getpid()}.log")
 
 
+def binding_ids() -> list[str]:
+    """The ids a profile's `[keys]` table can remap."""
+    bindings = [*ConsoleApp.BINDINGS, *DashboardScreen.BINDINGS]
+    return [b.id for b in bindings if isinstance(b, Binding) and b.id]
+
+
+def check_keys(keys: dict[str, str]) -> None:
+    unknown = sorted(set(keys) - set(binding_ids()))
+    if unknown:
+        raise ConfigError(
+            f"keys: unknown binding {', '.join(map(repr, unknown))}; "
+            f"the console's are {', '.join(binding_ids())}"
+        )
+
+
 def console_options(config: Any) -> dict[str, Any]:
     """What the app takes from a session config: theme, remapped keys, keyboard teleop."""
+    check_keys(dict(getattr(config, "keys", None) or {}))
     teleop = getattr(config, "teleop", None)
     teleops = teleop if isinstance(teleop, (list, tuple)) else [teleop]
     return {
-        "theme": getattr(config, "theme", None) or DEFAULT_THEME,
+        "theme": check_theme_name(getattr(config, "theme", None) or DEFAULT_THEME),
         "keys": dict(getattr(config, "keys", None) or {}),
         "forward_keys": any(getattr(t, "type", None) == "keyboard" for t in teleops),
     }
@@ -329,6 +346,7 @@ def logging_to(path: str):
 
 def run_console(config: Any) -> int:
     """Record the session `config` describes, in the full-screen console; the exit status."""
+    options = console_options(config)  # a bad [keys] table or theme: an error before anything
     engine = start_session(config)
     log_path = engine.output
     with logging_to(log_path + ".console"):
@@ -340,7 +358,7 @@ def run_console(config: Any) -> int:
             on_snapshot=on_snapshot,
             notes=notes,
             ui_nice=UI_NICE,
-            **console_options(config),
+            **options,
         )
         status = app.run()
         engine.close()
