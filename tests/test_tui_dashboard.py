@@ -285,3 +285,20 @@ def test_a_profile_with_an_unknown_key_binding_or_theme_is_refused_in_one_line()
     )
     with pytest.raises(ConfigError, match="theme: unknown theme 'solarized'; known: dark"):
         console_options(SimpleNamespace(keys={}, theme="solarized", teleop=None))
+
+
+async def test_fault_rows_take_the_themes_fault_colour_when_the_theme_changes():
+    app, _, _ = scripted_app("fault")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause(0.3)
+        table = app.screen.query_one(ServoTable)
+
+        def elbow_colour():
+            line = table.render_line(3)  # header, shoulder_pan, shoulder_lift, elbow_flex
+            assert line.text.startswith(" ✖ elbow_flex")
+            return next(iter(line)).style.color.triplet.hex
+
+        assert elbow_colour() == "#ff5f6d"  # dark theme's $servo-fault
+        app.theme = "light"
+        await pilot.pause(0.2)
+        assert elbow_colour() == "#c62828"  # light theme's
