@@ -204,3 +204,70 @@ def test_a_full_data_file_rolls_over_to_the_next_file(tmp_path, monkeypatch):
     assert sizes == [70, 3, 80]
     groups = pq.ParquetFile(tmp_path / "ds/data/chunk-000/file-002.parquet").num_row_groups
     assert groups == 2  # image rows are written 64 at a time
+
+
+def test_rerecord_after_a_save_takes_that_episode_back_out(tmp_path):
+    """Re-record pressed during the reset: the episode just saved leaves the dataset."""
+    root = tmp_path / "ds"
+    recorder = make(root, video=False)
+    before_files = None
+    for episode, length in enumerate([10, 6]):
+        record_episode(recorder, episode, length, "task", SMALL)
+        assert recorder.save_episode().wait(30).error is None
+        if episode == 0:
+            before_files = {
+                p: p.read_bytes()
+                for p in root.rglob("*")
+                if ".lerecord" not in str(p) and p.is_file()
+            }
+    assert recorder.remove_last_episode()
+    assert not recorder.remove_last_episode()  # only the last one
+    after = {
+        p: p.read_bytes() for p in root.rglob("*") if ".lerecord" not in str(p) and p.is_file()
+    }
+    assert after == before_files  # byte for byte the dataset as it was after episode 0
+    record_episode(recorder, 2, 8, "another task", SMALL)
+    assert recorder.save_episode().wait(30).episode_index == 1
+    recorder.close()
+    info = check_loadable(root)
+    assert (info["total_episodes"], info["total_frames"], info["total_tasks"]) == (2, 18, 2)
+    assert list(read_data(root)["episode_index"]) == [0] * 10 + [1] * 8
+
+
+def test_rerecord_removes_a_video_episode_and_its_files(tmp_path):
+    root = tmp_path / "ds"
+    recorder = make(root)
+    for episode in range(2):
+        record_episode(recorder, episode, 9, "task", SMALL)
+        recorder.save_episode()
+    assert recorder.remove_last_episode()  # waits for the pending save, then undoes it
+    recorder.close()
+    info = check_loadable(root)
+    assert info["total_episodes"] == 1
+    videos = sorted(p.name for p in (root / "videos/observation.images.front/chunk-000").iterdir())
+    assert videos == ["file-000.mp4"]
+    stats = __import__("json").loads((root / "meta/stats.json").read_text())
+    assert stats["index"]["count"] == [9]
+
+
+def test_rerecord_of_a_held_save_cancels_it(tmp_path):
+    recorder = make(tmp_path / "ds")
+    record_episode(recorder, 0, 9, "task", SMALL)
+    recorder.save_episode().wait(30)
+    record_episode(recorder, 1, 9, "task", SMALL)
+    recorder.save_episode(hold=True)
+    assert recorder.remove_last_episode()
+    recorder.close()
+    assert check_loadable(tmp_path / "ds")["total_episodes"] == 1
+
+
+def test_nothing_to_remove_after_a_resume(tmp_path):
+    root = tmp_path / "ds"
+    recorder = make(root)
+    record_episode(recorder, 0, 5, "task", SMALL)
+    recorder.save_episode().wait(30)
+    recorder.close()
+    recorder = DatasetRecorder.resume(root, "local/test", 30, "so_follower", so_features(SMALL))
+    assert not recorder.remove_last_episode()  # an episode of an earlier session stays
+    recorder.close()
+    assert check_loadable(root)["total_episodes"] == 1

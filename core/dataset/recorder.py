@@ -82,6 +82,12 @@ class SaveHandle:
 
 
 @dataclass
+class _Undo:
+    done: threading.Event = field(default_factory=threading.Event)
+    removed: bool = False
+
+
+@dataclass
 class _SaveJob:
     take: int
     frames: EpisodeFrames
@@ -128,6 +134,8 @@ class DatasetRecorder:
         self._jobs: queue.SimpleQueue = queue.SimpleQueue()
         self._closed = False
         self._held: list[SaveHandle] = []
+        self._last_handle: SaveHandle | None = None
+        self._before_last: DatasetMeta | None = None  # the metadata the last save replaced
         self._saver = threading.Thread(target=self._save_loop, name="dataset-saver", daemon=True)
         self._saver.start()
 
@@ -255,12 +263,32 @@ class DatasetRecorder:
             return handle
         finishes = {name: w.finish(self._take, frames.length) for name, w in self._workers.items()}
         self._handed += 1
+        self._last_handle = handle
         if hold:
             self._held = [h for h in self._held if not h._decided.is_set()] + [handle]
         self._jobs.put(_SaveJob(self._take, frames, finishes, handle, time.perf_counter()))
         self._states, self._actions, self._tasks = [], [], []
         self._recording = False
         return handle
+
+    def remove_last_episode(self, timeout: float = 10.0) -> bool:
+        """Take the episode saved last by this recorder back out of the dataset (re-record
+        pressed during the reset that follows it). A held save still undecided is cancelled; a
+        pending one is waited for (at most one save's time), then undone on disk, crash-safely.
+        Returns False when there is nothing to take out (no episode saved since the last
+        removal, or the last save failed). Call it between phases, not during a step."""
+        last = self._last_handle
+        if last is None:
+            return False
+        self._last_handle = None
+        if not last._decided.is_set():
+            last.cancel()
+            last.wait(timeout)
+            return True
+        request = _Undo()
+        self._jobs.put(request)
+        request.done.wait(timeout)
+        return request.removed
 
     def events(self) -> list[EpisodeWritten]:
         """Saves finished since the last call."""
@@ -295,6 +323,7 @@ class DatasetRecorder:
         for worker in self._workers.values():
             worker.stop()
         shutil.rmtree(self._staging, ignore_errors=True)
+        commit.forget_undo(self.root)
         self.meta.release()
 
     # ---- saver thread --------------------------------------------------------------------------
@@ -306,6 +335,9 @@ class DatasetRecorder:
                 return
             if isinstance(job, threading.Event):
                 job.set()
+                continue
+            if isinstance(job, _Undo):
+                self._undo(job)
                 continue
             self._save(job)
 
@@ -326,15 +358,25 @@ class DatasetRecorder:
             moves, new_meta = stage_episode(self.meta, job.frames, results, self.video, staged)
             job.handle._decided.wait()
             if job.handle._keep:
+                self._before_last = None
                 commit.publish(self.root, moves)
-                self.meta = new_meta
+                self._before_last, self.meta = self.meta, new_meta
                 self._saved += 1
             else:
                 error, index = "cancelled (re-record)", -1
         except Exception as exc:
             logger.exception("dataset %s: episode not saved", self.repo_id)
-            error = f"episode not saved: {exc}"
-            index = -1
+            error, index = f"episode not saved: {exc}", -1
+            self._before_last = None
+            try:
+                if commit.replay_journal(self.root):  # it failed between its moves: finish them
+                    self.meta = new_meta
+                    self._saved += 1
+                    error, index = None, new_meta.total_episodes - 1
+            except Exception:
+                logger.exception(
+                    "dataset %s: the save will be completed on the next open", self.repo_id
+                )
         finally:
             shutil.rmtree(staged, ignore_errors=True)
             shutil.rmtree(self._staging / f"take-{job.take:06d}", ignore_errors=True)
@@ -344,6 +386,17 @@ class DatasetRecorder:
             index, job.frames.length, time.perf_counter() - job.requested_at, error, repeated
         )
         self._finish(job.handle, written)
+
+    def _undo(self, request: _Undo) -> None:
+        try:
+            if self._before_last is not None and commit.undo_last(self.root):
+                self.meta, self._before_last = self._before_last, None
+                self._saved -= 1
+                request.removed = True
+        except Exception:
+            logger.exception("dataset %s: the last episode could not be removed", self.repo_id)
+        finally:
+            request.done.set()
 
     def _finish(self, handle: SaveHandle, written: EpisodeWritten) -> None:
         handle.result = written
