@@ -43,11 +43,18 @@ def start_session(root: Path, *extra: str, **kw) -> Session:
     return session
 
 
+_unread: dict[int, list] = {}  # per session: events drained but not yet looked at
+
+
 def wait_for(session: Session, kind: type, seen: list, timeout: float = 20.0):
-    """Collect events into `seen` until one of `kind` arrives; return it."""
+    """Collect events into `seen` until one of `kind` arrives; return it. Events drained after
+    it in the same batch are kept for the next call."""
+    unread = _unread.setdefault(id(session), [])
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        for event in session.events():
+        unread.extend(session.events())
+        while unread:
+            event = unread.pop(0)
             seen.append(event)
             if isinstance(event, kind):
                 return event
@@ -58,6 +65,7 @@ def wait_for(session: Session, kind: type, seen: list, timeout: float = 20.0):
 def finish(session: Session, seen: list, timeout: float = 30.0) -> m.SessionEnded:
     assert session.wait(timeout), "session did not end"
     session.close()
+    seen.extend(_unread.pop(id(session), []))
     seen.extend(session.events())
     ended = [e for e in seen if isinstance(e, m.SessionEnded)]
     assert len(ended) == 1
