@@ -271,3 +271,14 @@ def test_nothing_to_remove_after_a_resume(tmp_path):
     assert not recorder.remove_last_episode()  # an episode of an earlier session stays
     recorder.close()
     assert check_loadable(root)["total_episodes"] == 1
+
+
+def test_a_robot_without_cameras_records_state_and_action_only(tmp_path):
+    recorder = make(tmp_path / "ds", cameras={})
+    record_episode(recorder, 0, 12, "task", {})
+    assert recorder.save_episode().wait(30).error is None
+    recorder.close()
+    info = check_loadable(tmp_path / "ds")
+    assert list(info["features"])[:2] == ["action", "observation.state"]
+    assert info["video_path"] is not None  # lerobot sets it from the video flag
+    assert not (tmp_path / "ds/videos").exists()

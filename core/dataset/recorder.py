@@ -158,7 +158,7 @@ class DatasetRecorder:
         """A new dataset at `root` (default `~/.cache/huggingface/lerobot/<repo_id>`)."""
         root = Path(root) if root else default_root(repo_id)
         settings = _settings(features, video, vcodec, encoder_threads)
-        meta = DatasetMeta.create(root, repo_id, fps, robot_type, features)
+        meta = DatasetMeta.create(root, repo_id, fps, robot_type, features, use_videos=video)
         return cls(meta, settings, queue_size, on_written)
 
     @classmethod
