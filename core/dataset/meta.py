@@ -199,9 +199,10 @@ class DatasetMeta:
         last_video = {key: (0, -1) for key in self.video_keys}
         for path in sorted((self.root / "meta/episodes").glob("*/*.parquet")):
             table = pq.read_table(path).to_pydict()
+            here = (int(path.parent.name.split("-")[-1]), int(path.stem.split("-")[-1]))
+            last_meta = max(last_meta, here)  # the columns may be missing in other writers' files
             for i in range(len(table["episode_index"])):
                 last_data = max(last_data, _pair(table, "data", i))
-                last_meta = max(last_meta, _pair(table, "meta/episodes", i))
                 for key in last_video:
                     last_video[key] = max(last_video[key], _pair(table, f"videos/{key}", i))
         # New episodes go to new files, as lerobot's resume does.

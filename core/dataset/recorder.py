@@ -84,6 +84,8 @@ class SaveHandle:
 @dataclass
 class _Undo:
     done: threading.Event = field(default_factory=threading.Event)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    cancelled: bool = False
     removed: bool = False
 
 
@@ -287,7 +289,9 @@ class DatasetRecorder:
             return True
         request = _Undo()
         self._jobs.put(request)
-        request.done.wait(timeout)
+        if not request.done.wait(timeout):
+            with request.lock:  # too late: make sure it does not happen behind the caller's back
+                request.cancelled = not request.done.is_set()
         return request.removed
 
     def events(self) -> list[EpisodeWritten]:
@@ -388,15 +392,18 @@ class DatasetRecorder:
         self._finish(job.handle, written)
 
     def _undo(self, request: _Undo) -> None:
-        try:
-            if self._before_last is not None and commit.undo_last(self.root):
-                self.meta, self._before_last = self._before_last, None
-                self._saved -= 1
-                request.removed = True
-        except Exception:
-            logger.exception("dataset %s: the last episode could not be removed", self.repo_id)
-        finally:
-            request.done.set()
+        with request.lock:
+            try:
+                if request.cancelled or self._before_last is None:
+                    return
+                if commit.undo_last(self.root):
+                    self.meta, self._before_last = self._before_last, None
+                    self._saved -= 1
+                    request.removed = True
+            except Exception:
+                logger.exception("dataset %s: the last episode stays", self.repo_id)
+            finally:
+                request.done.set()
 
     def _finish(self, handle: SaveHandle, written: EpisodeWritten) -> None:
         handle.result = written
