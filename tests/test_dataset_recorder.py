@@ -282,3 +282,19 @@ def test_a_robot_without_cameras_records_state_and_action_only(tmp_path):
     assert list(info["features"])[:2] == ["action", "observation.state"]
     assert info["video_path"] is not None  # lerobot sets it from the video flag
     assert not (tmp_path / "ds/videos").exists()
+
+
+def test_a_camera_giving_the_wrong_size_fails_that_save_only(tmp_path, caplog):
+    recorder = make(tmp_path / "ds")
+    recorder.start_episode()
+    for _ in range(10):
+        recorder.add_frame(
+            np.zeros(6), np.zeros(6), {"front": np.zeros((10, 10, 3), np.uint8)}, "t"
+        )
+    written = recorder.save_episode().wait(30)
+    assert written.error and "frame shape (10, 10, 3)" in written.error
+    assert sum("not written" in r.getMessage() for r in caplog.records) == 1  # logged once
+    record_episode(recorder, 1, 6, "task", SMALL)
+    assert recorder.save_episode().wait(30).episode_index == 0
+    recorder.close()
+    assert check_loadable(tmp_path / "ds")["total_episodes"] == 1

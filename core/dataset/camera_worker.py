@@ -192,7 +192,8 @@ class CameraWorker:
                 if take is None:
                     take = self._takes[take_id] = _Take(self, take_id)
                 try:
-                    take.write(index, image)
+                    if take.error is None:  # a failed take is reported once, at its end
+                        take.write(index, image)
                 except Exception as error:  # reported when the take is finished
                     logger.exception("camera %s: frame %d not written", self.key, index)
                     take.error = take.error or str(error)
