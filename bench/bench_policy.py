@@ -1,10 +1,12 @@
 """Sync vs async policy inference in a 30 Hz control loop: does the arm get an action on time?
 
 Default-size ACT (dim 512, chunk 100, n_action_steps 100, random weights, lerobot's defaults)
-with one 640x480 camera, on the CPU. A simulated observation (a moving state vector and camera
-frames prepared in advance) is fed at `--fps` for `--duration` seconds per mode, on absolute
-deadlines. A step misses its deadline when its action is handed over after the next step was
-due. Run: `python -m bench.bench_policy [--duration 60] [--append]`.
+with one 640x480 camera, on the CPU. Each step observes the emulated SO-101 follower (the real
+Feetech driver against the servo emulator, a simulated camera rendering the arm), asks the
+runner for the action and sends it, at `--fps` for `--duration` seconds per mode, on absolute
+deadlines (`--arm simulated`: observations made in memory instead). A step misses its deadline
+when its action is handed over after the next step was due.
+Run: `python -m bench.bench_policy [--duration 60] [--append]`.
 """
 
 from __future__ import annotations
@@ -76,14 +78,79 @@ def peak_rss_mb() -> float:
     return peak / 2**20 if sys.platform == "darwin" else peak / 1024
 
 
-def run_mode(policy, async_mode: bool, fps: float, duration: float, frames: list[np.ndarray]):
+class SimulatedArm:
+    """Observations made in memory: a moving state and camera frames prepared in advance."""
+
+    label = "simulated observations"
+
+    def __init__(self, policy, height: int, width: int, fps: float):
+        rng = np.random.default_rng(0)
+        self.frames = [rng.integers(0, 256, (height, width, 3), np.uint8) for _ in range(8)]
+        self.fps = fps
+
+    def observe(self, step: int) -> dict[str, np.ndarray]:
+        return {
+            "observation.state": np.sin(step / self.fps + np.arange(6)).astype(np.float32),
+            "observation.images.front": self.frames[step % len(self.frames)],
+        }
+
+    def send(self, action: np.ndarray | None) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+
+class EmulatedArm:
+    """lerecord's emulated SO-101 follower (the real Feetech driver against the servo emulator,
+    in its own process) with a simulated camera rendering the arm; the actions are sent."""
+
+    label = "emulated SO-101 follower + simulated camera"
+
+    def __init__(self, policy, height: int, width: int, fps: float):
+        import tempfile
+
+        from core.policy import match_features
+        from hardware.sim.camera import SimCameraConfig
+        from hardware.so_arm.follower import So101FollowerConfig, SoFollower
+
+        os.environ.setdefault("HF_LEROBOT_CALIBRATION", tempfile.mkdtemp(prefix="bench-cal-"))
+        camera = SimCameraConfig(width=width, height=height, fps=int(fps))
+        config = So101FollowerConfig(port="sim", id="bench", cameras={"front": camera})
+        self.robot = SoFollower(config)
+        robot = self.robot
+        self.mapping = match_features(policy, robot.observation_features, robot.action_features)
+        robot.connect()
+        self.failed_reads = 0
+        self._last: dict[str, np.ndarray] | None = None
+
+    def observe(self, step: int) -> dict[str, np.ndarray]:
+        from hardware.errors import DeviceError
+
+        try:
+            self._last = self.mapping.to_policy(self.robot.get_observation())
+        except DeviceError:  # the emulator process starved of CPU; a real bus would not be
+            if self._last is None:
+                raise
+            self.failed_reads += 1
+        return self._last
+
+    def send(self, action: np.ndarray | None) -> None:
+        if action is not None:
+            self.robot.send_action(self.mapping.to_robot(action))
+
+    def close(self) -> None:
+        self.robot.disconnect()
+
+
+def run_mode(policy, async_mode: bool, fps: float, duration: float, arm):
     from core.policy import PolicyRunner
 
     runner = PolicyRunner(policy, fps, async_mode=async_mode)
-    warm_ms = runner.warmup()
-    observation = {"observation.state": np.zeros(6, np.float32), "observation.images.front": None}
+    warm_ms = runner.warmup(arm.observe(0))
     period, steps = 1 / fps, int(duration * fps)
     records, delivered = [], []
+    failed_before = getattr(arm, "failed_reads", 0)
     runner.start_episode()
     start = time.perf_counter()
     for step in range(steps):
@@ -91,9 +158,8 @@ def run_mode(policy, async_mode: bool, fps: float, duration: float, frames: list
         now = time.perf_counter()
         if now < due:
             time.sleep(due - now)
-        observation["observation.state"] = np.sin(step / fps + np.arange(6)).astype(np.float32)
-        observation["observation.images.front"] = frames[step % len(frames)]
-        _, record = runner.act(observation, step)
+        action, record = runner.act(arm.observe(step), step)
+        arm.send(action)
         delivered.append(time.perf_counter() - start)
         records.append(record)
     runner.close()
@@ -120,6 +186,7 @@ def run_mode(policy, async_mode: bool, fps: float, duration: float, frames: list
         "dropped": statistics.mean(arrivals) if arrivals else 0.0,
         "starved": sum(r.origin == "hold" for r in records),
         "waited": sum(r.origin == "wait" for r in records),
+        "failed_reads": getattr(arm, "failed_reads", 0) - failed_before,
     }
 
 
@@ -131,13 +198,14 @@ def report(rows: list[dict], args, params: int, memory: dict) -> str:
         f"Machine: {platform.machine()}, {os.cpu_count()} cores, {platform.system()} "
         f"{platform.release()}, Python {platform.python_version()}, torch "
         f"{__import__('torch').__version__}. Command: `python -m bench.bench_policy "
-        f"--duration {args.duration:g}`. Model {params / 1e6:.1f} M parameters. Load average "
+        f"--duration {args.duration:g} --arm {args.arm}` ({args.arm_label}). "
+        f"Model {params / 1e6:.1f} M parameters. Load average "
         f"{memory['load']:.2f} before the run (other processes share the cores).",
         "",
         "| mode | torch threads | steps | missed deadlines | longest stall | latest action "
         "| forward median / max | act() median / max | chunks | dropped per chunk "
-        "| starved steps | waiting steps |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "| starved steps | waiting steps | failed arm reads |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in rows:
         lines.append(
@@ -145,7 +213,7 @@ def report(rows: list[dict], args, params: int, memory: dict) -> str:
             f"({r['missed_pct']:.2f} %) | {r['stall_ms']:.0f} ms | {r['max_late_ms']:.0f} ms "
             f"| {r['forward_ms']:.0f} / {r['forward_max_ms']:.0f} ms "
             f"| {r['act_p50_ms']:.2f} / {r['act_max_ms']:.1f} ms | {r['chunks']} "
-            f"| {r['dropped']:.1f} | {r['starved']} | {r['waited']} |"
+            f"| {r['dropped']:.1f} | {r['starved']} | {r['waited']} | {r['failed_reads']} |"
         )
     lines += [
         "",
@@ -163,18 +231,28 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--width", type=int, default=640)
     parser.add_argument("--height", type=int, default=480)
     parser.add_argument("--modes", default="sync,async")
+    parser.add_argument(
+        "--arm",
+        choices=("emulated", "simulated"),
+        default="emulated",
+        help="the emulated SO-101 (real driver, servo emulator, sim camera) or in-memory data",
+    )
     parser.add_argument("--append", action="store_true", help=f"append the table to {RESULTS}")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
     memory = {"before": rss_mb(), "load": os.getloadavg()[0] if hasattr(os, "getloadavg") else 0}
     policy, params = build_policy(args.height, args.width)
     memory["loaded"] = rss_mb()
-    rng = np.random.default_rng(0)
-    frames = [rng.integers(0, 256, (args.height, args.width, 3), np.uint8) for _ in range(8)]
+    arm_class = EmulatedArm if args.arm == "emulated" else SimulatedArm
+    arm = arm_class(policy, args.height, args.width, args.fps)
     rows = []
-    for mode in args.modes.split(","):
-        rows.append(run_mode(policy, mode == "async", args.fps, args.duration, frames))
+    try:
+        for mode in args.modes.split(","):
+            rows.append(run_mode(policy, mode == "async", args.fps, args.duration, arm))
+    finally:
+        arm.close()
     memory["peak"] = peak_rss_mb()
+    args.arm_label = arm.label
     text = report(rows, args, params, memory)
     sys.stdout.write(text)
     if args.append:

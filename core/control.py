@@ -74,7 +74,11 @@ class ControlLoop:
         recorded = 0
         episode = s.first_episode
         while recorded < cfg.num_episodes and not self.stopping:
+            if self._last_obs is None:
+                self._observe()
+            # With a policy this computes the first chunk before the episode's first frame.
             s.begin_episode(episode, self._last_obs)
+            self.deadlines.restart()
             result = self._phase("recording", cfg.episode_time_s, episode)
             if result.outcome == "emergency_stop":
                 s.discard_episode(episode, result.frames, "emergency_stop")

@@ -14,7 +14,7 @@ class PolicyStep:
     """What the policy runner did for this step."""
 
     inference_ms: float  # time the control step spent obtaining the action
-    forward_ms: float | None  # model forward time if a chunk was computed for this step
+    forward_ms: float | None  # forward time of a chunk computed (sync) or arrived (async) this step
     queue_size: int  # actions left in the queue after this step
     inputs: dict[str, float]  # state inputs by name (e.g. "shoulder_pan.pos")
     output_mean: float  # over the raw output tensor (the chunk this action came from)

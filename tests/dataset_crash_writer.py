@@ -54,7 +54,8 @@ def main(root: str, mode: str) -> None:
                     hang("UNDOING")
 
         commit.os.replace = undo_then_hang
-        rec.remove_last_episode(timeout=3600)
+        rec.remove_last_episode()
+        rec.wait_saves()
     if mode == "publish":
         real_replace = os.replace
         moves = []

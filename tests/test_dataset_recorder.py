@@ -220,8 +220,9 @@ def test_rerecord_after_a_save_takes_that_episode_back_out(tmp_path):
                 for p in root.rglob("*")
                 if ".lerecord" not in str(p) and p.is_file()
             }
-    assert recorder.remove_last_episode()
+    assert recorder.remove_last_episode()  # queued behind the save, never blocks
     assert not recorder.remove_last_episode()  # only the last one
+    recorder.wait_saves()
     after = {
         p: p.read_bytes() for p in root.rglob("*") if ".lerecord" not in str(p) and p.is_file()
     }
@@ -240,7 +241,7 @@ def test_rerecord_removes_a_video_episode_and_its_files(tmp_path):
     for episode in range(2):
         record_episode(recorder, episode, 9, "task", SMALL)
         recorder.save_episode()
-    assert recorder.remove_last_episode()  # waits for the pending save, then undoes it
+    assert recorder.remove_last_episode()  # runs after the pending save
     recorder.close()
     info = check_loadable(root)
     assert info["total_episodes"] == 1
@@ -250,7 +251,7 @@ def test_rerecord_removes_a_video_episode_and_its_files(tmp_path):
     assert stats["index"]["count"] == [9]
 
 
-def test_rerecord_of_a_held_save_cancels_it(tmp_path):
+def test_rerecord_of_a_held_save_takes_it_out_once_published(tmp_path):
     recorder = make(tmp_path / "ds")
     record_episode(recorder, 0, 9, "task", SMALL)
     recorder.save_episode().wait(30)

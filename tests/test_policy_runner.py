@@ -233,3 +233,35 @@ def test_session_policy_turns_robot_observations_into_robot_actions(ref):
         assert record.inputs["gripper.pos"] == pytest.approx(robot_obs["gripper.pos"])
     session_policy.close()
     np.testing.assert_allclose(actions, ref["select_action_sequence"][:22], atol=1e-4)
+
+
+def test_schedule_plays_each_action_at_its_own_step():
+    from core.policy.schedule import ChunkSchedule
+
+    schedule = ChunkSchedule(horizon=5)
+    first = np.arange(10, dtype=np.float32)[:, None] + 100  # computed at step 0
+    assert schedule.add(first, computed_at=0, now=0) == 0
+    assert [schedule.take(k)[0] for k in range(3)] == [100, 101, 102]
+    later = np.arange(10, dtype=np.float32)[:, None] + 200  # computed at step 1, arrived at 3
+    assert schedule.add(later, computed_at=1, now=3) == 2
+    assert schedule.take(3)[0] == 202 and schedule.remaining(3) == 2
+    stale = np.zeros((10, 1), np.float32)  # computed at step -2: its 5 actions are all past
+    assert schedule.add(stale, computed_at=-2, now=4) == 5
+    assert schedule.take(4)[0] == 203  # the queue it could not replace plays on
+    assert schedule.source_step == 1
+    assert schedule.take(6) is None  # step 5 was skipped and later's horizon ends there
+
+
+def test_schedule_ensembles_late_chunks_step_by_step():
+    from core.policy.schedule import ChunkSchedule
+
+    schedule = ChunkSchedule(horizon=10, ensemble_coeff=0.5)
+    a = np.arange(10, dtype=np.float32)[:, None]  # computed at step 0
+    b = np.arange(10, dtype=np.float32)[:, None] + 100  # computed at step 1, arrives at step 3
+    schedule.add(a, computed_at=0, now=0)
+    assert [schedule.take(k)[0] for k in range(3)] == [0, 1, 2]
+    assert schedule.add(b, computed_at=1, now=3) == 2
+    w = np.exp(-0.5 * np.arange(2))  # the older chunk weighs most
+    assert schedule.take(3)[0] == pytest.approx((w[0] * a[3, 0] + w[1] * b[2, 0]) / w.sum())
+    assert schedule.remaining(3) == 7  # b covers steps 1..10
+    assert schedule.take(10)[0] == pytest.approx(b[9, 0])  # a ended at step 9

@@ -81,12 +81,7 @@ class SaveHandle:
         return self.result
 
 
-@dataclass
-class _Undo:
-    done: threading.Event = field(default_factory=threading.Event)
-    lock: threading.Lock = field(default_factory=threading.Lock)
-    cancelled: bool = False
-    removed: bool = False
+_UNDO_LAST = object()  # saver job: take the episode published last back out
 
 
 @dataclass
@@ -133,11 +128,11 @@ class DatasetRecorder:
         self._handed = 0  # saves handed to the saver (written by the control thread only)
         self._finished = 0  # saves the saver finished (written by the saver only)
         self._saved = 0
+        self._last_publish: tuple[DatasetMeta, list] | None = None
+        self._removal_requested = 0
         self._jobs: queue.SimpleQueue = queue.SimpleQueue()
         self._closed = False
         self._held: list[SaveHandle] = []
-        self._last_handle: SaveHandle | None = None
-        self._before_last: DatasetMeta | None = None  # the metadata the last save replaced
         self._saver = threading.Thread(target=self._save_loop, name="dataset-saver", daemon=True)
         self._saver.start()
 
@@ -265,34 +260,12 @@ class DatasetRecorder:
             return handle
         finishes = {name: w.finish(self._take, frames.length) for name, w in self._workers.items()}
         self._handed += 1
-        self._last_handle = handle
         if hold:
             self._held = [h for h in self._held if not h._decided.is_set()] + [handle]
         self._jobs.put(_SaveJob(self._take, frames, finishes, handle, time.perf_counter()))
         self._states, self._actions, self._tasks = [], [], []
         self._recording = False
         return handle
-
-    def remove_last_episode(self, timeout: float = 10.0) -> bool:
-        """Take the episode saved last by this recorder back out of the dataset (re-record
-        pressed during the reset that follows it). A held save still undecided is cancelled; a
-        pending one is waited for (at most one save's time), then undone on disk, crash-safely.
-        Returns False when there is nothing to take out (no episode saved since the last
-        removal, or the last save failed). Call it between phases, not during a step."""
-        last = self._last_handle
-        if last is None:
-            return False
-        self._last_handle = None
-        if not last._decided.is_set():
-            last.cancel()
-            last.wait(timeout)
-            return True
-        request = _Undo()
-        self._jobs.put(request)
-        if not request.done.wait(timeout):
-            with request.lock:  # too late: make sure it does not happen behind the caller's back
-                request.cancelled = not request.done.is_set()
-        return request.removed
 
     def events(self) -> list[EpisodeWritten]:
         """Saves finished since the last call."""
@@ -302,6 +275,15 @@ class DatasetRecorder:
                 out.append(self._events.get_nowait())
             except queue.Empty:
                 return out
+
+    def remove_last_episode(self) -> bool:
+        """Take the episode saved last back out of the dataset (re-record pressed during its
+        reset). Queued behind its save; False when this session has saved nothing to take out."""
+        if self._handed == 0 or self._removal_requested == self._handed:
+            return False
+        self._removal_requested = self._handed
+        self._jobs.put(_UNDO_LAST)
+        return True
 
     # ---- any thread but the control one -------------------------------------------------------
 
@@ -327,7 +309,7 @@ class DatasetRecorder:
         for worker in self._workers.values():
             worker.stop()
         shutil.rmtree(self._staging, ignore_errors=True)
-        commit.forget_undo(self.root)
+        shutil.rmtree(commit.scratch(self.root) / "undo", ignore_errors=True)
         self.meta.release()
 
     # ---- saver thread --------------------------------------------------------------------------
@@ -340,8 +322,8 @@ class DatasetRecorder:
             if isinstance(job, threading.Event):
                 job.set()
                 continue
-            if isinstance(job, _Undo):
-                self._undo(job)
+            if job is _UNDO_LAST:
+                self._undo_last()
                 continue
             self._save(job)
 
@@ -362,25 +344,19 @@ class DatasetRecorder:
             moves, new_meta = stage_episode(self.meta, job.frames, results, self.video, staged)
             job.handle._decided.wait()
             if job.handle._keep:
-                self._before_last = None
+                undo = commit.keep_for_undo(self.root, moves)
                 commit.publish(self.root, moves)
-                self._before_last, self.meta = self.meta, new_meta
+                self._last_publish = (self.meta, undo)
+                self.meta = new_meta
                 self._saved += 1
             else:
                 error, index = "cancelled (re-record)", -1
+                self._last_publish = None  # a re-record now must not take out the one before
         except Exception as exc:
             logger.exception("dataset %s: episode not saved", self.repo_id)
-            error, index = f"episode not saved: {exc}", -1
-            self._before_last = None
-            try:
-                if commit.replay_journal(self.root):  # it failed between its moves: finish them
-                    self.meta = new_meta
-                    self._saved += 1
-                    error, index = None, new_meta.total_episodes - 1
-            except Exception:
-                logger.exception(
-                    "dataset %s: the save will be completed on the next open", self.repo_id
-                )
+            error = f"episode not saved: {exc}"
+            index = -1
+            self._last_publish = None  # a re-record now must not take out the one before
         finally:
             shutil.rmtree(staged, ignore_errors=True)
             shutil.rmtree(self._staging / f"take-{job.take:06d}", ignore_errors=True)
@@ -391,19 +367,19 @@ class DatasetRecorder:
         )
         self._finish(job.handle, written)
 
-    def _undo(self, request: _Undo) -> None:
-        with request.lock:
-            try:
-                if request.cancelled or self._before_last is None:
-                    return
-                if commit.undo_last(self.root):
-                    self.meta, self._before_last = self._before_last, None
-                    self._saved -= 1
-                    request.removed = True
-            except Exception:
-                logger.exception("dataset %s: the last episode stays", self.repo_id)
-            finally:
-                request.done.set()
+    def _undo_last(self) -> None:
+        if self._last_publish is None:
+            logger.warning("dataset %s: no saved episode to take out", self.repo_id)
+            return
+        previous, undo = self._last_publish
+        self._last_publish = None
+        try:
+            commit.publish(self.root, undo)
+        except OSError:
+            logger.exception("dataset %s: the last episode could not be taken out", self.repo_id)
+            return
+        self.meta = previous
+        self._saved -= 1
 
     def _finish(self, handle: SaveHandle, written: EpisodeWritten) -> None:
         handle.result = written

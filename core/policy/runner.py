@@ -112,12 +112,13 @@ class PolicyRunner:
         self._forward_s = max(self._recent)
 
     def warmup(self, observation: dict[str, np.ndarray] | None = None, runs: int = 2) -> float:
-        """Run the model a few times (first calls are slow) and measure it; returns ms."""
+        """Run the model `runs` times and measure all but the first (slow) call; returns ms."""
         observation = observation or self.policy.example_observation()
-        for _ in range(runs):
+        for run in range(max(runs, 2)):
             started = time.perf_counter()
             self.policy.predict_chunk(observation)
-            self._measured(time.perf_counter() - started)
+            if run > 0:
+                self._measured(time.perf_counter() - started)
         self.policy.reset()
         return self._forward_s * 1000
 
@@ -131,16 +132,15 @@ class PolicyRunner:
         self._stats = NO_STATS
         self.starvations = 0
         if observation is not None:
-            chunk, forward_ms, stats = self._forward(observation)
+            chunk, _, self._stats = self._forward(observation)
             self._schedule.add(chunk, 0, 0)
-            self._stats = stats
 
     def _forward(self, observation: dict[str, np.ndarray]) -> tuple[np.ndarray, float, OutputStats]:
         started = time.perf_counter()
         chunk = self.policy.predict_chunk(observation)
         seconds = time.perf_counter() - started
         self._measured(seconds)
-        return chunk, seconds * 1000, self.policy.last_output_stats or OutputStats.of(chunk)
+        return chunk, seconds * 1000, OutputStats.of(chunk)
 
     def _work(self) -> None:
         while True:
@@ -151,8 +151,7 @@ class PolicyRunner:
             started = time.perf_counter()
             try:
                 actions = self.policy.predict_chunk(observation)
-                stats = self.policy.last_output_stats or OutputStats.of(actions)
-                error = None
+                stats, error = OutputStats.of(actions), None
             except Exception as exc:  # handed to the control thread, raised there
                 actions, stats, error = None, NO_STATS, exc
             forward_ms = (time.perf_counter() - started) * 1000

@@ -34,11 +34,12 @@ class ChunkSchedule:
         """
         actions = np.asarray(chunk, dtype=np.float32)[: self.horizon]
         dropped = min(max(now - computed_at, 0), len(actions))
-        self.source_step = computed_at
         if self.ensemble_coeff is not None:
             self._chunks.append((computed_at, actions))
+            self.source_step = computed_at
             return dropped
         if dropped < len(actions):  # a chunk entirely in the past leaves the queue as it is
+            self.source_step = computed_at
             self._start = computed_at + dropped
             self._queue = deque(actions[dropped:])
         return dropped

@@ -7,7 +7,7 @@ lerobot's `lekiwi_host`, or `lerecord emulate lekiwi` here. Features are lerobot
 them takes the shape of the first frame the host sends, at connect).
 
 Teleoperation as lerobot: a leader arm's `<motor>.pos` drive `arm_<motor>.pos` and the keyboard
-drives the base with w/s/a/d/z/x and r/f speed levels (see `hardware.teleop.composite` and
+drives the base with w/s/a/d/z/x and e/f speed levels (see `hardware.teleop.composite` and
 `hardware.teleop.keyboard`).
 
 When the host stops answering (no observation for `host_timeout_s`), the client sends a safe

@@ -29,6 +29,7 @@ import zmq
 from hardware.base import Camera, CameraConfig, Features, Robot, RobotConfig
 from hardware.errors import ConfigError, DeviceError
 from hardware.lekiwi import protocol
+from hardware.lekiwi.feetech_wheels import FeetechWheels
 from hardware.lekiwi.wheels import Wheels, body_to_wheel_raw, wheel_raw_to_body
 from hardware.registry import config_class, make_camera, make_robot
 
@@ -55,24 +56,16 @@ class LeKiwi(Robot):
     name: ClassVar[str] = "lekiwi"
     config: LeKiwiConfig
 
-    def __init__(
-        self,
-        config: LeKiwiConfig,
-        arm: Robot | None = None,
-        wheels: Wheels | None = None,
-        cameras: dict[str, Camera] | None = None,
-    ):
+    def __init__(self, config: LeKiwiConfig):
         super().__init__(config)
-        self.arm = arm if arm is not None else make_robot(self._arm_config())
-        if config.port == SIM_PORT and arm is None:
+        self.arm = make_robot(self._arm_config())
+        if config.port == SIM_PORT:
             # the arm's emulator serves the whole LeKiwi bus: arm 1..6 and wheels 7..9
             self.arm.link.device_type = "lekiwi"
-        self.wheels = wheels  # on the arm's bus, opened once the arm has connected
-        self.cameras = (
-            cameras
-            if cameras is not None
-            else {name: make_camera(cfg, name) for name, cfg in config.cameras.items()}
-        )
+        self.wheels: Wheels | None = None  # on the arm's bus, opened once the arm has connected
+        self.cameras: dict[str, Camera] = {
+            name: make_camera(cfg, name) for name, cfg in config.cameras.items()
+        }
         self._last_arm_pose: dict[str, float] = {}
         self._connected = False
 
@@ -111,8 +104,6 @@ class LeKiwi(Robot):
         self.arm.connect(calibrate)
         try:
             if self.wheels is None:
-                from hardware.lekiwi.feetech_wheels import FeetechWheels
-
                 self.wheels = FeetechWheels(self.arm.bus)
             self.wheels.connect()
             for camera in self.cameras.values():

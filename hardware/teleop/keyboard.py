@@ -13,10 +13,10 @@ Modes (`mode="auto"` picks from the robot's action features, see `bind`):
 - arm: `keys` maps a key to `<joint>+` or `<joint>-`; the goal moves at `joint_speed` units/s
   (the robot's units: degrees, or % of range) and the gripper at `gripper_speed`.
 - base: lerobot's LeKiwi keys: w/s forward/backward, a/d left/right, z/x rotate left/right,
-  r/f speed up/down through 0.1/0.2/0.3 m/s and 30/60/90 deg/s; gives `x.vel`, `y.vel`,
-  `theta.vel`.
-The session keys (n, q, arrows, Esc) are left free by both default maps, except `r` on a base
-(lerobot's speed-up key): re-record with the left arrow there.
+  f slower and e faster through 0.1/0.2/0.3 m/s and 30/60/90 deg/s; gives `x.vel`, `y.vel`,
+  `theta.vel`. lerobot's faster key is r, which is re-record here (as in lerobot 0.6, where
+  pressing it does both): set `keys` to have it back.
+The session keys (n, r, q, arrows, Esc) are left free by both default maps.
 """
 
 from __future__ import annotations
@@ -58,7 +58,7 @@ BASE_KEYS = {
     "d": "right",
     "z": "rotate_left",
     "x": "rotate_right",
-    "r": "speed_up",
+    "e": "speed_up",
     "f": "speed_down",
 }
 _BASE_MOVES = {  # meaning -> (x, y, theta) direction
