@@ -299,3 +299,16 @@ def test_a_camera_giving_the_wrong_size_fails_that_save_only(tmp_path, caplog):
     assert recorder.save_episode().wait(30).episode_index == 0
     recorder.close()
     assert check_loadable(tmp_path / "ds")["total_episodes"] == 1
+
+
+def test_rerecord_after_a_failed_save_keeps_the_episode_before(tmp_path):
+    recorder = make(tmp_path / "ds")
+    record_episode(recorder, 0, 8, "task", SMALL)
+    assert recorder.save_episode().wait(30).error is None
+    recorder.start_episode()
+    for _ in range(5):  # a camera giving the wrong size: this save fails
+        recorder.add_frame(np.zeros(6), np.zeros(6), {"front": np.zeros((4, 4, 3), np.uint8)}, "t")
+    assert recorder.save_episode().wait(30).error
+    recorder.remove_last_episode()
+    recorder.close()
+    assert check_loadable(tmp_path / "ds")["total_episodes"] == 1
