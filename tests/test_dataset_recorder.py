@@ -165,27 +165,6 @@ def test_codec_threads_never_keep_real_time_priority(tmp_path):
     assert during == set()
 
 
-def test_a_held_save_is_published_on_confirm_and_dropped_on_cancel(tmp_path):
-    """As lerobot saves after the reset phase: re-record during the reset drops the episode."""
-    recorder = make(tmp_path / "ds")
-    record_episode(recorder, 0, 10, "task", SMALL)
-    kept = recorder.save_episode(hold=True)
-    assert kept.wait(0.5) is None  # prepared, waiting for the end of the reset
-    assert not (tmp_path / "ds/meta/episodes").exists()
-    kept.confirm()
-    assert kept.wait(30).episode_index == 0
-    record_episode(recorder, 1, 12, "task", SMALL)
-    dropped = recorder.save_episode(hold=True)
-    dropped.cancel()
-    assert dropped.wait(30).episode_index == -1
-    record_episode(recorder, 2, 7, "task", SMALL)
-    last = recorder.save_episode(hold=True)
-    recorder.close()  # confirms what is still undecided
-    assert last.result.episode_index == 1
-    info = check_loadable(tmp_path / "ds")
-    assert info["total_episodes"] == 2 and info["total_frames"] == 17
-
-
 def test_a_full_data_file_rolls_over_to_the_next_file(tmp_path, monkeypatch):
     """Past data_files_size_in_mb the next episode starts a new data and metadata file."""
     from core.dataset import episode_files
@@ -249,17 +228,6 @@ def test_rerecord_removes_a_video_episode_and_its_files(tmp_path):
     assert videos == ["file-000.mp4"]
     stats = __import__("json").loads((root / "meta/stats.json").read_text())
     assert stats["index"]["count"] == [9]
-
-
-def test_rerecord_of_a_held_save_takes_it_out_once_published(tmp_path):
-    recorder = make(tmp_path / "ds")
-    record_episode(recorder, 0, 9, "task", SMALL)
-    recorder.save_episode().wait(30)
-    record_episode(recorder, 1, 9, "task", SMALL)
-    recorder.save_episode(hold=True)
-    assert recorder.remove_last_episode()
-    recorder.close()
-    assert check_loadable(tmp_path / "ds")["total_episodes"] == 1
 
 
 def test_nothing_to_remove_after_a_resume(tmp_path):
