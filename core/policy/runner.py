@@ -19,7 +19,6 @@ import logging
 import math
 import os
 import queue
-import sys
 import threading
 import time
 from collections import deque
@@ -44,17 +43,6 @@ class _Chunk:
     forward_ms: float
     stats: OutputStats
     error: BaseException | None = None
-
-
-def _lower_priority(niceness: int = 10) -> None:
-    """Make the calling thread yield the CPU to the control loop, cameras and bus (Linux only:
-    there a thread is a task with its own nice value; elsewhere this would renice the process)."""
-    if not sys.platform.startswith("linux"):
-        return
-    try:
-        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), niceness)
-    except OSError as error:
-        log.debug("could not lower the policy thread's priority: %s", error)
 
 
 class PolicyRunner:
@@ -155,7 +143,6 @@ class PolicyRunner:
         return chunk, seconds * 1000, OutputStats.of(chunk)
 
     def _work(self) -> None:
-        _lower_priority()
         while True:
             job = self._requests.get()
             if job is None:
