@@ -27,8 +27,10 @@ $(VENV)/.deps: pyproject.toml $(VENV)/.apt
 	@$(BIN)/pip install -q -e ".[dev]"
 	@touch $@
 
+# Each run records a new dataset, stamped with the time as lerobot 0.6 stamps new repo ids.
 run: setup
-	$(BIN)/lerecord --config examples/sim_session.toml
+	$(BIN)/lerecord --config examples/sim_session.toml \
+	  --dataset.repo_id=local/sim_pick_place_$$(date +%Y%m%d_%H%M%S)
 
 test: setup
 	$(BIN)/python -m pytest

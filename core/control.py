@@ -19,7 +19,7 @@ import numpy as np
 
 from core import messages as m
 from core.step import ControlStep
-from core.telemetry import servo_rows, thumbnail
+from core.telemetry import TEMPERATURE_FAULT_C, servo_rows, thumbnail
 from core.timing import Deadlines, Window
 from hardware.errors import DeviceError
 
@@ -63,6 +63,7 @@ class ControlLoop:
         self._prev_start: float | None = None
         self._windows = {k: Window() for k in ("period", "lateness", "inference", "camera_age")}
         self._late_steps = 0
+        self._hot: set[str] = set()
 
     # ---- the session's shape ---------------------------------------------------------------
 
@@ -71,9 +72,13 @@ class ControlLoop:
         s, cfg = self.s, self.cfg
         self.deadlines = Deadlines(self.period_s, clock=self.clock)
         recorded = 0
-        episode = s.recorder.num_episodes
+        episode = s.first_episode
         while recorded < cfg.num_episodes and not self.stopping:
-            s.begin_episode(episode)
+            if self._last_obs is None:
+                self._observe()
+            # With a policy this computes the first chunk before the episode's first frame.
+            s.begin_episode(episode, self._last_obs)
+            self.deadlines.restart()
             result = self._phase("recording", cfg.episode_time_s, episode)
             if result.outcome == "emergency_stop":
                 s.discard_episode(episode, result.frames, "emergency_stop")
@@ -111,21 +116,41 @@ class ControlLoop:
     # ---- one phase -------------------------------------------------------------------------
 
     def _phase(self, phase: str, duration_s: float, episode: int) -> PhaseResult:
+        """Run steps until the phase's time is up or a command ends it.
+
+        A command that ends the phase still gets one last step, marked with what happened
+        (`episode_end`, `rerecord`, `stop`), so the logs show every ending; an emergency stop
+        gets none.
+        """
         total = max(1, round(duration_s * self.cfg.fps))
         frames = 0
         while True:
             lateness = self.deadlines.wait()
             start = self.clock()
-            result = self._handle_commands(phase, frames)
-            if result is not None:
-                return result
-            if frames >= total:
+            ending = self._handle_commands(phase, frames)
+            if ending is not None and ending.outcome == "emergency_stop":
+                return ending
+            if ending is None and frames >= total:
                 return PhaseResult("done", frames)
-            event = "episode_start" if phase == "recording" and frames == 0 else ""
-            stepped = self._step(phase, episode, frames, total, lateness, start, event)
-            if stepped:
+            event = self._step_event(phase, frames, total, ending)
+            if self._step(phase, episode, frames, total, lateness, start, event):
                 frames += 1
             self.deadlines.advance()
+            if ending is not None:
+                ending.frames = frames
+                return ending
+
+    @staticmethod
+    def _step_event(phase: str, frames: int, total: int, ending: PhaseResult | None) -> str:
+        if ending is not None:
+            if ending.outcome in ("rerecord", "stop"):
+                return ending.outcome
+            return "episode_end" if phase == "recording" else ""
+        if phase != "recording":
+            return ""
+        if frames == 0:
+            return "episode_start"
+        return "episode_end" if frames == total - 1 else ""
 
     def _handle_commands(self, phase: str, frames: int) -> PhaseResult | None:
         while True:
@@ -274,6 +299,8 @@ class ControlLoop:
                 output_max=policy_step.output_max,
             )
         action = self._last_action or {}
+        servos = servo_rows(s.motors, obs, action)
+        self._watch_temperatures(servos)
         s.publish(
             m.Telemetry(
                 phase="paused" if self.paused else phase,
@@ -284,7 +311,7 @@ class ControlLoop:
                 step=self.step_index,
                 phase_elapsed_s=frame * self.period_s,
                 phase_duration_s=total * self.period_s,
-                servos=servo_rows(s.motors, obs if obs is not None else None, action),
+                servos=servos,
                 action=tuple((k, float(v)) for k, v in action.items()),
                 action_source=source,
                 policy=policy,
@@ -305,6 +332,16 @@ class ControlLoop:
                 warnings=s.active_warnings(),
             )
         )
+
+    def _watch_temperatures(self, servos: tuple[m.ServoRow, ...]) -> None:
+        """Warn (and say so) once each time a servo gets too hot."""
+        for row in servos:
+            hot = row.temperature is not None and row.temperature >= TEMPERATURE_FAULT_C
+            if hot and row.name not in self._hot:
+                self._hot.add(row.name)
+                self.s.overheating(row.name, row.temperature)
+            elif not hot and row.temperature is not None:
+                self._hot.discard(row.name)
 
     def _thumbs(self, obs: dict, now: float) -> tuple[tuple[m.CameraThumb, ...], float | None]:
         thumbs, oldest = [], None

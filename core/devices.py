@@ -14,30 +14,30 @@ from hardware.base import Robot, Teleoperator
 log = logging.getLogger(__name__)
 
 
-def build_teleop(teleop_config) -> Teleoperator | None:
+def build_teleop(teleop_config, robot_action_features: dict) -> Teleoperator | None:
+    """One teleoperator or several (`--teleop='[…]'`), bound to the robot's action names
+    (a leader's `<m>.pos` drive LeKiwi's `arm_<m>.pos`; see hardware.teleop.composite)."""
     if teleop_config is None:
         return None
-    if isinstance(teleop_config, (list, tuple)):
-        if len(teleop_config) == 1:
-            return registry.make_teleoperator(teleop_config[0])
-        from hardware.teleop.composite import CompositeTeleop
+    from hardware.teleop.composite import bind_teleoperators
 
-        return CompositeTeleop([registry.make_teleoperator(c) for c in teleop_config])
-    return registry.make_teleoperator(teleop_config)
+    configs = teleop_config if isinstance(teleop_config, (list, tuple)) else [teleop_config]
+    teleops = [registry.make_teleoperator(c) for c in configs]
+    return bind_teleoperators(teleops, robot_action_features)
 
 
 class Devices:
     def __init__(self, robot_config, teleop_config):
         self.robot: Robot = registry.make_robot(robot_config)
-        self.teleop: Teleoperator | None = build_teleop(teleop_config)
+        self.teleop: Teleoperator | None = build_teleop(teleop_config, self.robot.action_features)
         features = self.robot.observation_features
         self.state_names = [k for k, v in features.items() if not isinstance(v, tuple)]
         self.camera_names = [k for k, v in features.items() if isinstance(v, tuple)]
         self.action_names = list(self.robot.action_features)
         self.motors = [k.removesuffix(".pos") for k in self.state_names if k.endswith(".pos")]
-        self.robot_label = f"{robot_config.type}" + (
-            f" '{robot_config.id}'" if getattr(robot_config, "id", None) else ""
-        )
+        self.robot_label = _label(robot_config)
+        configs = teleop_config if isinstance(teleop_config, (list, tuple)) else [teleop_config]
+        self.teleop_configs = [c for c in configs if c is not None]
         self.connected: list[object] = []
 
     @property
@@ -45,10 +45,9 @@ class Devices:
         return getattr(self.robot, "cameras", {})
 
     def labels(self) -> tuple[str, ...]:
-        out = [self.robot_label]
-        out += [f"camera {name}" for name in self.camera_names]
-        if self.teleop is not None:
-            out.append(type(self.teleop).__name__)
+        """The devices beside the robot, for the session's first line and status bar."""
+        out = [f"camera {name}" for name in self.camera_names]
+        out += [_label(c) for c in self.teleop_configs]
         return tuple(out)
 
     def connect(self) -> None:
@@ -73,11 +72,16 @@ class Devices:
         self.connected.clear()
 
     def teleop_action(self, obs: dict) -> dict[str, float]:
-        action = self.teleop.get_action()
-        adapt = getattr(self.robot, "from_teleop_action", None)
-        return adapt(action, obs) if adapt is not None else action
+        self.teleop.feedback(obs)  # teleops that jog (keyboard, gamepad) start from the pose
+        return self.teleop.get_action()
 
     def teleop_key(self, key: m.TeleopKey) -> None:
         target = getattr(self.teleop, "press" if key.pressed else "release", None)
         if target is not None:
             target(key.key)
+
+
+def _label(config) -> str:
+    """`so101_follower 'arm_1'`: the device type and, when it has one, its id."""
+    device_id = getattr(config, "id", None)
+    return config.type + (f" '{device_id}'" if device_id else "")

@@ -52,6 +52,7 @@ def run_headless(config, out: TextIO | None = None, session: Session | None = No
                 sig = getattr(signal, name)
                 previous[sig] = signal.signal(sig, on_signal)
     keys = _start_keys(session)
+    _show_teleop_keys(session, out, keys is not None)
     try:
         while not session.wait(POLL_S):
             _drain(session, printer)
@@ -73,6 +74,19 @@ def run_headless(config, out: TextIO | None = None, session: Session | None = No
 def _drain(session: Session, printer) -> None:
     for event in session.events():
         printer.event(event)
+
+
+def _show_teleop_keys(session: Session, out: TextIO, have_keys: bool) -> None:
+    """Print the keyboard teleoperator's keys once (or why it gets none)."""
+    teleop = session.devices.teleop if session.devices is not None else None
+    mapping = getattr(teleop, "mapping_help", None)
+    if mapping is None or not mapping():
+        return
+    if not have_keys:
+        out.write("Keyboard teleop: stdin is not a terminal, so no keys reach it\n")
+        return
+    out.write("Teleop keys: " + ", ".join(f"{key} {what}" for key, what in mapping()) + "\n")
+    out.flush()
 
 
 def _start_keys(session: Session):

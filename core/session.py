@@ -118,11 +118,11 @@ class Session:
         self._warnings = [(t, w) for t, w in self._warnings if t >= cutoff]
         return tuple(w for _, w in self._warnings[-3:])
 
-    def begin_episode(self, episode: int) -> None:
+    def begin_episode(self, episode: int, observation: dict | None) -> None:
         self.episode_index = episode
         self.recorder.start_episode()
         if self.policy is not None:
-            self.policy.start_episode()
+            self.policy.start_episode(observation)
         self.emit(m.PhaseChanged(self.now(), "recording", episode))
         self.emit(m.EpisodeStarted(self.now(), episode, self.config.dataset.single_task))
 
@@ -138,6 +138,8 @@ class Session:
 
     def save_episode(self, episode: int, frames: int) -> None:
         self.recorder.save_episode()
+        if self.inference_log is not None:
+            self.inference_log.flush()
 
     def discard_episode(self, episode: int, frames: int, reason: str) -> None:
         self.recorder.discard_episode()
@@ -164,6 +166,13 @@ class Session:
         self._last_step = step
         if self.inference_log is not None:
             self.inference_log.record(step)
+
+    def overheating(self, motor: str, temperature: float) -> None:
+        self.emit(m.WarningRaised(self.now(), f"{motor} is overheating ({temperature:.0f} °C)"))
+        if self.voice is not None:
+            from core.voice import overheating
+
+            self.voice.say(overheating(motor))
 
     def teleop_key(self, key: m.TeleopKey) -> None:
         self.devices.teleop_key(key)
@@ -203,13 +212,13 @@ class Session:
     def encoder_backlog(self) -> int:
         return self.recorder.encoder_backlog
 
-    def on_episode_saved(self, episode: int, frames: int, save_s: float, error: str | None) -> None:
+    def on_episode_written(self, written) -> None:
         """Called by the recorder's saver thread when an episode is on disk (or failed)."""
-        if error is None:
+        if written.error is None:
             self.episodes_saved += 1
-            self.emit(m.EpisodeSaved(self.now(), episode, frames, save_s))
+            self.emit(m.EpisodeSaved(self.now(), written.episode_index, written.frames, written.save_s))
         else:
-            self.emit(m.WarningRaised(self.now(), f"episode {episode} could not be saved: {error}"))
+            self.emit(m.WarningRaised(self.now(), f"an episode could not be saved: {written.error}"))
 
     # ---- the control thread's life ---------------------------------------------------------
 

@@ -10,6 +10,8 @@ safe → close the logs → upload.
 from __future__ import annotations
 
 import logging
+import shutil
+from pathlib import Path
 
 from core import messages as m
 from core.devices import Devices
@@ -30,24 +32,18 @@ def open_session(s) -> None:
         from core.dataset.hub import check_hub
 
         check_hub(ds.repo_id, private=ds.private, api=s.hub_api)
-    from core.dataset.session import open_recorder, plan_recorder
-
-    plan = plan_recorder(cfg, devices)  # refuses a bad resume or an occupied root, writes nothing
+    recorder, created = _open_recorder(s, devices)  # refuses a bad resume or a taken folder
     try:
         devices.connect()
     except BaseException:
-        if policy is not None:
-            policy.close()
-        raise
-    try:
-        recorder = open_recorder(plan, on_saved=s.on_episode_saved)
-    except BaseException:
-        devices.disconnect()
+        recorder.close()
+        if created:
+            shutil.rmtree(recorder.root, ignore_errors=True)
         if policy is not None:
             policy.close()
         raise
     s.devices, s.policy, s.recorder = devices, policy, recorder
-    s.first_episode = s.episode_index = recorder.num_episodes
+    s.first_episode = s.episode_index = recorder.meta.total_episodes
     if cfg.log:
         from core.logs import open_inference_log
 
@@ -69,6 +65,30 @@ def open_session(s) -> None:
     )
 
 
+def _open_recorder(s, devices):
+    """The dataset, new or resumed; True when this call created its folder."""
+    from core.dataset import DatasetRecorder, dataset_features, default_root
+
+    cfg = s.config
+    ds = cfg.dataset
+    robot = devices.robot
+    root = Path(ds.root).expanduser() if ds.root else default_root(ds.repo_id)
+    created = not root.exists() or not any(root.iterdir())
+    opener = DatasetRecorder.resume if cfg.resume else DatasetRecorder.create
+    recorder = opener(
+        root,
+        ds.repo_id,
+        ds.fps,
+        robot.name,
+        dataset_features(robot.observation_features, robot.action_features, ds.video),
+        video=ds.video,
+        vcodec=ds.vcodec,
+        encoder_threads=ds.num_image_writer_threads_per_camera or None,
+        on_written=s.on_episode_written,
+    )
+    return recorder, created and not cfg.resume
+
+
 def _warn_to(s):
     return lambda text: s.emit(m.WarningRaised(s.now(), text))
 
@@ -83,7 +103,7 @@ def close_session(s) -> None:
     if s.inference_log is not None:
         s.inference_log.close()
     ds = s.config.dataset
-    if ds.push_to_hub and s.recorder is not None and s.recorder.num_episodes > 0:
+    if ds.push_to_hub and s.recorder is not None and s.recorder.meta.total_episodes > 0:
         _upload(s)
     if s.voice is not None:
         s.voice.close()

@@ -25,6 +25,10 @@ class Deadlines:
         self.next = clock()
         self.missed = 0
 
+    def restart(self) -> None:
+        """Start a fresh timeline now (after a deliberate pause between phases, not counted)."""
+        self.next = self._clock()
+
     def wait(self) -> float:
         """Sleep until the next deadline; return how late we woke up (seconds, >= 0)."""
         remaining = self.next - self._clock()

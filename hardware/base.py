@@ -162,3 +162,16 @@ class Teleoperator(abc.ABC):
 
     @abc.abstractmethod
     def disconnect(self) -> None: ...
+
+    def bind(self, robot_action_features: Features) -> None:
+        """Learn the robot's action features before connecting.
+
+        Teleoperators whose features depend on the robot (the keyboard jogs whatever joints the
+        arm has, or drives a mobile base) choose them here. Leader arms ignore it.
+        """
+
+    def feedback(self, observation: dict[str, Any]) -> None:
+        """The robot's latest observation, given before each `get_action()`.
+
+        Teleoperators that jog from the present pose (keyboard, gamepad) start from it.
+        """

@@ -11,9 +11,9 @@ import sys
 import time
 
 import numpy as np
+from dataset_support import frame_image, so_features
 
 from core.dataset import DatasetRecorder, commit, episode_files, recorder
-from dataset_support import frame_image, so_features
 
 CAMERAS = {"front": (48, 64, 3)}
 
@@ -28,7 +28,9 @@ def main(root: str, mode: str) -> None:
     for episode in range(2):
         rec.start_episode()
         for i in range(15):
-            rec.add_frame(np.full(6, i), np.full(6, i), {"front": frame_image((48, 64, 3), 0, i)}, "t")
+            rec.add_frame(
+                np.full(6, i), np.full(6, i), {"front": frame_image((48, 64, 3), 0, i)}, "t"
+            )
         assert rec.save_episode().wait(30).error is None
         print("SAVED", episode, flush=True)
     if mode == "staging":

@@ -183,3 +183,15 @@ def test_a_real_arm_without_a_file_or_with_another_calibration_is_refused(
 def _write(path, text):
     path.write_text(text)
     return path
+
+
+def test_a_file_lerobot_0_4_2_wrote_under_the_type_folder_is_used(arm, tmp_path, monkeypatch):
+    emu, bus = arm
+    monkeypatch.setenv("HF_LEROBOT_CALIBRATION", str(tmp_path))
+    held = bus.read_calibration()
+    bus.disconnect()
+    files.save(held, tmp_path / "robots" / "so101_follower" / "old.json")
+    robot = SoFollower(So101FollowerConfig(port=emu.port, id="old"))
+    robot.connect()
+    assert robot.bus.calibration == held
+    robot.disconnect()

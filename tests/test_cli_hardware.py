@@ -99,10 +99,9 @@ def test_calibrate_bad_flags_are_one_line_errors(args, message):
     assert message in err and err.strip().count("\n") == 0
 
 
-def test_calibrate_walks_through_the_steps_on_stdin_and_writes_lerobot_file(tmp_path):
-    env = {"HF_LEROBOT_CALIBRATION": str(tmp_path)}
-    args = ["calibrate", "--teleop.type=so101_leader", "--teleop.port=sim", "--teleop.id=lead"]
-    proc = _lerecord(*args, env=env)
+def _calibrate(args: list[str], env: dict) -> tuple[str, str]:
+    """Run `lerecord calibrate`, pressing ENTER at the middle, then 2 s later to finish."""
+    proc = _lerecord("calibrate", *args, env=env)
     try:
         assert "middle of its range" in _line(proc)
         proc.stdin.write("\n")  # the (simulated) hand is at the middle
@@ -116,6 +115,13 @@ def test_calibrate_walks_through_the_steps_on_stdin_and_writes_lerobot_file(tmp_
         if proc.poll() is None:
             proc.kill()
     assert proc.returncode == 0, err
+    return out, err
+
+
+def test_calibrate_walks_through_the_steps_on_stdin_and_writes_lerobot_file(tmp_path):
+    env = {"HF_LEROBOT_CALIBRATION": str(tmp_path)}
+    args = ["--teleop.type=so101_leader", "--teleop.port=sim", "--teleop.id=lead"]
+    out, _ = _calibrate(args, env)
     path = tmp_path / "teleoperators" / "so_leader" / "lead.json"
     assert f"Calibration saved to {path}" in out
     assert "NAME" in out and "elbow_flex" in out
@@ -131,7 +137,17 @@ def test_calibrate_walks_through_the_steps_on_stdin_and_writes_lerobot_file(tmp_
     assert data["wrist_roll"]["range_min"] == 0 and data["wrist_roll"]["range_max"] == 4095
     assert all(v["range_min"] < v["range_max"] and v["drive_mode"] == 0 for v in data.values())
 
-    again = _lerecord(*args, env=env)
+    again = _lerecord("calibrate", *args, env=env)
     out, err = again.communicate("\n", timeout=60)  # ENTER: use the file
     assert again.returncode == 0, err
     assert f"Calibration from {path} written to the motors" in out
+
+
+def test_a_simulated_follower_is_moved_by_a_simulated_person_while_calibrated(tmp_path):
+    env = {"HF_LEROBOT_CALIBRATION": str(tmp_path)}
+    args = ["--robot.type=so100_follower", "--robot.port=sim", "--robot.id=follow"]
+    out, _ = _calibrate(args, env)
+    data = json.loads((tmp_path / "robots" / "so_follower" / "follow.json").read_text())
+    pan = data["shoulder_pan"]
+    assert pan["range_max"] - pan["range_min"] > 50  # the simulated person moved it
+    assert all(v["range_min"] < v["range_max"] for v in data.values())

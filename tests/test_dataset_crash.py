@@ -10,8 +10,8 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from dataset_support import check_loadable, read_episodes
+
 from core.dataset import commit
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -11,9 +11,6 @@ import numpy as np
 import pandas as pd
 import pyarrow.parquet as pq
 import pytest
-
-from core.dataset import DatasetRecorder
-from core.dataset import stats as dstats
 from dataset_support import (
     check_loadable,
     episode_rows,
@@ -25,6 +22,9 @@ from dataset_support import (
     so_features,
     video_timestamps,
 )
+
+from core.dataset import DatasetRecorder
+from core.dataset import stats as dstats
 
 CAMERAS = {"front": (48, 64, 3)}
 LENGTHS = [40, 30, 35]

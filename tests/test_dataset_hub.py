@@ -12,15 +12,19 @@ import hashlib
 from pathlib import Path
 
 import pytest
+from dataset_support import record_episode, so_features
 from huggingface_hub.utils import filter_repo_objects
 
-from dataset_support import record_episode, so_features
 from core.commands import push as push_command
 from core.dataset import DatasetRecorder, check_hub, push_dataset
 from core.dataset.hub import HubUploadError
 from hardware.errors import ConfigError
 
 CAMERAS = {"front": (48, 64, 3)}
+
+
+class _Unauthorized(Exception):
+    response = type("Response", (), {"status_code": 401})()
 
 
 class FakeHub:
@@ -37,6 +41,8 @@ class FakeHub:
             from huggingface_hub.errors import LocalTokenNotFoundError
 
             raise LocalTokenNotFoundError("Token is required")
+        if self.token == "revoked":
+            raise _Unauthorized("401 Client Error: Unauthorized")
         return {
             "name": self.user,
             "orgs": [{"name": n, "roleInOrg": r} for n, r in self.orgs],
@@ -54,9 +60,7 @@ class FakeHub:
         root = Path(folder_path)
         paths = [str(p.relative_to(root)) for p in root.rglob("*") if p.is_file()]
         kept = filter_repo_objects(paths, ignore_patterns=ignore_patterns)
-        self.files[repo_id] = {
-            p: hashlib.sha256((root / p).read_bytes()).hexdigest() for p in kept
-        }
+        self.files[repo_id] = {p: hashlib.sha256((root / p).read_bytes()).hexdigest() for p in kept}
 
     def upload_file(self, *, path_or_fileobj, path_in_repo, repo_id, repo_type, **kwargs):
         assert path_in_repo == "README.md" and repo_type == "dataset"
@@ -101,7 +105,10 @@ def test_push_uploads_the_dataset_without_scratch_files_then_tags_v3(dataset):
     uploaded = hub.files["alice/pick"]
     local = _digests(dataset)
     assert set(uploaded) == {p for p in local if not p.startswith(("images/", ".lerecord/"))}
-    assert "meta/info.json" in uploaded and "videos/observation.images.front/chunk-000/file-000.mp4" in uploaded
+    assert (
+        "meta/info.json" in uploaded
+        and "videos/observation.images.front/chunk-000/file-000.mp4" in uploaded
+    )
     assert all(uploaded[p] == local[p] for p in uploaded)
     assert hub.tags["alice/pick"] == ["v3.0"]
     front_matter = hub.card.split("---")[1]
@@ -136,6 +143,7 @@ def test_lerecord_push_retries_the_upload(dataset, capsys):
     "hub, repo_id, message",
     [
         (FakeHub(token=False), "alice/pick", "no Hugging Face token found: run `hf auth login`"),
+        (FakeHub(token="revoked"), "alice/pick", "the Hugging Face token is invalid: run"),
         (FakeHub(role="read"), "alice/pick", "is read-only"),
         (FakeHub(), "pick", "must be '<user or org>/<name>'"),
         (FakeHub(), "alice/pick cube", "is not a valid Hub repo id"),

@@ -3,23 +3,26 @@ a full-size camera, empty episodes and events — each checked on the dataset wr
 
 from __future__ import annotations
 
-import io
+import sys
+import time
 
+import cv2
 import datasets
 import numpy as np
 import pyarrow.parquet as pq
 import pytest
-from PIL import Image
-
 from dataset_support import (
     check_loadable,
+    episode_rows,
     frame_image,
     read_data,
     record_episode,
     so_features,
     video_timestamps,
 )
+
 from core.dataset import DatasetRecorder
+from core.dataset.camera_worker import _realtime_threads
 
 SMALL = {"front": (48, 64, 3)}
 
@@ -93,7 +96,8 @@ def test_video_false_stores_png_images_in_the_parquet(tmp_path):
         "struct<bytes: binary, path: string>"
     )
     row = pq.read_table(tmp_path / "ds/data/chunk-000/file-000.parquet").to_pylist()[12 + 4]
-    image = np.array(Image.open(io.BytesIO(row["observation.images.front"]["bytes"])))
+    png = np.frombuffer(row["observation.images.front"]["bytes"], np.uint8)
+    image = cv2.imdecode(png, cv2.IMREAD_COLOR)[:, :, ::-1]
     np.testing.assert_array_equal(image, frame_image(SMALL["front"], 1, 4))  # PNG: lossless
     assert row["observation.images.front"]["path"] == "frame-000004.png"
     files = [str(p) for p in (tmp_path / "ds/data").glob("*/*.parquet")]
@@ -144,3 +148,59 @@ def test_wrong_state_size_is_refused(tmp_path):
     with pytest.raises(ValueError, match="state"):
         recorder.add_frame(np.zeros(5), np.zeros(6), {}, "task")
     recorder.close()
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="Linux scheduling policies")
+def test_codec_threads_never_keep_real_time_priority(tmp_path):
+    """SVT-AV1 makes its threads SCHED_FIFO 99 when run as root; they would starve the loop."""
+    before = _realtime_threads()
+    recorder = make(tmp_path / "ds")
+    record_episode(recorder, 0, 20, "task", SMALL)
+    deadline = time.monotonic() + 10
+    while recorder.encoder_backlog and time.monotonic() < deadline:
+        time.sleep(0.01)
+    during = _realtime_threads() - before  # the encoder is open: its threads exist now
+    recorder.save_episode().wait(30)
+    recorder.close()
+    assert during == set()
+
+
+def test_a_held_save_is_published_on_confirm_and_dropped_on_cancel(tmp_path):
+    """As lerobot saves after the reset phase: re-record during the reset drops the episode."""
+    recorder = make(tmp_path / "ds")
+    record_episode(recorder, 0, 10, "task", SMALL)
+    kept = recorder.save_episode(hold=True)
+    assert kept.wait(0.5) is None  # prepared, waiting for the end of the reset
+    assert not (tmp_path / "ds/meta/episodes").exists()
+    kept.confirm()
+    assert kept.wait(30).episode_index == 0
+    record_episode(recorder, 1, 12, "task", SMALL)
+    dropped = recorder.save_episode(hold=True)
+    dropped.cancel()
+    assert dropped.wait(30).episode_index == -1
+    record_episode(recorder, 2, 7, "task", SMALL)
+    last = recorder.save_episode(hold=True)
+    recorder.close()  # confirms what is still undecided
+    assert last.result.episode_index == 1
+    info = check_loadable(tmp_path / "ds")
+    assert info["total_episodes"] == 2 and info["total_frames"] == 17
+
+
+def test_a_full_data_file_rolls_over_to_the_next_file(tmp_path, monkeypatch):
+    """Past data_files_size_in_mb the next episode starts a new data and metadata file."""
+    from core.dataset import episode_files
+
+    monkeypatch.setattr(episode_files, "DATA_FILES_SIZE_IN_MB", 0.01)  # ~10 kB
+    recorder = make(tmp_path / "ds", video=False)
+    for episode, length in enumerate([70, 3, 80]):
+        record_episode(recorder, episode, length, "task", SMALL)
+        assert recorder.save_episode().wait(30).error is None
+    recorder.close()
+    info = check_loadable(tmp_path / "ds")
+    assert info["data_files_size_in_mb"] == 100
+    rows = episode_rows(tmp_path / "ds")
+    assert [r["data/file_index"] for r in rows] == [0, 1, 2]
+    sizes = [len(pq.read_table(p)) for p in sorted((tmp_path / "ds/data/chunk-000").iterdir())]
+    assert sizes == [70, 3, 80]
+    groups = pq.ParquetFile(tmp_path / "ds/data/chunk-000/file-002.parquet").num_row_groups
+    assert groups == 2  # image rows are written 64 at a time

@@ -6,8 +6,8 @@ from __future__ import annotations
 import json
 
 import pytest
-
 from dataset_support import check_loadable, read_data, read_episodes, record_episode, so_features
+
 from core.dataset import DatasetRecorder
 from hardware.errors import ConfigError
 
@@ -114,3 +114,20 @@ def test_default_root_follows_hf_lerobot_home(tmp_path, monkeypatch):
     recorder.close()
     assert recorder.root == tmp_path / "home/alice/x"
     assert (tmp_path / "home/alice/x/meta/info.json").exists()
+
+
+def test_a_dataset_being_recorded_cannot_be_opened_or_pushed_meanwhile(tmp_path):
+    from core.dataset import push_dataset
+
+    root = tmp_path / "ds"
+    _record(root, [4])
+    recorder = DatasetRecorder.resume(root, "alice/pick", 30, "so_follower", so_features(CAMERAS))
+    record_episode(recorder, 1, 5, "task", CAMERAS)  # staged video in progress
+    with pytest.raises(ConfigError, match="in use by lerecord"):
+        DatasetRecorder.resume(root, "alice/pick", 30, "so_follower", so_features(CAMERAS))
+    with pytest.raises(ConfigError, match="in use by lerecord"):
+        push_dataset(root, "alice/pick", api=object())
+    assert recorder.save_episode().wait(30).error is None  # its staged files were left alone
+    recorder.close()
+    assert check_loadable(root)["total_episodes"] == 2
+    DatasetRecorder.resume(root, "alice/pick", 30, "so_follower", so_features(CAMERAS)).close()

@@ -19,8 +19,8 @@ def emulator():
         yield emu
 
 
-def _bus(port: str, num_retry: int = 2, connect: bool = True) -> FeetechBus:
-    bus = FeetechBus(port, so_motors(True), num_retry=num_retry)
+def _bus(port: str, num_retry: int = 2, connect: bool = True, **kw) -> FeetechBus:
+    bus = FeetechBus(port, so_motors(True), num_retry=num_retry, **kw)
     if connect:
         bus.connect()
     return bus
@@ -41,7 +41,7 @@ def test_a_port_already_in_use_is_busy(emulator):
 def test_a_bus_with_no_servo_answering(emulator):
     emulator.command("poweroff")
     with pytest.raises(DeviceError, match="no servo answered on .*power supply"):
-        _bus(emulator.port, num_retry=0)
+        _bus(emulator.port, num_retry=0, timeout_ms=20)
 
 
 def test_a_wrong_id_set_names_expected_found_and_missing(emulator):
@@ -127,10 +127,11 @@ def test_faults_reach_a_sim_arm_through_its_emulator_process(monkeypatch):
             robot.get_observation()
         assert robot.link.fault("clear") == "ok clear"
         robot.get_observation()
-        port = robot.bus.port
+        pid = robot.link.emulator.pid
         robot.link.fault("unplug")
         with pytest.raises(DeviceError, match="lost the servo bus"):
             robot.get_observation()
     finally:
         robot.disconnect()
-    assert not os.path.exists(port)
+    with pytest.raises(ProcessLookupError):
+        os.kill(pid, 0)  # disconnect stopped the emulator process

@@ -1,10 +1,11 @@
 """SO-101 follower and leader on emulated buses: observations, actions, safety, calibration."""
 
+import os
 import time
 
 import pytest
 
-from hardware.errors import ConfigError, DeviceError
+from hardware.errors import ConfigError
 from hardware.feetech import calibration as files
 from hardware.feetech.bus import FeetechBus
 from hardware.registry import config_class, make_robot, make_teleoperator
@@ -115,6 +116,7 @@ def test_max_relative_target_clamps_each_goal_around_the_present_position(follow
     assert sent["shoulder_lift.pos"] == pytest.approx(present["shoulder_lift.pos"] + 5.0, abs=0.1)
     assert sent["gripper.pos"] == pytest.approx(present["gripper.pos"] - 2.0, abs=0.1)
     assert sent["elbow_flex.pos"] == 80.0  # no cap given for this motor
+    robot.get_observation()  # an exchange after the (unanswered) goal write: it has been handled
     goal = follower_bus.servos[2].get("Goal_Position")
     assert goal == robot.bus.unnormalize("shoulder_lift", sent["shoulder_lift.pos"])
     robot.disconnect()
@@ -203,11 +205,30 @@ def test_sim_leader_moves_by_itself_and_sim_follower_mirrors_it(calibration_dir)
         time.sleep(0.3)
         obs = robot.get_observation()
         assert all(abs(obs[k] - action[k]) < 3.0 for k in action)
-        leader_port = leader.bus.port
+        emulators = [leader.link.emulator.pid, robot.link.emulator.pid]
     finally:
         leader.disconnect()
         robot.disconnect()
-    assert leader.link.emulator is None
+    assert leader.link.emulator is None and robot.link.emulator is None
+    for pid in emulators:  # both emulator processes have ended
+        with pytest.raises(ProcessLookupError):
+            os.kill(pid, 0)
+
+
+def test_the_sim_camera_draws_the_follower_in_its_current_pose(follower_bus):
+    from hardware.sim.camera import SimCameraConfig
+
+    cameras = {"front": SimCameraConfig(width=160, height=120, fps=30)}
+    robot = _follower(follower_bus.port, cameras=cameras)
+    assert robot.observation_features["front"] == (120, 160, 3)
+    robot.connect()
     time.sleep(0.2)
-    with pytest.raises(DeviceError, match="not found"):
-        FeetechBus(leader_port, {}).connect(handshake=False)  # the emulator is gone
+    before = robot.get_observation()["front"]
+    assert before.shape == (120, 160, 3) and before.dtype.name == "uint8"
+    robot.send_action({"shoulder_lift.pos": 0.0, "elbow_flex.pos": 0.0})
+    for _ in range(20):  # a control loop: the camera draws the pose of the last observation
+        time.sleep(0.05)
+        after = robot.get_observation()["front"]
+    assert (after != before).any(axis=2).mean() > 0.01  # the drawn arm moved
+    robot.disconnect()
+    assert not robot.cameras["front"].is_connected

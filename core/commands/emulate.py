@@ -1,4 +1,6 @@
 """`lerecord emulate <arm type>`: a simulated arm's servo bus for other programs.
+`lerecord emulate lekiwi`: a whole LeKiwi host (ZMQ on 127.0.0.1:5555/5556, see
+hardware.sim.lekiwi; `python -m hardware.sim.serve lekiwi` still serves just its servo bus).
 
 Prints the port path (a pseudo-terminal) on the first line of stdout and serves until
 interrupted. Lines typed on stdin inject faults (`silent 3`, `corrupt 2 5`, `overheat 4`,
@@ -13,6 +15,10 @@ from hardware.sim.arms import ARM_TYPES
 
 
 def main(argv: list[str]) -> int:
+    if argv and argv[0] == "lekiwi":
+        from hardware.sim.lekiwi import main as emulate_lekiwi
+
+        return emulate_lekiwi(argv[1:])
     if len(argv) != 1 or argv[0] not in ARM_TYPES:
         given = " ".join(argv) or "nothing"
         raise ConfigError(f"emulate: got {given}; give one arm type: {', '.join(ARM_TYPES)}")

@@ -82,7 +82,11 @@ def main(argv: list[str]) -> int:
             )
     ports = find_servo_ports(extra)
     if not ports:
-        print("No serial port found. Plug in the arm's USB cable (and its power supply).")
+        print(
+            "No serial port found. Plug in the arm's USB cable (and its power supply). "
+            "To try without an arm: `lerecord emulate so101_follower`, then "
+            "`lerecord find-port --port <the path it prints>`."
+        )
         return 0
     for port in ports:
         if port.servo_ids:

@@ -4,9 +4,11 @@ Public API (the session engine drives it; see `recorder`):
 
 - `dataset_features(observation_features, action_features, video)`: the feature table.
 - `DatasetRecorder.create(...)` / `DatasetRecorder.resume(...)`, then `start_episode()`,
-  `add_frame(state, action, images, task)`, `save_episode() -> SaveHandle`,
-  `discard_episode()`, `wait_saves()`, `close()`, `events() -> [EpisodeWritten]`, and the
-  counters `dropped_frames`, `encoder_backlog`.
+  `add_frame(state, action, images, task)` (images keyed by camera name, HxWx3 uint8),
+  `save_episode(hold=False) -> SaveHandle` (`hold=True`: prepared during the reset, published
+  on `handle.confirm()`, dropped on `handle.cancel()`), `discard_episode()`, `wait_saves()`,
+  `close()`, `events() -> [EpisodeWritten]`, and the counters `dropped_frames`,
+  `encoder_backlog`, `frame_count`, `episodes_saved`.
 - `push_dataset(root, repo_id, private, tags)` and the pre-flight `check_hub(repo_id, private)`.
 - `default_root(repo_id)`: `$HF_LEROBOT_HOME/<repo_id>` (default `~/.cache/huggingface/lerobot`).
 
@@ -26,6 +28,12 @@ How it works, and what lerobot's image-writer flags mean here:
   (`lp` for SVT-AV1, `threads` for x264), capped at the number of CPU cores.
 - `--dataset.video_encoding_batch_size`: accepted and unnecessary; lerobot batches episodes to
   amortise encoding after recording, while here every frame is encoded during the episode.
+- While a recorder is open it holds a lock on `<root>/.lerecord/lock`; a second writer or an
+  upload of the same folder is refused meanwhile. `.lerecord/` (lock, staging, commit journal)
+  is never uploaded and lerobot ignores it.
+- On Linux the encoder threads run at nice +5, and SVT-AV1's threads, which it makes real-time
+  (SCHED_FIFO 99) when run as root, are returned to normal scheduling: they starved the control
+  loop by 100 ms and more (see `bench/results/dataset.md`).
 - `--dataset.video=false`: each camera worker writes PNG files (compression level 1, as lerobot)
   to a scratch folder and the saver embeds them in the data parquet as lerobot's `image` feature.
 """

@@ -19,6 +19,7 @@ import logging
 import os
 import queue
 import shutil
+import sys
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,7 +32,8 @@ logger = logging.getLogger(__name__)
 
 # lerobot's RGBEncoderConfig defaults, and the faster h264 option.
 CODECS = {"libsvtav1": "libsvtav1", "av1": "libsvtav1", "h264": "libx264", "libx264": "libx264"}
-H264_PRESET = "veryfast"
+H264_PRESET = "ultrafast"
+ENCODER_NICE = 5  # encoders yield the CPU to the control thread (Linux; inherited by codec threads)
 
 
 @dataclass(frozen=True)
@@ -165,6 +167,7 @@ class CameraWorker:
     # ---- worker side ---------------------------------------------------------------------------
 
     def _run(self) -> None:
+        _lower_priority()
         while True:
             item = self._queue.get()
             if item is _STOP:
@@ -285,11 +288,14 @@ class _Take:
             frame.pts = self.written
             for packet in self.stream.encode(frame):
                 self.container.mux(packet)
+            if self.written == 0:  # the codec and its threads start with the first frame
+                _demote_realtime_threads(self.realtime_before)
         self.written += 1
 
     def _open(self, av) -> None:
         settings = self.worker.video
         os.environ.setdefault("SVT_LOG", "1")  # keep SVT-AV1's banner off the terminal
+        self.realtime_before = _realtime_threads()
         self.container = av.open(str(self.path), "w")
         stream = self.container.add_stream(
             settings.encoder, rate=self.worker.fps, options=settings.options()
@@ -297,6 +303,42 @@ class _Take:
         h, w, _ = self.worker.shape
         stream.width, stream.height, stream.pix_fmt = w, h, settings.pix_fmt
         self.stream = stream
+
+
+def _lower_priority() -> None:
+    if sys.platform.startswith("linux"):
+        try:
+            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), ENCODER_NICE)
+        except OSError:
+            pass
+
+
+def _realtime_threads() -> set[int]:
+    """Threads of this process running with a real-time scheduling policy (Linux)."""
+    if not sys.platform.startswith("linux"):
+        return set()
+    found = set()
+    for name in os.listdir("/proc/self/task"):
+        try:
+            if os.sched_getscheduler(int(name)) in (os.SCHED_FIFO, os.SCHED_RR):
+                found.add(int(name))
+        except OSError:  # the thread ended meanwhile
+            pass
+    return found
+
+
+def _demote_realtime_threads(before: set[int]) -> None:
+    """Return codec threads started as real-time to normal scheduling.
+
+    SVT-AV1 gives its worker threads SCHED_FIFO priority 99 when the process runs as root; on a
+    busy machine they then starve every other thread (the control loop was measured waking up
+    100 ms late). Threads that were real-time before the codec opened are left alone."""
+    for tid in _realtime_threads() - before:
+        try:
+            os.sched_setscheduler(tid, os.SCHED_OTHER, os.sched_param(0))
+            os.setpriority(os.PRIO_PROCESS, tid, ENCODER_NICE)
+        except OSError:
+            logger.debug("thread %d keeps its real-time priority", tid)
 
 
 def _channel_hist(image: np.ndarray, step: int) -> np.ndarray:

@@ -107,7 +107,7 @@ def stage_episode(
     batches = _data_batches(features, columns, {k: cameras[k] for k in image_keys}, fps)
     schema = _data_schema(features)
     data_cursor = new.data_file
-    data_dst, data_tmp = _append_parquet(root, staging, DATA_PATH, data_cursor, schema, batches)
+    data_dst, data_tmp = _append_parquet(root, staging, DATA_PATH, data_cursor, schema, batches, n)
     moves.append((data_tmp, data_dst))
 
     # videos
@@ -145,7 +145,9 @@ def stage_episode(
     row["meta/episodes/file_index"] = ep_cursor.file
     ep_schema = _episodes_schema(features)
     ep_batch = pa.RecordBatch.from_pylist([row], schema=ep_schema)
-    ep_dst, ep_tmp = _append_parquet(root, staging, EPISODES_PATH, ep_cursor, ep_schema, [ep_batch])
+    ep_dst, ep_tmp = _append_parquet(
+        root, staging, EPISODES_PATH, ep_cursor, ep_schema, [ep_batch], 1
+    )
 
     # tasks, stats, info
     later: list[tuple[Path, Path]] = []
@@ -172,28 +174,30 @@ def stage_episode(
 
 
 def _append_parquet(
-    root: Path, staging: Path, template: str, cursor: FileCursor, schema: pa.Schema, batches
+    root: Path,
+    staging: Path,
+    template: str,
+    cursor: FileCursor,
+    schema: pa.Schema,
+    batches,
+    rows: int,
 ) -> tuple[Path, Path]:
-    """Stage `cursor`'s file with `batches` appended (or a new file when it would grow past the
-    size limit); move the cursor accordingly. Returns (destination, staged file)."""
-    batches = list(batches) if not isinstance(batches, list) else batches
+    """Stage `cursor`'s file with `batches` (`rows` rows, consumed once) appended, or a new file
+    when it would grow past the size limit; move the cursor. Returns (destination, staged)."""
     dst = root / template.format(chunk_index=cursor.chunk, file_index=cursor.file)
-    tmp = staging / str(dst.relative_to(root)).replace("/", "__")
-    if cursor.exists and dst.exists():
-        new_only = sum(b.nbytes for b in batches)
-        if dst.stat().st_size + new_only // 2 >= DATA_FILES_SIZE_IN_MB * 1024 * 1024:
+    old = pq.ParquetFile(dst) if cursor.exists and dst.exists() else None
+    if old is not None:
+        size = dst.stat().st_size
+        grown = size + size * rows // max(old.metadata.num_rows, 1)
+        if grown >= DATA_FILES_SIZE_IN_MB * 1024 * 1024:
             cursor.advance()
-            return _append_parquet(root, staging, template, cursor, schema, batches)
-        old = pq.ParquetFile(dst)
-        with pq.ParquetWriter(tmp, schema) as writer:
-            for i in range(old.num_row_groups):
-                writer.write_table(old.read_row_group(i).cast(schema))
-            for batch in batches:
-                writer.write_batch(batch)
-    else:
-        with pq.ParquetWriter(tmp, schema) as writer:
-            for batch in batches:
-                writer.write_batch(batch)
+            return _append_parquet(root, staging, template, cursor, schema, batches, rows)
+    tmp = staging / str(dst.relative_to(root)).replace("/", "__")
+    with pq.ParquetWriter(tmp, schema) as writer:
+        for i in range(old.num_row_groups if old is not None else 0):
+            writer.write_table(old.read_row_group(i).cast(schema))
+        for batch in batches:
+            writer.write_batch(batch)
     cursor.exists = True
     return dst, tmp
 

@@ -111,7 +111,12 @@ def push_dataset(
     retry = f"lerecord push {repo_id} --root {root}"
     if not (root / INFO_PATH).exists():
         raise ConfigError(f"no dataset at {root} ({INFO_PATH} missing); check --root")
-    commit.recover(root)
+    claim = commit.lock(root)  # refuses while a session records into this folder
+    try:
+        commit.recover(root)
+    finally:
+        if claim is not None:
+            claim.close()
     info = read_json(root / INFO_PATH)
     if info.get("total_episodes", 0) == 0:
         raise ConfigError(f"dataset {repo_id} at {root} has no episode; nothing to upload")

@@ -59,6 +59,26 @@ class DatasetMeta:
     data_file: FileCursor = field(default_factory=FileCursor)
     episodes_file: FileCursor = field(default_factory=FileCursor)
     next_video: dict[str, tuple[int, int]] = field(default_factory=dict)
+    lock_file: Any = field(default=None, repr=False, compare=False)
+
+    def __deepcopy__(self, memo: dict) -> DatasetMeta:
+        copied = DatasetMeta(
+            self.root,
+            self.repo_id,
+            copy.deepcopy(self.info, memo),
+            list(self.tasks),
+            copy.deepcopy(self.stats, memo),
+            copy.copy(self.data_file),
+            copy.copy(self.episodes_file),
+            dict(self.next_video),
+        )
+        copied.lock_file = self.lock_file  # the same claim on the folder, not a new one
+        return copied
+
+    def release(self) -> None:
+        if self.lock_file is not None:
+            self.lock_file.close()
+            self.lock_file = None
 
     @property
     def fps(self) -> int:
@@ -113,6 +133,7 @@ class DatasetMeta:
         meta = cls(root, repo_id, info)
         meta.next_video = {key: (0, 0) for key in meta.video_keys}
         root.mkdir(parents=True, exist_ok=True)
+        meta.lock_file = commit.lock(root)
         write_json(root / INFO_PATH, info)
         return meta
 
@@ -152,9 +173,11 @@ class DatasetMeta:
             elif "dtype is image on disk, video" in difference:
                 hint = "use --dataset.video=false or "
             raise ConfigError(f"{where}: {difference}; {hint}use another --dataset.repo_id")
+        meta_lock = commit.lock(root)
         commit.recover(root)
         info = read_json(info_path)  # a replayed save may have updated it
         meta = cls(root, repo_id, info)
+        meta.lock_file = meta_lock
         meta._load_state()
         return meta
 

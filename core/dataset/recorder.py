@@ -18,6 +18,7 @@ thread; it must not block).
 from __future__ import annotations
 
 import logging
+import os
 import queue
 import shutil
 import threading
@@ -51,19 +52,36 @@ class EpisodeWritten:
 
 @dataclass
 class SaveHandle:
-    """A pending save; `wait()` blocks until it is done (never call it from the control loop)."""
+    """A pending save; `wait()` blocks until it is done (never call it from the control loop).
+
+    A save made with `hold=True` is prepared (videos closed, files staged) but published only
+    once `confirm()` is called; `cancel()` throws it away instead (re-record during the reset).
+    Both return at once and may be called from any thread."""
 
     expected_index: int
     frames: int
     _done: threading.Event = field(default_factory=threading.Event)
     result: EpisodeWritten | None = None
+    _decided: threading.Event = field(default_factory=threading.Event)
+    _keep: bool = True
 
     def done(self) -> bool:
         return self._done.is_set()
 
+    def confirm(self) -> None:
+        self._keep = True
+        self._decided.set()
+
+    def cancel(self) -> None:
+        self._keep = False
+        self._decided.set()
+
     def wait(self, timeout: float | None = None) -> EpisodeWritten | None:
         self._done.wait(timeout)
         return self.result
+
+
+_UNDO_LAST = object()  # saver job: take the episode published last back out
 
 
 @dataclass
@@ -110,8 +128,11 @@ class DatasetRecorder:
         self._handed = 0  # saves handed to the saver (written by the control thread only)
         self._finished = 0  # saves the saver finished (written by the saver only)
         self._saved = 0
+        self._last_publish: tuple[DatasetMeta, list] | None = None
+        self._removal_requested = 0
         self._jobs: queue.SimpleQueue = queue.SimpleQueue()
         self._closed = False
+        self._held: list[SaveHandle] = []
         self._saver = threading.Thread(target=self._save_loop, name="dataset-saver", daemon=True)
         self._saver.start()
 
@@ -219,11 +240,18 @@ class DatasetRecorder:
         self._recording = False
         return frames
 
-    def save_episode(self) -> SaveHandle:
-        """Hand the episode in progress to the saver thread and return at once."""
+    def save_episode(self, hold: bool = False) -> SaveHandle:
+        """Hand the episode in progress to the saver thread and return at once.
+
+        With `hold`, the episode is prepared but published only on `handle.confirm()` (lerobot
+        saves after the reset phase, where a re-record can still discard it: do the same with
+        `hold=True`, then `confirm()` or `cancel()` at the end of the reset). `close()` confirms
+        undecided saves. A crash before `confirm()` loses that episode, as in lerobot."""
         frames = EpisodeFrames(self._states, self._actions, self._tasks)
         pending = self._handed - self._finished
         handle = SaveHandle(self.meta.total_episodes + pending, frames.length)
+        if not hold:
+            handle.confirm()
         if frames.length == 0:
             for worker in self._workers.values():
                 worker.abort(self._take)
@@ -232,6 +260,8 @@ class DatasetRecorder:
             return handle
         finishes = {name: w.finish(self._take, frames.length) for name, w in self._workers.items()}
         self._handed += 1
+        if hold:
+            self._held = [h for h in self._held if not h._decided.is_set()] + [handle]
         self._jobs.put(_SaveJob(self._take, frames, finishes, handle, time.perf_counter()))
         self._states, self._actions, self._tasks = [], [], []
         self._recording = False
@@ -246,10 +276,20 @@ class DatasetRecorder:
             except queue.Empty:
                 return out
 
+    def remove_last_episode(self) -> bool:
+        """Take the episode saved last back out of the dataset (re-record pressed during its
+        reset). Queued behind its save; False when this session has saved nothing to take out."""
+        if self._handed == 0 or self._removal_requested == self._handed:
+            return False
+        self._removal_requested = self._handed
+        self._jobs.put(_UNDO_LAST)
+        return True
+
     # ---- any thread but the control one -------------------------------------------------------
 
     def wait_saves(self, timeout: float | None = None) -> bool:
-        """Block until every save handed over so far is done. False on timeout."""
+        """Block until every save handed over so far is done (held ones once decided).
+        False on timeout."""
         marker = threading.Event()
         self._jobs.put(marker)
         return marker.wait(timeout)
@@ -261,11 +301,15 @@ class DatasetRecorder:
         self._closed = True
         if self._tasks:
             self.discard_episode()
+        for handle in self._held:
+            if not handle._decided.is_set():
+                handle.confirm()
         self._jobs.put(None)
         self._saver.join()
         for worker in self._workers.values():
             worker.stop()
         shutil.rmtree(self._staging, ignore_errors=True)
+        self.meta.release()
 
     # ---- saver thread --------------------------------------------------------------------------
 
@@ -276,6 +320,9 @@ class DatasetRecorder:
                 return
             if isinstance(job, threading.Event):
                 job.set()
+                continue
+            if job is _UNDO_LAST:
+                self._undo_last()
                 continue
             self._save(job)
 
@@ -294,9 +341,15 @@ class DatasetRecorder:
             if error:
                 raise RuntimeError(error)
             moves, new_meta = stage_episode(self.meta, job.frames, results, self.video, staged)
-            commit.publish(self.root, moves)
-            self.meta = new_meta
-            self._saved += 1
+            job.handle._decided.wait()
+            if job.handle._keep:
+                undo = commit.keep_for_undo(self.root, moves)
+                commit.publish(self.root, moves)
+                self._last_publish = (self.meta, undo)
+                self.meta = new_meta
+                self._saved += 1
+            else:
+                error, index = "cancelled (re-record)", -1
         except Exception as exc:
             logger.exception("dataset %s: episode not saved", self.repo_id)
             error = f"episode not saved: {exc}"
@@ -310,6 +363,20 @@ class DatasetRecorder:
             index, job.frames.length, time.perf_counter() - job.requested_at, error, repeated
         )
         self._finish(job.handle, written)
+
+    def _undo_last(self) -> None:
+        if self._last_publish is None:
+            logger.warning("dataset %s: no saved episode to take out", self.repo_id)
+            return
+        previous, undo = self._last_publish
+        self._last_publish = None
+        try:
+            commit.publish(self.root, undo)
+        except OSError:
+            logger.exception("dataset %s: the last episode could not be taken out", self.repo_id)
+            return
+        self.meta = previous
+        self._saved -= 1
 
     def _finish(self, handle: SaveHandle, written: EpisodeWritten) -> None:
         handle.result = written
@@ -339,4 +406,6 @@ def _settings(
         raise ConfigError(
             f"--dataset.vcodec={vcodec} is not supported; use libsvtav1 (lerobot's) or h264"
         )
+    if encoder_threads:
+        encoder_threads = max(1, min(encoder_threads, os.cpu_count() or 1))
     return VideoSettings(vcodec=vcodec, threads=encoder_threads) if video else None

@@ -12,7 +12,6 @@ never interleaves bytes with the control loop's read.
 
 from __future__ import annotations
 
-import errno
 import logging
 import threading
 import time
@@ -20,7 +19,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 import scservo_sdk as scs
-import serial
 
 from hardware.errors import DeviceError
 from hardware.feetech.calibration import (
@@ -30,6 +28,7 @@ from hardware.feetech.calibration import (
     normalize,
     unnormalize,
 )
+from hardware.feetech.port import PORT_ERRORS, ServoPort, default_timeout_ms, port_problem
 from hardware.feetech.tables import (
     BROADCAST_ID,
     CONTROL_TABLE,
@@ -45,14 +44,8 @@ from hardware.feetech.tables import (
     encode_sign_magnitude,
 )
 
-try:
-    from termios import error as TermiosError
-except ImportError:  # Windows
-    TermiosError = OSError
-
 log = logging.getLogger(__name__)
 
-PACKET_TIMEOUT_MS = 50.0  # lerobot's patched SDK timeout per status packet
 NORMALIZED = ("Goal_Position", "Present_Position")
 VOLTAGE_ERROR = 0x01  # a sagging supply: logged once in sync reads, not fatal (lerobot ignores it)
 
@@ -86,29 +79,6 @@ class ServoFault(DeviceError):
         self.motor, self.servo_id, self.error = motor, servo_id, error
 
 
-class _PortHandler(scs.PortHandler):
-    """The SDK's port, opened exclusively (a second program gets "busy") with lerobot's timeout."""
-
-    def setupPort(self, cflag_baud):  # noqa: N802 (SDK name)
-        if self.is_open:
-            self.closePort()
-        self.ser = serial.Serial(
-            port=self.port_name,
-            baudrate=self.baudrate,
-            bytesize=serial.EIGHTBITS,
-            timeout=0,
-            exclusive=True,
-        )
-        self.is_open = True
-        self.ser.reset_input_buffer()
-        self.tx_time_per_byte = (1000.0 / self.baudrate) * 10.0
-        return True
-
-    def setPacketTimeout(self, packet_length):  # noqa: N802
-        self.packet_start_time = self.getCurrentTime()
-        self.packet_timeout = self.tx_time_per_byte * (packet_length + 3) + PACKET_TIMEOUT_MS
-
-
 def _bytes(value: int, size: int) -> list[int]:
     return [(value >> (8 * i)) & 0xFF for i in range(size)]
 
@@ -127,14 +97,17 @@ class FeetechBus:
         calibration: Calibration | None = None,
         *,
         num_retry: int = 0,
+        timeout_ms: float | None = None,
     ):
+        """`timeout_ms`: how long to wait for a status packet (default 50 ms, lerobot's; 250 ms
+        on a pseudo-terminal, i.e. an emulator)."""
         self.port = port
         self.motors = dict(motors)
         self.calibration: Calibration = dict(calibration or {})
         self.num_retry = num_retry
         self._names = {m.id: name for name, m in self.motors.items()}
         self._lock = threading.RLock()
-        self._port = _PortHandler(port)
+        self._port = ServoPort(port, timeout_ms or default_timeout_ms(port))
         self._packets = scs.PacketHandler(0)
         self._readers: dict[tuple, scs.GroupSyncRead] = {}
         self._writers: dict[tuple, scs.GroupSyncWrite] = {}
@@ -152,8 +125,8 @@ class FeetechBus:
             raise DeviceError(f"bus {self.port} is already connected")
         try:
             self._port.openPort()
-        except serial.SerialException as error:
-            raise DeviceError(_port_problem(self.port, error)) from None
+        except PORT_ERRORS as error:
+            raise DeviceError(port_problem(self.port, error)) from None
         if handshake:
             try:
                 self._handshake()
@@ -162,11 +135,18 @@ class FeetechBus:
                 raise
 
     def _handshake(self) -> None:
+        """lerobot's: ping every expected id and check its model (missing ones get retries)."""
         found = {}
         for name, motor in self.motors.items():
-            model = self.ping(motor.id, num_retry=max(self.num_retry, 1))
+            model = self.ping(motor.id, num_retry=0)
             if model is not None:
                 found[name] = model
+        if found or self.scan():
+            for name, motor in self.motors.items():
+                if name not in found:
+                    model = self.ping(motor.id, num_retry=max(self.num_retry, 1))
+                    if model is not None:
+                        found[name] = model
         if not found:
             raise DeviceError(
                 f"no servo answered on {self.port} at 1 Mbps: check that the servo power supply is "
@@ -204,7 +184,7 @@ class FeetechBus:
                 self._port.is_using = False
                 try:
                     self._port.closePort()
-                except (OSError, serial.SerialException, TermiosError):
+                except PORT_ERRORS:
                     self._port.is_open = False
 
     # ---- discovery -----------------------------------------------------------------------
@@ -214,12 +194,15 @@ class FeetechBus:
         for _ in range(1 + self._retries(num_retry)):
             with self._lock:
                 self._before_transaction()
-                model, comm, _ = self._guard(lambda: self._packets.ping(self._port, servo_id))
+                try:
+                    model, comm, _ = self._guard(lambda: self._packets.ping(self._port, servo_id))
+                except IndexError:  # the SDK read a late, shorter answer as the model number
+                    continue
             if comm == scs.COMM_SUCCESS:
                 return model
         return None
 
-    def scan(self, timeout_s: float = 0.1) -> dict[int, int]:
+    def scan(self, timeout_s: float = 0.25) -> dict[int, int]:
         """Every servo on the bus (one broadcast ping): id → model number."""
         with self._lock:
             self._before_transaction()
@@ -242,7 +225,7 @@ class FeetechBus:
                 continue
         return models
 
-    def _read_until_idle(self, timeout_s: float, idle_s: float = 0.01) -> list[int]:
+    def _read_until_idle(self, timeout_s: float, idle_s: float = 0.03) -> list[int]:
         data: list[int] = []
         deadline = time.monotonic() + timeout_s
         last = None
@@ -304,6 +287,8 @@ class FeetechBus:
     def _read(self, servo_id: int, address: int, size: int, num_retry: int, check: bool) -> int:
         def attempt():
             data, comm, error = self._packets.readTxRx(self._port, servo_id, address, size)
+            if comm == scs.COMM_SUCCESS and len(data) < size:
+                comm = scs.COMM_RX_CORRUPT  # a late answer to an earlier question
             return (data, error), comm
 
         data, error = self._transact(attempt, servo_id, num_retry, f"reading address {address}")
@@ -398,6 +383,8 @@ class FeetechBus:
                     data, comm, error = self._guard(
                         lambda sid=servo_id: self._packets.readRx(self._port, sid, size)
                     )
+                    if comm == scs.COMM_SUCCESS and len(data) < size:
+                        comm = scs.COMM_RX_CORRUPT  # a late answer to an earlier question
                     if comm != scs.COMM_SUCCESS:
                         failed_id = servo_id
                         break
@@ -506,7 +493,7 @@ class FeetechBus:
     def _guard(self, call):
         try:
             return call()
-        except (serial.SerialException, OSError, TermiosError) as error:
+        except PORT_ERRORS as error:
             self._port.is_using = False
             raise DeviceError(
                 f"lost the servo bus on {self.port} ({error}): check the USB cable, then reconnect"
@@ -573,20 +560,3 @@ def _state(block: list[int]) -> ServoState:
 
 def _comm_text(comm: int) -> str:
     return scs.PacketHandler(0).getTxRxResult(comm).replace("[TxRxResult] ", "") or str(comm)
-
-
-def _port_problem(port: str, error: Exception) -> str:
-    text = str(error)
-    if getattr(error, "errno", None) == errno.ENOENT or "No such file" in text:
-        return (
-            f"serial port {port} not found: plug in the arm's USB cable, "
-            "or run `lerecord find-port`"
-        )
-    if "exclusively lock" in text or getattr(error, "errno", None) == errno.EBUSY or "busy" in text:
-        return f"serial port {port} is busy: another program is using it; close that program first"
-    if getattr(error, "errno", None) == errno.EACCES or "Permission denied" in text:
-        return (
-            f"no permission to open {port}: add yourself to the dialout group "
-            "(`sudo usermod -aG dialout $USER`, then log in again)"
-        )
-    return f"cannot open serial port {port} ({text}): run `lerecord find-port`"

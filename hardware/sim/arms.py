@@ -61,7 +61,6 @@ def make_servos(arm_type: str, clock: Callable[[], float] = time.monotonic) -> l
         raise ValueError(f"unknown simulated arm {arm_type!r}; known: {', '.join(ARM_TYPES)}")
     leader = arm_type.endswith("_leader")
     mounts = MOUNTS["leader" if leader else "follower"]
-    start = clock()
     servos = []
     for joint, mount in zip(SO_JOINTS, mounts, strict=True):
         offset = mount - MIDDLE
@@ -74,15 +73,28 @@ def make_servos(arm_type: str, clock: Callable[[], float] = time.monotonic) -> l
             gravity_load=0.0 if leader else joint.gravity_load,
             supply_volts=7.4 if leader else 12.0,
         )
-        if leader:
-            servo.hand = _hand(joint, offset, start)
         servos.append(servo)
+    if leader:
+        set_hands(servos, arm_type, True, clock)
     if arm_type == "lekiwi":
         for wheel_id in WHEEL_IDS:
-            wheel = SimServo(wheel_id, 2048.0, range_min=0, range_max=0, gravity_load=0.0)
+            wheel = SimServo(wheel_id, 2048.0, range_min=0, range_max=4095, gravity_load=0.0)
             wheel.set("Operating_Mode", 1)
             servos.append(wheel)
     return servos
+
+
+def set_hands(
+    servos: list[SimServo], arm_type: str, on: bool, clock: Callable[[], float] = time.monotonic
+) -> None:
+    """A person takes the arm and moves it (pick and place) whenever its torque is off; or lets
+    go. Leaders are always in someone's hand; a simulated follower only while it is calibrated."""
+    mounts = MOUNTS["leader" if arm_type.endswith("_leader") else "follower"]
+    start = clock()
+    by_id = {s.id: s for s in servos}
+    for joint, mount in zip(SO_JOINTS, mounts, strict=True):
+        if joint.id in by_id:
+            by_id[joint.id].hand = _hand(joint, mount - MIDDLE, start) if on else None
 
 
 def _hand(joint: SimJoint, offset: int, start: float) -> Callable[[float], float]:

@@ -55,6 +55,10 @@ class EmulatorProcess:
         self.port = line
         return line
 
+    @property
+    def pid(self) -> int | None:
+        return self._proc.pid if self._proc is not None else None
+
     def command(self, line: str, timeout_s: float = 5.0) -> str:
         """Send one fault command; returns the emulator's answer line."""
         if self._proc is None or self._proc.poll() is not None:
@@ -69,6 +73,7 @@ class EmulatorProcess:
 
     def stop(self) -> None:
         if self._proc is None:
+            self._stderr.close()
             return
         if self._proc.poll() is None:
             self._proc.terminate()

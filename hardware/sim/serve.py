@@ -3,7 +3,9 @@
 Prints the pseudo-terminal's path as the first line of stdout (flushed), then serves until
 SIGINT or SIGTERM. Control channel: each line on stdin is a fault command for the emulator
 (`silent 3`, `corrupt 2 5`, `overheat 4`, `overload 6`, `poweroff`, `unplug`, `clear`; see
-`hardware.sim.bus_emulator`), answered by one line on stdout (`ok …` or `error: …`). With
+`hardware.sim.bus_emulator`) or `hand on` / `hand off` (a simulated person moves the arm while
+its torque is off: how a simulated follower gets calibrated), answered by one line on stdout
+(`ok …` or `error: …`). With
 `--quit-on-eof` the emulator also stops when stdin closes (its parent went away).
 """
 
@@ -14,12 +16,13 @@ import signal
 import sys
 import threading
 
-from hardware.sim.arms import ARM_TYPES, make_servos
+from hardware.sim.arms import ARM_TYPES, make_servos, set_hands
 from hardware.sim.bus_emulator import BusEmulator
 
 
 def serve(arm_type: str, quit_on_eof: bool = False) -> int:
-    emulator = BusEmulator(make_servos(arm_type))
+    servos = make_servos(arm_type)
+    emulator = BusEmulator(servos)
     print(emulator.start(), flush=True)
     stop = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
@@ -27,7 +30,12 @@ def serve(arm_type: str, quit_on_eof: bool = False) -> int:
 
     def control() -> None:
         for line in sys.stdin:
-            if line.strip():
+            if line.split()[:1] == ["hand"]:
+                on = line.split()[1:] == ["on"]
+                with emulator.lock:
+                    set_hands(servos, arm_type, on)
+                print(f"ok hand {'on' if on else 'off'}", flush=True)
+            elif line.strip():
                 print(emulator.command(line), flush=True)
         if quit_on_eof:
             stop.set()

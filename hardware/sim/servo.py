@@ -188,9 +188,11 @@ class SimServo:
             self.load = 0.0
         elif self.regs[33] == VELOCITY_MODE:
             target = decode_sign_magnitude(self.get("Goal_Velocity"), 15)
+            before = self.velocity
             self._accelerate(target, h)
             self.actual = (self.actual + self.velocity * h) % 4096
-            self.load = self._effort(0.0, target)
+            accel = self.regs[41] * 100.0 or MAX_ACCELERATION
+            self.load = self._effort(0.0, (self.velocity - before) / h / accel)
         elif self.regs[33] == POSITION_MODE:
             self._track(h)
         self._heat(h)

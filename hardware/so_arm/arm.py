@@ -9,7 +9,9 @@ Calibration on connect (lerobot's rules, minus the stdin prompt):
 - `port = "sim"`: an emulator is started for the arm (stopped on disconnect). Its servos leave
   the factory calibrated, so with no file the arm writes its file from the servos' registers; an
   existing file (e.g. from `lerecord calibrate --robot.port=sim`) is written to the servos, which
-  is what lerobot does when the user presses ENTER. Nothing is asked on stdin.
+  is what lerobot does when the user presses ENTER. Nothing is asked on stdin. While a sim arm
+  is calibrated, a simulated person moves it (the leader's pick-and-place motion), so
+  `lerecord calibrate --robot.port=sim` works for followers too.
 Files lerobot ≤ 0.4.2 wrote under the per-type folder (`robots/so101_follower/`) are read too.
 """
 
@@ -59,6 +61,7 @@ class ArmLink:
         name: str,  # lerobot's name: "so_follower" | "so_leader"
         motors: dict[str, Motor],
         num_retry: int = 0,
+        full_turn_motors: tuple[str, ...] = ("wrist_roll",),
     ):
         self.device_type = device_type
         self.port = port
@@ -66,6 +69,7 @@ class ArmLink:
         self.kind = kind
         self.motors = motors
         self.num_retry = num_retry
+        self.full_turn_motors = full_turn_motors  # calibrated to 0..4095 without range recording
         self.calibration_file = files.calibration_path(kind, name, str(device_id))
         self._legacy_file = files.calibration_path(kind, device_type, str(device_id))
         self.bus: FeetechBus | None = None
@@ -137,7 +141,9 @@ class ArmLink:
         """The step-by-step calibration of this arm (connect with `calibrate=False` first)."""
         if self.bus is None or not self.bus.is_connected:
             raise DeviceError(f"{self.device_type} is not connected: connect it before calibrating")
-        return ArmCalibration(self.bus, self.calibration_file)
+        if self.emulator is not None:
+            self.emulator.command("hand on")  # someone moves the simulated arm through its range
+        return ArmCalibration(self.bus, self.calibration_file, self.full_turn_motors)
 
     def close(self, disable_torque: bool) -> None:
         """Leave torque off if asked (5 retries inside), close the port, stop the emulator."""

@@ -1,0 +1,141 @@
+"""What headless mode prints: the step block of FORMATS.md and one line per engine event.
+
+`format_step` and `format_event` are pure; `ConsolePrinter` writes them to a stream, the step
+blocks at most a few times a second (every step at 30 Hz would flood a terminal; the CSV logs
+carry every step). This is the one place, with the CLI, that writes to the terminal.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import TextIO
+
+from core import messages as m
+from core.step import ControlStep
+
+RULE = "=" * 60
+
+
+def format_step(step: ControlStep) -> str:
+    """The block of FORMATS.md for one step (no trailing newline)."""
+    positions = [(k, v) for k, v in step.observation.items() if k.endswith(".pos")]
+    action = list((step.action or {}).items())
+    width = max((len(k) for k, _ in positions + action), default=0)
+    lines = [f"📊 INFERENCE STEP {step.step} @ {step.t:.2f}s", RULE, "🔧 SERVO POSITIONS:"]
+    lines += [_value_line(k, v, width) for k, v in positions]
+    if step.action is not None:
+        lines.append("🎯 POLICY OUTPUT:" if step.source == "policy" else "🎮 TELEOP ACTION:")
+        lines += [_value_line(k, v, width) for k, v in action]
+    if step.policy is not None:
+        lines.append(f"⏱️  TIMING: Inference took {step.policy.inference_ms:.1f}ms")
+    else:
+        lines.append(f"⏱️  TIMING: Loop period {step.period_s * 1000:.1f}ms")
+    if step.task:
+        lines.append(f"📋 TASK: {step.task}")
+    lines.append(RULE)
+    return "\n".join(lines)
+
+
+def _value_line(name: str, value: float | None, width: int) -> str:
+    shown = "—".rjust(8) if value is None else f"{value:8.2f}"
+    return f"   {name:<{width}}: {shown}"
+
+
+def format_event(event: m.Event) -> str | None:
+    """One line for an engine event, or None for events that need no line of their own."""
+    if isinstance(event, m.SessionStarted):
+        devices = f" with {', '.join(event.devices)}" if event.devices else ""
+        logs = f"; inference logs in {event.log_dir}" if event.log_dir else ""
+        return (
+            f"▶ Session started: {event.robot}{devices} → {event.repo_id} "
+            f"({event.num_episodes} episodes) in {event.dataset_root}{logs}"
+        )
+    if isinstance(event, m.PhaseChanged):
+        return {
+            "reset": f"↻ Reset the environment (episode {event.episode_index} next)",
+            "saving": f"… Saving episode {event.episode_index}",
+            "paused": "⏸ Paused: the arm holds its pose",
+        }.get(event.phase)  # "recording" and "done" have their own events
+    if isinstance(event, m.EpisodeStarted):
+        return f"● Recording episode {event.episode_index}: {event.task}"
+    if isinstance(event, m.EpisodeSaved):
+        return (
+            f"✔ Episode {event.episode_index} saved: {event.frames} frames "
+            f"(saved in {event.save_s:.2f}s)"
+        )
+    if isinstance(event, m.EpisodeDiscarded):
+        reason = {"rerecord": "to record it again", "stop": "session stopped",
+                  "emergency_stop": "emergency stop", "fault": "device fault"}  # fmt: skip
+        why = reason.get(event.reason, event.reason)
+        return f"✖ Episode {event.episode_index} discarded ({why}): {event.frames} frames"
+    if isinstance(event, m.DeviceFault):
+        state = "recovered" if event.recovered else "not recovered"
+        return f"⚠ {event.device}: {event.message} ({state})"
+    if isinstance(event, m.WarningRaised):
+        return f"⚠ {event.message}"
+    if isinstance(event, m.UploadFinished):
+        return f"⇪ Uploaded: {event.url}"
+    if isinstance(event, m.UploadFailed):
+        return f"✖ Upload failed: {event.message}"
+    if isinstance(event, m.SessionEnded):
+        error = f": {event.error}" if event.error else ""
+        return (
+            f"■ Session ended ({event.reason}{error}); {event.episodes_saved} episodes "
+            f"saved in {event.dataset_root}"
+        )
+    return None
+
+
+class ConsolePrinter:
+    """Writes step blocks (rate-limited; none when `steps` is False) and event lines, stamped
+    with the wall-clock time, to `stream`. A closed stream (a pipe to `head`) silences it."""
+
+    def __init__(
+        self,
+        stream: TextIO,
+        steps: bool = True,
+        max_blocks_per_s: float = 2.0,
+        clock: Callable[[], float] = time.monotonic,
+        wall_clock: Callable[[], float] = time.time,
+    ):
+        self.stream = stream
+        self.steps = steps  # print step blocks (headless prints them with --log=true)
+        self.min_interval_s = 1.0 / max_blocks_per_s if max_blocks_per_s > 0 else float("inf")
+        self._clock = clock
+        self._wall_clock = wall_clock
+        self._last_block: float | None = None
+        self._phase = ""
+        self._closed = False
+
+    def step(self, step: ControlStep) -> bool:
+        """Print the step's block unless one was printed less than `min_interval_s` ago."""
+        if not self.steps:
+            return False
+        now = self._clock()
+        if self._last_block is not None and now - self._last_block < self.min_interval_s:
+            return False
+        self._last_block = now
+        return self._write(format_step(step))
+
+    def event(self, event: m.Event) -> bool:
+        line = format_event(event)
+        if isinstance(event, m.PhaseChanged):
+            if self._phase == "paused" and event.phase != "paused":
+                line = f"▶ Resumed ({event.phase}, episode {event.episode_index})"
+            self._phase = event.phase
+        if line is None:
+            return False
+        stamp = time.strftime("%H:%M:%S", time.localtime(self._wall_clock()))
+        return self._write(f"[{stamp}] {line}")
+
+    def _write(self, text: str) -> bool:
+        if self._closed:
+            return False
+        try:
+            self.stream.write(text + "\n")
+            self.stream.flush()
+        except (OSError, ValueError):  # broken pipe, closed file
+            self._closed = True
+            return False
+        return True

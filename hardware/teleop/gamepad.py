@@ -1,0 +1,245 @@
+"""Gamepad teleoperation: sticks and buttons jog the arm's joints while a deadman is held.
+
+Nothing moves unless the deadman button is held; letting it go holds the arm where it is.
+A stick's deflection past `deadzone` sets a joint's speed (up to `joint_speed` units/s, the
+robot's units); a mapped button moves its joint at full speed while pressed.
+
+Default layout (SDL's numbering of an Xbox-style pad on Linux; other pads: set `axes` and
+`buttons`, whose keys are the SDL axis/button numbers):
+    hold LB (button 4) to move
+    left stick: shoulder_pan (x), shoulder_lift (y)
+    right stick: wrist_flex (x), elbow_flex (y)
+    X / Y (buttons 2 / 3): wrist_roll - / +
+    A / B (buttons 0 / 1): gripper close / open
+
+The pad is read with pygame's joystick API (SDL2, Linux and macOS, no window needed), an
+optional extra: `pip install 'lerecord[gamepad]'`. The mapping itself (`PadState`,
+`GamepadMapping`) is plain Python, so recorded events replay through it in tests.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, Protocol
+
+from hardware.base import Features, Teleoperator, TeleoperatorConfig
+from hardware.errors import ConfigError, DeviceError
+from hardware.teleop.jog import JointJog, joint_features
+
+log = logging.getLogger(__name__)
+
+AXES = {"0": "shoulder_pan+", "1": "shoulder_lift-", "3": "wrist_flex+", "4": "elbow_flex-"}
+BUTTONS = {"2": "wrist_roll-", "3": "wrist_roll+", "0": "gripper-", "1": "gripper+"}
+INSTALL = "pip install 'lerecord[gamepad]'"
+
+
+@dataclass(kw_only=True)
+class GamepadTeleopConfig(TeleoperatorConfig):
+    type: ClassVar[str] = "gamepad"
+    index: int = 0  # which pad, in SDL's order
+    deadman_button: int = 4
+    axes: dict[str, str] = field(default_factory=lambda: dict(AXES))
+    buttons: dict[str, str] = field(default_factory=lambda: dict(BUTTONS))
+    joint_speed: float = 45.0
+    gripper_speed: float = 60.0
+    deadzone: float = 0.12
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.deadzone < 1:
+            raise ConfigError("--teleop.deadzone must be in [0, 1)")
+
+
+@dataclass
+class PadState:
+    """The pad as the events so far left it."""
+
+    axes: dict[int, float] = field(default_factory=dict)
+    buttons: dict[int, bool] = field(default_factory=dict)
+    connected: bool = True
+
+    def apply(self, event: dict[str, Any]) -> None:
+        """`{"type": "axis", "axis": i, "value": v}`, `{"type": "button", "button": i,
+        "down": bool}` or `{"type": "removed"}` (the pad was unplugged)."""
+        kind = event["type"]
+        if kind == "axis":
+            self.axes[int(event["axis"])] = float(event["value"])
+        elif kind == "button":
+            self.buttons[int(event["button"])] = bool(event["down"])
+        elif kind == "removed":
+            self.connected = False
+
+
+def _parse(
+    table: dict[str, str], joints: dict[str, str], what: str
+) -> dict[int, tuple[str, float]]:
+    parsed = {}
+    for index, meaning in table.items():
+        joint, sign = meaning[:-1], meaning[-1:]
+        if not str(index).isdigit() or sign not in ("+", "-") or joint not in joints:
+            raise ConfigError(
+                f"--teleop.{what}: {index!r} -> {meaning!r} is not '<joint>+' or '<joint>-' "
+                f"for a joint of this robot ({', '.join(joints)}), keyed by SDL's number"
+            )
+        parsed[int(index)] = (joints[joint], 1.0 if sign == "+" else -1.0)
+    return parsed
+
+
+class GamepadMapping:
+    """Pad state -> joint velocities (robot feature -> units/s), zero unless the deadman is held."""
+
+    def __init__(self, config: GamepadTeleopConfig, joints: dict[str, str]):
+        self.config = config
+        self.axes = _parse(config.axes, joints, "axes")
+        self.buttons = _parse(config.buttons, joints, "buttons")
+
+    def _speed(self, feature: str) -> float:
+        gripper = feature.endswith("gripper.pos")
+        return self.config.gripper_speed if gripper else self.config.joint_speed
+
+    def velocities(self, state: PadState) -> dict[str, float]:
+        if not state.buttons.get(self.config.deadman_button, False):
+            return {}
+        dz = self.config.deadzone
+        out: dict[str, float] = {}
+        for axis, (feature, sign) in self.axes.items():
+            value = state.axes.get(axis, 0.0)
+            if abs(value) > dz:
+                scaled = (abs(value) - dz) / (1 - dz) * (1 if value > 0 else -1)
+                out[feature] = out.get(feature, 0.0) + sign * scaled * self._speed(feature)
+        for button, (feature, sign) in self.buttons.items():
+            if state.buttons.get(button, False):
+                out[feature] = out.get(feature, 0.0) + sign * self._speed(feature)
+        return out
+
+
+class PadSource(Protocol):
+    name: str
+
+    def events(self) -> list[dict[str, Any]]: ...
+
+    def close(self) -> None: ...
+
+
+class PygamePad:
+    """A game controller through SDL2 (pygame), with no window (dummy video driver)."""
+
+    def __init__(self, index: int):
+        os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
+        os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
+        os.environ.setdefault("SDL_JOYSTICK_ALLOW_BACKGROUND_EVENTS", "1")
+        try:
+            import pygame
+        except ImportError:
+            raise DeviceError(f"the gamepad teleop needs pygame: {INSTALL}") from None
+        self._pg = pygame
+        pygame.display.init()
+        pygame.joystick.init()
+        count = pygame.joystick.get_count()
+        if index >= count:
+            pygame.joystick.quit()
+            pygame.display.quit()
+            raise DeviceError(
+                f"no gamepad #{index} connected (SDL sees {count}): plug one in (on Linux, "
+                "check read access to /dev/input/event*), or set --teleop.index"
+            )
+        self._pad = pygame.joystick.Joystick(index)
+        self._pad.init()
+        self._id = self._pad.get_instance_id()
+        self.name = self._pad.get_name()
+
+    def events(self) -> list[dict[str, Any]]:
+        pg = self._pg
+        out: list[dict[str, Any]] = []
+        for e in pg.event.get(
+            (pg.JOYAXISMOTION, pg.JOYBUTTONDOWN, pg.JOYBUTTONUP, pg.JOYDEVICEREMOVED)
+        ):
+            if getattr(e, "instance_id", self._id) != self._id:
+                continue
+            if e.type == pg.JOYAXISMOTION:
+                out.append({"type": "axis", "axis": e.axis, "value": e.value})
+            elif e.type == pg.JOYDEVICEREMOVED:
+                out.append({"type": "removed"})
+            else:
+                out.append(
+                    {"type": "button", "button": e.button, "down": e.type == pg.JOYBUTTONDOWN}
+                )
+        return out
+
+    def close(self) -> None:
+        self._pg.joystick.quit()
+        self._pg.display.quit()
+
+
+class GamepadTeleop(Teleoperator):
+    name: ClassVar[str] = "gamepad"
+    config: GamepadTeleopConfig
+
+    def __init__(
+        self,
+        config: GamepadTeleopConfig,
+        pad: Callable[[int], PadSource] = PygamePad,
+        clock: Callable[[], float] = time.monotonic,
+    ):
+        super().__init__(config)
+        self._open_pad = pad
+        self._clock = clock
+        self._pad: PadSource | None = None
+        self._state = PadState()
+        self._mapping: GamepadMapping | None = None
+        self._jog: JointJog | None = None
+        self._last: float | None = None
+
+    def bind(self, robot_action_features: Features) -> None:
+        joints = joint_features(robot_action_features)
+        if not joints:
+            raise ConfigError("gamepad teleop: the robot has no joint (.pos) action to jog")
+        self._mapping = GamepadMapping(self.config, joints)
+        self._jog = JointJog(list(joints.values()))
+
+    @property
+    def action_features(self) -> Features:
+        return dict.fromkeys(self._jog.features, float) if self._jog else {}
+
+    @property
+    def is_connected(self) -> bool:
+        return self._pad is not None
+
+    def connect(self, calibrate: bool = True) -> None:
+        if self._mapping is None:
+            raise ConfigError("gamepad teleop: bind(robot.action_features) before connect()")
+        self._pad = self._open_pad(self.config.index)
+        self._state = PadState()
+        log.info("gamepad: %s", self._pad.name)
+
+    def disconnect(self) -> None:
+        if self._pad is not None:
+            self._pad.close()
+            self._pad = None
+
+    def feedback(self, observation: dict[str, Any]) -> None:
+        if self._jog is not None:
+            self._jog.follow(observation)
+
+    def mapping_help(self) -> list[tuple[str, str]]:
+        help_ = [(f"button {self.config.deadman_button}", "hold to move (deadman)")]
+        help_ += [(f"axis {a}", m) for a, m in self.config.axes.items()]
+        help_ += [(f"button {b}", m) for b, m in self.config.buttons.items()]
+        return help_
+
+    def get_action(self) -> dict[str, float]:
+        if self._pad is None or self._mapping is None or self._jog is None:
+            raise DeviceError("gamepad teleop: not connected; call connect() first")
+        now = self._clock()
+        dt = 0.0 if self._last is None else min(now - self._last, 0.2)
+        self._last = now
+        # the pad held its previous state over the time since the last step
+        velocities = self._mapping.velocities(self._state)
+        for event in self._pad.events():
+            self._state.apply(event)
+        if not self._state.connected:
+            raise DeviceError(f"gamepad {self._pad.name!r} was unplugged; plug it back in")
+        return self._jog.move({f: v * dt for f, v in velocities.items()}, "gamepad teleop")

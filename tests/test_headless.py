@@ -1,0 +1,127 @@
+"""The real `lerecord --headless` command on the emulators: keys, signals and kill -9."""
+
+from __future__ import annotations
+
+import os
+import pty
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+from dataset_support import check_loadable
+from session_support import ROOT, lerecord, sim_args
+
+
+def _read_until(proc: subprocess.Popen, text: str, lines: list[str], timeout: float = 30.0) -> None:
+    """Read stdout lines into `lines` until one holding `text` has been printed (maybe already)."""
+    if any(text in line for line in lines):
+        return
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        line = proc.stdout.readline()
+        if not line:
+            break
+        lines.append(line)
+        if text in line:
+            return
+    proc.kill()
+    raise AssertionError(f"{text!r} never printed; got:\n{''.join(lines)}{proc.stderr.read()}")
+
+
+def _emulators_of(pid: int) -> list[int]:
+    out = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True).stdout
+    return [int(p) for p in out.split()]
+
+
+def _gone(pids: list[int], timeout: float = 10.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        alive = []
+        for p in pids:
+            try:
+                os.kill(p, 0)
+                alive.append(p)
+            except ProcessLookupError:
+                pass
+        if not alive:
+            return True
+        time.sleep(0.1)
+    return False
+
+
+def test_kill_9_mid_episode_leaves_every_saved_episode_loadable(tmp_path):
+    root = tmp_path / "ds"
+    proc = lerecord("record", "--headless", *sim_args(root, episodes=5, seconds=1.0))
+    lines: list[str] = []
+    _read_until(proc, "Episode 1 saved", lines)
+    _read_until(proc, "Recording episode 2", lines)
+    emulators = _emulators_of(proc.pid)
+    time.sleep(0.4)
+    proc.kill()
+    proc.wait(10)
+    info = check_loadable(root)
+    assert info["total_episodes"] == 2 and info["total_frames"] == 60
+    assert emulators and _gone(emulators), "the emulators outlived the killed session"
+
+
+@pytest.mark.parametrize("signame", ["SIGINT", "SIGTERM", "SIGHUP"])
+def test_a_signal_ends_the_session_cleanly(tmp_path, signame):
+    root = tmp_path / "ds"
+    proc = lerecord("record", "--headless", *sim_args(root, episodes=5, seconds=1.0))
+    lines: list[str] = []
+    _read_until(proc, "Episode 0 saved", lines)
+    _read_until(proc, "Recording episode 1", lines)
+    proc.send_signal(getattr(signal, signame))
+    out, err = proc.communicate(timeout=30)
+    assert proc.returncode == 130, err
+    assert "Session ended" in out
+    assert check_loadable(root)["total_episodes"] == 1
+
+
+def test_keys_in_the_terminal_end_rerecord_and_stop(tmp_path):
+    """n ends an episode early, r re-records it, q stops (saving the episode being recorded)."""
+    root = tmp_path / "ds"
+    master, slave = pty.openpty()
+    env = dict(os.environ, PYTHONPATH=str(ROOT), PYTHONUNBUFFERED="1")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "core.cli", "--headless", *sim_args(root, episodes=5, seconds=20)],
+        cwd=ROOT,
+        env=env,
+        stdin=slave,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    os.close(slave)
+    lines: list[str] = []
+    try:
+        _read_until(proc, "Recording episode 0", lines)
+        time.sleep(0.5)
+        os.write(master, b"n")
+        _read_until(proc, "Episode 0 saved", lines)
+        _read_until(proc, "Recording episode 1", lines)
+        time.sleep(0.3)
+        os.write(master, b"\x1b[D")  # left arrow: re-record
+        _read_until(proc, "discarded", lines)
+        del lines[:]
+        _read_until(proc, "Recording episode 1", lines)
+        time.sleep(0.5)
+        os.write(master, b"q")
+        out, err = proc.communicate(timeout=30)
+    finally:
+        os.close(master)
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 0, err
+    assert check_loadable(root)["total_episodes"] == 2
+
+
+def test_bad_flags_exit_2_with_one_line_and_create_nothing(tmp_path):
+    root = tmp_path / "ds"
+    proc = lerecord("record", "--headless", *sim_args(root), "--dataset.fps=fast")
+    out, err = proc.communicate(timeout=30)
+    assert proc.returncode == 2
+    assert err.count("\n") == 1 and "--dataset.fps" in err
+    assert not root.exists()

@@ -1,0 +1,164 @@
+"""The session wizard: each page checked as the operator leaves it, the profile written as TOML
+with what was typed, and the answers turned into the flags the CLI takes."""
+
+from __future__ import annotations
+
+import sys
+
+from tui_helpers import screen_text, wait_for_text
+
+from core.config import parse_record_args
+from tui.app import make_app
+from tui.detect import Detected
+from tui.scripted_engine import ScriptedEngine
+from tui.options import OPTIONS, STEPS, to_argv
+from tui.screens.wizard import WizardScreen
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:
+    import tomli as tomllib
+
+
+def field(app, name):
+    option = next(o for o in OPTIONS if o.name == name)
+    return app.screen.query_one(f"#{option.field_id}")
+
+
+DETECTED = Detected(
+    ports=(("/dev/ttyACM0", "servo ids 1, 2, 3, 4, 5, 6"), ("/dev/ttyUSB0", "no servo answered")),
+    cameras=(("/dev/video0", "/dev/video0 640x480 @ 30 fps"),),
+)
+
+
+def wizard_app(**options):
+    return make_app(None, wizard=True, detector=lambda: DETECTED, **options)
+
+
+async def test_the_wizard_walks_every_page_saves_the_profile_and_starts(tmp_path):
+    profile = tmp_path / "profiles" / "pick.toml"
+    started = []
+
+    def start_engine(config):
+        started.append(config)
+        return ScriptedEngine(config)
+
+    app = wizard_app(start_engine=start_engine)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause(0.1)
+        assert isinstance(app.screen, WizardScreen)
+        seen = []
+        for step in STEPS:
+            text = await wait_for_text(pilot, app, f"step {STEPS.index(step) + 1}/6")
+            seen.append(text.splitlines()[0].strip())
+            if step == "robot":
+                assert "/dev/ttyACM0  servo ids 1, 2, 3, 4, 5, 6" in text
+                field(app, "robot.id").value = "left_arm"
+            if step == "cameras":
+                assert "/dev/video0    /dev/video0 640x480 @ 30 fps" in text
+                field(app, "cameras").value = "front=sim, wrist=/dev/video2"
+            if step == "teleop":
+                field(app, "teleop.type").value = "keyboard"
+            if step == "dataset":
+                await pilot.press("ctrl+n")  # the task is still empty
+                assert "--dataset.single_task: required" in await wait_for_text(
+                    pilot, app, "required")
+                field(app, "dataset.single_task").value = "Stack the cubes"
+                field(app, "dataset.num_episodes").value = "4"
+            if step == "options":
+                field(app, "play_sounds").value = False
+                field(app, "theme").value = "light"
+                field(app, "profile").value = str(profile)
+            await pilot.press("ctrl+n")
+            await pilot.pause(0.05)
+        await pilot.pause(0.2)
+        assert not isinstance(app.screen, WizardScreen)
+        assert app.theme == "light"
+        assert "session started" in await wait_for_text(pilot, app, "session started")
+    assert seen == [f"Session wizard — step {i + 1}/6: {s}" for i, s in enumerate(STEPS)]
+    saved = tomllib.loads(profile.read_text())
+    assert saved["robot"]["id"] == "left_arm" and saved["robot"]["port"] == "sim"
+    assert saved["robot"]["cameras"]["wrist"]["index_or_path"] == "/dev/video2"
+    assert saved["teleop"]["type"] == "keyboard"
+    assert saved["dataset"]["single_task"] == "Stack the cubes"
+    assert saved["dataset"]["num_episodes"] == 4
+    assert saved["play_sounds"] is False and saved["theme"] == "light"
+    assert "policy" not in saved
+    (config,) = started
+    assert parse_record_args(["--config", str(profile)]) == config
+    assert config.teleop.type == "keyboard" and config.dataset.num_episodes == 4
+
+
+async def test_the_clis_parser_speaks_under_the_field_it_names(tmp_path):
+    app = wizard_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause(0.1)
+        for _ in range(2):
+            await pilot.press("ctrl+n")
+        field(app, "teleop.type").value = "none"  # and no policy: nothing drives the arm
+        for _ in range(2):
+            await pilot.press("ctrl+n")
+        field(app, "dataset.single_task").value = "Stack"
+        field(app, "dataset.repo_id").value = "me/pick place"
+        await pilot.press("ctrl+n")
+        field(app, "profile").value = str(tmp_path / "p.toml")
+        await pilot.press("ctrl+n")
+        text = await wait_for_text(pilot, app, "is not a repo id")
+        assert "step 5/6: dataset" in text
+        field(app, "dataset.repo_id").value = "me/pick_place"
+        for _ in range(2):
+            await pilot.press("ctrl+n")
+        text = await wait_for_text(pilot, app, "nothing to drive the robot")
+        assert "step 3/6: teleop" in text
+    assert not (tmp_path / "p.toml").exists()
+
+
+async def test_bad_numbers_are_refused_on_their_page():
+    app = wizard_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause(0.1)
+        for _ in range(4):
+            await pilot.press("ctrl+n")
+        await pilot.pause(0.05)
+        field(app, "dataset.single_task").value = "Stack"
+        field(app, "dataset.fps").value = "thirty"
+        await pilot.press("ctrl+n")
+        await pilot.pause(0.05)
+        assert "step 5/6: dataset" in screen_text(app)
+        error = app.screen.query_one(f"#{field(app, 'dataset.fps').id}-error")
+        assert str(error.render()) == "--dataset.fps: 'thirty' is not a number"
+        await pilot.press("ctrl+b")
+        await pilot.pause(0.05)
+        assert "step 4/6: policy" in screen_text(app)
+
+
+async def test_a_bad_camera_spec_names_the_fix():
+    app = wizard_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause(0.1)
+        await pilot.press("ctrl+n")
+        field(app, "cameras").value = "front"
+        await pilot.press("ctrl+n")
+        await pilot.pause(0.05)
+        assert "'front' should be name=source, e.g. front=sim" in screen_text(app)
+
+
+async def test_escape_leaves_the_wizard_and_the_app_when_nothing_runs():
+    app = wizard_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause(0.1)
+        await pilot.press("escape")
+        await pilot.pause(0.1)
+    assert app.return_value == 0
+
+
+def test_the_answers_become_the_clis_flags():
+    values = {o.name: o.default for o in OPTIONS}
+    values.update({"dataset.single_task": "Stack", "teleop.type": "none",
+                   "policy.path": "outputs/act", "cameras": "front=sim"})
+    argv = to_argv(values)
+    assert "--robot.type=so101_follower" in argv and "--policy.path=outputs/act" in argv
+    assert "--dataset.video=true" in argv and "--play_sounds=true" in argv
+    assert not any(a.startswith("--teleop.") for a in argv)
+    assert argv[-1] == "--robot.cameras={front: {type: sim, width: 640, height: 480, fps: 30}}"
+

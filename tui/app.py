@@ -1,0 +1,297 @@
+"""The console app: one factory (`make_app`) for the CLI and every test, and the two entry points
+the CLI calls (`run_console(config)`, `run_wizard()`), each returning an exit status.
+
+The app owns an engine (normally an `EngineProcess`, the session in a child process), polls its
+snapshot on a timer (about 10 times a second), drains its events and redraws only what changed.
+It never runs engine code on its own thread beyond these quick calls, and the engine never calls
+into it.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from textual.app import App
+from textual.binding import Binding
+from textual.css.query import NoMatches
+
+from core import messages as m
+from core.remote import Engine
+from tui.screens.confirm import StopScreen
+from tui.screens.dashboard import TELEOP_KEYS_WIN, DashboardScreen
+from tui.screens.engine_failed import EngineFailedScreen
+from tui.screens.help import EXPLANATIONS, HelpScreen
+from tui.themes import DEFAULT_THEME, load_themes
+
+log = logging.getLogger(__name__)
+
+
+class ConsoleApp(App[int]):
+    TITLE = "lerecord"
+    ENABLE_COMMAND_PALETTE = False
+    BINDINGS = [
+        Binding("space,exclamation_mark", "emergency_stop", "E-STOP", id="emergency-stop",
+                priority=True),
+        Binding("question_mark", "help", "Help", id="help"),
+        Binding("t", "cycle_theme", "Theme", id="theme"),
+    ]
+
+    def __init__(
+        self,
+        engine: Engine | None = None,
+        *,
+        keys: dict[str, str] | None = None,
+        theme: str = DEFAULT_THEME,
+        poll_hz: float = 10.0,
+        forward_keys: bool = False,
+        wizard: bool = False,
+        log_path: str | None = None,
+        on_snapshot: Callable[[m.Telemetry], None] | None = None,
+        start_engine: Callable[[Any], Engine] | None = None,
+        detector: Callable[[], Any] | None = None,
+    ):
+        super().__init__()
+        self.engine = engine
+        self.keys = keys or {}
+        self.initial_theme = theme
+        self.poll_hz = poll_hz
+        self.forward_keys = forward_keys
+        self.start_wizard = wizard
+        self.log_path = log_path
+        self.on_snapshot = on_snapshot
+        self.start_engine = start_engine
+        self.detector = detector
+        self.telemetry = m.Telemetry()
+        self.started: m.SessionStarted | None = None
+        self.ended: m.SessionEnded | None = None
+        self.engine_error: str | None = None
+        self.theme_names: list[str] = []
+
+    # ---- life cycle
+
+    def get_theme_variable_defaults(self) -> dict[str, str]:
+        """The default theme's domain colours, until (and unless) a theme sets its own."""
+        return dict(load_themes()[0].variables)
+
+    async def on_mount(self) -> None:
+        for theme in load_themes():
+            self.register_theme(theme)
+            self.theme_names.append(theme.name)
+        self.theme = self.initial_theme
+        if self.keys:
+            self.set_keymap(self.keys)
+        await self.push_screen(DashboardScreen())
+        if self.start_wizard:
+            self.open_wizard()
+        if self.engine is not None:
+            self.run_engine(self.engine)
+        self.set_interval(1 / self.poll_hz, self.poll)
+
+    def run_engine(self, engine: Engine) -> None:
+        if self.engine is not None and self.engine is not engine:
+            self.engine.close()
+        self.engine = engine
+        self.telemetry = m.Telemetry()
+        self.started = self.ended = self.engine_error = None
+        try:
+            engine.start()
+        except Exception as error:  # noqa: BLE001 - shown to the operator, not hidden
+            self._engine_failed(f"{type(error).__name__}: {error}")
+
+    def on_unmount(self) -> None:
+        if self.engine is not None:
+            self.engine.close()
+
+    @property
+    def dashboard(self) -> DashboardScreen:
+        return next(s for s in self.screen_stack if isinstance(s, DashboardScreen))
+
+    def poll(self) -> None:
+        """Take the engine's latest snapshot and events and show what changed."""
+        try:
+            self._poll()
+        except NoMatches:
+            pass  # the app is shutting down and its widgets are already gone
+
+    def _poll(self) -> None:
+        engine = self.engine
+        if engine is None or self.engine_error is not None:
+            return
+        try:
+            telemetry = engine.snapshot()
+            events = engine.events()
+        except Exception as error:  # noqa: BLE001 - an in-process engine failing
+            self._engine_failed(f"{type(error).__name__}: {error}")
+            return
+        dashboard = self.dashboard
+        if telemetry is not self.telemetry:
+            self.telemetry = telemetry
+            dashboard.show(telemetry)
+            if self.on_snapshot is not None:
+                self.on_snapshot(telemetry)
+        for event in events:
+            dashboard.log_event(event)
+            if isinstance(event, m.SessionStarted):
+                self.started = event
+                dashboard.show_status(event, None)
+            elif isinstance(event, m.SessionEnded):
+                self.ended = event
+                if event.error:
+                    self._engine_failed(event.error)
+                else:
+                    dashboard.note("press q to quit, w for a new session", "primary")
+        error = getattr(engine, "error", None)
+        if error:
+            self._engine_failed(error)
+
+    def _engine_failed(self, error: str) -> None:
+        if self.engine_error is not None:
+            return
+        self.engine_error = error
+        self.dashboard.show_status(self.started, error)
+        self.dashboard.note(f"engine failed: {error}", "servo-fault")
+        self.push_screen(EngineFailedScreen(error, self.log_path))
+
+    # ---- commands
+
+    def command(self, command: m.Command) -> None:
+        if self.engine is not None and not self._session_over():
+            self.engine.send(command)
+
+    def _session_over(self) -> bool:
+        return self.ended is not None or self.engine_error is not None
+
+    def request_stop(self) -> None:
+        """Stop the session; mid-episode, ask whether to keep the episode in progress."""
+        if self.engine is None or self._session_over():
+            self.exit(self.exit_status())
+            return
+        t = self.telemetry
+        if t.phase == "recording" and t.frame_index > 0:
+
+            def answered(stop: m.Stop | None) -> None:
+                if stop is not None:
+                    self.command(stop)
+
+            self.push_screen(StopScreen(t.episode_index, t.frame_index), answered)
+        else:
+            self.command(m.Stop(save_current=True))
+
+    def toggle_pause(self) -> None:
+        self.command(m.Resume() if self.telemetry.paused else m.Pause())
+
+    def action_emergency_stop(self) -> None:
+        if self.engine is not None and not self._session_over():
+            self.engine.send(m.EmergencyStop())
+            self.dashboard.note("EMERGENCY STOP sent: torque off", "servo-fault")
+
+    def action_help(self) -> None:
+        if isinstance(self.screen, HelpScreen):
+            return
+        groups: dict[str, tuple[list[str], Binding]] = {}
+        for key, active in self.active_bindings.items():
+            binding = active.binding
+            if binding.id not in EXPLANATIONS:
+                continue
+            groups.setdefault(binding.id or binding.action, ([], binding))[0].append(key)
+        rows = [(",".join(keys), binding) for keys, binding in groups.values()]
+        self.push_screen(HelpScreen(rows, self.forward_keys))
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """With a keyboard teleoperator, its keys win over the convenience bindings (theme)."""
+        return not (self.forward_keys and action in TELEOP_KEYS_WIN)
+
+    def action_cycle_theme(self) -> None:
+        names = self.theme_names
+        self.theme = names[(names.index(self.theme) + 1) % len(names)] if self.theme in names \
+            else names[0]
+        self.notify(f"theme: {self.theme}", timeout=2)
+
+    def open_wizard(self) -> None:
+        from tui.screens.wizard import WizardScreen
+
+        def finished(config: Any) -> None:
+            if config is None:
+                if self.engine is None:
+                    self.exit(0)
+                return
+            if self.engine is not None and not self._session_over():
+                self.notify("stop the current session first", severity="warning")
+                return
+            if self.start_engine is not None:
+                self.theme = console_options(config)["theme"]
+                self.run_engine(self.start_engine(config))
+
+        wizard = WizardScreen() if self.detector is None else WizardScreen(detector=self.detector)
+        self.push_screen(wizard, finished)
+
+    def action_leave(self) -> None:
+        self.exit(self.exit_status())
+
+    def exit_status(self) -> int:
+        if self.engine_error is not None:
+            return 1
+        return 0
+
+
+def make_app(engine: Engine | None = None, **options: Any) -> ConsoleApp:
+    """The console app around `engine` (see `ConsoleApp` for the options)."""
+    return ConsoleApp(engine, **options)
+
+
+def _engine_log_path() -> str:
+    folder = os.path.join(tempfile.gettempdir(), "lerecord")
+    os.makedirs(folder, exist_ok=True)
+    return os.path.join(folder, f"engine-{time.strftime('%Y%m%d_%H%M%S')}-{os.getpid()}.log")
+
+
+def console_options(config: Any) -> dict[str, Any]:
+    """What the app takes from a session config: theme, remapped keys, keyboard teleop."""
+    teleop = getattr(config, "teleop", None)
+    teleops = teleop if isinstance(teleop, (list, tuple)) else [teleop]
+    return {
+        "theme": getattr(config, "theme", None) or DEFAULT_THEME,
+        "keys": dict(getattr(config, "keys", None) or {}),
+        "forward_keys": any(getattr(t, "type", None) == "keyboard" for t in teleops),
+    }
+
+
+def start_session(config: Any) -> Engine:
+    """The real engine for `config`, in a child process, its output kept off the terminal."""
+    from core.remote import EngineProcess
+
+    return EngineProcess(config, output=_engine_log_path())
+
+
+def _display_data(config: Any) -> Callable[[m.Telemetry], None] | None:
+    if not getattr(config, "display_data", False):
+        return None
+    from core.rerun_stream import RerunStreamer
+
+    streamer = RerunStreamer.open(getattr(getattr(config, "dataset", None), "repo_id", "lerecord"))
+    return streamer.log if streamer is not None else None
+
+
+def run_console(config: Any) -> int:
+    """Record the session `config` describes, in the full-screen console; the exit status."""
+    engine = start_session(config)
+    app = make_app(engine, log_path=engine.output, start_engine=start_session,
+                   on_snapshot=_display_data(config), **console_options(config))
+    status = app.run()
+    engine.close()
+    return app.exit_status() if status is None else status
+
+
+def run_wizard() -> int:
+    """Open the session wizard; once it is done, record the session it set up."""
+    app = make_app(None, wizard=True, start_engine=start_session)
+    status = app.run()
+    if app.engine is not None:
+        app.engine.close()
+    return app.exit_status() if status is None else status

@@ -1,0 +1,122 @@
+"""Camera previews: each camera's latest thumbnail drawn with Unicode half-blocks.
+
+Each character cell shows two pixels: '▀' with the upper pixel as foreground colour and the
+lower one as background, which every colour terminal (and every SSH session) can display.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from rich.segment import Segment
+from rich.style import Style
+from textual.app import ComposeResult
+from textual.containers import Vertical
+from textual.strip import Strip
+from textual.widget import Widget
+from textual.widgets import Static
+
+from core.messages import CameraThumb
+
+
+def scale(image: np.ndarray, width: int, height: int) -> np.ndarray:
+    """Nearest-neighbour resize of an HxWx3 image to height x width."""
+    rows = (np.arange(height) * image.shape[0] // max(1, height)).clip(0, image.shape[0] - 1)
+    cols = (np.arange(width) * image.shape[1] // max(1, width)).clip(0, image.shape[1] - 1)
+    return image[rows][:, cols]
+
+
+def half_block_lines(thumb: CameraThumb, width: int, rows: int) -> list[list[Segment]]:
+    """The thumbnail fitted in width x rows cells (aspect kept), as lines of half-block segments."""
+    if width <= 0 or rows <= 0 or thumb.width == 0 or thumb.height == 0:
+        return []
+    image = np.frombuffer(thumb.rgb, dtype=np.uint8).reshape(thumb.height, thumb.width, 3)
+    # a cell is about twice as tall as wide: one cell = 1 pixel wide, 2 pixels tall
+    fit_w = min(width, int(rows * 2 * thumb.width / thumb.height))
+    fit_h = max(2, min(rows * 2, int(fit_w * thumb.height / thumb.width)) // 2 * 2)
+    pixels = scale(image, fit_w, fit_h)
+    lines = []
+    for y in range(0, fit_h, 2):
+        top, bottom = pixels[y], pixels[y + 1]
+        lines.append([
+            Segment("▀", Style.from_color(_colour(t), _colour(b))) for t, b in zip(top, bottom)
+        ])
+    return lines
+
+
+def _colour(pixel):
+    from rich.color import Color
+
+    return Color.from_rgb(int(pixel[0]), int(pixel[1]), int(pixel[2]))
+
+
+class CameraImage(Widget):
+    """One camera's thumbnail, redrawn only when a new one arrives."""
+
+    DEFAULT_CSS = """
+    CameraImage { width: 1fr; height: 1fr; }
+    """
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.thumb: CameraThumb | None = None
+        self._lines: list[list[Segment]] = []
+        self._drawn_size = (0, 0)
+
+    def show(self, thumb: CameraThumb) -> None:
+        if self.thumb is not None and thumb.rgb == self.thumb.rgb:
+            return
+        self.thumb = thumb
+        self._drawn_size = (0, 0)
+        self.refresh()
+
+    def render_line(self, y: int) -> Strip:
+        size = (self.size.width, self.size.height)
+        if self.thumb is not None and size != self._drawn_size:
+            self._lines = half_block_lines(self.thumb, *size)
+            self._drawn_size = size
+        if y < len(self._lines):
+            return Strip(self._lines[y]).extend_cell_length(self.size.width)
+        return Strip.blank(self.size.width)
+
+
+class CameraPreview(Vertical):
+    """A camera's name and frame age above its latest thumbnail."""
+
+    DEFAULT_CSS = """
+    CameraPreview { height: 1fr; }
+    CameraPreview .camera-title { height: 1; color: $text-muted; text-wrap: nowrap; }
+    """
+
+    def __init__(self, name: str, **kwargs):
+        super().__init__(**kwargs)
+        self.camera = name
+        self._title = ""
+
+    def compose(self) -> ComposeResult:
+        yield Static(self.camera, classes="camera-title")
+        yield CameraImage()
+
+    def show(self, thumb: CameraThumb) -> None:
+        title = f"{thumb.name} {thumb.age_ms:.0f} ms"
+        if title != self._title:
+            self._title = title
+            self.query_one(".camera-title", Static).update(title)
+        self.query_one(CameraImage).show(thumb)
+
+
+class CameraPreviews(Vertical):
+    """A preview per camera, added when the camera first appears in the telemetry."""
+
+    DEFAULT_CSS = """
+    CameraPreviews { background: $surface; }
+    """
+
+    def show(self, thumbs: tuple[CameraThumb, ...]) -> None:
+        for thumb in thumbs:
+            previews = [p for p in self.query(CameraPreview) if p.camera == thumb.name]
+            if previews:
+                previews[0].show(thumb)
+            else:
+                preview = CameraPreview(thumb.name)
+                self.mount(preview)
+                self.call_after_refresh(preview.show, thumb)

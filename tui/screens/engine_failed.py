@@ -1,0 +1,37 @@
+"""Shown when the engine fails: why it failed, and what still holds."""
+
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Static
+
+
+class EngineFailedScreen(ModalScreen[None]):
+    BINDINGS = [
+        Binding("q", "app.leave", "Quit", id="failed-quit"),
+        Binding("escape", "dismiss", "Back to the dashboard", id="failed-back"),
+    ]
+    DEFAULT_CSS = """
+    EngineFailedScreen { align: center middle; }
+    EngineFailedScreen > Vertical { width: 72; max-width: 100%; height: auto;
+                                    border: thick $servo-fault; background: $surface;
+                                    padding: 0 1; }
+    EngineFailedScreen #title { color: $servo-fault; text-style: bold; }
+    """
+
+    def __init__(self, error: str, log_path: str | None):
+        super().__init__()
+        self.error = error
+        self.log_path = log_path
+
+    def compose(self) -> ComposeResult:
+        where = f"\nDetails: {self.log_path}" if self.log_path else ""
+        with Vertical():
+            yield Static("The session engine failed", id="title")
+            yield Static(self.error, markup=False)
+            yield Static(f"Episodes saved before the failure stay in the dataset.{where}",
+                         markup=False)
+            yield Static("[bold]q[/] quit    [bold]Esc[/] back to the dashboard")

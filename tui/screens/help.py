@@ -1,0 +1,54 @@
+"""The help screen: every key of the console as currently bound (remaps included)."""
+
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Static
+
+EXPLANATIONS = {
+    "exit-early": "end the phase now: save the episode, or skip the rest of the reset",
+    "rerecord": "discard the episode in progress (or the one just saved) and record it again",
+    "stop": "end the session; mid-episode, asks whether to save the episode first",
+    "pause": "hold the arm where it is; the phase clock stops, no frames are recorded",
+    "emergency-stop": "cut motor torque at once, discard the episode, end the session",
+    "help": "this screen",
+    "theme": "switch to the next colour theme",
+    "wizard": "open the session wizard (set up the next session)",
+}
+
+
+def key_label(keys: str) -> str:
+    names = {"right": "→", "left": "←", "escape": "Esc", "space": "Space",
+             "exclamation_mark": "!", "question_mark": "?"}
+    return " / ".join(names.get(k.strip(), k.strip()) for k in keys.split(","))
+
+
+class HelpScreen(ModalScreen[None]):
+    BINDINGS = [Binding("escape,q,question_mark", "dismiss", "Close", id="help-close")]
+    DEFAULT_CSS = """
+    HelpScreen { align: center middle; }
+    HelpScreen > Vertical { width: 76; max-width: 100%; height: auto; max-height: 100%;
+                            border: round $primary; background: $surface; padding: 0 1; }
+    HelpScreen #title { text-style: bold; color: $primary; margin-bottom: 1; }
+    """
+
+    def __init__(self, bindings: list[tuple[str, Binding]], forward_keys: bool):
+        super().__init__()
+        self.rows = bindings
+        self.forward_keys = forward_keys
+
+    def compose(self) -> ComposeResult:
+        lines = []
+        for keys, binding in self.rows:
+            why = EXPLANATIONS.get(binding.id or "", binding.description)
+            lines.append(f"[bold $accent]{key_label(keys):<14}[/] {why}")
+        if self.forward_keys:
+            lines.append("\nOther keys go to the keyboard teleoperator.")
+        lines.append("\n[dim]Keys can be remapped in the profile's \\[keys] table, "
+                     "e.g. stop = \"escape,x\". Esc closes this screen.[/]")
+        with Vertical():
+            yield Static("lerecord keys", id="title")
+            yield Static("\n".join(lines))

@@ -1,0 +1,245 @@
+"""The session wizard: robot, cameras, teleop, policy, dataset and options, one page each.
+
+Fields come from `tui.options.OPTIONS`. Each page is checked when leaving it (types, choices,
+required values); the last page runs the CLI's own parser on the equivalent flags, shows its
+message under the field it names, then saves the TOML profile and hands back the parsed config.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from pathlib import Path
+from collections.abc import Callable
+from typing import Any
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.screen import Screen
+from textual.suggester import SuggestFromList
+from textual.widgets import Button, ContentSwitcher, Footer, Input, Label, Select, Static, Switch
+
+from hardware.errors import ConfigError
+from tui.components.camera_preview import CameraImage
+from tui.detect import Detected, detect
+from tui.options import OPTIONS, STEPS, Option, convert, options_of, parse_cameras, to_argv
+
+log = logging.getLogger(__name__)
+
+
+def build_config(values: dict[str, Any], path: Path) -> Any:
+    """Validate the answers with the CLI's parser, save the profile, return the session config."""
+    from core.config import parse_record_args, save_profile
+
+    config = parse_record_args(to_argv(values))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    save_profile(config, path)
+    return config
+
+
+def _say(where: Static, message: str) -> None:
+    where.update(message)
+    where.display = bool(message)
+
+
+class WizardScreen(Screen[Any]):
+    BINDINGS = [
+        Binding("ctrl+n,pagedown", "next", "Next page", id="wizard-next"),
+        Binding("ctrl+b,pageup", "back", "Back", id="wizard-back"),
+        Binding("escape", "cancel", "Cancel", id="wizard-cancel"),
+    ]
+    DEFAULT_CSS = """
+    WizardScreen #title { height: 1; background: $primary; color: $background;
+                          text-style: bold; padding: 0 1; }
+    WizardScreen VerticalScroll { padding: 0 1; }
+    WizardScreen ContentSwitcher { height: 1fr; }
+    WizardScreen .field { height: auto; margin-bottom: 1; }
+    WizardScreen Switch { border: none; height: 1; padding: 0; }
+    WizardScreen .field Label { width: 100%; }
+    WizardScreen .help { color: $text-muted; }
+    WizardScreen .error { color: $servo-fault; height: auto; display: none; }
+    WizardScreen .detected { color: $text-muted; height: auto; }
+    WizardScreen #camera-picture { width: 48; height: 18; }
+    WizardScreen #buttons { height: 1; align-horizontal: right; padding: 0 1; }
+    WizardScreen Button { height: 1; min-width: 10; border: none; margin-left: 1; }
+    WizardScreen Input, WizardScreen Select { width: 100%; }
+    """
+
+    def __init__(
+        self,
+        initial: dict[str, Any] | None = None,
+        detector: Callable[[], Detected] = detect,
+    ):
+        super().__init__()
+        self.initial = initial or {}
+        self.detector = detector
+        self.detected: Detected | None = None
+        self.page = 0
+        self.result_path: Path | None = None
+
+    def compose(self) -> ComposeResult:
+        yield Static("", id="title")
+        with ContentSwitcher(initial=f"step-{STEPS[0]}"):
+            for step in STEPS:
+                with VerticalScroll(id=f"step-{step}"):
+                    for option in options_of(step):
+                        yield from self._field(option)
+                    if step == "robot":
+                        yield Static("Looking for servo buses…", classes="detected", id="ports")
+                    if step == "cameras":
+                        yield Static("Looking for cameras…", classes="detected",
+                                     id="cameras-found")
+                        yield CameraImage(id="camera-picture")
+                    yield Static("", classes="error", id=f"error-{step}")
+        with Horizontal(id="buttons"):
+            yield Button("Back", id="back", compact=True)
+            yield Button("Next", id="next", variant="primary", compact=True)
+        yield Footer()
+
+    def _field(self, option: Option) -> ComposeResult:
+        value = self.initial.get(option.name, option.default)
+        with Vertical(classes="field"):
+            yield Label(f"[bold]{option.name}[/]  [dim]{option.help}[/]")
+            if option.kind is bool:
+                yield Switch(value=bool(value), id=option.field_id)
+            elif option.choices is not None:
+                choices = option.choices()
+                yield Select([(c, c) for c in choices], value=value if value in choices else
+                             choices[0], allow_blank=False, id=option.field_id, compact=True)
+            else:
+                yield Input(str(value), id=option.field_id, compact=True)
+            yield Static("", classes="error", id=f"{option.field_id}-error")
+
+    def on_mount(self) -> None:
+        self._show_page()
+        self.run_worker(self._detect, thread=True, exit_on_error=False)
+
+    def _detect(self) -> None:
+        """In a worker thread: devices are opened and probed, which takes a while."""
+        detected = self.detector()
+        self.app.call_from_thread(self.show_detected, detected)
+
+    def show_detected(self, detected: Detected) -> None:
+        self.detected = detected
+        ports = [f"  {path}  {what}" for path, what in detected.ports]
+        self.query_one("#ports", Static).update(
+            "Serial ports:\n" + "\n".join(ports) + "\n'sim' starts the emulator." if ports else
+            "No serial port found; 'sim' starts the emulator."
+        )
+        cameras = [f"  {source:<14} {label}" for source, label in detected.cameras]
+        self.query_one("#cameras-found", Static).update(
+            "Cameras found (use the first column as the source):\n"
+            + ("\n".join(cameras) if cameras else "  none")
+            + "\n  sim            draws the simulated arm (picture below)"
+        )
+        suggestions = SuggestFromList(["sim", *(path for path, _ in detected.ports)])
+        for name in ("robot.port", "teleop.port"):
+            option = next(o for o in OPTIONS if o.name == name)
+            self.query_one(f"#{option.field_id}", Input).suggester = suggestions
+        self._show_picture()
+
+    def _show_picture(self) -> None:
+        """The picture of the first camera named in the cameras field."""
+        if self.detected is None:
+            return
+        option = next(o for o in OPTIONS if o.name == "cameras")
+        text = self.query_one(f"#{option.field_id}", Input).value
+        sources = [part.partition("=")[2].strip() for part in text.split(",")]
+        for source in sources:
+            if source in self.detected.pictures:
+                self.query_one("#camera-picture", CameraImage).show(self.detected.pictures[source])
+                return
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        if event.input.id == next(o for o in OPTIONS if o.name == "cameras").field_id:
+            self._show_picture()
+
+    def _show_page(self) -> None:
+        step = STEPS[self.page]
+        self.query_one(ContentSwitcher).current = f"step-{step}"
+        self.query_one("#title", Static).update(
+            f"Session wizard — step {self.page + 1}/{len(STEPS)}: {step}"
+        )
+        self.query_one("#next", Button).label = "Save & start" if step == STEPS[-1] else "Next"
+        first = self.query(f"#step-{step} Input, #step-{step} Select, #step-{step} Switch")
+        if first:
+            first.first().focus()
+
+    # ---- values and checks
+
+    def values(self) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for option in OPTIONS:
+            widget = self.query_one(f"#{option.field_id}")
+            raw = widget.value
+            out[option.name] = raw if option.kind is bool else str(raw)
+        return out
+
+    def _check_page(self, step: str) -> bool:
+        ok = True
+        for option in options_of(step):
+            error = self.query_one(f"#{option.field_id}-error", Static)
+            raw = self.query_one(f"#{option.field_id}").value
+            try:
+                if option.kind is not bool:
+                    convert(option, str(raw))
+                if option.name == "cameras":
+                    parse_cameras(str(raw))
+                _say(error, "")
+            except ConfigError as problem:
+                _say(error, str(problem))
+                ok = False
+        return ok
+
+    def _show_cli_error(self, message: str) -> None:
+        """Put the parser's message under the field it names (or on this page)."""
+        named = [(m.start(), o) for o in OPTIONS
+                 if (m := re.search(rf"--{re.escape(o.name)}\b", message))]
+        if named:
+            option = min(named, key=lambda hit: hit[0])[1]
+            self.page = STEPS.index(option.step)
+            self._show_page()
+            _say(self.query_one(f"#{option.field_id}-error", Static), message)
+            return
+        _say(self.query_one(f"#error-{STEPS[self.page]}", Static), message)
+
+    # ---- navigation
+
+    def action_next(self) -> None:
+        step = STEPS[self.page]
+        if not self._check_page(step):
+            return
+        if self.page < len(STEPS) - 1:
+            self.page += 1
+            self._show_page()
+            return
+        values = self.values()
+        typed = {o.name: (values[o.name] if o.kind is bool else convert(o, values[o.name]))
+                 for o in OPTIONS}
+        path = Path(str(typed["profile"])).expanduser()
+        try:
+            config = build_config(typed, path)
+        except ConfigError as problem:
+            self._show_cli_error(str(problem))
+            return
+        self.result_path = path
+        self.app.notify(f"profile saved: {path}", timeout=4)
+        self.dismiss(config)
+
+    def action_back(self) -> None:
+        if self.page > 0:
+            self.page -= 1
+            self._show_page()
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        if event.button.id == "next":
+            self.action_next()
+        elif event.button.id == "back":
+            self.action_back()
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        self.focus_next()
