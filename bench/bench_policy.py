@@ -151,7 +151,7 @@ def run_mode(policy, async_mode: bool, fps: float, duration: float, arm):
     period, steps = 1 / fps, int(duration * fps)
     records, delivered = [], []
     failed_before = getattr(arm, "failed_reads", 0)
-    runner.start_episode()
+    runner.start_episode(arm.observe(0))  # the first chunk before the clock starts, as sessions do
     start = time.perf_counter()
     for step in range(steps):
         due = start + step * period
