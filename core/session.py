@@ -102,8 +102,10 @@ class Session:
         if isinstance(event, (m.WarningRaised, m.DeviceFault)) and not getattr(
             event, "recovered", False
         ):
-            text = event.message if isinstance(event, m.WarningRaised) else (
-                f"{event.device}: {event.message}"
+            text = (
+                event.message
+                if isinstance(event, m.WarningRaised)
+                else (f"{event.device}: {event.message}")
             )
             self._warnings.append((self.clock(), text))
         if self.voice is not None:
@@ -218,9 +220,13 @@ class Session:
     def on_episode_written(self, written) -> None:
         """Called by the recorder's saver thread when an episode is on disk (or failed)."""
         if written.error is None:
-            self.emit(m.EpisodeSaved(self.now(), written.episode_index, written.frames, written.save_s))
+            self.emit(
+                m.EpisodeSaved(self.now(), written.episode_index, written.frames, written.save_s)
+            )
         else:
-            self.emit(m.WarningRaised(self.now(), f"an episode could not be saved: {written.error}"))
+            self.emit(
+                m.WarningRaised(self.now(), f"an episode could not be saved: {written.error}")
+            )
 
     # ---- the control thread's life ---------------------------------------------------------
 
