@@ -124,28 +124,19 @@ class DatasetRecorder:
     # ---- opening -------------------------------------------------------------------------------
 
     @classmethod
-    def create(
-        cls,
-        root: Path | str | None,
-        repo_id: str,
-        fps: int,
-        robot_type: str | None,
-        features: dict,
-        video: bool = True,
-        vcodec: str = "libsvtav1",
-        encoder_threads: int | None = None,
-        queue_size: int = 30,
-        on_written: Callable[[EpisodeWritten], None] | None = None,
-    ) -> DatasetRecorder:
+    def create(cls, root, repo_id, fps, robot_type, features, **options) -> DatasetRecorder:
         """A new dataset at `root` (default `~/.cache/huggingface/lerobot/<repo_id>`)."""
-        root = Path(root) if root else default_root(repo_id)
-        settings = _settings(features, video, vcodec, encoder_threads)
-        meta = DatasetMeta.create(root, repo_id, fps, robot_type, features, use_videos=video)
-        return cls(meta, settings, queue_size, on_written)
+        return cls._open(False, root, repo_id, fps, robot_type, features, **options)
 
     @classmethod
-    def resume(
+    def resume(cls, root, repo_id, fps, robot_type, features, **options) -> DatasetRecorder:
+        """Append to the dataset at `root`; ConfigError (nothing touched) if it does not match."""
+        return cls._open(True, root, repo_id, fps, robot_type, features, **options)
+
+    @classmethod
+    def _open(
         cls,
+        resume: bool,
         root: Path | str | None,
         repo_id: str,
         fps: int,
@@ -157,10 +148,12 @@ class DatasetRecorder:
         queue_size: int = 30,
         on_written: Callable[[EpisodeWritten], None] | None = None,
     ) -> DatasetRecorder:
-        """Append to the dataset at `root`; ConfigError (nothing touched) if it does not match."""
         root = Path(root) if root else default_root(repo_id)
         settings = _settings(features, video, vcodec, encoder_threads)
-        meta = DatasetMeta.open_existing(root, repo_id, fps, robot_type, features)
+        if resume:
+            meta = DatasetMeta.open_existing(root, repo_id, fps, robot_type, features)
+        else:
+            meta = DatasetMeta.create(root, repo_id, fps, robot_type, features, use_videos=video)
         return cls(meta, settings, queue_size, on_written)
 
     # ---- control thread ------------------------------------------------------------------------
