@@ -201,7 +201,9 @@ class ControlLoop:
         t1 = self.clock()
         sections["observe"] = (t1 - start) * 1e3
         if obs is None:
-            self._publish(phase, episode, frame, total, None, "hold", None, lateness, period, sections)
+            self._publish(
+                phase, episode, frame, total, None, "hold", None, lateness, period, sections
+            )
             return False
 
         action, source, policy_step = (None, "hold", None)
@@ -241,7 +243,9 @@ class ControlLoop:
         )
         self.step_index += 1
         s.step_done(step)
-        self._publish(phase, episode, frame + 1, total, obs, source, policy_step, lateness, period, sections)
+        self._publish(
+            phase, episode, frame + 1, total, obs, source, policy_step, lateness, period, sections
+        )
         return not self.paused
 
     def _observe(self) -> dict | None:
@@ -269,7 +273,9 @@ class ControlLoop:
 
     # ---- telemetry -------------------------------------------------------------------------
 
-    def _publish(self, phase, episode, frame, total, obs, source, policy_step, lateness, period, sections):
+    def _publish(
+        self, phase, episode, frame, total, obs, source, policy_step, lateness, period, sections
+    ):
         s = self.s
         w = self._windows
         if period > 0:

@@ -114,7 +114,9 @@ def _upload(s) -> None:
 
     ds = s.config.dataset
     try:
-        url = push_dataset(s.recorder.root, ds.repo_id, private=ds.private, tags=ds.tags, api=s.hub_api)
+        url = push_dataset(
+            s.recorder.root, ds.repo_id, private=ds.private, tags=ds.tags, api=s.hub_api
+        )
     except Exception as error:  # its message says the dataset is intact and how to retry
         s.emit(m.UploadFailed(s.now(), str(error)))
     else:

@@ -26,17 +26,39 @@ class DeviceEntry:
 
 
 _ENTRIES = [
-    DeviceEntry("robot", "so100_follower", "hardware.so_arm.follower", "So100FollowerConfig", "SoFollower"),
-    DeviceEntry("robot", "so101_follower", "hardware.so_arm.follower", "So101FollowerConfig", "SoFollower"),
-    DeviceEntry("robot", "lekiwi_client", "hardware.lekiwi.client", "LeKiwiClientConfig", "LeKiwiClient"),
+    DeviceEntry(
+        "robot", "so100_follower", "hardware.so_arm.follower", "So100FollowerConfig", "SoFollower"
+    ),
+    DeviceEntry(
+        "robot", "so101_follower", "hardware.so_arm.follower", "So101FollowerConfig", "SoFollower"
+    ),
+    DeviceEntry(
+        "robot", "lekiwi_client", "hardware.lekiwi.client", "LeKiwiClientConfig", "LeKiwiClient"
+    ),
     DeviceEntry("robot", "lekiwi", "hardware.lekiwi.host", "LeKiwiConfig", "LeKiwi"),
-    DeviceEntry("teleop", "so100_leader", "hardware.so_arm.leader", "So100LeaderConfig", "SoLeader"),
-    DeviceEntry("teleop", "so101_leader", "hardware.so_arm.leader", "So101LeaderConfig", "SoLeader"),
-    DeviceEntry("teleop", "keyboard", "hardware.teleop.keyboard", "KeyboardTeleopConfig", "KeyboardTeleop"),
-    DeviceEntry("teleop", "gamepad", "hardware.teleop.gamepad", "GamepadTeleopConfig", "GamepadTeleop"),
-    DeviceEntry("camera", "opencv", "hardware.cameras.opencv", "OpenCVCameraConfig", "OpenCVCamera"),
+    DeviceEntry(
+        "teleop", "so100_leader", "hardware.so_arm.leader", "So100LeaderConfig", "SoLeader"
+    ),
+    DeviceEntry(
+        "teleop", "so101_leader", "hardware.so_arm.leader", "So101LeaderConfig", "SoLeader"
+    ),
+    DeviceEntry(
+        "teleop", "keyboard", "hardware.teleop.keyboard", "KeyboardTeleopConfig", "KeyboardTeleop"
+    ),
+    DeviceEntry(
+        "teleop", "gamepad", "hardware.teleop.gamepad", "GamepadTeleopConfig", "GamepadTeleop"
+    ),
+    DeviceEntry(
+        "camera", "opencv", "hardware.cameras.opencv", "OpenCVCameraConfig", "OpenCVCamera"
+    ),
     DeviceEntry("camera", "sim", "hardware.sim.camera", "SimCameraConfig", "SimCamera"),
-    DeviceEntry("camera", "realsense", "hardware.cameras.realsense", "RealSenseCameraConfig", "RealSenseCamera"),
+    DeviceEntry(
+        "camera",
+        "realsense",
+        "hardware.cameras.realsense",
+        "RealSenseCameraConfig",
+        "RealSenseCamera",
+    ),
 ]
 _TABLE: dict[tuple[str, str], DeviceEntry] = {(e.kind, e.type): e for e in _ENTRIES}
 _FLAG = {"robot": "--robot.type", "teleop": "--teleop.type", "camera": "camera type"}
