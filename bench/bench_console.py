@@ -155,7 +155,8 @@ def main() -> None:
     if args.console_child:
         return run_console(args.flags, args.console_child)
     if shutil.which("tmux") is None:
-        sys.exit("bench_console needs tmux (a real terminal for the console)")
+        print("bench_console: skipped, it needs tmux (a real terminal for the console)")
+        return
     results: dict[str, list[dict]] = {"headless": [], "console": []}
     with tempfile.TemporaryDirectory() as tmp:
         for r in range(args.rounds):
