@@ -43,22 +43,33 @@ def start_session(root: Path, *extra: str, **kw) -> Session:
     return session
 
 
+def _pending(session: Session) -> list:
+    """Events drained from the session but not yet looked at by `wait_for`."""
+    return session.__dict__.setdefault("_test_pending_events", [])
+
+
 def wait_for(session: Session, kind: type, seen: list, timeout: float = 20.0):
-    """Collect events into `seen` until one of `kind` arrives; return it."""
+    """Move events into `seen`, in order, until one of `kind` arrives; return it."""
+    pending = _pending(session)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        for event in session.events():
+        while pending:
+            event = pending.pop(0)
             seen.append(event)
             if isinstance(event, kind):
                 return event
-        time.sleep(0.01)
+        pending.extend(session.events())
+        if not pending:
+            time.sleep(0.01)
     raise AssertionError(f"no {kind.__name__} within {timeout}s; saw {seen}")
 
 
 def finish(session: Session, seen: list, timeout: float = 30.0) -> m.SessionEnded:
     assert session.wait(timeout), "session did not end"
     session.close()
-    seen.extend(session.events())
+    pending = _pending(session)
+    seen.extend(pending + session.events())
+    pending.clear()
     ended = [e for e in seen if isinstance(e, m.SessionEnded)]
     assert len(ended) == 1
     return ended[0]

@@ -81,7 +81,7 @@ def test_rerecord_during_the_reset_takes_the_episode_just_saved_out(tmp_path):
     wait_for(session, m.EpisodeDiscarded, seen)
     again = wait_for(session, m.EpisodeStarted, seen)
     ended = finish(session, seen)
-    assert again.episode_index == 0
+    assert again.episode_index == 0, seen
     assert ended.episodes_saved == 2
     assert _episodes(root) == [15, 15] and check_loadable(root)["total_episodes"] == 2
 

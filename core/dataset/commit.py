@@ -63,15 +63,41 @@ def lock(root: Path) -> IO | None:
     return handle
 
 
-def publish(root: Path, moves: list[tuple[Path, Path]]) -> None:
-    """Move staged files to their places in the dataset, crash-safely (see module doc)."""
-    for src, _ in moves:
-        fsync_file(src)
-    entries = [[str(src.relative_to(root)), str(dst.relative_to(root))] for src, dst in moves]
+def publish(root: Path, moves: list[tuple[Path, Path | None]]) -> None:
+    """Move staged files to their places in the dataset, crash-safely (see module doc).
+
+    A move to None deletes its source (used to undo a publish)."""
+    for src, dst in moves:
+        if dst is not None:
+            fsync_file(src)
+    entries = [
+        [str(src.relative_to(root)), None if dst is None else str(dst.relative_to(root))]
+        for src, dst in moves
+    ]
     journal = scratch(root) / JOURNAL
     write_bytes(journal, json.dumps(entries).encode())
     _apply(root, entries)
     journal.unlink()
+
+
+def keep_for_undo(root: Path, moves: list[tuple[Path, Path]]) -> list[tuple[Path, Path | None]]:
+    """Before publishing `moves`, keep the files they replace (hard links, else copies) and
+    return the moves that put the dataset back as it was (files the publish adds are deleted)."""
+    folder = scratch(root) / "undo"
+    shutil.rmtree(folder, ignore_errors=True)
+    undo: list[tuple[Path, Path | None]] = []
+    for _, dst in moves:
+        if not dst.exists():
+            undo.append((dst, None))
+            continue
+        kept = folder / dst.relative_to(root)
+        kept.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            os.link(dst, kept)
+        except OSError:  # a file system without hard links
+            shutil.copy2(dst, kept)
+        undo.append((kept, dst))
+    return list(reversed(undo))
 
 
 def recover(root: Path) -> bool:
@@ -94,7 +120,11 @@ def recover(root: Path) -> bool:
 
 def _apply(root: Path, entries: list[list[str]]) -> None:
     for src_rel, dst_rel in entries:
-        src, dst = root / src_rel, root / dst_rel
+        src = root / src_rel
+        if dst_rel is None:
+            src.unlink(missing_ok=True)
+            continue
+        dst = root / dst_rel
         if src.exists():
             dst.parent.mkdir(parents=True, exist_ok=True)
             os.replace(src, dst)

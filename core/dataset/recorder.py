@@ -81,6 +81,9 @@ class SaveHandle:
         return self.result
 
 
+_UNDO_LAST = object()  # saver job: take the episode published last back out
+
+
 @dataclass
 class _SaveJob:
     take: int
@@ -125,6 +128,8 @@ class DatasetRecorder:
         self._handed = 0  # saves handed to the saver (written by the control thread only)
         self._finished = 0  # saves the saver finished (written by the saver only)
         self._saved = 0
+        self._last_publish: tuple[DatasetMeta, list] | None = None
+        self._removal_requested = 0
         self._jobs: queue.SimpleQueue = queue.SimpleQueue()
         self._closed = False
         self._held: list[SaveHandle] = []
@@ -271,6 +276,15 @@ class DatasetRecorder:
             except queue.Empty:
                 return out
 
+    def remove_last_episode(self) -> bool:
+        """Take the episode saved last back out of the dataset (re-record pressed during its
+        reset). Queued behind its save; False when this session has saved nothing to take out."""
+        if self._handed == 0 or self._removal_requested == self._handed:
+            return False
+        self._removal_requested = self._handed
+        self._jobs.put(_UNDO_LAST)
+        return True
+
     # ---- any thread but the control one -------------------------------------------------------
 
     def wait_saves(self, timeout: float | None = None) -> bool:
@@ -307,6 +321,9 @@ class DatasetRecorder:
             if isinstance(job, threading.Event):
                 job.set()
                 continue
+            if job is _UNDO_LAST:
+                self._undo_last()
+                continue
             self._save(job)
 
     def _save(self, job: _SaveJob) -> None:
@@ -326,7 +343,9 @@ class DatasetRecorder:
             moves, new_meta = stage_episode(self.meta, job.frames, results, self.video, staged)
             job.handle._decided.wait()
             if job.handle._keep:
+                undo = commit.keep_for_undo(self.root, moves)
                 commit.publish(self.root, moves)
+                self._last_publish = (self.meta, undo)
                 self.meta = new_meta
                 self._saved += 1
             else:
@@ -344,6 +363,20 @@ class DatasetRecorder:
             index, job.frames.length, time.perf_counter() - job.requested_at, error, repeated
         )
         self._finish(job.handle, written)
+
+    def _undo_last(self) -> None:
+        if self._last_publish is None:
+            logger.warning("dataset %s: no saved episode to take out", self.repo_id)
+            return
+        previous, undo = self._last_publish
+        self._last_publish = None
+        try:
+            commit.publish(self.root, undo)
+        except OSError:
+            logger.exception("dataset %s: the last episode could not be taken out", self.repo_id)
+            return
+        self.meta = previous
+        self._saved -= 1
 
     def _finish(self, handle: SaveHandle, written: EpisodeWritten) -> None:
         handle.result = written

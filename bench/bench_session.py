@@ -1,0 +1,140 @@
+"""A whole recording session on the emulators, measured: step lateness, missed deadlines, dropped
+frames, episode save time and memory per episode.
+
+    python -m bench.bench_session                 # 2 × 640x480 sim cameras, libsvtav1, 30 Hz, 2 min
+    python -m bench.bench_session --vcodec h264
+    python -m bench.bench_session --compare-log   # the same session with and without --log=true
+    python -m bench.bench_session --max-rate      # highest loop rate without cameras
+
+The arm and the leader are STS3215 emulators in their own processes (`port=sim`), the cameras
+render the arm in the session's process, as a real camera's reader thread would run there.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+from core import messages as m
+from core.config import parse_record_args
+from core.session import Session
+
+CAMERA = '"{name}": {{"type": "sim", "width": 640, "height": 480, "fps": 30}}'
+
+
+def session_args(
+    root: Path, fps: int, seconds: float, episodes: int, cameras: int, vcodec: str, log: bool
+) -> list[str]:
+    cams = ", ".join(CAMERA.format(name=f"cam{i}") for i in range(cameras))
+    return [
+        "--robot.type=so101_follower",
+        "--robot.port=sim",
+        "--robot.id=bench",
+        f"--robot.cameras={{{cams}}}",
+        "--teleop.type=so101_leader",
+        "--teleop.port=sim",
+        "--teleop.id=bench_leader",
+        "--dataset.repo_id=local/bench",
+        f"--dataset.root={root}",
+        "--dataset.single_task=Benchmark",
+        f"--dataset.fps={fps}",
+        f"--dataset.episode_time_s={seconds}",
+        "--dataset.reset_time_s=2",
+        f"--dataset.num_episodes={episodes}",
+        f"--dataset.vcodec={vcodec}",
+        "--dataset.push_to_hub=false",
+        "--play_sounds=false",
+        f"--log={str(log).lower()}",
+    ]
+
+
+def rss_mb() -> float:
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def run(args: list[str]) -> dict:
+    session = Session(parse_record_args(args))
+    lateness: list[float] = []
+    step_done = session.step_done
+
+    def collect(step):
+        if step.phase == "recording":
+            lateness.append(step.lateness_s * 1e3)
+        step_done(step)
+
+    session.step_done = collect
+    session.start()
+    saves, rss = [], []
+    while True:
+        ended = session.wait(0.2)
+        for event in session.events():
+            if isinstance(event, m.EpisodeSaved):
+                saves.append(event.save_s)
+                rss.append(rss_mb())
+        if ended:
+            break
+    session.close()
+    t = session.snapshot().timing
+    lat = np.array(lateness)
+    return {
+        "steps": len(lat),
+        "p50": float(np.percentile(lat, 50)),
+        "p99": float(np.percentile(lat, 99)),
+        "max": float(lat.max()),
+        "missed": int((lat > 1e3 / session.config.dataset.fps).sum()),
+        "dropped": t.dropped_frames,
+        "save_max": max(saves) if saves else float("nan"),
+        "rss": rss,
+    }
+
+
+def show(label: str, r: dict) -> None:
+    rss = ", ".join(f"{v:.0f}" for v in r["rss"])
+    print(
+        f"{label:28s} steps {r['steps']:5d}  lateness p50 {r['p50']:.2f} ms  p99 {r['p99']:.2f} ms"
+        f"  max {r['max']:.1f} ms  late>period {r['missed']}  dropped {r['dropped']}"
+        f"  save max {r['save_max']:.2f} s  RSS/episode MB [{rss}]"
+    )
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--seconds", type=float, default=120.0, help="recorded time in all")
+    p.add_argument("--episodes", type=int, default=4)
+    p.add_argument("--cameras", type=int, default=2)
+    p.add_argument("--fps", type=int, default=30)
+    p.add_argument("--vcodec", default="libsvtav1")
+    p.add_argument("--compare-log", action="store_true")
+    p.add_argument("--max-rate", action="store_true")
+    a = p.parse_args()
+    print(f"machine: {os.cpu_count()} cores, load {os.getloadavg()[0]:.1f}")
+    with tempfile.TemporaryDirectory() as tmp:
+        os.chdir(tmp)
+        if a.max_rate:
+            for fps in (60, 120, 250, 500, 1000):
+                r = run(session_args(Path(tmp) / f"r{fps}", fps, 5, 1, 0, a.vcodec, False))
+                show(f"{fps} Hz, no camera", r)
+            return
+        per = a.seconds / a.episodes
+        base = session_args(Path(tmp) / "a", a.fps, per, a.episodes, a.cameras, a.vcodec, False)
+        show(f"{a.cameras} cams {a.vcodec} {a.fps} Hz", run(base))
+        if a.compare_log:
+            with_log = session_args(
+                Path(tmp) / "b", a.fps, per, a.episodes, a.cameras, a.vcodec, True
+            )
+            time.sleep(1)
+            show("  same, --log=true", run(with_log))
+
+
+if __name__ == "__main__":
+    main()
