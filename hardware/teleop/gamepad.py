@@ -21,6 +21,8 @@ from __future__ import annotations
 
 import logging
 import os
+import queue
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -125,9 +127,32 @@ class PadSource(Protocol):
 
 
 class PygamePad:
-    """A game controller through SDL2 (pygame), with no window (dummy video driver)."""
+    """A game controller through SDL2 (pygame), with no window (dummy video driver).
+
+    Every SDL call happens on this pad's own thread (SDL wants its events pumped on the thread
+    that initialised it); the control loop only takes the events that thread queued.
+    """
+
+    POLL_S = 0.005
 
     def __init__(self, index: int):
+        self.name = ""
+        self._queue: queue.SimpleQueue = queue.SimpleQueue()
+        self._ready = threading.Event()
+        self._stop = threading.Event()
+        self._error: DeviceError | None = None
+        self._thread = threading.Thread(
+            target=self._run, args=(index,), name="gamepad", daemon=True
+        )
+        self._thread.start()
+        if not self._ready.wait(10):
+            self.close()
+            raise DeviceError("the gamepad library did not start within 10 s")
+        if self._error is not None:
+            self._thread.join()
+            raise self._error
+
+    def _open(self, index: int) -> Any:
         os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
         os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
         os.environ.setdefault("SDL_JOYSTICK_ALLOW_BACKGROUND_EVENTS", "1")
@@ -135,7 +160,6 @@ class PygamePad:
             import pygame
         except ImportError:
             raise DeviceError(f"the gamepad teleop needs pygame: {INSTALL}") from None
-        self._pg = pygame
         pygame.display.init()
         pygame.joystick.init()
         count = pygame.joystick.get_count()
@@ -146,32 +170,47 @@ class PygamePad:
                 f"no gamepad #{index} connected (SDL sees {count}): plug one in (on Linux, "
                 "check read access to /dev/input/event*), or set --teleop.index"
             )
-        self._pad = pygame.joystick.Joystick(index)
-        self._pad.init()
-        self._id = self._pad.get_instance_id()
-        self.name = self._pad.get_name()
+        return pygame
+
+    def _run(self, index: int) -> None:
+        try:
+            pg = self._open(index)
+        except DeviceError as error:
+            self._error = error
+            self._ready.set()
+            return
+        pad = pg.joystick.Joystick(index)
+        pad.init()
+        pad_id, self.name = pad.get_instance_id(), pad.get_name()
+        self._ready.set()
+        kinds = (pg.JOYAXISMOTION, pg.JOYBUTTONDOWN, pg.JOYBUTTONUP, pg.JOYDEVICEREMOVED)
+        try:
+            while not self._stop.wait(self.POLL_S):
+                for e in pg.event.get(kinds):
+                    if getattr(e, "instance_id", pad_id) != pad_id:
+                        continue
+                    if e.type == pg.JOYAXISMOTION:
+                        self._queue.put({"type": "axis", "axis": e.axis, "value": e.value})
+                    elif e.type == pg.JOYDEVICEREMOVED:
+                        self._queue.put({"type": "removed"})
+                    else:
+                        down = e.type == pg.JOYBUTTONDOWN
+                        self._queue.put({"type": "button", "button": e.button, "down": down})
+        finally:
+            pg.joystick.quit()
+            pg.display.quit()
 
     def events(self) -> list[dict[str, Any]]:
-        pg = self._pg
-        out: list[dict[str, Any]] = []
-        for e in pg.event.get(
-            (pg.JOYAXISMOTION, pg.JOYBUTTONDOWN, pg.JOYBUTTONUP, pg.JOYDEVICEREMOVED)
-        ):
-            if getattr(e, "instance_id", self._id) != self._id:
-                continue
-            if e.type == pg.JOYAXISMOTION:
-                out.append({"type": "axis", "axis": e.axis, "value": e.value})
-            elif e.type == pg.JOYDEVICEREMOVED:
-                out.append({"type": "removed"})
-            else:
-                out.append(
-                    {"type": "button", "button": e.button, "down": e.type == pg.JOYBUTTONDOWN}
-                )
-        return out
+        out = []
+        while True:
+            try:
+                out.append(self._queue.get_nowait())
+            except queue.Empty:
+                return out
 
     def close(self) -> None:
-        self._pg.joystick.quit()
-        self._pg.display.quit()
+        self._stop.set()
+        self._thread.join(timeout=2)
 
 
 class GamepadTeleop(Teleoperator):
