@@ -110,11 +110,15 @@ def test_observations_carry_arm_positions_base_velocity_and_jpeg_frames(host):
         for motor in ("shoulder_pan", "shoulder_lift", "elbow_flex", "gripper"):
             assert obs[f"arm_{motor}.pos"] == pytest.approx(arm[f"{motor}.pos"], abs=1.0)
         assert obs["x.vel"] == 0.0 and obs["theta.vel"] == 0.0
+        # the arm's servo readings come along, for the console's servo table
+        assert 15 < obs["arm_shoulder_lift.temperature"] < 80
+        assert obs["arm_gripper.voltage"] == pytest.approx(12.0, abs=1.5)
+        assert set(client.diagnostic_features) <= set(obs)
         for cam in ("head", "wrist"):
             image = obs[cam]
             assert image.shape == (120, 160, 3) and image.dtype == np.uint8
             assert image.std() > 10  # a rendered arm, not a blank frame
-        assert set(obs) == set(client.observation_features)
+        assert set(client.observation_features) <= set(obs)
     finally:
         client.disconnect()
 
