@@ -115,13 +115,7 @@ def _upload(s) -> None:
     ds = s.config.dataset
     try:
         url = push_dataset(s.recorder.root, ds.repo_id, private=ds.private, tags=ds.tags, api=s.hub_api)
-    except Exception as error:
-        s.emit(
-            m.UploadFailed(
-                s.now(),
-                f"{error}; the dataset is intact at {s.recorder.root}; retry with "
-                f"`lerecord push {ds.repo_id} --root {s.recorder.root}`",
-            )
-        )
+    except Exception as error:  # its message says the dataset is intact and how to retry
+        s.emit(m.UploadFailed(s.now(), str(error)))
     else:
         s.emit(m.UploadFinished(s.now(), url))

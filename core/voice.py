@@ -265,6 +265,9 @@ def _speaker(conn, factory: Callable[[], Any], sound_check: Callable[[], bool] |
 # ---- rendering to files (tests, diagnostics) -----------------------------------------------------
 
 
+RENDER_ATTEMPTS = 4
+
+
 def render_to_wav(
     texts: dict[str, Path],
     engine_factory: Callable[[], Any] = default_engine,
@@ -297,9 +300,13 @@ def _renderer(conn, factory: Callable[[], Any], jobs: list[tuple[str, str]]) -> 
     try:
         engine = factory()
         for text, path in jobs:
-            engine.save_to_file(text, path)
-            engine.runAndWait()
-            if not _wait_for_wav(Path(path), 10.0):
+            # pyttsx3 sometimes leaves a file at its bare header: say it again into the file.
+            for _ in range(RENDER_ATTEMPTS):
+                engine.save_to_file(text, path)
+                engine.runAndWait()
+                if _wait_for_wav(Path(path), 3.0):
+                    break
+            else:
                 conn.send(("failed", f"{path} was not completed"))
                 return
     except Exception as error:

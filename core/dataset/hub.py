@@ -164,7 +164,7 @@ def dataset_card(info: dict, tags: list[str] | None, license: str | None) -> str
         "  data_files: data/*/*.parquet",
         "---",
         "",
-        "This dataset was created with [lerecord](https://github.com/huggingface/lerobot) in the "
+        "This dataset was recorded with lerecord in the "
         "[LeRobot](https://github.com/huggingface/lerobot) v3.0 format.",
         "",
         "## Dataset Structure",
