@@ -2,9 +2,13 @@
 Feetech bus emulator with simulated cameras)."""
 
 import json
+import os
 import socket
+import subprocess
+import sys
 import threading
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -214,3 +218,30 @@ def test_a_camera_lost_on_the_host_stops_the_base_and_the_client_recovers_after(
         assert obs is not None and obs["head"].std() > 10
     finally:
         client.disconnect()
+
+
+def test_calibrate_lekiwi_runs_the_arms_procedure_without_the_wheels(tmp_path):
+    root = Path(__file__).resolve().parents[1]
+    env = dict(os.environ, PYTHONPATH=str(root), HF_LEROBOT_CALIBRATION=str(tmp_path))
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "core.cli",
+            "calibrate",
+            "--robot.type=lekiwi",
+            "--robot.port=sim",
+            "--robot.id=kiwi",
+        ],
+        input="c\n\n\n",
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+        cwd=root,
+    )
+    # nobody moved the emulated joints: the procedure refuses, naming the arm's joints only
+    assert out.returncode == 2, out.stdout + out.stderr
+    assert "Move lekiwi to the middle of its range" in out.stdout
+    assert "shoulder_pan" in out.stdout and "base_left_wheel" not in out.stdout
+    assert "did not move (min equals max)" in out.stderr

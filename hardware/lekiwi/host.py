@@ -115,6 +115,11 @@ class LeKiwi(Robot):
             raise
         self._connected = True
 
+    def calibration_steps(self):
+        """The arm's step-by-step calibration (`lerecord calibrate --robot.type=lekiwi`); the
+        wheels turn freely and need none."""
+        return self.arm.calibration_steps()
+
     def _arm_pose(self) -> dict[str, float]:
         return self._last_arm_pose
 
