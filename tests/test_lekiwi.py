@@ -245,3 +245,54 @@ def test_calibrate_lekiwi_runs_the_arms_procedure_without_the_wheels(tmp_path):
     assert "Move lekiwi to the middle of its range" in out.stdout
     assert "shoulder_pan" in out.stdout and "base_left_wheel" not in out.stdout
     assert "did not move (min equals max)" in out.stderr
+
+
+def test_host_program_serves_for_its_connection_time(tmp_path):
+    """`python -m hardware.lekiwi.host` as on the robot's Pi (here on the emulated bus)."""
+    root = Path(__file__).resolve().parents[1]
+    env = dict(os.environ, PYTHONPATH=str(root), HF_LEROBOT_CALIBRATION=str(tmp_path))
+    cmd_port, obs_port = free_port(), free_port()
+    host = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "hardware.lekiwi.host",
+            "--port",
+            "sim",
+            "--id",
+            "pi",
+            "--bind-ip",
+            LOOPBACK,
+            "--port-zmq-cmd",
+            str(cmd_port),
+            "--port-zmq-observations",
+            str(obs_port),
+            "--connection-time-s",
+            "4",
+            "--cameras",
+            '{"front": {"type": "sim", "width": 64, "height": 48}}',
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        env=env,
+        text=True,
+    )
+    try:
+        client = LeKiwiClient(
+            LeKiwiClientConfig(
+                port_zmq_cmd=cmd_port,
+                port_zmq_observations=obs_port,
+                connect_timeout_s=15,
+                cameras={"front": CameraConfig(width=64, height=48)},
+            )
+        )
+        client.connect()
+        obs = client.get_observation()
+        assert obs["front"].shape == (48, 64, 3)
+        client.disconnect()
+        assert host.wait(timeout=30) == 0  # it stops by itself after its connection time
+    finally:
+        if host.poll() is None:
+            host.kill()
+            host.wait()
+    assert "connection time reached" in host.stdout.read()
