@@ -201,6 +201,11 @@ def test_a_camera_lost_on_the_host_stops_the_base_and_the_client_recovers_after(
     try:
         run_steps(client, {"x.vel": 0.1, "y.vel": 0.0, "theta.vel": 0.0}, 0.3)
         host.robot.cameras["head"].unplug()
+        assert eventually(lambda: host.host.observation_failing)
+        for _ in range(6):  # the client still drives; the host, blind, keeps the base stopped
+            client.send_action({"x.vel": 0.1, "y.vel": 0.0, "theta.vel": 0.0})
+            time.sleep(0.05)
+        assert max(map(abs, wheel_speeds(host))) < 5
         with pytest.raises(DeviceError, match="stopped answering"):
             for _ in range(200):
                 client.get_observation()
