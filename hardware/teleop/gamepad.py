@@ -2,7 +2,9 @@
 
 Nothing moves unless the deadman button is held; letting it go holds the arm where it is.
 A stick's deflection past `deadzone` sets a joint's speed (up to `joint_speed` units/s, the
-robot's units); a mapped button moves its joint at full speed while pressed.
+robot's units); a mapped button moves its joint at full speed while pressed. On a robot with a
+mobile base (LeKiwi, `mode="auto"`), the pad drives the base instead: left stick forward/back
+and sideways (up to `base_speed` m/s), right stick turns (up to `base_turn_speed` deg/s).
 
 Default layout (SDL's numbering of an Xbox-style pad on Linux; other pads: set `axes` and
 `buttons`, whose keys are the SDL axis/button numbers):
@@ -36,6 +38,8 @@ log = logging.getLogger(__name__)
 
 AXES = {"0": "shoulder_pan+", "1": "shoulder_lift-", "3": "wrist_flex+", "4": "elbow_flex-"}
 BUTTONS = {"2": "wrist_roll-", "3": "wrist_roll+", "0": "gripper-", "1": "gripper+"}
+BASE_AXES = {"1": "x-", "0": "y-", "3": "theta-"}  # left stick drives, right stick turns
+BASE = {"x": "x.vel", "y": "y.vel", "theta": "theta.vel"}
 INSTALL = "pip install 'lerecord[gamepad]'"
 
 
@@ -49,10 +53,16 @@ class GamepadTeleopConfig(TeleoperatorConfig):
     joint_speed: float = 45.0
     gripper_speed: float = 60.0
     deadzone: float = 0.12
+    mode: str = "auto"  # "auto" (base on a mobile robot, else arm) | "arm" | "base"
+    base_axes: dict[str, str] = field(default_factory=lambda: dict(BASE_AXES))
+    base_speed: float = 0.3  # m/s at full deflection (lerobot's fast level)
+    base_turn_speed: float = 90.0  # deg/s at full deflection
 
     def __post_init__(self) -> None:
         if not 0 <= self.deadzone < 1:
             raise ConfigError("--teleop.deadzone must be in [0, 1)")
+        if self.mode not in ("auto", "arm", "base"):
+            raise ConfigError(f"--teleop.mode={self.mode!r}: use auto, arm or base")
 
 
 @dataclass
@@ -76,31 +86,43 @@ class PadState:
 
 
 def _parse(
-    table: dict[str, str], joints: dict[str, str], what: str
+    table: dict[str, str], targets: dict[str, str], what: str
 ) -> dict[int, tuple[str, float]]:
     parsed = {}
     for index, meaning in table.items():
-        joint, sign = meaning[:-1], meaning[-1:]
-        if not str(index).isdigit() or sign not in ("+", "-") or joint not in joints:
+        name, sign = meaning[:-1], meaning[-1:]
+        if not str(index).isdigit() or sign not in ("+", "-") or name not in targets:
             raise ConfigError(
-                f"--teleop.{what}: {index!r} -> {meaning!r} is not '<joint>+' or '<joint>-' "
-                f"for a joint of this robot ({', '.join(joints)}), keyed by SDL's number"
+                f"--teleop.{what}: {index!r} -> {meaning!r} is not '<name>+' or '<name>-' "
+                f"for one of {', '.join(targets)}, keyed by SDL's number"
             )
-        parsed[int(index)] = (joints[joint], 1.0 if sign == "+" else -1.0)
+        parsed[int(index)] = (targets[name], 1.0 if sign == "+" else -1.0)
     return parsed
 
 
 class GamepadMapping:
-    """Pad state -> joint velocities (robot feature -> units/s), zero unless the deadman is held."""
+    """Pad state -> velocities (robot feature -> units/s), zero unless the deadman is held.
 
-    def __init__(self, config: GamepadTeleopConfig, joints: dict[str, str]):
+    Arm: `joints` maps joint names to the robot's `.pos` features (jogged). Base (`joints` None):
+    the sticks give `x.vel`, `y.vel` (m/s) and `theta.vel` (deg/s) directly.
+    """
+
+    def __init__(self, config: GamepadTeleopConfig, joints: dict[str, str] | None):
         self.config = config
-        self.axes = _parse(config.axes, joints, "axes")
-        self.buttons = _parse(config.buttons, joints, "buttons")
+        if joints is None:
+            self.axes = _parse(config.base_axes, BASE, "base_axes")
+            self.buttons: dict[int, tuple[str, float]] = {}
+        else:
+            self.axes = _parse(config.axes, joints, "axes")
+            self.buttons = _parse(config.buttons, joints, "buttons")
 
     def _speed(self, feature: str) -> float:
-        gripper = feature.endswith("gripper.pos")
-        return self.config.gripper_speed if gripper else self.config.joint_speed
+        c = self.config
+        if feature in ("x.vel", "y.vel"):
+            return c.base_speed
+        if feature == "theta.vel":
+            return c.base_turn_speed
+        return c.gripper_speed if feature.endswith("gripper.pos") else c.joint_speed
 
     def velocities(self, state: PadState) -> dict[str, float]:
         if not state.buttons.get(self.config.deadman_button, False):
@@ -233,6 +255,16 @@ class GamepadTeleop(Teleoperator):
         self._last: float | None = None
 
     def bind(self, robot_action_features: Features) -> None:
+        has_base = all(f in robot_action_features for f in BASE.values())
+        mode = self.config.mode
+        if mode == "auto":
+            mode = "base" if has_base else "arm"
+        if mode == "base":
+            if not has_base:
+                raise ConfigError("--teleop.mode=base: this robot has no mobile base")
+            self._mapping = GamepadMapping(self.config, None)
+            self._jog = None
+            return
         joints = joint_features(robot_action_features)
         if not joints:
             raise ConfigError("gamepad teleop: the robot has no joint (.pos) action to jog")
@@ -240,7 +272,13 @@ class GamepadTeleop(Teleoperator):
         self._jog = JointJog(list(joints.values()))
 
     @property
+    def drives_base(self) -> bool:
+        return self._mapping is not None and self._jog is None
+
+    @property
     def action_features(self) -> Features:
+        if self.drives_base:
+            return dict.fromkeys(BASE.values(), float)
         return dict.fromkeys(self._jog.features, float) if self._jog else {}
 
     @property
@@ -265,12 +303,14 @@ class GamepadTeleop(Teleoperator):
 
     def mapping_help(self) -> list[tuple[str, str]]:
         help_ = [(f"button {self.config.deadman_button}", "hold to move (deadman)")]
+        if self.drives_base:
+            return help_ + [(f"axis {a}", m) for a, m in self.config.base_axes.items()]
         help_ += [(f"axis {a}", m) for a, m in self.config.axes.items()]
         help_ += [(f"button {b}", m) for b, m in self.config.buttons.items()]
         return help_
 
     def get_action(self) -> dict[str, float]:
-        if self._pad is None or self._mapping is None or self._jog is None:
+        if self._pad is None or self._mapping is None:
             raise DeviceError("gamepad teleop: not connected; call connect() first")
         now = self._clock()
         dt = 0.0 if self._last is None else min(now - self._last, 0.2)
@@ -281,4 +321,6 @@ class GamepadTeleop(Teleoperator):
             self._state.apply(event)
         if not self._state.connected:
             raise DeviceError(f"gamepad {self._pad.name!r} was unplugged; plug it back in")
+        if self._jog is None:  # the base: velocities are the action (zero without the deadman)
+            return {f: velocities.get(f, 0.0) for f in BASE.values()}
         return self._jog.move({f: v * dt for f, v in velocities.items()}, "gamepad teleop")
