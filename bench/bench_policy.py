@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import math
 import os
 import platform
 import resource
@@ -143,15 +144,37 @@ class EmulatedArm:
         self.robot.disconnect()
 
 
-def run_mode(policy, async_mode: bool, fps: float, duration: float, arm):
+class NoPolicy:
+    """The same loop with no model at all: how late the machine alone makes the steps."""
+
+    def warmup(self, observation: dict) -> float:
+        return math.nan
+
+    def start_episode(self, observation: dict) -> None:
+        pass
+
+    def act(self, observation: dict, step: int):
+        from core.step import PolicyStep
+
+        nan = math.nan
+        return None, PolicyStep(0.0, None, 0, {}, nan, nan, nan, nan, origin="none")
+
+    def close(self) -> None:
+        pass
+
+
+def run_mode(policy, mode: str, fps: float, duration: float, arm):
     from core.policy import PolicyRunner
 
-    runner = PolicyRunner(policy, fps, async_mode=async_mode)
+    if mode == "none":
+        runner = NoPolicy()
+    else:
+        runner = PolicyRunner(policy, fps, async_mode=mode == "async")
     warm_ms = runner.warmup(arm.observe(0))
     period, steps = 1 / fps, int(duration * fps)
     records, delivered = [], []
     failed_before = getattr(arm, "failed_reads", 0)
-    runner.start_episode()
+    runner.start_episode(arm.observe(0))  # the first chunk before the clock starts, as sessions do
     start = time.perf_counter()
     for step in range(steps):
         due = start + step * period
@@ -170,7 +193,7 @@ def run_mode(policy, async_mode: bool, fps: float, duration: float, arm):
     inference = [r.inference_ms for r in records]
     arrivals = [r.dropped for r in records if r.forward_ms is not None]
     return {
-        "mode": "async" if async_mode else "sync",
+        "mode": mode if mode != "none" else "no policy",
         "threads": __import__("torch").get_num_threads(),
         "steps": steps,
         "missed": int(missed.sum()),
@@ -230,7 +253,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--fps", type=float, default=30.0)
     parser.add_argument("--width", type=int, default=640)
     parser.add_argument("--height", type=int, default=480)
-    parser.add_argument("--modes", default="sync,async")
+    parser.add_argument(
+        "--modes", default="none,sync,async", help="none = the same loop without a policy"
+    )
     parser.add_argument(
         "--arm",
         choices=("emulated", "simulated"),
@@ -248,7 +273,7 @@ def main(argv: list[str] | None = None) -> int:
     rows = []
     try:
         for mode in args.modes.split(","):
-            rows.append(run_mode(policy, mode == "async", args.fps, args.duration, arm))
+            rows.append(run_mode(policy, mode, args.fps, args.duration, arm))
     finally:
         arm.close()
     memory["peak"] = peak_rss_mb()

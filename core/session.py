@@ -47,7 +47,6 @@ class Session:
         self.inference_log = None
         self.voice = None
         self.episode_index = 0
-        self.episodes_saved = 0
         self.first_episode = 0
 
     # ---- the clients' interface ------------------------------------------------------------
@@ -149,7 +148,6 @@ class Session:
         """Re-record pressed during a reset: take the episode just saved out of the dataset."""
         if not self.recorder.remove_last_episode():
             return False
-        self.episodes_saved -= 1
         self.emit(m.EpisodeDiscarded(self.now(), episode, 0, "rerecord"))
         return True
 
@@ -205,6 +203,11 @@ class Session:
         return self.devices.action_names
 
     @property
+    def episodes_saved(self) -> int:
+        """Episodes this session put in the dataset (and did not take out again)."""
+        return 0 if self.recorder is None else self.recorder.episodes_saved
+
+    @property
     def dropped_frames(self) -> int:
         return self.recorder.dropped_frames
 
@@ -215,7 +218,6 @@ class Session:
     def on_episode_written(self, written) -> None:
         """Called by the recorder's saver thread when an episode is on disk (or failed)."""
         if written.error is None:
-            self.episodes_saved += 1
             self.emit(m.EpisodeSaved(self.now(), written.episode_index, written.frames, written.save_s))
         else:
             self.emit(m.WarningRaised(self.now(), f"an episode could not be saved: {written.error}"))

@@ -4,6 +4,7 @@ usage: dataset_crash_writer.py ROOT MODE
   MODE episode: save 2 episodes, then record a third until killed       (prints RECORDING)
   MODE staging: save 2 episodes, then hang while staging the third     (prints STAGING)
   MODE publish: save 2 episodes, then hang after 2 moves of the third  (prints MOVING)
+  MODE undo:    save 3 episodes, then hang after 3 moves taking the third back out (UNDOING)
 """
 
 import os
@@ -25,7 +26,7 @@ def hang(marker: str) -> None:
 
 def main(root: str, mode: str) -> None:
     rec = DatasetRecorder.create(root, "local/crash", 30, "so_follower", so_features(CAMERAS))
-    for episode in range(2):
+    for episode in range(3 if mode == "undo" else 2):
         rec.start_episode()
         for i in range(15):
             rec.add_frame(
@@ -41,6 +42,20 @@ def main(root: str, mode: str) -> None:
             hang("STAGING")
 
         recorder.stage_episode = stage_then_hang
+    if mode == "undo":
+        real_replace = os.replace
+        undone = []
+
+        def undo_then_hang(src, dst):
+            real_replace(src, dst)
+            if "undo" in str(src):
+                undone.append(dst)
+                if len(undone) == 3:
+                    hang("UNDOING")
+
+        commit.os.replace = undo_then_hang
+        rec.remove_last_episode()
+        rec.wait_saves()
     if mode == "publish":
         real_replace = os.replace
         moves = []

@@ -73,6 +73,17 @@ def read_episodes(root: Path) -> pd.DataFrame:
     return pd.concat(tables).sort_values("episode_index").reset_index(drop=True)
 
 
+def check_episode_files(root: Path) -> None:
+    """Each episodes-metadata row names the file it is stored in."""
+    for path in root.glob("meta/episodes/*/*.parquet"):
+        chunk, file = int(path.parent.name[-3:]), int(path.stem[-3:])
+        table = pq.read_table(
+            path, columns=["meta/episodes/chunk_index", "meta/episodes/file_index"]
+        )
+        assert set(table.column(0).to_pylist()) == {chunk}, path
+        assert set(table.column(1).to_pylist()) == {file}, path
+
+
 def episode_rows(root: Path) -> list[dict]:
     """The episodes metadata as plain Python rows (nested lists stay lists)."""
     rows = [
@@ -109,6 +120,7 @@ def check_loadable(root: Path) -> dict:
 
     episodes = read_episodes(root)
     assert list(episodes["episode_index"]) == list(range(n_episodes))
+    check_episode_files(root)
     data = read_data(root)
     assert len(data) == n_frames
     assert list(data["index"]) == list(range(n_frames))

@@ -3,6 +3,7 @@ episodes and is killed while recording, while staging a save and in the middle o
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -66,3 +67,15 @@ def test_kill_while_publishing_is_completed_on_the_next_open(tmp_path):
     info = check_loadable(root)
     assert info["total_episodes"] == 3 and info["total_frames"] == 41
     assert list(read_episodes(root)["length"]) == [15, 15, 11]
+
+
+def test_kill_while_taking_an_episode_back_out_is_completed_on_the_next_open(tmp_path):
+    root = tmp_path / "ds"
+    _kill_at(root, "undo", "UNDOING")  # info, episodes metadata and data restored; not stats
+    assert commit.recover(root)
+    info = check_loadable(root)
+    assert info["total_episodes"] == 2 and info["total_frames"] == 30
+    assert list(read_episodes(root)["length"]) == [15, 15]
+    stats = json.loads((root / "meta/stats.json").read_text())
+    assert stats["index"]["count"] == [30]
+    assert sorted(p.name for p in root.glob("videos/*/*/*.mp4")) == ["file-000.mp4", "file-001.mp4"]

@@ -80,3 +80,23 @@ def test_lerobot_loads_its_dataset_after_we_resumed_it(tmp_path):
     result = _load_with_lerobot(root, "local/f")
     assert (result["frames"], result["episodes"], result["tasks"]) == (130, 4, 3)
     assert result["item_tasks"][-1] == "A new task"
+
+
+def test_lerobot_loads_after_rollovers_and_a_removed_episode(tmp_path, monkeypatch):
+    from core.dataset import episode_files
+
+    monkeypatch.setattr(episode_files, "DATA_FILES_SIZE_IN_MB", 0.02)  # a new file every episode
+    root = tmp_path / "ds"
+    recorder = DatasetRecorder.create(
+        root, "local/r", 30, "so_follower", so_features(CAMERAS), queue_size=500
+    )
+    for episode, length in enumerate([20, 15, 12]):
+        record_episode(recorder, episode, length, f"task {episode}", CAMERAS)
+        assert recorder.save_episode().wait(30).error is None
+    assert recorder.remove_last_episode()
+    record_episode(recorder, 3, 9, "task 3", CAMERAS)
+    assert recorder.save_episode().wait(30).episode_index == 2
+    recorder.close()
+    result = _load_with_lerobot(root, "local/r")
+    assert (result["frames"], result["episodes"], result["tasks"]) == (44, 3, 3)
+    assert result["item_tasks"] == ["task 0"] * 20 + ["task 1"] * 15 + ["task 3"] * 9

@@ -165,27 +165,6 @@ def test_codec_threads_never_keep_real_time_priority(tmp_path):
     assert during == set()
 
 
-def test_a_held_save_is_published_on_confirm_and_dropped_on_cancel(tmp_path):
-    """As lerobot saves after the reset phase: re-record during the reset drops the episode."""
-    recorder = make(tmp_path / "ds")
-    record_episode(recorder, 0, 10, "task", SMALL)
-    kept = recorder.save_episode(hold=True)
-    assert kept.wait(0.5) is None  # prepared, waiting for the end of the reset
-    assert not (tmp_path / "ds/meta/episodes").exists()
-    kept.confirm()
-    assert kept.wait(30).episode_index == 0
-    record_episode(recorder, 1, 12, "task", SMALL)
-    dropped = recorder.save_episode(hold=True)
-    dropped.cancel()
-    assert dropped.wait(30).episode_index == -1
-    record_episode(recorder, 2, 7, "task", SMALL)
-    last = recorder.save_episode(hold=True)
-    recorder.close()  # confirms what is still undecided
-    assert last.result.episode_index == 1
-    info = check_loadable(tmp_path / "ds")
-    assert info["total_episodes"] == 2 and info["total_frames"] == 17
-
-
 def test_a_full_data_file_rolls_over_to_the_next_file(tmp_path, monkeypatch):
     """Past data_files_size_in_mb the next episode starts a new data and metadata file."""
     from core.dataset import episode_files
@@ -204,3 +183,100 @@ def test_a_full_data_file_rolls_over_to_the_next_file(tmp_path, monkeypatch):
     assert sizes == [70, 3, 80]
     groups = pq.ParquetFile(tmp_path / "ds/data/chunk-000/file-002.parquet").num_row_groups
     assert groups == 2  # image rows are written 64 at a time
+
+
+def test_rerecord_after_a_save_takes_that_episode_back_out(tmp_path):
+    """Re-record pressed during the reset: the episode just saved leaves the dataset."""
+    root = tmp_path / "ds"
+    recorder = make(root, video=False)
+    before_files = None
+    for episode, length in enumerate([10, 6]):
+        record_episode(recorder, episode, length, "task", SMALL)
+        assert recorder.save_episode().wait(30).error is None
+        if episode == 0:
+            before_files = {
+                p: p.read_bytes()
+                for p in root.rglob("*")
+                if ".lerecord" not in str(p) and p.is_file()
+            }
+    assert recorder.remove_last_episode()  # queued behind the save, never blocks
+    assert not recorder.remove_last_episode()  # only the last one
+    recorder.wait_saves()
+    after = {
+        p: p.read_bytes() for p in root.rglob("*") if ".lerecord" not in str(p) and p.is_file()
+    }
+    assert after == before_files  # byte for byte the dataset as it was after episode 0
+    record_episode(recorder, 2, 8, "another task", SMALL)
+    assert recorder.save_episode().wait(30).episode_index == 1
+    recorder.close()
+    info = check_loadable(root)
+    assert (info["total_episodes"], info["total_frames"], info["total_tasks"]) == (2, 18, 2)
+    assert list(read_data(root)["episode_index"]) == [0] * 10 + [1] * 8
+
+
+def test_rerecord_removes_a_video_episode_and_its_files(tmp_path):
+    root = tmp_path / "ds"
+    recorder = make(root)
+    for episode in range(2):
+        record_episode(recorder, episode, 9, "task", SMALL)
+        recorder.save_episode()
+    assert recorder.remove_last_episode()  # runs after the pending save
+    recorder.close()
+    info = check_loadable(root)
+    assert info["total_episodes"] == 1
+    videos = sorted(p.name for p in (root / "videos/observation.images.front/chunk-000").iterdir())
+    assert videos == ["file-000.mp4"]
+    stats = __import__("json").loads((root / "meta/stats.json").read_text())
+    assert stats["index"]["count"] == [9]
+
+
+def test_nothing_to_remove_after_a_resume(tmp_path):
+    root = tmp_path / "ds"
+    recorder = make(root)
+    record_episode(recorder, 0, 5, "task", SMALL)
+    recorder.save_episode().wait(30)
+    recorder.close()
+    recorder = DatasetRecorder.resume(root, "local/test", 30, "so_follower", so_features(SMALL))
+    assert not recorder.remove_last_episode()  # an episode of an earlier session stays
+    recorder.close()
+    assert check_loadable(root)["total_episodes"] == 1
+
+
+def test_a_robot_without_cameras_records_state_and_action_only(tmp_path):
+    recorder = make(tmp_path / "ds", cameras={})
+    record_episode(recorder, 0, 12, "task", {})
+    assert recorder.save_episode().wait(30).error is None
+    recorder.close()
+    info = check_loadable(tmp_path / "ds")
+    assert list(info["features"])[:2] == ["action", "observation.state"]
+    assert info["video_path"] is not None  # lerobot sets it from the video flag
+    assert not (tmp_path / "ds/videos").exists()
+
+
+def test_a_camera_giving_the_wrong_size_fails_that_save_only(tmp_path, caplog):
+    recorder = make(tmp_path / "ds")
+    recorder.start_episode()
+    for _ in range(10):
+        recorder.add_frame(
+            np.zeros(6), np.zeros(6), {"front": np.zeros((10, 10, 3), np.uint8)}, "t"
+        )
+    written = recorder.save_episode().wait(30)
+    assert written.error and "frame shape (10, 10, 3)" in written.error
+    assert sum("not written" in r.getMessage() for r in caplog.records) == 1  # logged once
+    record_episode(recorder, 1, 6, "task", SMALL)
+    assert recorder.save_episode().wait(30).episode_index == 0
+    recorder.close()
+    assert check_loadable(tmp_path / "ds")["total_episodes"] == 1
+
+
+def test_rerecord_after_a_failed_save_keeps_the_episode_before(tmp_path):
+    recorder = make(tmp_path / "ds")
+    record_episode(recorder, 0, 8, "task", SMALL)
+    assert recorder.save_episode().wait(30).error is None
+    recorder.start_episode()
+    for _ in range(5):  # a camera giving the wrong size: this save fails
+        recorder.add_frame(np.zeros(6), np.zeros(6), {"front": np.zeros((4, 4, 3), np.uint8)}, "t")
+    assert recorder.save_episode().wait(30).error
+    recorder.remove_last_episode()
+    recorder.close()
+    assert check_loadable(tmp_path / "ds")["total_episodes"] == 1

@@ -94,3 +94,33 @@ def test_temporal_ensembling_matches_lerobots_ensembler(tmp_path, ref):
     from_runner = [runner.act(observation(ref, step), step)[0] for step in range(6)]
     runner.close()
     np.testing.assert_allclose(np.stack(from_runner), np.stack(lerobot_style), atol=1e-5)
+
+
+def test_normalisation_modes_follow_lerobots_formulas():
+    import torch
+
+    from core.policy.config import PolicyFeature
+    from core.policy.normalize import Normalizer
+
+    features = {
+        "observation.state": PolicyFeature("STATE", (2,)),
+        "observation.environment_state": PolicyFeature("ENV", (2,)),
+        "action": PolicyFeature("ACTION", (2,)),
+    }
+    stats = {
+        "observation.state": {"min": torch.tensor([0.0, 5.0]), "max": torch.tensor([10.0, 5.0])},
+        "action": {"mean": torch.tensor([1.0, 2.0]), "std": torch.tensor([2.0, 0.0])},
+    }
+    modes = {"STATE": "MIN_MAX", "ENV": "IDENTITY", "ACTION": "MEAN_STD"}
+    forward = Normalizer(features, modes, stats)
+    inverse = Normalizer(features, modes, stats, inverse=True)
+    x = torch.tensor([2.5, 5.0])
+    # MIN_MAX to [-1, 1]; a zero range counts as eps, so min maps to -1
+    assert forward("observation.state", x).tolist() == pytest.approx([-0.5, -1.0])
+    assert inverse("observation.state", torch.tensor([0.0, 1.0])).tolist() == pytest.approx(
+        [5.0, 5.0]
+    )
+    assert forward("observation.environment_state", x) is x  # IDENTITY
+    # MEAN_STD: (x - mean) / (std + 1e-8) forward, x * std + mean back (no eps)
+    assert forward("action", x).tolist() == pytest.approx([0.75, 3.0 / 1e-8])
+    assert inverse("action", torch.tensor([1.0, 1.0])).tolist() == pytest.approx([3.0, 2.0])

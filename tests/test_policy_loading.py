@@ -183,3 +183,18 @@ def test_device_that_is_not_there(tmp_path):
     if not torch.backends.mps.is_available():
         with pytest.raises(ConfigError, match="MPS is not available"):
             resolve_device("mps")
+
+
+@pytest.mark.parametrize(
+    "changes, message",
+    [
+        ({"vision_backbone": "resnet50"}, "vision_backbone 'resnet50' is not supported"),
+        ({"temporal_ensemble_coeff": 0.01}, "temporal_ensemble_coeff needs n_action_steps=1"),
+        ({"n_action_steps": 30}, r"n_action_steps \(30\) must be between 1 and chunk_size"),
+        ({"normalization_mapping": {"STATE": "ZSCORE"}}, r"normalization_mapping\[STATE\]"),
+    ],
+)
+def test_configs_lerobot_would_refuse_are_refused(tmp_path, changes, message):
+    require_fixture()
+    with pytest.raises(ConfigError, match=message):
+        _load(copy_checkpoint(tmp_path / "ckpt", changes))

@@ -40,7 +40,7 @@ def main(argv: list[str], api=None) -> int:
     parser.add_argument("--private", "--dataset.private", dest="private", type=_bool, default=None)
     parser.add_argument("--tags", "--dataset.tags", dest="tags", type=_tags, default=None)
     args = parser.parse_args(argv)
-    check_hub(args.repo_id, args.private, api=api)
+    check_hub(args.repo_id, args.private, api=api, recording=False)
     try:
         url = push_dataset(args.root, args.repo_id, args.private, args.tags, api=api)
     except HubUploadError as error:

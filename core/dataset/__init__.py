@@ -5,8 +5,9 @@ Public API (the session engine drives it; see `recorder`):
 - `dataset_features(observation_features, action_features, video)`: the feature table.
 - `DatasetRecorder.create(...)` / `DatasetRecorder.resume(...)`, then `start_episode()`,
   `add_frame(state, action, images, task)` (images keyed by camera name, HxWx3 uint8),
-  `save_episode(hold=False) -> SaveHandle` (`hold=True`: prepared during the reset, published
-  on `handle.confirm()`, dropped on `handle.cancel()`), `discard_episode()`, `wait_saves()`,
+  `save_episode() -> SaveHandle`, `discard_episode()`,
+  `remove_last_episode()` (re-record after a save: the episode leaves the dataset again, through
+  the same crash-safe journal), `wait_saves()`,
   `close()`, `events() -> [EpisodeWritten]`, and the counters `dropped_frames`,
   `encoder_backlog`, `frame_count`, `episodes_saved`.
 - `push_dataset(root, repo_id, private, tags)` and the pre-flight `check_hub(repo_id, private)`.

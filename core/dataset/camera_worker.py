@@ -30,6 +30,10 @@ from core.dataset.stats import downsample_step, sample_indices
 
 logger = logging.getLogger(__name__)
 
+# SVT-AV1 prints a banner and settings on stderr for every encoder (the TUI's terminal): errors
+# only. Set at import, before any encoder thread exists (setenv is not thread-safe).
+os.environ.setdefault("SVT_LOG", "1")
+
 # lerobot's RGBEncoderConfig defaults, and the faster h264 option.
 CODECS = {"libsvtav1": "libsvtav1", "av1": "libsvtav1", "h264": "libx264", "libx264": "libx264"}
 H264_PRESET = "ultrafast"
@@ -188,7 +192,8 @@ class CameraWorker:
                 if take is None:
                     take = self._takes[take_id] = _Take(self, take_id)
                 try:
-                    take.write(index, image)
+                    if take.error is None:  # a failed take is reported once, at its end
+                        take.write(index, image)
                 except Exception as error:  # reported when the take is finished
                     logger.exception("camera %s: frame %d not written", self.key, index)
                     take.error = take.error or str(error)
@@ -294,7 +299,6 @@ class _Take:
 
     def _open(self, av) -> None:
         settings = self.worker.video
-        os.environ.setdefault("SVT_LOG", "1")  # keep SVT-AV1's banner off the terminal
         self.realtime_before = _realtime_threads()
         self.container = av.open(str(self.path), "w")
         stream = self.container.add_stream(

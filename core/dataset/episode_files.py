@@ -107,7 +107,8 @@ def stage_episode(
     batches = _data_batches(features, columns, {k: cameras[k] for k in image_keys}, fps)
     schema = _data_schema(features)
     data_cursor = new.data_file
-    data_dst, data_tmp = _append_parquet(root, staging, DATA_PATH, data_cursor, schema, batches, n)
+    _make_room(root, DATA_PATH, data_cursor, n)
+    data_dst, data_tmp = _append_parquet(root, staging, DATA_PATH, data_cursor, schema, batches)
     moves.append((data_tmp, data_dst))
 
     # videos
@@ -141,13 +142,12 @@ def stage_episode(
         for stat in dstats.STAT_KEYS:
             row[f"stats/{key}/{stat}"] = np.asarray(fstats[stat]).tolist()
     ep_cursor = new.episodes_file
+    _make_room(root, EPISODES_PATH, ep_cursor, 1)
     row["meta/episodes/chunk_index"] = ep_cursor.chunk
     row["meta/episodes/file_index"] = ep_cursor.file
     ep_schema = _episodes_schema(features)
     ep_batch = pa.RecordBatch.from_pylist([row], schema=ep_schema)
-    ep_dst, ep_tmp = _append_parquet(
-        root, staging, EPISODES_PATH, ep_cursor, ep_schema, [ep_batch], 1
-    )
+    ep_dst, ep_tmp = _append_parquet(root, staging, EPISODES_PATH, ep_cursor, ep_schema, [ep_batch])
 
     # tasks, stats, info
     later: list[tuple[Path, Path]] = []
@@ -173,25 +173,23 @@ def stage_episode(
     return ordered, new
 
 
-def _append_parquet(
-    root: Path,
-    staging: Path,
-    template: str,
-    cursor: FileCursor,
-    schema: pa.Schema,
-    batches,
-    rows: int,
-) -> tuple[Path, Path]:
-    """Stage `cursor`'s file with `batches` (`rows` rows, consumed once) appended, or a new file
-    when it would grow past the size limit; move the cursor. Returns (destination, staged)."""
+def _make_room(root: Path, template: str, cursor: FileCursor, rows: int) -> None:
+    """Move the cursor to a new file if `rows` more rows would grow its file past the limit."""
     dst = root / template.format(chunk_index=cursor.chunk, file_index=cursor.file)
-    old = pq.ParquetFile(dst) if cursor.exists and dst.exists() else None
-    if old is not None:
+    if cursor.exists and dst.exists():
         size = dst.stat().st_size
-        grown = size + size * rows // max(old.metadata.num_rows, 1)
+        grown = size + size * rows // max(pq.ParquetFile(dst).metadata.num_rows, 1)
         if grown >= DATA_FILES_SIZE_IN_MB * 1024 * 1024:
             cursor.advance()
-            return _append_parquet(root, staging, template, cursor, schema, batches, rows)
+
+
+def _append_parquet(
+    root: Path, staging: Path, template: str, cursor: FileCursor, schema: pa.Schema, batches
+) -> tuple[Path, Path]:
+    """Stage the cursor's file with `batches` appended (row groups copied, then the new ones).
+    Returns (destination, staged file)."""
+    dst = root / template.format(chunk_index=cursor.chunk, file_index=cursor.file)
+    old = pq.ParquetFile(dst) if cursor.exists and dst.exists() else None
     tmp = staging / str(dst.relative_to(root)).replace("/", "__")
     with pq.ParquetWriter(tmp, schema) as writer:
         for i in range(old.num_row_groups if old is not None else 0):

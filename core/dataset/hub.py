@@ -55,13 +55,16 @@ def check_repo_id(repo_id: str) -> None:
         ) from None
 
 
-def check_hub(repo_id: str, private: bool | None = None, api=None) -> str:
+def check_hub(
+    repo_id: str, private: bool | None = None, api=None, recording: bool = True
+) -> str:
     """Pre-flight for `--dataset.push_to_hub=true`: token, repo id and write access.
 
-    Returns the user name. Raises ConfigError with the fix, in one line, on any problem."""
+    Returns the user name. Raises ConfigError with the fix, in one line, on any problem
+    (`recording`: the fixes include turning the upload off)."""
     check_repo_id(repo_id)
     api = _api(api)
-    off = "or use --dataset.push_to_hub=false"
+    off = "or use --dataset.push_to_hub=false" if recording else "then retry"
     try:
         me = api.whoami()
     except Exception as error:

@@ -106,7 +106,13 @@ class DatasetMeta:
 
     @classmethod
     def create(
-        cls, root: Path, repo_id: str, fps: int, robot_type: str | None, features: dict
+        cls,
+        root: Path,
+        repo_id: str,
+        fps: int,
+        robot_type: str | None,
+        features: dict,
+        use_videos: bool = True,
     ) -> DatasetMeta:
         """Start an empty dataset at `root` (which must not hold anything yet)."""
         if root.exists() and any(p.name != SCRATCH_DIR for p in root.iterdir()):
@@ -114,7 +120,6 @@ class DatasetMeta:
                 f"dataset folder {root} already exists and is not empty; "
                 "use --resume=true to add episodes to it, or another --dataset.repo_id"
             )
-        has_video = any(ft["dtype"] == "video" for ft in features.values())
         info = {
             "codebase_version": CODEBASE_VERSION,
             "fps": fps,
@@ -126,7 +131,7 @@ class DatasetMeta:
             "data_files_size_in_mb": DATA_FILES_SIZE_IN_MB,
             "video_files_size_in_mb": VIDEO_FILES_SIZE_IN_MB,
             "data_path": DATA_PATH,
-            "video_path": VIDEO_PATH if has_video else None,
+            "video_path": VIDEO_PATH if use_videos else None,  # as lerobot: by the flag
             "robot_type": robot_type,
             "splits": {},
         }
@@ -194,9 +199,10 @@ class DatasetMeta:
         last_video = {key: (0, -1) for key in self.video_keys}
         for path in sorted((self.root / "meta/episodes").glob("*/*.parquet")):
             table = pq.read_table(path).to_pydict()
+            here = (int(path.parent.name.split("-")[-1]), int(path.stem.split("-")[-1]))
+            last_meta = max(last_meta, here)  # the columns may be missing in other writers' files
             for i in range(len(table["episode_index"])):
                 last_data = max(last_data, _pair(table, "data", i))
-                last_meta = max(last_meta, _pair(table, "meta/episodes", i))
                 for key in last_video:
                     last_video[key] = max(last_video[key], _pair(table, f"videos/{key}", i))
         # New episodes go to new files, as lerobot's resume does.

@@ -52,29 +52,15 @@ class EpisodeWritten:
 
 @dataclass
 class SaveHandle:
-    """A pending save; `wait()` blocks until it is done (never call it from the control loop).
-
-    A save made with `hold=True` is prepared (videos closed, files staged) but published only
-    once `confirm()` is called; `cancel()` throws it away instead (re-record during the reset).
-    Both return at once and may be called from any thread."""
+    """A pending save; `wait()` blocks until it is done (never call it from the control loop)."""
 
     expected_index: int
     frames: int
     _done: threading.Event = field(default_factory=threading.Event)
     result: EpisodeWritten | None = None
-    _decided: threading.Event = field(default_factory=threading.Event)
-    _keep: bool = True
 
     def done(self) -> bool:
         return self._done.is_set()
-
-    def confirm(self) -> None:
-        self._keep = True
-        self._decided.set()
-
-    def cancel(self) -> None:
-        self._keep = False
-        self._decided.set()
 
     def wait(self, timeout: float | None = None) -> EpisodeWritten | None:
         self._done.wait(timeout)
@@ -132,7 +118,6 @@ class DatasetRecorder:
         self._removal_requested = 0
         self._jobs: queue.SimpleQueue = queue.SimpleQueue()
         self._closed = False
-        self._held: list[SaveHandle] = []
         self._saver = threading.Thread(target=self._save_loop, name="dataset-saver", daemon=True)
         self._saver.start()
 
@@ -155,7 +140,7 @@ class DatasetRecorder:
         """A new dataset at `root` (default `~/.cache/huggingface/lerobot/<repo_id>`)."""
         root = Path(root) if root else default_root(repo_id)
         settings = _settings(features, video, vcodec, encoder_threads)
-        meta = DatasetMeta.create(root, repo_id, fps, robot_type, features)
+        meta = DatasetMeta.create(root, repo_id, fps, robot_type, features, use_videos=video)
         return cls(meta, settings, queue_size, on_written)
 
     @classmethod
@@ -240,18 +225,12 @@ class DatasetRecorder:
         self._recording = False
         return frames
 
-    def save_episode(self, hold: bool = False) -> SaveHandle:
-        """Hand the episode in progress to the saver thread and return at once.
-
-        With `hold`, the episode is prepared but published only on `handle.confirm()` (lerobot
-        saves after the reset phase, where a re-record can still discard it: do the same with
-        `hold=True`, then `confirm()` or `cancel()` at the end of the reset). `close()` confirms
-        undecided saves. A crash before `confirm()` loses that episode, as in lerobot."""
+    def save_episode(self) -> SaveHandle:
+        """Hand the episode in progress to the saver thread and return at once; it is published
+        as soon as it is written (`remove_last_episode` takes it out again if need be)."""
         frames = EpisodeFrames(self._states, self._actions, self._tasks)
         pending = self._handed - self._finished
         handle = SaveHandle(self.meta.total_episodes + pending, frames.length)
-        if not hold:
-            handle.confirm()
         if frames.length == 0:
             for worker in self._workers.values():
                 worker.abort(self._take)
@@ -260,8 +239,6 @@ class DatasetRecorder:
             return handle
         finishes = {name: w.finish(self._take, frames.length) for name, w in self._workers.items()}
         self._handed += 1
-        if hold:
-            self._held = [h for h in self._held if not h._decided.is_set()] + [handle]
         self._jobs.put(_SaveJob(self._take, frames, finishes, handle, time.perf_counter()))
         self._states, self._actions, self._tasks = [], [], []
         self._recording = False
@@ -301,14 +278,12 @@ class DatasetRecorder:
         self._closed = True
         if self._tasks:
             self.discard_episode()
-        for handle in self._held:
-            if not handle._decided.is_set():
-                handle.confirm()
         self._jobs.put(None)
         self._saver.join()
         for worker in self._workers.values():
             worker.stop()
         shutil.rmtree(self._staging, ignore_errors=True)
+        shutil.rmtree(commit.scratch(self.root) / "undo", ignore_errors=True)
         self.meta.release()
 
     # ---- saver thread --------------------------------------------------------------------------
@@ -341,19 +316,16 @@ class DatasetRecorder:
             if error:
                 raise RuntimeError(error)
             moves, new_meta = stage_episode(self.meta, job.frames, results, self.video, staged)
-            job.handle._decided.wait()
-            if job.handle._keep:
-                undo = commit.keep_for_undo(self.root, moves)
-                commit.publish(self.root, moves)
-                self._last_publish = (self.meta, undo)
-                self.meta = new_meta
-                self._saved += 1
-            else:
-                error, index = "cancelled (re-record)", -1
+            undo = commit.keep_for_undo(self.root, moves)
+            commit.publish(self.root, moves)
+            self._last_publish = (self.meta, undo)
+            self.meta = new_meta
+            self._saved += 1
         except Exception as exc:
             logger.exception("dataset %s: episode not saved", self.repo_id)
             error = f"episode not saved: {exc}"
             index = -1
+            self._last_publish = None  # a re-record now must not take out the one before
         finally:
             shutil.rmtree(staged, ignore_errors=True)
             shutil.rmtree(self._staging / f"take-{job.take:06d}", ignore_errors=True)
