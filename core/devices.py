@@ -26,6 +26,22 @@ def build_teleop(teleop_config, robot_action_features: dict) -> Teleoperator | N
     return bind_teleoperators(teleops, robot_action_features)
 
 
+def teleop_key_help(robot_config, teleop_config) -> list[tuple[str, str]]:
+    """The keyboard teleoperator's keys and what they do (for the console's help), worked out
+    from the configs alone: nothing is opened."""
+    configs = teleop_config if isinstance(teleop_config, (list, tuple)) else [teleop_config]
+    keyboards = [c for c in configs if getattr(c, "type", None) == "keyboard"]
+    if not keyboards:
+        return []
+    features = registry.make_robot(robot_config).action_features
+    rows: list[tuple[str, str]] = []
+    for config in keyboards:
+        keyboard = registry.make_teleoperator(config)
+        keyboard.bind(features)
+        rows += keyboard.mapping_help()
+    return rows
+
+
 class Devices:
     def __init__(self, robot_config, teleop_config):
         self.robot: Robot = registry.make_robot(robot_config)

@@ -52,6 +52,7 @@ def run_headless(config, out: TextIO | None = None, session: Session | None = No
                 sig = getattr(signal, name)
                 previous[sig] = signal.signal(sig, on_signal)
     keys = _start_keys(session)
+    _drain(session, printer)  # "Session started" first, then the teleop's keys
     _show_teleop_keys(session, out, keys is not None)
     try:
         while not session.wait(POLL_S):

@@ -1,11 +1,9 @@
 """Several teleoperators at once: actions merged by feature name, conflicts named."""
 
-from typing import ClassVar
-
 import pytest
 
-from hardware.base import Teleoperator, TeleoperatorConfig
 from hardware.errors import ConfigError
+from hardware.so_arm.leader import So100LeaderConfig, SoLeader
 from hardware.teleop.composite import CompositeTeleop, bind_teleoperators
 from hardware.teleop.keyboard import KeyboardTeleop, KeyboardTeleopConfig
 
@@ -19,45 +17,24 @@ LEKIWI = {
 }
 
 
-class FixedLeader(Teleoperator):
-    """A leader arm's interface with fixed readings (the real leader needs the bus emulator)."""
-
-    name: ClassVar[str] = "fixed_leader"
-
-    def __init__(self, value: float = 42.0):
-        super().__init__(TeleoperatorConfig())
-        self.config.type = "so100_leader"  # type: ignore[misc]
-        self.value = value
-        self.connected = False
-
-    @property
-    def action_features(self):
-        return dict(SO_ARM)
-
-    @property
-    def is_connected(self):
-        return self.connected
-
-    def connect(self, calibrate=True):
-        self.connected = True
-
-    def get_action(self):
-        return {f: self.value for f in SO_ARM}
-
-    def disconnect(self):
-        self.connected = False
+def leader() -> SoLeader:
+    """A real SO-100 leader; its emulator starts only when it connects."""
+    return SoLeader(So100LeaderConfig(port="sim", id="composite"))
 
 
-def test_lekiwi_leader_and_keyboard_merge_into_the_robots_nine_actions():
+def test_lekiwi_leader_and_keyboard_merge_into_the_robots_nine_actions(tmp_path, monkeypatch):
+    monkeypatch.setenv("HF_LEROBOT_CALIBRATION", str(tmp_path))
     keyboard = KeyboardTeleop(KeyboardTeleopConfig())
-    teleop = bind_teleoperators([FixedLeader(), keyboard], LEKIWI)
+    arm = leader()
+    teleop = bind_teleoperators([arm, keyboard], LEKIWI)
     assert isinstance(teleop, CompositeTeleop)
     assert set(teleop.action_features) == set(LEKIWI)
     teleop.connect()
     assert teleop.is_connected
     teleop.press("w")
     action = teleop.get_action()
-    assert action["arm_elbow_flex.pos"] == 42.0 and "elbow_flex.pos" not in action
+    assert "elbow_flex.pos" not in action
+    assert action["arm_gripper.pos"] == pytest.approx(arm.get_action()["gripper.pos"], abs=5)
     assert action["x.vel"] == pytest.approx(0.1) and action["theta.vel"] == 0.0
     assert set(action) == set(LEKIWI)
     assert ("w", "drive forward") in teleop.mapping_help()
@@ -68,7 +45,7 @@ def test_lekiwi_leader_and_keyboard_merge_into_the_robots_nine_actions():
 
 def test_two_teleoperators_claiming_a_feature_is_an_error_naming_both():
     with pytest.raises(ConfigError) as error:
-        bind_teleoperators([FixedLeader(), KeyboardTeleop(KeyboardTeleopConfig())], SO_ARM)
+        bind_teleoperators([leader(), KeyboardTeleop(KeyboardTeleopConfig())], SO_ARM)
     message = str(error.value)
     assert "teleop #1 (so100_leader)" in message and "teleop #2 (keyboard)" in message
     assert "'shoulder_pan.pos'" in message
@@ -77,15 +54,15 @@ def test_two_teleoperators_claiming_a_feature_is_an_error_naming_both():
 def test_a_feature_the_robot_does_not_take_is_an_error():
     base_only = {"x.vel": float, "y.vel": float, "theta.vel": float}
     with pytest.raises(ConfigError, match=r"teleop #1 \(so100_leader\) gives 'shoulder_pan.pos'"):
-        CompositeTeleop([FixedLeader()], base_only)
+        CompositeTeleop([leader()], base_only)
     with pytest.raises(ConfigError, match="at least one"):
         bind_teleoperators([], SO_ARM)
 
 
 def test_a_single_teleoperator_needing_no_renaming_is_used_as_is():
-    leader = FixedLeader()
-    assert bind_teleoperators([leader], SO_ARM) is leader
-    assert isinstance(bind_teleoperators([FixedLeader()], LEKIWI), CompositeTeleop)
+    arm = leader()
+    assert bind_teleoperators([arm], SO_ARM) is arm
+    assert isinstance(bind_teleoperators([leader()], LEKIWI), CompositeTeleop)
 
 
 def test_feedback_reaches_the_keyboard_jogging_inside_the_composite():

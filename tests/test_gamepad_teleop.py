@@ -136,3 +136,26 @@ def test_missing_pygame_says_how_to_install_it():
     assert connect_in_fresh_python(as_if_not_installed) == (
         "the gamepad teleop needs pygame: pip install 'lerecord[gamepad]'"
     )
+
+
+def test_on_lekiwi_the_pad_drives_the_base_while_the_deadman_is_held():
+    lekiwi = {f"arm_{k}": float for k in SO_ARM} | dict.fromkeys(
+        ["x.vel", "y.vel", "theta.vel"], float
+    )
+    t = [0.0]
+    pad = GamepadTeleop(
+        GamepadTeleopConfig(), pad=lambda i: ReplayPad(lambda: t[0]), clock=lambda: t[0]
+    )
+    pad.bind(lekiwi)  # a leader arm drives the arm; the pad, the base
+    assert pad.action_features == {"x.vel": float, "y.vel": float, "theta.vel": float}
+    pad.connect()
+    actions = {}
+    for step in range(29):
+        t[0] = step / 10
+        actions[step] = pad.get_action()
+    assert actions[5] == {"x.vel": 0.0, "y.vel": 0.0, "theta.vel": 0.0}  # no deadman yet
+    # left stick: 0.5 up (past the deadzone) -> forward 0.15 m/s; fully right -> -0.3 m/s sideways
+    assert actions[12]["x.vel"] == pytest.approx(0.15)
+    assert actions[12]["y.vel"] == pytest.approx(-0.3)
+    assert actions[28] == {"x.vel": 0.0, "y.vel": 0.0, "theta.vel": 0.0}  # deadman let go
+    assert ("axis 3", "theta-") in pad.mapping_help()

@@ -3,6 +3,7 @@ Pilot) reach the keyboard teleoperator of a real session on the emulated SO-101.
 
 import numpy as np
 from dataset_support import read_data
+from tui_helpers import screen_text
 
 from core.config import parse_record_args
 from core.session import Session
@@ -39,10 +40,14 @@ async def test_keys_pressed_in_the_console_jog_the_emulated_arm(tmp_path, monkey
     )
     options = console_options(config)
     assert options["forward_keys"]
+    assert options["teleop_keys"][:2] == [("a", "shoulder_pan -"), ("d", "shoulder_pan +")]
     session = Session(config)
     app = make_app(session, **options)
     async with app.run_test(size=(100, 30)) as pilot:
         assert await wait_until(pilot, lambda: app.telemetry.phase == "recording")
+        await pilot.press("question_mark")  # the help lists the teleoperator's keys
+        assert "o gripper open" in screen_text(app)
+        await pilot.press("escape")
         for _ in range(20):  # held keys, as a terminal repeats them
             await pilot.press("a", "w")
             await pilot.pause(0.05)

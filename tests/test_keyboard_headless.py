@@ -97,7 +97,7 @@ def test_headless_session_from_a_terminal_records_the_jog_and_n_ends_the_episode
     os.close(slave)
     try:
         before = ""
-        while "Recording episode" not in before:
+        while "Recording episode" not in before or "Teleop keys" not in before:
             line = proc.stdout.readline()
             assert line, "the session ended before recording: " + before
             before += line

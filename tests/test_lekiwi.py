@@ -2,9 +2,13 @@
 Feetech bus emulator with simulated cameras)."""
 
 import json
+import os
 import socket
+import subprocess
+import sys
 import threading
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -110,11 +114,15 @@ def test_observations_carry_arm_positions_base_velocity_and_jpeg_frames(host):
         for motor in ("shoulder_pan", "shoulder_lift", "elbow_flex", "gripper"):
             assert obs[f"arm_{motor}.pos"] == pytest.approx(arm[f"{motor}.pos"], abs=1.0)
         assert obs["x.vel"] == 0.0 and obs["theta.vel"] == 0.0
+        # the arm's servo readings come along, for the console's servo table
+        assert 15 < obs["arm_shoulder_lift.temperature"] < 80
+        assert obs["arm_gripper.voltage"] == pytest.approx(12.0, abs=1.5)
+        assert set(client.diagnostic_features) <= set(obs)
         for cam in ("head", "wrist"):
             image = obs[cam]
             assert image.shape == (120, 160, 3) and image.dtype == np.uint8
             assert image.std() > 10  # a rendered arm, not a blank frame
-        assert set(obs) == set(client.observation_features)
+        assert set(client.observation_features) <= set(obs)
     finally:
         client.disconnect()
 
@@ -193,6 +201,11 @@ def test_a_camera_lost_on_the_host_stops_the_base_and_the_client_recovers_after(
     try:
         run_steps(client, {"x.vel": 0.1, "y.vel": 0.0, "theta.vel": 0.0}, 0.3)
         host.robot.cameras["head"].unplug()
+        assert eventually(lambda: host.host.observation_failing)
+        for _ in range(6):  # the client still drives; the host, blind, keeps the base stopped
+            client.send_action({"x.vel": 0.1, "y.vel": 0.0, "theta.vel": 0.0})
+            time.sleep(0.05)
+        assert max(map(abs, wheel_speeds(host))) < 5
         with pytest.raises(DeviceError, match="stopped answering"):
             for _ in range(200):
                 client.get_observation()
@@ -210,3 +223,81 @@ def test_a_camera_lost_on_the_host_stops_the_base_and_the_client_recovers_after(
         assert obs is not None and obs["head"].std() > 10
     finally:
         client.disconnect()
+
+
+def test_calibrate_lekiwi_runs_the_arms_procedure_without_the_wheels(tmp_path):
+    root = Path(__file__).resolve().parents[1]
+    env = dict(os.environ, PYTHONPATH=str(root), HF_LEROBOT_CALIBRATION=str(tmp_path))
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "core.cli",
+            "calibrate",
+            "--robot.type=lekiwi",
+            "--robot.port=sim",
+            "--robot.id=kiwi",
+        ],
+        input="c\n\n\n",
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+        cwd=root,
+    )
+    # nobody moved the emulated joints: the procedure refuses, naming the arm's joints only
+    assert out.returncode == 2, out.stdout + out.stderr
+    assert "Move lekiwi to the middle of its range" in out.stdout
+    assert "shoulder_pan" in out.stdout and "base_left_wheel" not in out.stdout
+    assert "did not move (min equals max)" in out.stderr
+
+
+def test_host_program_serves_for_its_connection_time(tmp_path):
+    """`python -m hardware.lekiwi.host` as on the robot's Pi (here on the emulated bus)."""
+    root = Path(__file__).resolve().parents[1]
+    env = dict(os.environ, PYTHONPATH=str(root), HF_LEROBOT_CALIBRATION=str(tmp_path))
+    cmd_port, obs_port = free_port(), free_port()
+    host = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "hardware.lekiwi.host",
+            "--port",
+            "sim",
+            "--id",
+            "pi",
+            "--bind-ip",
+            LOOPBACK,
+            "--port-zmq-cmd",
+            str(cmd_port),
+            "--port-zmq-observations",
+            str(obs_port),
+            "--connection-time-s",
+            "4",
+            "--cameras",
+            '{"front": {"type": "sim", "width": 64, "height": 48}}',
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        env=env,
+        text=True,
+    )
+    try:
+        client = LeKiwiClient(
+            LeKiwiClientConfig(
+                port_zmq_cmd=cmd_port,
+                port_zmq_observations=obs_port,
+                connect_timeout_s=15,
+                cameras={"front": CameraConfig(width=64, height=48)},
+            )
+        )
+        client.connect()
+        obs = client.get_observation()
+        assert obs["front"].shape == (48, 64, 3)
+        client.disconnect()
+        assert host.wait(timeout=30) == 0  # it stops by itself after its connection time
+    finally:
+        if host.poll() is None:
+            host.kill()
+            host.wait()
+    assert "connection time reached" in host.stdout.read()

@@ -72,31 +72,38 @@ def lekiwi_host(tmp_path):
     )
     line = proc.stdout.readline()
     assert line.startswith("LeKiwi host emulated on 127.0.0.1"), line + proc.stderr.read()
-    yield ports
-    proc.stdin.close()
-    proc.wait(timeout=20)
+    yield ports, proc
+    if proc.poll() is None:
+        proc.stdin.close()
+        proc.wait(timeout=20)
 
 
-def test_lekiwi_example_records_a_loadable_dataset(lekiwi_host, tmp_path, monkeypatch):
-    monkeypatch.setenv("HF_LEROBOT_CALIBRATION", str(tmp_path / "calibration"))
-    root = tmp_path / "mobile_manip"
-    config = parse_record_args(
+def lekiwi_example(ports, root: Path, *extra: str):
+    """The docs' LeKiwi command, on the emulated host's ports."""
+    return parse_record_args(
         [
             "--robot.type=lekiwi_client",
-            f"--robot.port_zmq_cmd={lekiwi_host[0]}",
-            f"--robot.port_zmq_observations={lekiwi_host[1]}",
+            f"--robot.port_zmq_cmd={ports[0]}",
+            f"--robot.port_zmq_observations={ports[1]}",
             '--teleop=[{"type": "so100_leader", "port": "sim"}, {"type": "keyboard"}]',
             '--robot.cameras={"head": {"type": "opencv", "index_or_path": 0},'
             ' "wrist": {"type": "opencv", "index_or_path": 1}}',
             "--dataset.repo_id=username/mobile_manip",
             "--dataset.single_task=Mobile manipulation task",
             f"--dataset.root={root}",
-            "--dataset.num_episodes=1",
-            "--dataset.episode_time_s=3",
             "--dataset.reset_time_s=0",
             "--dataset.push_to_hub=false",
             "--play_sounds=false",
+            *extra,
         ]
+    )
+
+
+def test_lekiwi_example_records_a_loadable_dataset(lekiwi_host, tmp_path, monkeypatch):
+    monkeypatch.setenv("HF_LEROBOT_CALIBRATION", str(tmp_path / "calibration"))
+    root = tmp_path / "mobile_manip"
+    config = lekiwi_example(
+        lekiwi_host[0], root, "--dataset.num_episodes=1", "--dataset.episode_time_s=3"
     )
     session = Session(config)
     done = threading.Event()
@@ -132,3 +139,32 @@ def test_lekiwi_example_records_a_loadable_dataset(lekiwi_host, tmp_path, monkey
     assert actions[:, 6].max() == pytest.approx(0.1)
     assert actions[0, 6] == 0.0 and actions[-1, 6] == 0.0
     assert states[:, 6].max() == pytest.approx(0.1, abs=0.01)
+
+
+def test_host_dying_mid_episode_ends_the_session_and_keeps_the_saved_episode(
+    lekiwi_host, tmp_path, monkeypatch
+):
+    monkeypatch.setenv("HF_LEROBOT_CALIBRATION", str(tmp_path / "calibration"))
+    root = tmp_path / "mobile_manip"
+    ports, host = lekiwi_host
+    config = lekiwi_example(ports, root, "--dataset.num_episodes=3", "--dataset.episode_time_s=2")
+    session = Session(config)
+
+    def kill_host_in_episode_1():
+        while not session.finished.is_set():
+            t = session.snapshot()
+            if t.episode_index == 1 and t.phase == "recording" and t.frame_index > 15:
+                host.kill()  # the robot's Pi crashed, or the network dropped
+                return
+            time.sleep(0.02)
+
+    killer = threading.Thread(target=kill_host_in_episode_1, daemon=True)
+    killer.start()
+    out = io.StringIO()
+    status = run_headless(config, out=out, session=session)
+    killer.join(timeout=5)
+    text = out.getvalue()
+    assert status == 1, text
+    assert "stopped answering" in text and "base stopped, arm held" in text
+    info = check_loadable(root)
+    assert info["total_episodes"] == 1  # episode 0 kept; the interrupted one discarded

@@ -149,3 +149,28 @@ def test_unknown_camera_lists_the_plugged_ones(monkeypatch):
     assert [c.serial_number for c in find_realsense_cameras()] == ["0451"]
     with pytest.raises(DeviceError, match=r"no RealSense camera '777'.*D435 #0451"):
         RealSenseCamera(RealSenseCameraConfig(serial_number_or_name="777")).connect()
+
+
+def test_find_cameras_realsense_lists_them_with_a_picture(monkeypatch, tmp_path, capsys):
+    monkeypatch.setitem(sys.modules, "pyrealsense2", fake_pyrealsense2([("D435", "0451")]))
+    from core.commands import find_cameras
+
+    assert find_cameras.main(["realsense", "--output-dir", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert "D435  serial 0451  firmware 5.13  USB 3.2  64x48" in out
+    assert '"serial_number_or_name": "0451"' in out
+    assert (tmp_path / "realsense_0451.png").stat().st_size > 0
+
+
+def test_find_cameras_realsense_without_the_package_says_how_to_install_it():
+    code = (
+        "import sys; sys.modules['pyrealsense2'] = None\n"  # as if the extra were not installed
+        "from core.cli import main\n"
+        "sys.exit(main(['find-cameras', 'realsense']))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60
+    )
+    assert out.returncode == 2
+    assert out.stderr.startswith("lerecord: error: RealSense cameras need Intel's pyrealsense2")
+    assert "pip install 'lerecord[realsense]'" in out.stderr

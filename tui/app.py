@@ -56,6 +56,7 @@ class ConsoleApp(App[int]):
         theme: str = DEFAULT_THEME,
         poll_hz: float = 10.0,
         forward_keys: bool = False,
+        teleop_keys: list[tuple[str, str]] | None = None,
         wizard: bool = False,
         log_path: str | None = None,
         on_snapshot: Callable[[m.Telemetry], None] | None = None,
@@ -70,6 +71,7 @@ class ConsoleApp(App[int]):
         self.initial_theme = theme
         self.poll_hz = poll_hz
         self.forward_keys = forward_keys
+        self.teleop_keys = teleop_keys or []  # (key, what it does) of the keyboard teleop
         self.start_wizard = wizard
         self.log_path = log_path
         self.on_snapshot = on_snapshot
@@ -227,7 +229,7 @@ class ConsoleApp(App[int]):
                 continue
             groups.setdefault(binding.id or binding.action, ([], binding))[0].append(key)
         rows = [(",".join(keys), binding) for keys, binding in groups.values()]
-        self.push_screen(HelpScreen(rows, self.forward_keys))
+        self.push_screen(HelpScreen(rows, self.forward_keys, self.teleop_keys))
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """With a keyboard teleoperator, its keys win over the convenience bindings (theme)."""
@@ -299,13 +301,16 @@ def check_keys(keys: dict[str, str]) -> None:
 
 def console_options(config: Any) -> dict[str, Any]:
     """What the app takes from a session config: theme, remapped keys, keyboard teleop."""
+    from core.devices import teleop_key_help
+
     check_keys(dict(getattr(config, "keys", None) or {}))
     teleop = getattr(config, "teleop", None)
-    teleops = teleop if isinstance(teleop, (list, tuple)) else [teleop]
+    teleop_keys = teleop_key_help(config.robot, teleop) if teleop is not None else []
     return {
         "theme": check_theme_name(getattr(config, "theme", None) or DEFAULT_THEME),
         "keys": dict(getattr(config, "keys", None) or {}),
-        "forward_keys": any(getattr(t, "type", None) == "keyboard" for t in teleops),
+        "forward_keys": bool(teleop_keys),
+        "teleop_keys": teleop_keys,
     }
 
 

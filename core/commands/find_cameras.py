@@ -1,4 +1,5 @@
-"""`lerecord find-cameras [opencv|sim|PATH] [--output-dir DIR]`: list cameras, save a picture each.
+"""`lerecord find-cameras [opencv|sim|realsense|PATH] [--output-dir DIR]`: list cameras, save a
+picture each.
 
 Prints a table of the cameras that open (where, default resolution and rate, the picture saved)
 and a `--robot.cameras` value for the first one. With no camera it says so and exits 0.
@@ -28,8 +29,8 @@ def main(argv: list[str]) -> int:
         "kind",
         nargs="?",
         default="opencv",
-        help="opencv (default: USB cameras), sim (the simulated camera), or one device or video "
-        "file path to try",
+        help="opencv (default: USB cameras), sim (the simulated camera), realsense (Intel "
+        "RealSense, needs the realsense extra), or one device or video file path to try",
     )
     parser.add_argument(
         "--output-dir",
@@ -38,6 +39,8 @@ def main(argv: list[str]) -> int:
         help="where to save the pictures (default: outputs/captured_images)",
     )
     args = parser.parse_args(argv)
+    if args.kind == "realsense":
+        return _find_realsense(args.output_dir)
     cameras = _cameras(args.kind)
     if not cameras:
         where = DEVICE_GLOB if args.kind == "opencv" else args.kind
@@ -95,3 +98,38 @@ def _print_table(rows: list[tuple[CameraInfo, str]]) -> None:
             + "  "
             + row[-1]
         )
+
+
+def _find_realsense(output_dir: Path) -> int:
+    """RealSense cameras by name and serial number, with a colour picture from each."""
+    from hardware.cameras.realsense import (
+        RealSenseCamera,
+        RealSenseCameraConfig,
+        find_realsense_cameras,
+    )
+
+    found = find_realsense_cameras()  # DeviceError with the install hint without pyrealsense2
+    if not found:
+        print("No RealSense camera found. Check that it is plugged in (a USB 3 port).")
+        return 0
+    output_dir.mkdir(parents=True, exist_ok=True)
+    print(f"Found {len(found)} RealSense camera{'s' if len(found) != 1 else ''}:")
+    for info in found:
+        camera = RealSenseCamera(RealSenseCameraConfig(serial_number_or_name=info.serial_number))
+        try:
+            camera.connect()
+            frame = camera.read_latest()
+            path = output_dir / f"realsense_{info.serial_number}.png"
+            cv2.imwrite(str(path), cv2.cvtColor(frame.image, cv2.COLOR_RGB2BGR))
+            picture = f"{camera.config.width}x{camera.config.height} {path}"
+        except DeviceError as error:
+            picture = f"no picture: {error}"
+        finally:
+            camera.disconnect()
+        print(
+            f"  {info.name}  serial {info.serial_number}  firmware {info.firmware}  "
+            f"USB {info.usb}  {picture}"
+        )
+    example = {"front": {"type": "realsense", "serial_number_or_name": found[0].serial_number}}
+    print(f"\nUse one with: --robot.cameras='{json.dumps(example)}'")
+    return 0

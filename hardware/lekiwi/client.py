@@ -30,11 +30,12 @@ import zmq
 from hardware.base import Features, Robot, RobotConfig
 from hardware.errors import DeviceError
 from hardware.lekiwi import protocol
-from hardware.lekiwi.host import BASE_FEATURES, STATE_FEATURES
+from hardware.lekiwi.host import ARM_MOTORS, BASE_FEATURES, STATE_FEATURES
 
 log = logging.getLogger(__name__)
 
 STOP_DELIVERY_S = 0.3
+DIAGNOSTICS = ("load", "temperature", "voltage", "current")
 
 
 @dataclass(kw_only=True)
@@ -109,6 +110,11 @@ class LeKiwiClient(Robot):
     @property
     def action_features(self) -> Features:
         return dict.fromkeys(STATE_FEATURES, float)
+
+    @property
+    def diagnostic_features(self) -> Features:
+        """The arm's servo readings the host sends along (for the console, never datasets)."""
+        return {f"arm_{m}.{d}": float for m in ARM_MOTORS for d in DIAGNOSTICS}
 
     # ---- life cycle ----------------------------------------------------------------------------
 
@@ -195,7 +201,7 @@ class LeKiwiClient(Robot):
                 log.error("lekiwi_client: bad observation ignored: %s", error)
                 continue
             with self._new:
-                self._state.update({k: v for k, v in state.items() if k in self._state})
+                self._state.update(state)  # the state, and the arm's servo diagnostics
                 self._frames.update(images)
                 self._last_received = time.monotonic()
                 self._received += 1

@@ -115,6 +115,11 @@ class LeKiwi(Robot):
             raise
         self._connected = True
 
+    def calibration_steps(self):
+        """The arm's step-by-step calibration (`lerecord calibrate --robot.type=lekiwi`); the
+        wheels turn freely and need none."""
+        return self.arm.calibration_steps()
+
     def _arm_pose(self) -> dict[str, float]:
         return self._last_arm_pose
 
@@ -238,7 +243,7 @@ class LeKiwiHost:
                     "lekiwi host: no command for %d ms, stopping the base",
                     self.config.watchdog_timeout_ms,
                 )
-                self.robot.stop_base()
+                self._stop_base()
                 self.base_stopped_by_watchdog = True
             self._push_observation()
             deadline += period
@@ -252,12 +257,26 @@ class LeKiwiHost:
         except zmq.Again:
             return False
         try:
-            self.robot.send_action(protocol.decode_command(message))
-        except (ValueError, KeyError) as error:
+            action = protocol.decode_command(message)
+        except ValueError as error:
             log.error("lekiwi host: bad command ignored: %s", error)
+            return False
+        if self.observation_failing:  # blind: the arm may move, the base may not
+            action = {k: 0.0 if k in BASE_FEATURES else v for k, v in action.items()}
+        try:
+            self.robot.send_action(action)
+        except (ValueError, DeviceError) as error:
+            log.error("lekiwi host: command not applied: %s", error)
+            self._stop_base()
             return False
         self.commands_received += 1
         return True
+
+    def _stop_base(self) -> None:
+        try:
+            self.robot.stop_base()
+        except DeviceError as error:
+            log.error("lekiwi host: could not stop the base: %s", error)
 
     def _push_observation(self) -> None:
         try:
@@ -267,7 +286,7 @@ class LeKiwiHost:
             if not self.observation_failing:
                 log.error("lekiwi host: cannot observe the robot (%s); base stopped", error)
                 self.observation_failing = True
-                self.robot.stop_base()
+                self._stop_base()
             return
         if self.observation_failing:
             log.warning("lekiwi host: observing the robot again")

@@ -2,7 +2,9 @@
 
 Nothing moves unless the deadman button is held; letting it go holds the arm where it is.
 A stick's deflection past `deadzone` sets a joint's speed (up to `joint_speed` units/s, the
-robot's units); a mapped button moves its joint at full speed while pressed.
+robot's units); a mapped button moves its joint at full speed while pressed. On a robot with a
+mobile base (LeKiwi, `mode="auto"`), the pad drives the base instead: left stick forward/back
+and sideways (up to `base_speed` m/s), right stick turns (up to `base_turn_speed` deg/s).
 
 Default layout (SDL's numbering of an Xbox-style pad on Linux; other pads: set `axes` and
 `buttons`, whose keys are the SDL axis/button numbers):
@@ -21,6 +23,8 @@ from __future__ import annotations
 
 import logging
 import os
+import queue
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -34,6 +38,8 @@ log = logging.getLogger(__name__)
 
 AXES = {"0": "shoulder_pan+", "1": "shoulder_lift-", "3": "wrist_flex+", "4": "elbow_flex-"}
 BUTTONS = {"2": "wrist_roll-", "3": "wrist_roll+", "0": "gripper-", "1": "gripper+"}
+BASE_AXES = {"1": "x-", "0": "y-", "3": "theta-"}  # left stick drives, right stick turns
+BASE = {"x": "x.vel", "y": "y.vel", "theta": "theta.vel"}
 INSTALL = "pip install 'lerecord[gamepad]'"
 
 
@@ -47,10 +53,16 @@ class GamepadTeleopConfig(TeleoperatorConfig):
     joint_speed: float = 45.0
     gripper_speed: float = 60.0
     deadzone: float = 0.12
+    mode: str = "auto"  # "auto" (base on a mobile robot, else arm) | "arm" | "base"
+    base_axes: dict[str, str] = field(default_factory=lambda: dict(BASE_AXES))
+    base_speed: float = 0.3  # m/s at full deflection (lerobot's fast level)
+    base_turn_speed: float = 90.0  # deg/s at full deflection
 
     def __post_init__(self) -> None:
         if not 0 <= self.deadzone < 1:
             raise ConfigError("--teleop.deadzone must be in [0, 1)")
+        if self.mode not in ("auto", "arm", "base"):
+            raise ConfigError(f"--teleop.mode={self.mode!r}: use auto, arm or base")
 
 
 @dataclass
@@ -74,31 +86,43 @@ class PadState:
 
 
 def _parse(
-    table: dict[str, str], joints: dict[str, str], what: str
+    table: dict[str, str], targets: dict[str, str], what: str
 ) -> dict[int, tuple[str, float]]:
     parsed = {}
     for index, meaning in table.items():
-        joint, sign = meaning[:-1], meaning[-1:]
-        if not str(index).isdigit() or sign not in ("+", "-") or joint not in joints:
+        name, sign = meaning[:-1], meaning[-1:]
+        if not str(index).isdigit() or sign not in ("+", "-") or name not in targets:
             raise ConfigError(
-                f"--teleop.{what}: {index!r} -> {meaning!r} is not '<joint>+' or '<joint>-' "
-                f"for a joint of this robot ({', '.join(joints)}), keyed by SDL's number"
+                f"--teleop.{what}: {index!r} -> {meaning!r} is not '<name>+' or '<name>-' "
+                f"for one of {', '.join(targets)}, keyed by SDL's number"
             )
-        parsed[int(index)] = (joints[joint], 1.0 if sign == "+" else -1.0)
+        parsed[int(index)] = (targets[name], 1.0 if sign == "+" else -1.0)
     return parsed
 
 
 class GamepadMapping:
-    """Pad state -> joint velocities (robot feature -> units/s), zero unless the deadman is held."""
+    """Pad state -> velocities (robot feature -> units/s), zero unless the deadman is held.
 
-    def __init__(self, config: GamepadTeleopConfig, joints: dict[str, str]):
+    Arm: `joints` maps joint names to the robot's `.pos` features (jogged). Base (`joints` None):
+    the sticks give `x.vel`, `y.vel` (m/s) and `theta.vel` (deg/s) directly.
+    """
+
+    def __init__(self, config: GamepadTeleopConfig, joints: dict[str, str] | None):
         self.config = config
-        self.axes = _parse(config.axes, joints, "axes")
-        self.buttons = _parse(config.buttons, joints, "buttons")
+        if joints is None:
+            self.axes = _parse(config.base_axes, BASE, "base_axes")
+            self.buttons: dict[int, tuple[str, float]] = {}
+        else:
+            self.axes = _parse(config.axes, joints, "axes")
+            self.buttons = _parse(config.buttons, joints, "buttons")
 
     def _speed(self, feature: str) -> float:
-        gripper = feature.endswith("gripper.pos")
-        return self.config.gripper_speed if gripper else self.config.joint_speed
+        c = self.config
+        if feature in ("x.vel", "y.vel"):
+            return c.base_speed
+        if feature == "theta.vel":
+            return c.base_turn_speed
+        return c.gripper_speed if feature.endswith("gripper.pos") else c.joint_speed
 
     def velocities(self, state: PadState) -> dict[str, float]:
         if not state.buttons.get(self.config.deadman_button, False):
@@ -125,9 +149,32 @@ class PadSource(Protocol):
 
 
 class PygamePad:
-    """A game controller through SDL2 (pygame), with no window (dummy video driver)."""
+    """A game controller through SDL2 (pygame), with no window (dummy video driver).
+
+    Every SDL call happens on this pad's own thread (SDL wants its events pumped on the thread
+    that initialised it); the control loop only takes the events that thread queued.
+    """
+
+    POLL_S = 0.005
 
     def __init__(self, index: int):
+        self.name = ""
+        self._queue: queue.SimpleQueue = queue.SimpleQueue()
+        self._ready = threading.Event()
+        self._stop = threading.Event()
+        self._error: DeviceError | None = None
+        self._thread = threading.Thread(
+            target=self._run, args=(index,), name="gamepad", daemon=True
+        )
+        self._thread.start()
+        if not self._ready.wait(10):
+            self.close()
+            raise DeviceError("the gamepad library did not start within 10 s")
+        if self._error is not None:
+            self._thread.join()
+            raise self._error
+
+    def _open(self, index: int) -> Any:
         os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
         os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
         os.environ.setdefault("SDL_JOYSTICK_ALLOW_BACKGROUND_EVENTS", "1")
@@ -135,7 +182,6 @@ class PygamePad:
             import pygame
         except ImportError:
             raise DeviceError(f"the gamepad teleop needs pygame: {INSTALL}") from None
-        self._pg = pygame
         pygame.display.init()
         pygame.joystick.init()
         count = pygame.joystick.get_count()
@@ -146,32 +192,47 @@ class PygamePad:
                 f"no gamepad #{index} connected (SDL sees {count}): plug one in (on Linux, "
                 "check read access to /dev/input/event*), or set --teleop.index"
             )
-        self._pad = pygame.joystick.Joystick(index)
-        self._pad.init()
-        self._id = self._pad.get_instance_id()
-        self.name = self._pad.get_name()
+        return pygame
+
+    def _run(self, index: int) -> None:
+        try:
+            pg = self._open(index)
+        except DeviceError as error:
+            self._error = error
+            self._ready.set()
+            return
+        pad = pg.joystick.Joystick(index)
+        pad.init()
+        pad_id, self.name = pad.get_instance_id(), pad.get_name()
+        self._ready.set()
+        kinds = (pg.JOYAXISMOTION, pg.JOYBUTTONDOWN, pg.JOYBUTTONUP, pg.JOYDEVICEREMOVED)
+        try:
+            while not self._stop.wait(self.POLL_S):
+                for e in pg.event.get(kinds):
+                    if getattr(e, "instance_id", pad_id) != pad_id:
+                        continue
+                    if e.type == pg.JOYAXISMOTION:
+                        self._queue.put({"type": "axis", "axis": e.axis, "value": e.value})
+                    elif e.type == pg.JOYDEVICEREMOVED:
+                        self._queue.put({"type": "removed"})
+                    else:
+                        down = e.type == pg.JOYBUTTONDOWN
+                        self._queue.put({"type": "button", "button": e.button, "down": down})
+        finally:
+            pg.joystick.quit()
+            pg.display.quit()
 
     def events(self) -> list[dict[str, Any]]:
-        pg = self._pg
-        out: list[dict[str, Any]] = []
-        for e in pg.event.get(
-            (pg.JOYAXISMOTION, pg.JOYBUTTONDOWN, pg.JOYBUTTONUP, pg.JOYDEVICEREMOVED)
-        ):
-            if getattr(e, "instance_id", self._id) != self._id:
-                continue
-            if e.type == pg.JOYAXISMOTION:
-                out.append({"type": "axis", "axis": e.axis, "value": e.value})
-            elif e.type == pg.JOYDEVICEREMOVED:
-                out.append({"type": "removed"})
-            else:
-                out.append(
-                    {"type": "button", "button": e.button, "down": e.type == pg.JOYBUTTONDOWN}
-                )
-        return out
+        out = []
+        while True:
+            try:
+                out.append(self._queue.get_nowait())
+            except queue.Empty:
+                return out
 
     def close(self) -> None:
-        self._pg.joystick.quit()
-        self._pg.display.quit()
+        self._stop.set()
+        self._thread.join(timeout=2)
 
 
 class GamepadTeleop(Teleoperator):
@@ -194,6 +255,16 @@ class GamepadTeleop(Teleoperator):
         self._last: float | None = None
 
     def bind(self, robot_action_features: Features) -> None:
+        has_base = all(f in robot_action_features for f in BASE.values())
+        mode = self.config.mode
+        if mode == "auto":
+            mode = "base" if has_base else "arm"
+        if mode == "base":
+            if not has_base:
+                raise ConfigError("--teleop.mode=base: this robot has no mobile base")
+            self._mapping = GamepadMapping(self.config, None)
+            self._jog = None
+            return
         joints = joint_features(robot_action_features)
         if not joints:
             raise ConfigError("gamepad teleop: the robot has no joint (.pos) action to jog")
@@ -201,7 +272,13 @@ class GamepadTeleop(Teleoperator):
         self._jog = JointJog(list(joints.values()))
 
     @property
+    def drives_base(self) -> bool:
+        return self._mapping is not None and self._jog is None
+
+    @property
     def action_features(self) -> Features:
+        if self.drives_base:
+            return dict.fromkeys(BASE.values(), float)
         return dict.fromkeys(self._jog.features, float) if self._jog else {}
 
     @property
@@ -226,12 +303,14 @@ class GamepadTeleop(Teleoperator):
 
     def mapping_help(self) -> list[tuple[str, str]]:
         help_ = [(f"button {self.config.deadman_button}", "hold to move (deadman)")]
+        if self.drives_base:
+            return help_ + [(f"axis {a}", m) for a, m in self.config.base_axes.items()]
         help_ += [(f"axis {a}", m) for a, m in self.config.axes.items()]
         help_ += [(f"button {b}", m) for b, m in self.config.buttons.items()]
         return help_
 
     def get_action(self) -> dict[str, float]:
-        if self._pad is None or self._mapping is None or self._jog is None:
+        if self._pad is None or self._mapping is None:
             raise DeviceError("gamepad teleop: not connected; call connect() first")
         now = self._clock()
         dt = 0.0 if self._last is None else min(now - self._last, 0.2)
@@ -242,4 +321,6 @@ class GamepadTeleop(Teleoperator):
             self._state.apply(event)
         if not self._state.connected:
             raise DeviceError(f"gamepad {self._pad.name!r} was unplugged; plug it back in")
+        if self._jog is None:  # the base: velocities are the action (zero without the deadman)
+            return {f: velocities.get(f, 0.0) for f in BASE.values()}
         return self._jog.move({f: v * dt for f, v in velocities.items()}, "gamepad teleop")

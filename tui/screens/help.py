@@ -41,17 +41,27 @@ class HelpScreen(ModalScreen[None]):
     HelpScreen #title { text-style: bold; color: $primary; margin-bottom: 1; }
     """
 
-    def __init__(self, bindings: list[tuple[str, Binding]], forward_keys: bool):
+    def __init__(
+        self,
+        bindings: list[tuple[str, Binding]],
+        forward_keys: bool,
+        teleop_keys: list[tuple[str, str]] | None = None,
+    ):
         super().__init__()
         self.rows = bindings
         self.forward_keys = forward_keys
+        self.teleop_keys = teleop_keys or []
 
     def compose(self) -> ComposeResult:
         lines = []
         for keys, binding in self.rows:
             why = EXPLANATIONS.get(binding.id or "", binding.description)
             lines.append(f"[bold $accent]{key_label(keys):<14}[/] {why}")
-        if self.forward_keys:
+        if self.teleop_keys:
+            lines.append("\nKeyboard teleoperator (hold a key to move):")
+            pairs = (f"[bold $accent]{k}[/] {what}" for k, what in self.teleop_keys)
+            lines.append("  " + ", ".join(pairs))
+        elif self.forward_keys:
             lines.append("\nOther keys go to the keyboard teleoperator.")
         lines.append(
             "\n[dim]Keys can be remapped in the profile's \\[keys] table, "
