@@ -5,12 +5,14 @@ widget using it only when told to (half-blocks otherwise)."""
 from __future__ import annotations
 
 import base64
+import io
 import os
 import re
 import zlib
 
 import numpy as np
 import pytest
+from rich.console import Console
 from rich.segment import Segment
 from tui_helpers import scripted_app
 
@@ -151,6 +153,14 @@ def test_placeholder_cells_name_the_image_row_and_column():
     assert all(Segment.get_line_length(line) == 5 for line in lines)  # one cell each
 
 
+def terminal_output(app) -> str:
+    """The whole screen as the escapes Textual sends a truecolour terminal."""
+    out = io.StringIO()
+    console = Console(file=out, color_system="truecolor", force_terminal=True, width=app.size.width)
+    console.print(app.screen._compositor.render_update(full=True), end="")
+    return out.getvalue()
+
+
 async def _previews(app, pilot) -> list[CameraImage]:
     for _ in range(100):
         images = [i for i in app.screen.query(CameraImage) if i.thumb is not None]
@@ -184,12 +194,22 @@ async def test_the_console_draws_cameras_with_kitty_only_when_told():
             assert pixels.tobytes() == thumb.rgb  # the frozen clock: the same picture throughout
         assert len({i._image_id for i in images}) == 2
         ids = [i._image_id for i in images]
+        # what Textual would write to the terminal: the cells keep the images' ids as colours
+        colours = re.findall(rf"38;2;(\d+);(\d+);(\d+)[;\d]*m{PLACEHOLDER}", terminal_output(app))
+        assert {tuple(map(int, c)) for c in colours} == {
+            (i >> 16 & 255, i >> 8 & 255, i & 255) for i in ids
+        }
     assert any(decode(s) == [({"a": "d", "d": "I", "i": str(ids[0]), "q": "2"}, "")] for s in sent)
 
 
 async def test_half_blocks_by_default():
     app, _, _ = scripted_app()
     async with app.run_test(size=(120, 40)) as pilot:
+        sent: list[str] = []
+        write = app._driver.write
+        app._driver.write = lambda data: (sent.append(data), write(data))[1]
         for image in await _previews(app, pilot):
             text = "".join(s.text for line in image._lines for s in line)
             assert set(text) == {"▀"} and image._image_id == 0
+        assert "▀" in terminal_output(app) and PLACEHOLDER not in terminal_output(app)
+    assert not any("\x1b_G" in data for data in sent)
