@@ -3,6 +3,7 @@
 A line per event, and the step block when logging. Keys come from the terminal when stdin is a
 TTY (n/→ end the episode, r/← re-record, q/Esc stop); SIGINT, SIGTERM and SIGHUP end the session
 cleanly: the episode in progress is discarded, saved episodes stay, motors are left safe.
+With `--display_data=true` the snapshots this loop polls also go to a Rerun viewer.
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ def run_headless(config, out: TextIO | None = None, session: Session | None = No
     session = session or Session(config)
     printer = ConsolePrinter(out, steps=config.log)
     session.start()
+    streamer = _open_rerun(config, out)
     interrupted = threading.Event()
 
     def on_signal(signum, _frame):
@@ -60,6 +62,8 @@ def run_headless(config, out: TextIO | None = None, session: Session | None = No
             step = session.last_step()
             if step is not None:
                 printer.step(step)
+            if streamer is not None:
+                streamer = _stream(streamer, session.snapshot(), out)
         _drain(session, printer)
     finally:
         if keys is not None:
@@ -75,6 +79,31 @@ def run_headless(config, out: TextIO | None = None, session: Session | None = No
 def _drain(session: Session, printer) -> None:
     for event in session.events():
         printer.event(event)
+
+
+def _open_rerun(config, out: TextIO):
+    """`--display_data=true`: a Rerun streamer, or None after one line saying why not."""
+    if not getattr(config, "display_data", False):
+        return None
+    from core.rerun_stream import MISSING_NOTE, RerunStreamer
+
+    if not RerunStreamer.available():
+        out.write(MISSING_NOTE + "\n")
+        out.flush()
+        return None
+    name = getattr(getattr(config, "dataset", None), "repo_id", "lerecord")
+    return RerunStreamer.open(name)
+
+
+def _stream(streamer, telemetry: m.Telemetry, out: TextIO):
+    """Log one snapshot; a viewer that fails is dropped with one line (the session goes on)."""
+    try:
+        streamer.log(telemetry)
+    except Exception as error:  # noqa: BLE001 - the viewer is optional, the recording is not
+        out.write(f"--display_data: streaming to Rerun stopped: {type(error).__name__}: {error}\n")
+        out.flush()
+        return None
+    return streamer
 
 
 def _show_teleop_keys(session: Session, out: TextIO, have_keys: bool) -> None:

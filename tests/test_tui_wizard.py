@@ -4,11 +4,16 @@ with what was typed, and the answers turned into the flags the CLI takes."""
 from __future__ import annotations
 
 import sys
+import threading
+import time
 
+import numpy as np
+from camera_clips import RED, close, index_of, write_clip
 from tui_helpers import screen_text, wait_for_text
 
 from core.config import parse_record_args
 from tui.app import make_app
+from tui.components.camera_preview import CameraImage
 from tui.detect import Detected
 from tui.options import OPTIONS, STEPS, to_argv
 from tui.screens.wizard import WizardScreen
@@ -168,3 +173,92 @@ def test_the_answers_become_the_clis_flags():
     assert "--dataset.video=true" in argv and "--play_sounds=true" in argv
     assert not any(a.startswith("--teleop.") for a in argv)
     assert argv[-1] == "--robot.cameras={front: {type: sim, width: 640, height: 480, fps: 30}}"
+
+
+def _preview_threads() -> list[threading.Thread]:
+    names = ("wizard-preview", "camera-preview")
+    return [t for t in threading.enumerate() if t.name in names and t.is_alive()]
+
+
+async def _live_line(pilot, app, needle: str, timeout: float = 10.0) -> str:
+    """The cameras page's live-preview line once it holds `needle` and the camera is open (or
+    failed); read from the widget, as long paths wrap on screen."""
+    line = app.screen.query_one("#camera-live")
+    for _ in range(int(timeout / 0.05)):
+        text = str(line.render())
+        if needle in text and "opening" not in text:
+            break
+        await pilot.pause(0.05)
+    return str(line.render())
+
+
+async def _live_pictures(pilot, app, wanted: int, timeout: float = 10.0) -> list:
+    """The distinct pictures the cameras page's preview draws, until `wanted` of them."""
+    image = app.screen.query_one("#camera-picture", CameraImage)
+    seen, thumbs = [], []
+    for _ in range(int(timeout / 0.05)):
+        drawn = [(s.text, s.style) for line in image._lines for s in line]
+        if drawn and drawn not in seen:
+            seen.append(drawn)
+            thumbs.append(image.thumb)
+            if len(seen) >= wanted:
+                break
+        await pilot.pause(0.05)
+    return thumbs
+
+
+async def test_the_cameras_page_plays_the_camera_live_and_leaving_it_stops_the_camera():
+    app = wizard_app()
+    async with app.run_test(size=(100, 50)) as pilot:
+        await pilot.pause(0.1)
+        assert app.screen.live is None and not _preview_threads()
+        await pilot.press("ctrl+n")  # the cameras page, "front=sim" by default
+        assert "Live: sim" in await wait_for_text(pilot, app, "Live: sim")
+        thumbs = await _live_pictures(pilot, app, wanted=3)
+        assert len(thumbs) == 3, "the sim camera's picture did not change"
+        assert all(t.name == "sim" and t.width == 64 for t in thumbs)
+        live = app.screen.live
+        assert live.thread.is_alive() and len(_preview_threads()) == 2  # ours and the camera's
+        await pilot.press("ctrl+n")  # the teleop page
+        await pilot.pause(0.05)
+        assert app.screen.live is None
+        for _ in range(100):
+            if not _preview_threads():
+                break
+            await pilot.pause(0.05)
+        assert not _preview_threads(), "the camera was left open"
+        assert live.error is None
+
+
+async def test_a_video_file_named_in_the_field_plays_its_frames(tmp_path):
+    clip = write_clip(tmp_path / "clip.mp4", frames=6, fps=10)
+    app = wizard_app()
+    async with app.run_test(size=(100, 50)) as pilot:
+        await pilot.pause(0.1)
+        await pilot.press("ctrl+n")
+        field(app, "cameras").value = f"front={clip}, wrist=sim"
+        assert await _live_line(pilot, app, f"Live: {clip}") == f"Live: {clip}"
+        await pilot.pause(0.1)
+        thumbs = [t for t in await _live_pictures(pilot, app, wanted=4) if t.name == str(clip)]
+        assert len(thumbs) >= 2
+        images = [np.frombuffer(t.rgb, np.uint8).reshape(t.height, t.width, 3) for t in thumbs]
+        assert all(close(image[2, 2], RED) for image in images)
+        assert len({index_of(image) for image in images}) >= 2  # the clip's frames go by
+        await pilot.press("escape")
+        await pilot.pause(0.1)
+    for _ in range(100):
+        if not _preview_threads():
+            break
+        time.sleep(0.05)
+    assert not _preview_threads(), "the camera was left open"
+
+
+async def test_a_source_that_does_not_open_says_so_on_the_page(tmp_path):
+    app = wizard_app()
+    async with app.run_test(size=(100, 50)) as pilot:
+        await pilot.pause(0.1)
+        await pilot.press("ctrl+n")
+        field(app, "cameras").value = f"front={tmp_path / 'nothing.mp4'}"
+        text = await _live_line(pilot, app, "does not open")
+        missing = tmp_path / "nothing.mp4"
+        assert text == f"Live: {missing}: {missing} does not open as a camera"

@@ -27,6 +27,7 @@ from textual.css.query import NoMatches
 from core import messages as m
 from core.remote import Engine
 from hardware.errors import ConfigError
+from tui.graphics import detect_graphics
 from tui.screens.confirm import StopScreen
 from tui.screens.dashboard import TELEOP_KEYS_WIN, DashboardScreen
 from tui.screens.engine_failed import EngineFailedScreen
@@ -64,6 +65,7 @@ class ConsoleApp(App[int]):
         detector: Callable[[], Any] | None = None,
         notes: list[str] | None = None,
         ui_nice: int = 0,
+        graphics: str = "halfblocks",
     ):
         super().__init__()
         self.engine = engine
@@ -79,6 +81,7 @@ class ConsoleApp(App[int]):
         self.detector = detector
         self.notes = notes or []
         self.ui_nice = ui_nice
+        self.graphics = graphics  # how camera pictures are drawn: "halfblocks" or "kitty"
         self._niced = False
         # created now, at normal priority: engines are spawned from it (see _yield_cpu_to_engine)
         self._launcher = ThreadPoolExecutor(max_workers=1, thread_name_prefix="engine-launcher")
@@ -352,6 +355,7 @@ def logging_to(path: str):
 def run_console(config: Any) -> int:
     """Record the session `config` describes, in the full-screen console; the exit status."""
     options = console_options(config)  # a bad [keys] table or theme: an error before anything
+    graphics = detect_graphics()
     engine = start_session(config)
     log_path = engine.output
     with logging_to(log_path + ".console"):
@@ -363,6 +367,7 @@ def run_console(config: Any) -> int:
             on_snapshot=on_snapshot,
             notes=notes,
             ui_nice=UI_NICE,
+            graphics=graphics,
             **options,
         )
         status = app.run()
@@ -372,8 +377,11 @@ def run_console(config: Any) -> int:
 
 def run_wizard() -> int:
     """Open the session wizard; once it is done, record the session it set up."""
+    graphics = detect_graphics()
     with logging_to(_engine_log_path() + ".console"):
-        app = make_app(None, wizard=True, start_engine=start_session, ui_nice=UI_NICE)
+        app = make_app(
+            None, wizard=True, start_engine=start_session, ui_nice=UI_NICE, graphics=graphics
+        )
         status = app.run()
         if app.engine is not None:
             app.engine.close()

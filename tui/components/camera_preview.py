@@ -2,6 +2,8 @@
 
 Each character cell shows two pixels: '▀' with the upper pixel as foreground colour and the
 lower one as background, which every colour terminal (and every SSH session) can display.
+When the app's `graphics` is "kitty" (see `tui.graphics`) the same cells show the thumbnail's
+real pixels through the kitty graphics protocol instead.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from textual.widget import Widget
 from textual.widgets import Static
 
 from core.messages import CameraThumb
+from tui.graphics import kitty_cells, kitty_delete, kitty_image, new_image_id
 
 
 def scale(image: np.ndarray, width: int, height: int) -> np.ndarray:
@@ -28,14 +31,24 @@ def scale(image: np.ndarray, width: int, height: int) -> np.ndarray:
     return image[rows][:, cols]
 
 
-def half_block_lines(thumb: CameraThumb, width: int, rows: int) -> list[list[Segment]]:
-    """The thumbnail fitted in width x rows cells (aspect kept), as lines of half-block segments."""
+def fit(thumb: CameraThumb, width: int, rows: int) -> tuple[int, int]:
+    """(columns, rows) of the largest area of width x rows cells holding the thumbnail with its
+    aspect kept; (0, 0) when nothing fits."""
     if width <= 0 or rows <= 0 or thumb.width == 0 or thumb.height == 0:
-        return []
-    image = np.frombuffer(thumb.rgb, dtype=np.uint8).reshape(thumb.height, thumb.width, 3)
+        return 0, 0
     # a cell is about twice as tall as wide: one cell = 1 pixel wide, 2 pixels tall
     fit_w = min(width, int(rows * 2 * thumb.width / thumb.height))
     fit_h = max(2, min(rows * 2, int(fit_w * thumb.height / thumb.width)) // 2 * 2)
+    return fit_w, fit_h // 2
+
+
+def half_block_lines(thumb: CameraThumb, width: int, rows: int) -> list[list[Segment]]:
+    """The thumbnail fitted in width x rows cells (aspect kept), as lines of half-block segments."""
+    fit_w, fit_rows = fit(thumb, width, rows)
+    if fit_w == 0:
+        return []
+    fit_h = fit_rows * 2
+    image = np.frombuffer(thumb.rgb, dtype=np.uint8).reshape(thumb.height, thumb.width, 3)
     # 5 bits a channel: no visible loss at this size, and far fewer distinct cell styles
     pixels = (scale(image, fit_w, fit_h) & 0xF8).tolist()
     lines = []
@@ -51,7 +64,8 @@ def _cell_style(r: int, g: int, b: int, r2: int, g2: int, b2: int) -> Style:
 
 
 class CameraImage(Widget):
-    """One camera's thumbnail, redrawn only when a new one arrives."""
+    """One camera's thumbnail, redrawn only when a new one arrives (or the widget is resized);
+    with the kitty protocol, that is also when the picture is sent to the terminal."""
 
     DEFAULT_CSS = """
     CameraImage { width: 1fr; height: 1fr; }
@@ -62,6 +76,12 @@ class CameraImage(Widget):
         self.thumb: CameraThumb | None = None
         self._lines: list[list[Segment]] = []
         self._drawn_size = (0, 0)
+        self._image_id = 0  # the terminal's id for this widget's picture (kitty protocol)
+
+    @property
+    def protocol(self) -> str:
+        """How to draw: the app's `graphics` ("kitty" or "halfblocks"; half-blocks by default)."""
+        return getattr(self.app, "graphics", "halfblocks")
 
     def show(self, thumb: CameraThumb) -> None:
         if self.thumb is not None and thumb.rgb == self.thumb.rgb:
@@ -73,11 +93,31 @@ class CameraImage(Widget):
     def render_line(self, y: int) -> Strip:
         size = (self.size.width, self.size.height)
         if self.thumb is not None and size != self._drawn_size:
-            self._lines = half_block_lines(self.thumb, *size)
+            self._lines = self._draw(self.thumb, *size)
             self._drawn_size = size
         if y < len(self._lines):
             return Strip(self._lines[y]).extend_cell_length(self.size.width)
         return Strip.blank(self.size.width)
+
+    def _draw(self, thumb: CameraThumb, width: int, rows: int) -> list[list[Segment]]:
+        if self.protocol != "kitty":
+            return half_block_lines(thumb, width, rows)
+        cols, rows = fit(thumb, width, rows)
+        if cols == 0:
+            return []
+        self._image_id = self._image_id or new_image_id()
+        self._send(kitty_image(self._image_id, thumb.rgb, thumb.width, thumb.height, cols, rows))
+        return kitty_cells(self._image_id, cols, rows)
+
+    def _send(self, escapes: str) -> None:
+        """Straight to the terminal, through the driver's writer (queued, never blocking)."""
+        driver = getattr(self.app, "_driver", None)
+        if driver is not None:
+            driver.write(escapes)
+
+    def on_unmount(self) -> None:
+        if self._image_id:
+            self._send(kitty_delete(self._image_id))
 
 
 class CameraPreview(Vertical):

@@ -1,8 +1,10 @@
 """The session wizard: robot, cameras, teleop, policy, dataset and options, one page each.
 
-Fields come from `tui.options.OPTIONS`. Each page is checked when leaving it (types, choices,
-required values); the last page runs the CLI's own parser on the equivalent flags, shows its
-message under the field it names, then saves the TOML profile and hands back the parsed config.
+Fields come from `tui.options.OPTIONS`. While the cameras page is shown, the first camera named
+in its field plays live below it (`tui.live_camera`). Each page is checked when leaving it
+(types, choices, required values); the last page runs the CLI's own parser on the equivalent
+flags, shows its message under the field it names, then saves the TOML profile and hands back
+the parsed config.
 """
 
 from __future__ import annotations
@@ -23,10 +25,12 @@ from textual.widgets import Button, ContentSwitcher, Footer, Input, Label, Selec
 from hardware.errors import ConfigError
 from tui.components.camera_preview import CameraImage
 from tui.detect import Detected, detect
+from tui.live_camera import LiveCamera
 from tui.options import OPTIONS, STEPS, Option, convert, options_of, parse_cameras, to_argv
 from tui.screens.calibration import CalibrationScreen
 
 log = logging.getLogger(__name__)
+LIVE_REFRESH_HZ = 10  # how often the live camera preview is redrawn
 
 
 def build_config(values: dict[str, Any], path: Path) -> Any:
@@ -79,6 +83,7 @@ class WizardScreen(Screen[Any]):
         self.detected: Detected | None = None
         self.page = 0
         self.result_path: Path | None = None
+        self.live: LiveCamera | None = None
 
     def compose(self) -> ComposeResult:
         yield Static("", id="title")
@@ -91,6 +96,7 @@ class WizardScreen(Screen[Any]):
                         yield Static("Looking for servo buses…", classes="detected", id="ports")
                     if step == "cameras":
                         yield Static("Looking for cameras…", classes="detected", id="cameras-found")
+                        yield Static("", classes="detected", id="camera-live")
                         yield CameraImage(id="camera-picture")
                     yield Static("", classes="error", id=f"error-{step}")
         with Horizontal(id="buttons"):
@@ -120,6 +126,11 @@ class WizardScreen(Screen[Any]):
     def on_mount(self) -> None:
         self._show_page()
         self.run_worker(self._detect, thread=True, exit_on_error=False)
+        self.set_interval(1 / LIVE_REFRESH_HZ, self._show_live)
+
+    def on_unmount(self) -> None:
+        if self.live is not None:
+            self.live.stop()
 
     def _detect(self) -> None:
         """In a worker thread: devices are opened and probed, which takes a while."""
@@ -146,14 +157,16 @@ class WizardScreen(Screen[Any]):
             self.query_one(f"#{option.field_id}", Input).suggester = suggestions
         self._show_picture()
 
-    def _show_picture(self) -> None:
-        """The picture of the first camera named in the cameras field."""
-        if self.detected is None:
-            return
+    def _camera_sources(self) -> list[str]:
         option = next(o for o in OPTIONS if o.name == "cameras")
         text = self.query_one(f"#{option.field_id}", Input).value
-        sources = [part.partition("=")[2].strip() for part in text.split(",")]
-        for source in sources:
+        return [s for part in text.split(",") if (s := part.partition("=")[2].strip())]
+
+    def _show_picture(self) -> None:
+        """The still picture detection took of the first camera named in the cameras field."""
+        if self.detected is None:
+            return
+        for source in self._camera_sources():
             if source in self.detected.pictures:
                 self.query_one("#camera-picture", CameraImage).show(self.detected.pictures[source])
                 return
@@ -161,6 +174,37 @@ class WizardScreen(Screen[Any]):
     def on_input_changed(self, event: Input.Changed) -> None:
         if event.input.id == next(o for o in OPTIONS if o.name == "cameras").field_id:
             self._show_picture()
+            if STEPS[self.page] == "cameras":
+                self._start_live()
+
+    # ---- the live preview
+
+    def _start_live(self) -> None:
+        """Play the first camera named in the cameras field (if it is not already playing)."""
+        sources = self._camera_sources()
+        source = sources[0] if sources else None
+        if self.live is not None and self.live.source == source:
+            return
+        self._stop_live()
+        if source is not None:
+            self.live = LiveCamera(source).start()
+            _say(self.query_one("#camera-live", Static), f"Live: {source} (opening…)")
+
+    def _stop_live(self) -> None:
+        if self.live is not None:
+            self.live.stop()
+            self.live = None
+        _say(self.query_one("#camera-live", Static), "")
+
+    def _show_live(self) -> None:
+        live = self.live
+        if live is None:
+            return
+        if live.error:
+            _say(self.query_one("#camera-live", Static), f"Live: {live.source}: {live.error}")
+        elif live.thumb is not None:
+            _say(self.query_one("#camera-live", Static), f"Live: {live.source}")
+            self.query_one("#camera-picture", CameraImage).show(live.thumb)
 
     def _show_page(self) -> None:
         step = STEPS[self.page]
@@ -169,6 +213,10 @@ class WizardScreen(Screen[Any]):
             f"Session wizard — step {self.page + 1}/{len(STEPS)}: {step}"
         )
         self.query_one("#next", Button).label = "Save & start" if step == STEPS[-1] else "Next"
+        if step == "cameras":
+            self._start_live()
+        else:
+            self._stop_live()
         first = self.query(f"#step-{step} Input, #step-{step} Select, #step-{step} Switch")
         if first:
             first.first().focus()
