@@ -128,10 +128,18 @@ class ConsoleApp(App[int]):
 
     def _yield_cpu_to_engine(self) -> None:
         """Lower the drawing thread's priority so the engine gets the CPU first when cores are
-        scarce (measured in bench/results/console.md). On Linux the nice value is per thread:
-        the launcher thread keeps the normal priority, and so do the engines it spawns."""
+        scarce (measured in bench/results/console.md). On Linux the nice value is per thread and
+        new threads inherit their creator's: every thread of the app (the drawing thread and
+        Textual's driver threads) is lowered, except the launcher thread, which keeps the normal
+        priority for the engines it spawns."""
         if self.ui_nice and not self._niced and sys.platform.startswith("linux"):
-            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), self.ui_nice)
+            launcher = self._launcher.submit(threading.get_native_id).result()
+            for task in os.listdir("/proc/self/task"):  # the drawing thread and Textual's others
+                if int(task) != launcher:
+                    try:
+                        os.setpriority(os.PRIO_PROCESS, int(task), self.ui_nice)
+                    except OSError:  # a thread that just ended
+                        pass
             self._niced = True
 
     def on_unmount(self) -> None:
