@@ -37,6 +37,7 @@ run: setup
 	  --dataset.repo_id=local/sim_pick_place_$$(date +%Y%m%d_%H%M%S)
 
 test: setup
+	$(BIN)/ruff check core hardware tui tests bench
 	$(BIN)/python -m pytest
 
 bench: setup

@@ -276,7 +276,12 @@ def test_a_profile_with_an_unknown_key_binding_or_theme_is_refused_in_one_line()
     from tui.app import console_options
 
     good = console_options(SimpleNamespace(keys={"stop": "x"}, theme="light", teleop=None))
-    assert good == {"theme": "light", "keys": {"stop": "x"}, "forward_keys": False, "teleop_keys": []}
+    assert good == {
+        "theme": "light",
+        "keys": {"stop": "x"},
+        "forward_keys": False,
+        "teleop_keys": [],
+    }
     with pytest.raises(ConfigError) as bad_key:
         console_options(SimpleNamespace(keys={"next": "x"}, theme=None, teleop=None))
     assert str(bad_key.value) == (
