@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 
+import datasets
 import numpy as np
 import pyarrow.parquet as pq
 import pytest
@@ -38,6 +39,9 @@ def test_a_teleop_session_records_every_episode_into_a_loadable_dataset(tmp_path
     state = np.stack(data["observation.state"].to_numpy())
     action = np.stack(data["action"].to_numpy())
     assert np.abs(action - state).mean() < 3.0
+    files = [str(p) for p in sorted(root.glob("data/*/*.parquet"))]
+    loaded = datasets.load_dataset("parquet", data_files=files, split="train")
+    assert loaded.num_rows == 60 and loaded[45]["frame_index"] == 15
 
 
 def test_exit_early_ends_the_episode_and_keeps_its_frames(tmp_path):

@@ -127,10 +127,11 @@ class ConsoleApp(App[int]):
         self._yield_cpu_to_engine()
 
     def _yield_cpu_to_engine(self) -> None:
-        """Lower the drawing thread's priority so the engine gets the CPU first when cores are
-        scarce (measured in bench/results/console.md). On Linux the nice value is per thread and
-        new threads inherit their creator's: every thread of the app (the drawing thread and
-        Textual's driver threads) is lowered, except the launcher thread, which keeps the normal
+        """Give the engine the CPU first when cores are scarce (bench/results/console.md).
+
+        On Linux scheduling is per thread and new threads inherit their creator's: every thread
+        of the app (the drawing thread and Textual's driver threads) goes to nice 10 and
+        SCHED_IDLE (no privilege needed), except the launcher thread, which keeps the normal
         priority for the engines it spawns."""
         if self.ui_nice and not self._niced and sys.platform.startswith("linux"):
             launcher = self._launcher.submit(threading.get_native_id).result()
@@ -138,6 +139,9 @@ class ConsoleApp(App[int]):
                 if int(task) != launcher:
                     try:
                         os.setpriority(os.PRIO_PROCESS, int(task), self.ui_nice)
+                        # SCHED_IDLE: a waking control thread never waits for the console's
+                        # time slice to end; the console still gets every idle moment.
+                        os.sched_setscheduler(int(task), os.SCHED_IDLE, os.sched_param(0))
                     except OSError:  # a thread that just ended
                         pass
             self._niced = True
