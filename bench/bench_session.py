@@ -93,7 +93,7 @@ def run(args: list[str]) -> dict:
         "max": float(lat.max()),
         "missed": int((lat > 1e3 / session.config.dataset.fps).sum()),
         "dropped": t.dropped_frames,
-        "save_max": max(saves) if saves else float("nan"),
+        "saves": saves,
         "rss": rss,
     }
 
@@ -103,7 +103,7 @@ def show(label: str, r: dict) -> None:
     print(
         f"{label:28s} steps {r['steps']:5d}  lateness p50 {r['p50']:.2f} ms  p99 {r['p99']:.2f} ms"
         f"  max {r['max']:.1f} ms  late>period {r['missed']}  dropped {r['dropped']}"
-        f"  save max {r['save_max']:.2f} s  RSS/episode MB [{rss}]"
+        f"  saves [{', '.join(f'{v:.2f}' for v in r['saves'])}] s  RSS/episode MB [{rss}]"
     )
 
 
