@@ -88,7 +88,7 @@ class SoFollower(Robot):
             motors=so_motors(config.use_degrees),
             num_retry=config.num_read_retries,
         )
-        self.cameras = {name: make_camera(cam) for name, cam in config.cameras.items()}
+        self.cameras = {name: make_camera(cam, name) for name, cam in config.cameras.items()}
         self._positions: dict[str, float] = {}
 
     # ---- features ------------------------------------------------------------------------
