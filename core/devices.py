@@ -14,6 +14,13 @@ from hardware.base import Robot, Teleoperator
 log = logging.getLogger(__name__)
 
 
+def teleop_configs(teleop_config) -> list:
+    """`--teleop` as a list: none, one, or several (LeKiwi)."""
+    if teleop_config is None:
+        return []
+    return list(teleop_config) if isinstance(teleop_config, (list, tuple)) else [teleop_config]
+
+
 def build_teleop(teleop_config, robot_action_features: dict) -> Teleoperator | None:
     """One teleoperator or several (`--teleop='[…]'`), bound to the robot's action names
     (a leader's `<m>.pos` drive LeKiwi's `arm_<m>.pos`; see hardware.teleop.composite)."""
@@ -21,16 +28,14 @@ def build_teleop(teleop_config, robot_action_features: dict) -> Teleoperator | N
         return None
     from hardware.teleop.composite import bind_teleoperators
 
-    configs = teleop_config if isinstance(teleop_config, (list, tuple)) else [teleop_config]
-    teleops = [registry.make_teleoperator(c) for c in configs]
+    teleops = [registry.make_teleoperator(c) for c in teleop_configs(teleop_config)]
     return bind_teleoperators(teleops, robot_action_features)
 
 
 def teleop_key_help(robot_config, teleop_config) -> list[tuple[str, str]]:
     """The keyboard teleoperator's keys and what they do (for the console's help), worked out
     from the configs alone: nothing is opened."""
-    configs = teleop_config if isinstance(teleop_config, (list, tuple)) else [teleop_config]
-    keyboards = [c for c in configs if getattr(c, "type", None) == "keyboard"]
+    keyboards = [c for c in teleop_configs(teleop_config) if c.type == "keyboard"]
     if not keyboards:
         return []
     features = registry.make_robot(robot_config).action_features
@@ -52,8 +57,7 @@ class Devices:
         self.action_names = list(self.robot.action_features)
         self.motors = [k.removesuffix(".pos") for k in self.state_names if k.endswith(".pos")]
         self.robot_label = _label(robot_config)
-        configs = teleop_config if isinstance(teleop_config, (list, tuple)) else [teleop_config]
-        self.teleop_configs = [c for c in configs if c is not None]
+        self.teleop_configs = teleop_configs(teleop_config)
         self.connected: list[object] = []
 
     @property
