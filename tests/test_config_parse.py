@@ -9,6 +9,7 @@ import pytest
 from config_fixtures import ColorMode, fake_devices  # noqa: F401  (pytest fixture)
 
 from core.config import DatasetConfig, PolicyConfig, parse_record_args
+from core.devices import teleop_configs
 
 pytestmark = pytest.mark.usefixtures("fake_devices")
 
@@ -182,7 +183,7 @@ def test_lekiwi_teleop_list():
             ' "wrist": {"type": "opencv", "index_or_path": 1}}',
         ]
     )
-    assert [t.type for t in c.teleops] == ["so100_leader", "keyboard"]
+    assert [t.type for t in teleop_configs(c.teleop)] == ["so100_leader", "keyboard"]
     assert c.teleop[0].port == "/dev/tty.leader"
     assert [cam.index_or_path for cam in c.robot.cameras.values()] == [0, 1]
 
@@ -298,7 +299,7 @@ repo_id = "u/kiwi"
 single_task = "Drive"
 """)
     c = parse_record_args(["--config", str(path)])
-    assert [t.type for t in c.teleops] == ["so100_leader", "keyboard"]
+    assert [t.type for t in teleop_configs(c.teleop)] == ["so100_leader", "keyboard"]
 
 
 def test_the_example_profile_in_examples_parses():

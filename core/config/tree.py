@@ -120,13 +120,6 @@ class RecordConfig:
         if isinstance(self.teleop, list) and not self.teleop:
             raise ConfigError("--teleop: empty list; give at least one teleoperator")
 
-    @property
-    def teleops(self) -> list[TeleoperatorConfig]:
-        """The teleoperators as a list (empty, one, or several for LeKiwi)."""
-        if self.teleop is None:
-            return []
-        return list(self.teleop) if isinstance(self.teleop, list) else [self.teleop]
-
 
 def _check(ok: bool, flag: str, value: object, accepted: str) -> None:
     if not ok:
