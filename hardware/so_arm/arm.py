@@ -75,6 +75,20 @@ class ArmLink:
         self.bus: FeetechBus | None = None
         self.emulator: EmulatorProcess | None = None
 
+    @classmethod
+    def for_so_arm(cls, config, *, kind: str, name: str) -> ArmLink:
+        """The link of an SO-100/101 follower or leader config (type, port, id, use_degrees,
+        num_read_retries)."""
+        return cls(
+            config.type,
+            config.port,
+            config.id,
+            kind=kind,
+            name=name,
+            motors=so_motors(config.use_degrees),
+            num_retry=config.num_read_retries,
+        )
+
     @property
     def is_sim(self) -> bool:
         return self.port == SIM_PORT

@@ -16,7 +16,7 @@ import numpy as np
 from hardware.base import Features, Robot, RobotConfig
 from hardware.errors import ConfigError, DeviceError
 from hardware.feetech.bus import FeetechBus
-from hardware.so_arm.arm import MOTOR_IDS, ArmLink, so_motors
+from hardware.so_arm.arm import MOTOR_IDS, ArmLink
 
 log = logging.getLogger(__name__)
 
@@ -79,15 +79,7 @@ class SoFollower(Robot):
         super().__init__(config)
         from hardware.registry import make_camera
 
-        self.link = ArmLink(
-            config.type,
-            config.port,
-            config.id,
-            kind="robots",
-            name=self.name,
-            motors=so_motors(config.use_degrees),
-            num_retry=config.num_read_retries,
-        )
+        self.link = ArmLink.for_so_arm(config, kind="robots", name=self.name)
         self.cameras = {name: make_camera(cam, name) for name, cam in config.cameras.items()}
         self._positions: dict[str, float] = {}
 

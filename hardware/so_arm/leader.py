@@ -14,7 +14,7 @@ from hardware.base import Features, Teleoperator, TeleoperatorConfig
 from hardware.errors import ConfigError, DeviceError
 from hardware.feetech.bus import FeetechBus
 from hardware.feetech.tables import POSITION_MODE
-from hardware.so_arm.arm import ArmLink, so_motors
+from hardware.so_arm.arm import ArmLink
 
 log = logging.getLogger(__name__)
 
@@ -47,15 +47,7 @@ class SoLeader(Teleoperator):
 
     def __init__(self, config: So100LeaderConfig):
         super().__init__(config)
-        self.link = ArmLink(
-            config.type,
-            config.port,
-            config.id,
-            kind="teleoperators",
-            name=self.name,
-            motors=so_motors(config.use_degrees),
-            num_retry=config.num_read_retries,
-        )
+        self.link = ArmLink.for_so_arm(config, kind="teleoperators", name=self.name)
 
     @property
     def action_features(self) -> Features:
