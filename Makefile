@@ -11,8 +11,30 @@ TORCH := torch==2.13.0
 # pip's notes about index folders this machine's pip configuration names but lacks
 QUIET_PIP := { grep -v "is ignored: it is neither a file nor a directory" || true; }
 
-.PHONY: setup run test bench lint clean
+# The real lerobot 0.6.1 for the interop tests: its own Python 3.12 environment, cached outside
+# the clone (lerobot 0.6.1 needs Python >= 3.12; on x86-64 Linux PyPI's torch for it is a CUDA
+# build of a few GB, downloaded once). The stamp names the requirements, so a change rebuilds it.
+INTEROP_SPEC := lerobot[dataset,grpcio-dep]==0.6.1
+INTEROP_HOME ?= $(HOME)/.cache/lerecord
+INTEROP := $(INTEROP_HOME)/lerobot-0.6.1-py3.12
+INTEROP_STAMP := $(INTEROP)/.ok-$(shell echo '$(INTEROP_SPEC)' | cksum | cut -d' ' -f1)
+PYTHON312 ?= $(shell command -v python3.12 2>/dev/null || ls -d $(HOME)/.pyenv/versions/3.12*/bin/python 2>/dev/null | tail -1)
+
+.PHONY: setup interop run test bench lint clean
 setup: $(VENV)/.deps
+
+interop: $(INTEROP_STAMP)
+
+$(INTEROP_STAMP):
+	@if [ -z "$(PYTHON312)" ]; then \
+	  echo "ERROR: Python 3.12 is needed for the lerobot 0.6.1 interop tests and was not found." >&2; \
+	  echo "       Install it (pyenv install 3.12, apt-get install python3.12, brew install python@3.12)" >&2; \
+	  echo "       or set PYTHON312=/path/to/python3.12." >&2; exit 1; fi
+	@echo "Building the lerobot 0.6.1 interop environment in $(INTEROP) (once; a few minutes)"
+	@rm -rf $(INTEROP) && $(PYTHON312) -m venv $(INTEROP)
+	@$(INTEROP)/bin/pip install -q "$(INTEROP_SPEC)" 2>&1 | $(QUIET_PIP)
+	@$(INTEROP)/bin/python -c "import lerobot, torch, grpc" || { echo "ERROR: the interop environment does not import lerobot" >&2; exit 1; }
+	@touch $@
 
 $(VENV)/.apt:
 	@mkdir -p $(VENV)
@@ -36,9 +58,9 @@ run: setup
 	$(BIN)/lerecord --config examples/sim_session.toml \
 	  --dataset.repo_id=local/sim_pick_place_$$(date +%Y%m%d_%H%M%S)
 
-test: setup
+test: setup interop
 	$(BIN)/ruff check core hardware tui tests bench
-	$(BIN)/python -m pytest
+	LERECORD_LEROBOT_PYTHON=$(INTEROP)/bin/python $(BIN)/python -m pytest
 
 bench: setup
 	$(BIN)/python -m bench

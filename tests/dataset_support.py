@@ -17,7 +17,7 @@ import pytest
 from core.dataset import DatasetRecorder, dataset_features
 from core.dataset.layout import read_json
 
-FIXTURES = Path(__file__).resolve().parents[2] / "shared/fixtures/lerobot-0.6.1"
+FIXTURES = Path(__file__).resolve().parent / "data/lerobot-0.6.1"
 FIXTURE_DATASET = FIXTURES / "lerobot_v30_dataset"
 MOTORS = ["shoulder_pan", "shoulder_lift", "elbow_flex", "wrist_flex", "wrist_roll", "gripper"]
 TOLERANCE_S = 1e-4

@@ -9,14 +9,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-FIXTURES = Path(__file__).resolve().parents[2] / "shared/fixtures/lerobot-0.6.1"
+FIXTURES = Path(__file__).resolve().parent / "data/lerobot-0.6.1"
 ACT = FIXTURES / "act_policy"
 REFERENCE = FIXTURES / "act_reference.safetensors"
 
 
 def require_fixture() -> None:
     if not (ACT / "config.json").is_file() or not REFERENCE.is_file():
-        pytest.skip(f"lerobot 0.6.1 fixture not found at {FIXTURES} (../shared beside checkout)")
+        pytest.fail(f"lerobot 0.6.1 fixture not found at {FIXTURES} (see tests/data/README.md)")
 
 
 def reference() -> dict[str, np.ndarray]:

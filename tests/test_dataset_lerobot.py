@@ -1,46 +1,26 @@
 """lerobot 0.6.1 itself loads what we write, item by item (video, h264, images, resumed).
 
-lerobot 0.6.1 needs Python >= 3.12 and cannot be installed in the project's venv, so this runs
-only when LERECORD_LEROBOT_PYTHON names a Python with lerobot 0.6.1 installed (its dataset extra;
-torchvision is replaced by tests/lerobot_compat/sitecustomize.py). Set up once with e.g.:
-
-    python3.12 -m venv /tmp/lr312 && /tmp/lr312/bin/pip install lerobot==0.6.1 --no-deps
-    /tmp/lr312/bin/pip install torch "numpy<2.3" datasets pandas pyarrow "av>=15,<16" jsonlines \
-        "draccus>=0.11.6,<0.12" "huggingface-hub>=1.6" einops packaging termcolor tqdm Pillow \
-        opencv-python-headless safetensors deepdiff requests gymnasium
-    LERECORD_LEROBOT_PYTHON=/tmp/lr312/bin/python pytest tests/test_dataset_lerobot.py
+lerobot runs in its own Python 3.12 environment (tests/interop.py).
 """
 
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import subprocess
 from pathlib import Path
 
 import pytest
 from dataset_support import fixture_dataset, record_episode, so_features
+from interop import run_lerobot
 
 from core.dataset import DatasetRecorder
 
-LEROBOT_PYTHON = os.environ.get("LERECORD_LEROBOT_PYTHON")
 COMPAT = Path(__file__).with_name("lerobot_compat")
-pytestmark = pytest.mark.skipif(
-    not LEROBOT_PYTHON, reason="set LERECORD_LEROBOT_PYTHON to a Python with lerobot 0.6.1"
-)
 CAMERAS = {"front": (48, 64, 3), "wrist": (48, 64, 3)}
 
 
 def _load_with_lerobot(root: Path, repo_id: str) -> dict:
-    env = dict(os.environ, PYTHONPATH=str(COMPAT), HF_HUB_OFFLINE="1")
-    out = subprocess.run(
-        [LEROBOT_PYTHON, str(COMPAT / "load_dataset.py"), str(root), repo_id],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=300,
-    )
+    out = run_lerobot([str(COMPAT / "load_dataset.py"), str(root), repo_id])
     assert out.returncode == 0, out.stderr[-3000:]
     return json.loads(out.stdout.strip().splitlines()[-1])
 
