@@ -10,8 +10,13 @@ from __future__ import annotations
 import glob
 from dataclasses import dataclass
 
+from core.config.help import command_help
 from hardware.errors import ConfigError, DeviceError
 from hardware.feetech.bus import FeetechBus
+from hardware.option import option
+
+SUMMARY = "list the serial ports and which of them are servo buses"
+USAGE = "lerecord find-port [--port=PATH …]"
 
 PATTERNS = (
     "/dev/ttyUSB*",
@@ -65,6 +70,17 @@ def find_servo_ports(extra: list[str] | tuple[str, ...] = ()) -> list[SerialPort
         finally:
             bus.disconnect(disable_torque=False)
     return sorted(found, key=lambda p: (not p.is_servo_bus, p.path))
+
+
+@dataclass(kw_only=True)
+class FindPortFlags:
+    port: str | None = option(
+        None, help="also probe this port (an emulator's pseudo-terminal); give it again for more"
+    )
+
+
+def help(argv: list[str]) -> str:
+    return command_help(USAGE, SUMMARY, FindPortFlags, epilog=__doc__.split("\n\n", 1)[1])
 
 
 def main(argv: list[str]) -> int:
