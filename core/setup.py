@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import shutil
+from datetime import datetime
 from pathlib import Path
 
 from core import messages as m
@@ -22,6 +23,10 @@ log = logging.getLogger(__name__)
 def open_session(s) -> None:
     cfg = s.config
     ds = cfg.dataset
+    if not cfg.resume:
+        ds.stamp_repo_id(datetime.now())
+    if not ds.streaming_encoding:
+        log.info("lerecord always encodes the videos while recording (streaming_encoding)")
     devices = Devices(cfg.robot, cfg.teleop)
     policy = None
     if cfg.policy is not None and cfg.policy.path:
@@ -82,8 +87,9 @@ def _open_recorder(s, devices):
         robot.name,
         dataset_features(robot.observation_features, robot.action_features, ds.video),
         video=ds.video,
-        vcodec=ds.vcodec,
-        encoder_threads=ds.num_image_writer_threads_per_camera or None,
+        encoder=ds.rgb_encoder,
+        encoder_threads=ds.encoder_threads or ds.num_image_writer_threads_per_camera or None,
+        queue_size=ds.encoder_queue_maxsize,
         on_written=s.on_episode_written,
     )
     return recorder, created and not cfg.resume
