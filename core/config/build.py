@@ -56,6 +56,7 @@ def build(cls: type, raw: dict[str, Any], path: str) -> Any:
             raise ConfigError(unknown_flag(_join(path, key), value, cls, path))
         f = fields[key]
         kwargs[f.name] = _inner(value, hints[f.name], _join(path, key))
+        _check_choice(f, kwargs[f.name], _join(path, key))
     for key, f in fields.items():
         required = f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
         if required and f.name not in kwargs:
@@ -76,7 +77,20 @@ def build(cls: type, raw: dict[str, Any], path: str) -> Any:
         message = str(error).splitlines()[0] if str(error) else type(error).__name__
         if message.startswith("--") or not path:
             raise ConfigError(message) from None
+        named, colon, rest = message.partition(": ")
+        if colon and named in fields:  # "vcodec: got …" from the class: --path.vcodec
+            raise ConfigError(f"--{path}.{named}: {rest}") from None
         raise ConfigError(f"--{path}: {message}") from None
+
+
+def _check_choice(f: dataclasses.Field, value: Any, flag: str) -> None:
+    """A plain value must be one of the field's declared choices (when it declares some)."""
+    option = declared(f)
+    if option is None or option.choices is None or not isinstance(value, (str, int)):
+        return
+    choices = option.choice_list() or []
+    if str(value) not in choices:
+        raise ConfigError(_bad(flag, value, "one of " + ", ".join(choices)))
 
 
 def field_hints(cls: type) -> dict[str, Any]:
