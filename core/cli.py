@@ -1,7 +1,8 @@
 """The `lerecord` command: picks a subcommand; `lerecord --robot.type=…` alone means `record`.
 
 Each subcommand lives in `core/commands/<name>.py` with `main(argv) -> int`, imported only when
-used. Errors a user can fix print one line and exit with status 2.
+used. Errors a user can fix print one line and exit with status 2; a device that fails exits 1;
+a signal N, 128+N (the handlers are installed first of all: see `core.signals`).
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ import importlib
 import logging
 import sys
 
+from core.signals import FAILED, REFUSED, STOP_SIGNALS, Interrupted
 from hardware.errors import ConfigError, DeviceError
 
 SUBCOMMANDS = {
@@ -29,6 +31,7 @@ lerecord with no arguments opens the session wizard. See README.md for every fla
 
 
 def main(argv: list[str] | None = None) -> int:
+    STOP_SIGNALS.install()
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv and argv[0] in ("-h", "--help", "help"):
         print(USAGE)
@@ -38,11 +41,15 @@ def main(argv: list[str] | None = None) -> int:
     try:
         command = importlib.import_module(SUBCOMMANDS[name])
         return command.main(argv)
-    except (ConfigError, DeviceError) as error:
+    except ConfigError as error:
         print(f"lerecord: error: {error}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        return 130
+        return REFUSED
+    except DeviceError as error:
+        print(f"lerecord: error: {error}", file=sys.stderr)
+        return FAILED
+    except Interrupted as stop:
+        print(f"lerecord: stopped by {stop}", file=sys.stderr)
+        return 128 + stop.signum
 
 
 if __name__ == "__main__":

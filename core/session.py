@@ -41,6 +41,7 @@ class Session:
         self.finished = threading.Event()
         self.end_reason: str | None = None
         self.error: str | None = None
+        self.save_error: str | None = None  # the first failed save, which ends the session
         self.devices: Devices | None = None
         self.recorder = None
         self.policy = None
@@ -58,7 +59,7 @@ class Session:
         """
         from core.setup import open_session
 
-        open_session(self)
+        open_session(self)  # closes what it opened if it fails or a signal comes part-way
         self._loop = ControlLoop(self, clock=self.clock)
         self._thread = threading.Thread(target=self._run, name="control", daemon=True)
         self._thread.start()
@@ -89,8 +90,13 @@ class Session:
         if self._thread is not None and not self.finished.is_set():
             self.send(m.Stop(save_current=False))
             self._thread.join(timeout)
-        if not self.finished.is_set():
+        if not self._closed:
             self._teardown()
+        elif not self.finished.is_set():  # the control thread is stuck in its teardown
+            self.end_reason = "error"
+            self.error = self.error or f"the session did not finish closing within {timeout:g} s"
+            log.error("%s", self.error)
+            self.finished.set()
 
     # ---- called by the control thread ------------------------------------------------------
 
@@ -218,15 +224,21 @@ class Session:
         return self.recorder.encoder_backlog
 
     def on_episode_written(self, written) -> None:
-        """Called by the recorder's saver thread when an episode is on disk (or failed)."""
+        """Called by the recorder's saver thread when an episode is on disk (or failed).
+
+        A failed save ends the session with its error (recording on would lose every episode
+        the same way); the episodes saved before it stay."""
         if written.error is None:
             self.emit(
                 m.EpisodeSaved(self.now(), written.episode_index, written.frames, written.save_s)
             )
-        else:
-            self.emit(
-                m.WarningRaised(self.now(), f"an episode could not be saved: {written.error}")
-            )
+            if written.warning is not None:
+                self.emit(m.WarningRaised(self.now(), written.warning))
+            return
+        if self.save_error is None:
+            self.save_error = f"an episode could not be saved: {written.error}"
+            self.emit(m.WarningRaised(self.now(), self.save_error + "; recording stops"))
+            self.send(m.Stop(save_current=False))
 
     # ---- the control thread's life ---------------------------------------------------------
 
@@ -243,6 +255,10 @@ class Session:
         finally:
             self._teardown()
 
+    def _end_with_save_error(self) -> None:
+        if self.save_error is not None:
+            self.end_reason, self.error = "error", self.error or self.save_error
+
     def _teardown(self) -> None:
         if self._closed:
             return
@@ -250,6 +266,7 @@ class Session:
         from core.setup import close_session
 
         close_session(self)
+        self._end_with_save_error()
         self.emit(
             m.SessionEnded(
                 self.now(),

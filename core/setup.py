@@ -3,8 +3,8 @@
 Open: build the devices (features known, nothing connected) → load and check the policy →
 check the Hub → check the dataset → connect the devices → open the dataset, logs and voice.
 Everything that can be wrong with the command line fails before a motor is powered or a file is
-written. Close: stop the policy → wait for the saver and finalise the dataset → leave the motors
-safe → close the logs → upload.
+written. Close: stop the policy → leave the motors safe → wait for the saver and finalise the
+dataset → close the logs → upload.
 """
 
 from __future__ import annotations
@@ -20,37 +20,33 @@ log = logging.getLogger(__name__)
 
 
 def open_session(s) -> None:
+    """Open everything; on any failure or signal part-way, close what opened and re-raise."""
+    from core.config.validate import check_session
+
     cfg = s.config
     ds = cfg.dataset
-    devices = Devices(cfg.robot, cfg.teleop)
-    policy = None
-    if cfg.policy is not None and cfg.policy.path:
-        from core.policy.session import SessionPolicy
-
-        policy = SessionPolicy.load(cfg.policy, devices, fps=ds.fps)
-    if ds.push_to_hub:
-        from core.dataset.hub import check_hub
-
-        check_hub(ds.repo_id, private=ds.private, api=s.hub_api)
-    recorder, created = _open_recorder(s, devices)  # refuses a bad resume or a taken folder
+    devices = Devices(cfg.robot, cfg.teleop)  # features known (cameras asked), nothing connected
+    root = check_session(cfg, devices)  # the one validation pass, before anything opens
+    policy = recorder = None
+    created = False
     try:
+        if cfg.policy is not None and cfg.policy.path:
+            from core.policy.session import SessionPolicy
+
+            policy = SessionPolicy.load(cfg.policy, devices, fps=ds.fps)
+        if ds.push_to_hub:
+            from core.dataset.hub import check_hub
+
+            check_hub(ds.repo_id, private=ds.private, api=s.hub_api)
+        recorder, created = _open_recorder(s, devices, root)  # refuses a bad resume, a taken folder
         devices.connect()
+        s.devices, s.policy, s.recorder = devices, policy, recorder
+        s.first_episode = s.episode_index = recorder.meta.total_episodes
+        _open_logs_and_voice(s, devices)
     except BaseException:
-        recorder.close()
-        if created:
-            shutil.rmtree(recorder.root, ignore_errors=True)
-        if policy is not None:
-            policy.close()
+        s.devices = s.policy = s.recorder = None
+        _abandon(s, devices, policy, recorder, created)
         raise
-    s.devices, s.policy, s.recorder = devices, policy, recorder
-    s.first_episode = s.episode_index = recorder.meta.total_episodes
-    if cfg.log:
-        from core.logs import open_inference_log
-
-        s.inference_log = open_inference_log(cfg, devices, on_warning=_warn_to(s))
-    from core.voice import Voice
-
-    s.voice = Voice(enabled=cfg.play_sounds, on_warning=_warn_to(s))
     s.emit(
         m.SessionStarted(
             s.now(),
@@ -65,14 +61,38 @@ def open_session(s) -> None:
     )
 
 
-def _open_recorder(s, devices):
+def _open_logs_and_voice(s, devices) -> None:
+    cfg = s.config
+    if cfg.log:
+        from core.logs import open_inference_log
+
+        s.inference_log = open_inference_log(cfg, devices, on_warning=_warn_to(s))
+    from core.voice import Voice
+
+    s.voice = Voice(enabled=cfg.play_sounds, on_warning=_warn_to(s))
+
+
+def _abandon(s, devices, policy, recorder, created: bool) -> None:
+    """Undo a start that did not finish: motors safe, nothing recorded left behind."""
+    for note in devices.disconnect():
+        log.warning("%s", note)
+    for part in (s.inference_log, s.voice, policy):
+        if part is not None:
+            part.close()
+    s.inference_log = s.voice = None
+    if recorder is not None:
+        recorder.close()
+        if created:
+            shutil.rmtree(recorder.root, ignore_errors=True)
+
+
+def _open_recorder(s, devices, root: Path):
     """The dataset, new or resumed; True when this call created its folder."""
-    from core.dataset import DatasetRecorder, dataset_features, default_root
+    from core.dataset import DatasetRecorder, dataset_features
 
     cfg = s.config
     ds = cfg.dataset
     robot = devices.robot
-    root = Path(ds.root).expanduser() if ds.root else default_root(ds.repo_id)
     created = not root.exists() or not any(root.iterdir())
     opener = DatasetRecorder.resume if cfg.resume else DatasetRecorder.create
     recorder = opener(
@@ -96,10 +116,11 @@ def _warn_to(s):
 def close_session(s) -> None:
     if s.policy is not None:
         s.policy.close()
+    if s.devices is not None:  # motors safe first: finishing the saves can take a while
+        for note in s.devices.disconnect():
+            s.emit(m.WarningRaised(s.now(), note))
     if s.recorder is not None:
         s.recorder.close()
-    if s.devices is not None:
-        s.devices.disconnect()
     if s.inference_log is not None:
         s.inference_log.close()
     ds = s.config.dataset

@@ -75,7 +75,7 @@ def test_a_signal_ends_the_session_cleanly(tmp_path, signame):
     _read_until(proc, "Recording episode 1", lines)
     proc.send_signal(getattr(signal, signame))
     out, err = proc.communicate(timeout=30)
-    assert proc.returncode == 130, err
+    assert proc.returncode == 128 + getattr(signal, signame), err
     assert "Session ended" in out
     assert check_loadable(root)["total_episodes"] == 1
 

@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from core.config.build import build, parse_structured
+from core.config.build import build, check_depth, parse_structured
 from core.config.tree import RecordConfig
 from hardware.errors import ConfigError
 
@@ -51,9 +51,13 @@ def load_profile(path: str | Path) -> dict[str, Any]:
     except UnicodeDecodeError:
         raise ConfigError(f"--config: {path} is not UTF-8 text; expected a TOML profile") from None
     try:
-        return tomllib.loads(text)
+        tree = tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
         raise ConfigError(f"--config: {path} is not valid TOML: {error}") from None
+    except RecursionError:
+        raise ConfigError(f"--config: {path} is nested too deeply to be a profile") from None
+    check_depth(tree, f"config {path}")
+    return tree
 
 
 def _split(argv: list[str]) -> tuple[str | None, list[tuple[str, str | None]]]:
