@@ -76,7 +76,7 @@ def test_a_signal_ends_the_session_cleanly(tmp_path, signame):
     proc.send_signal(getattr(signal, signame))
     out, err = proc.communicate(timeout=30)
     assert proc.returncode == 128 + getattr(signal, signame), err
-    assert "Session ended" in out and "discarded (session stopped)" in out
+    assert "Session ended" in out
     # every episode finished before the signal is kept (a slow save may still be reported later)
     saved = sum(" saved: " in line for line in lines + out.splitlines())
     assert saved >= 1 and check_loadable(root)["total_episodes"] == saved

@@ -86,31 +86,53 @@ def test_a_disk_that_refuses_writes_stops_at_the_first_failed_save(tmp_path):
     assert "Recording episode 5" not in out
 
 
+def _catches_sigterm(pid: int) -> bool:
+    """Whether the process has its own SIGTERM handler yet (/proc's caught-signals mask)."""
+    status = Path(f"/proc/{pid}/status").read_text()
+    caught = int(next(line for line in status.splitlines() if line.startswith("SigCgt:"))[7:], 16)
+    return bool(caught >> (signal.SIGTERM - 1) & 1)
+
+
+def _has_children(pid: int) -> bool:
+    """The sim arms' emulators are child processes: started when the devices connect."""
+    return bool(Path(f"/proc/{pid}/task/{pid}/children").read_text().split())
+
+
+def _wait(condition, proc, timeout: float = DEADLINE_S) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert proc.poll() is None and time.monotonic() < deadline, proc.stderr.read()
+        time.sleep(0.005)
+
+
 @pytest.mark.parametrize(
     "signame, after",
-    [("SIGTERM", "start"), ("SIGINT", "parsed"), ("SIGHUP", "connected"), ("SIGTERM", "running")],
+    [
+        ("SIGTERM", "handlers"),
+        ("SIGINT", "connecting"),
+        ("SIGHUP", "connecting"),
+        ("SIGTERM", "running"),
+    ],
 )
 def test_a_signal_at_each_startup_stage_ends_cleanly(tmp_path, signame, after):
-    """`start`: while Python imports; `parsed`: while devices are built; `connected`: the arms
-    are on; `running`: the first episode runs. Each ends with 128+N, nothing half-made left."""
+    """`handlers`: just after lerecord took the signals (flags parsed next, devices built);
+    `connecting`: the arms' emulators are starting; `running`: the first episode runs. Each
+    ends with 128+N, the motors off, nothing half-made left (a plain rerun works)."""
     root = tmp_path / "ds"
     proc = lerecord("record", "--headless", *sim_args(root, episodes=3, seconds=1.0))
-    delay = {"start": 0.05, "parsed": 0.4, "connected": 1.0}.get(after)
-    if delay is None:
+    if after == "handlers":
+        _wait(lambda: _catches_sigterm(proc.pid), proc)
+    elif after == "connecting":
+        _wait(lambda: _has_children(proc.pid), proc)
+    else:
         line = ""
         while "Recording episode 0" not in line:
             line = proc.stdout.readline()
             assert line, proc.stderr.read()
-    else:
-        time.sleep(delay)
     proc.send_signal(getattr(signal, signame))
     out, err = proc.communicate(timeout=DEADLINE_S)
-    sig = getattr(signal, signame)
-    assert proc.returncode in (128 + sig, -sig), (proc.returncode, err)
+    assert proc.returncode == 128 + getattr(signal, signame), (proc.returncode, err)
     assert "Traceback" not in err
-    if after != "start":  # a signal before Python ran our first line kills it the default way
-        assert proc.returncode == 128 + sig, err
-    # no half-dataset: nothing at all, or nothing but what a plain rerun reuses
     rerun = lerecord("record", "--headless", *sim_args(root, episodes=1, seconds=0.3))
     rerun_out, rerun_err = rerun.communicate(timeout=DEADLINE_S)
     assert rerun.returncode == 0, rerun_err
