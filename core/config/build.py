@@ -250,7 +250,7 @@ MAX_DEPTH = 32  # no configuration value is nested deeper; deeper is garbage, no
 def check_depth(value: Any, flag: str) -> None:
     """ConfigError for a value nested more than MAX_DEPTH levels (no RecursionError later)."""
     level = [value]
-    for _ in range(MAX_DEPTH + 1):
+    for _ in range(MAX_DEPTH):
         level = [
             child
             for node in level
