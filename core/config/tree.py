@@ -8,6 +8,7 @@ wizard) is held to the same rules as one parsed from flags.
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 from datetime import datetime
@@ -19,6 +20,8 @@ from hardware.errors import ConfigError
 from hardware.option import option
 
 DISPLAY_MODES = ("rerun", "foxglove")  # lerobot's; lerecord streams to Rerun only
+MAX_FPS = 240  # above this the servo bus (a read and a write per step) and encoders fall behind
+MAX_PHASE_S = 24 * 3600.0  # an episode or a reset longer than a day is a typo
 _DEVICE = re.compile(r"^(cpu|mps|cuda(:\d+)?|xpu(:\d+)?)$")
 _REPO_PART = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 
@@ -103,18 +106,24 @@ class DatasetConfig:
             )
         if not self.single_task.strip():
             raise ConfigError("--dataset.single_task: empty; describe the task in a sentence")
-        _check(self.fps > 0, "--dataset.fps", self.fps, "a positive number of frames per second")
+        _check_utf8("--dataset.single_task", self.single_task)
         _check(
-            self.episode_time_s > 0,
-            "--dataset.episode_time_s",
-            self.episode_time_s,
-            "a positive number of seconds",
+            0 < self.fps <= MAX_FPS,
+            "--dataset.fps",
+            self.fps,
+            f"frames per second from 1 to {MAX_FPS} (what the servo bus and encoders keep up with)",
         )
         _check(
-            self.reset_time_s >= 0,
+            math.isfinite(self.episode_time_s) and 0 < self.episode_time_s <= MAX_PHASE_S,
+            "--dataset.episode_time_s",
+            self.episode_time_s,
+            f"a positive number of seconds, at most {MAX_PHASE_S:.0f} (a day)",
+        )
+        _check(
+            math.isfinite(self.reset_time_s) and 0 <= self.reset_time_s <= MAX_PHASE_S,
             "--dataset.reset_time_s",
             self.reset_time_s,
-            "zero or more seconds",
+            f"zero or more seconds, at most {MAX_PHASE_S:.0f} (a day)",
         )
         _check(self.num_episodes >= 1, "--dataset.num_episodes", self.num_episodes, "1 or more")
         for name in ("num_image_writer_processes", "num_image_writer_threads_per_camera"):
@@ -237,6 +246,28 @@ class RecordConfig:
                 f"--dataset.repo_id: {self.dataset.name!r}: names starting with eval_ are for "
                 "policy runs (lerobot 0.6); rename it, or give --policy.path=…"
             )
+        if self.theme is not None:
+            check_theme(self.theme)  # headless too: a profile is meant for both
+
+
+def check_theme(name: str) -> None:
+    """ConfigError for a theme the console does not ship."""
+    from themes import theme_files
+
+    if name not in theme_files():
+        raise ConfigError(f"--theme: unknown theme {name!r}; known: {', '.join(theme_files())}")
+
+
+def _check_utf8(flag: str, text: str) -> None:
+    """Text from a command line with bytes that are not UTF-8 (kept as lone surrogates) cannot
+    be written to a dataset: refused now rather than at every save."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as error:
+        raise ConfigError(
+            f"{flag}: not valid UTF-8 (character {error.start + 1}); retype it in a UTF-8 "
+            "terminal or profile"
+        ) from None
 
 
 def _check(ok: bool, flag: str, value: object, accepted: str) -> None:
