@@ -303,6 +303,11 @@ class ControlLoop:
                 output_std=policy_step.output_std,
                 output_min=policy_step.output_min,
                 output_max=policy_step.output_max,
+                where=s.policy.where,
+                chunks=policy_step.chunks,
+                dropped=policy_step.dropped,
+                holds=policy_step.starvations,
+                link_error=policy_step.link_error,
             )
         action = self._last_action or {}
         servos = servo_rows(s.motors, obs, action)

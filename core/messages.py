@@ -172,6 +172,11 @@ class PolicyStats:
     output_std: float
     output_min: float
     output_max: float
+    where: str = "this computer"  # or "policy server HOST:PORT (device)"
+    chunks: int = 0  # chunks received this episode
+    dropped: int = 0  # stale actions dropped this step (a chunk arrived late)
+    holds: int = 0  # steps this episode that found no action and held the arm
+    link_error: str | None = None  # the policy's server is lost: why
 
 
 @dataclass(frozen=True)

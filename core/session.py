@@ -48,6 +48,7 @@ class Session:
         self.voice = None
         self.episode_index = 0
         self.first_episode = 0
+        self._policy_lost: str | None = None
 
     # ---- the clients' interface ------------------------------------------------------------
 
@@ -157,10 +158,21 @@ class Session:
         """(action, source, PolicyStep | None) for this step."""
         if phase == "recording" and self.policy is not None:
             action, policy_step = self.policy.act(obs)
+            self._watch_policy_link(policy_step.link_error)
             return action, "policy", policy_step
         if self.devices.teleop is not None:
             return self.devices.teleop_action(obs), "teleop", None
         return None, "hold", None
+
+    def _watch_policy_link(self, lost: str | None) -> None:
+        """Tell the operator (event, warning, voice) once when the policy's server is lost and
+        once when it answers again; the arm holds meanwhile."""
+        if lost == self._policy_lost:
+            return
+        if lost is None or self._policy_lost is None:
+            text = lost or "answering again, policy set up again"
+            self.emit(m.DeviceFault(self.now(), "policy server", text, recovered=lost is None))
+        self._policy_lost = lost
 
     def step_done(self, step: ControlStep) -> None:
         self._last_step = step
