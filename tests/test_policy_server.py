@@ -120,7 +120,7 @@ def test_server_killed_mid_episode_then_restarted_the_arm_holds_and_the_session_
         telemetry = session.snapshot()
         assert telemetry.policy is not None and telemetry.policy.link_error
         assert telemetry.policy.where.startswith(f"policy server {server.address}")
-        assert telemetry.policy.holds > 0
+        assert telemetry.policy.starvations > 0
         assert any("policy server" in w for w in telemetry.warnings)
 
         server.start()  # same port: the session reconnects and sets the policy up again
@@ -142,7 +142,10 @@ def test_server_killed_mid_episode_then_restarted_the_arm_holds_and_the_session_
     assert _lerobot_loads(root)["episodes"] == 2
     log = _policy_log(tmp_path)
     outage = log[log["policy_reachable"] == False]  # noqa: E712
-    assert len(outage) > 5 and set(outage["origin"]) <= {"hold", "wait"}
+    origins = list(outage["origin"])
+    played = origins.index("hold")  # what the last chunk still held was played, then the arm held
+    assert played <= 20 and len(origins) - played > 5
+    assert set(origins[played:]) <= {"hold", "wait"}
     assert (log["policy_reachable"].iloc[-5:]).all()
 
 

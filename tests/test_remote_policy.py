@@ -58,7 +58,8 @@ def test_lerobots_protobuf_classes_read_our_messages_and_we_read_theirs(tmp_path
         "setup": wire.encode_data(b"policy").hex(),
     }
     script = tmp_path / "pb.py"
-    script.write_text(textwrap.dedent(f"""
+    script.write_text(
+        textwrap.dedent(f"""
         import json
         from lerobot.transport import services_pb2 as pb
         ours = {json.dumps(ours)}
@@ -66,7 +67,8 @@ def test_lerobots_protobuf_classes_read_our_messages_and_we_read_theirs(tmp_path
         setup = pb.PolicySetup.FromString(bytes.fromhex(ours["setup"]))
         theirs = pb.Actions(data=b"\\x07" * 1000).SerializeToString()
         print(json.dumps([obs.transfer_state, obs.data.hex(), setup.data.hex(), theirs.hex()]))
-    """))
+    """)
+    )
     out = run_lerobot([str(script)])
     assert out.returncode == 0, out.stderr[-2000:]
     state, data, setup, theirs = json.loads(out.stdout.strip().splitlines()[-1])
@@ -84,7 +86,8 @@ def test_our_pickles_are_lerobots_classes_and_its_replies_read_back_without_torc
     (tmp_path / "obs.pickle").write_bytes(payloads.dumps(sent))
     (tmp_path / "setup.pickle").write_bytes(payloads.dumps(setup))
     script = tmp_path / "roundtrip.py"
-    script.write_text(textwrap.dedent(f"""
+    script.write_text(
+        textwrap.dedent(f"""
         import json, pickle, torch
         from lerobot.async_inference.helpers import (
             RemotePolicyConfig, TimedAction, TimedObservation)
@@ -102,7 +105,8 @@ def test_our_pickles_are_lerobots_classes_and_its_replies_read_back_without_torc
             open({str(tmp_path)!r} + "/" + name + ".pickle", "wb").write(pickle.dumps(reply))
             open({str(tmp_path)!r} + "/" + name + ".json", "w").write(
                 json.dumps(chunk.float().tolist()))
-    """))
+    """)
+    )
     out = run_lerobot([str(script)], cwd=tmp_path)
     assert out.returncode == 0, out.stderr[-2000:]
     timestep, must_go, front, task, per_chunk, device = json.loads(out.stdout.splitlines()[-1])

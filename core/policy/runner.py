@@ -32,9 +32,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from core.policy.policy import OutputStats, Policy, PolicyUnavailable
+from core.policy.policy import Policy, PolicyUnavailable
 from core.policy.schedule import ChunkSchedule
-from core.step import PolicyStep
+from core.step import OutputStats, PolicyStep
 
 log = logging.getLogger(__name__)
 NO_STATS = OutputStats(math.nan, math.nan, math.nan, math.nan)
@@ -276,16 +276,14 @@ class PolicyRunner:
             forward_ms=forward_ms,
             queue_size=self._schedule.remaining(step_index),
             inputs=self._inputs(observation),
-            output_mean=self._stats.mean,
-            output_std=self._stats.std,
-            output_min=self._stats.min,
-            output_max=self._stats.max,
+            output=self._stats,
             origin=origin,
             chunk_step=self._schedule.source_step,
             dropped=dropped,
             starvations=self.starvations,
             chunks=self.chunks,
             link_error=self.link_error,
+            where=self.policy.where,
         )
         return (None if action is None else action.copy()), record
 

@@ -58,10 +58,6 @@ class SessionPolicy:
             raise ConfigError(why) from None
         return cls(policy, mapping, runner)
 
-    @property
-    def where(self) -> str:
-        return self.policy.where
-
     def start_episode(self, observation: dict[str, Any] | None = None) -> None:
         """Reset the policy (each episode); with the robot's observation, compute a chunk now."""
         self._step = 0

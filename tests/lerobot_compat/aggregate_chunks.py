@@ -21,8 +21,10 @@ def main(spec_path: str) -> None:
     spec = json.load(open(spec_path))
     fn = get_aggregate_function(spec["aggregate"])
     client = SimpleNamespace(
-        action_queue=Queue(), action_queue_lock=threading.Lock(),
-        latest_action_lock=threading.Lock(), latest_action=-1,
+        action_queue=Queue(),
+        action_queue_lock=threading.Lock(),
+        latest_action_lock=threading.Lock(),
+        latest_action=-1,
     )
     chunks = sorted(spec["chunks"], key=lambda c: c["frame"])
     out = []

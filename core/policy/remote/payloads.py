@@ -99,7 +99,7 @@ class _Storage:
     data: np.ndarray
 
 
-_DTYPES = {
+_DTYPES: dict[str, Any] = {
     "FloatStorage": np.float32, "DoubleStorage": np.float64, "HalfStorage": np.float16,
     "BFloat16Storage": "bfloat16", "LongStorage": np.int64, "IntStorage": np.int32,
     "ShortStorage": np.int16, "CharStorage": np.int8, "ByteStorage": np.uint8,

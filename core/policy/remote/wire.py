@@ -112,13 +112,14 @@ def join_observations(messages: Iterator[bytes]) -> bytes:
     for message in messages:
         parts = fields(message)
         state, data = parts.get(1, TRANSFER_UNKNOWN), parts.get(2, b"")
+        if not isinstance(data, bytes):
+            raise ValueError("an Observation whose data is not bytes")
         if state == TRANSFER_BEGIN:
             buffer = bytearray(data)
-        elif state == TRANSFER_MIDDLE:
+        elif state in (TRANSFER_MIDDLE, TRANSFER_END):
             buffer += data
-        elif state == TRANSFER_END:
-            buffer += data
-            return bytes(buffer)
+            if state == TRANSFER_END:
+                return bytes(buffer)
         else:
-            raise ValueError(f"unknown transfer state {state}")
+            raise ValueError(f"unknown transfer state {state!r}")
     raise ValueError("the observation stream ended before its END chunk")
