@@ -14,6 +14,7 @@ from hardware.errors import ConfigError, DeviceError
 
 SUBCOMMANDS = {
     "record": "core.commands.record",
+    "rollout": "core.commands.rollout",
     "calibrate": "core.commands.calibrate",
     "find-port": "core.commands.find_port",
     "find-cameras": "core.commands.find_cameras",
@@ -22,6 +23,7 @@ SUBCOMMANDS = {
 }
 
 USAGE = """usage: lerecord [record] [--config profile.toml] [--robot.type=… --dataset.repo_id=… …]
+       lerecord rollout --strategy.type=base|sentry|highlight|episodic|dagger --policy.path=… …
        lerecord calibrate (--robot.type=… | --teleop.type=…) --….port=… --….id=…
        lerecord find-port | find-cameras | emulate <type> | push <repo_id>
 

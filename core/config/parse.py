@@ -10,6 +10,7 @@ the command line override it. Parsing reads the profile and nothing else: it cre
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +26,12 @@ else:  # pragma: no cover - Python 3.10
 
 def parse_record_args(argv: list[str]) -> RecordConfig:
     """Parse `lerecord record`'s arguments; any invalid input raises a one-line `ConfigError`."""
+    return parse_tree(RecordConfig, argv)
+
+
+def parse_tree(cls: type, argv: list[str], prepare: Callable[[dict], None] | None = None) -> Any:
+    """Parse flags (over a `--config` profile) into the dataclass `cls`; `prepare` may adjust
+    the raw tree before it is built (rollout's `--task` rule)."""
     profile, flags = _split(argv)
     tree: dict[str, Any] = load_profile(profile) if profile else {}
     given: list[str] = []
@@ -35,7 +42,9 @@ def parse_record_args(argv: list[str]) -> RecordConfig:
         _set(tree, name, value, from_file=profile is not None)
         given.append(name)
     try:
-        return build(RecordConfig, tree, "")
+        if prepare is not None:
+            prepare(tree)
+        return build(cls, tree, "")
     except ConfigError as error:
         if profile is None or _from_flags(str(error), given) or "--" not in str(error):
             raise

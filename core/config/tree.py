@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from typing import Any
 
 from hardware.base import RobotConfig, TeleoperatorConfig
 from hardware.errors import ConfigError
@@ -110,6 +111,8 @@ class RecordConfig:
     headless: bool = False
     keys: dict[str, str] = field(default_factory=dict)  # console binding id -> key
     theme: str | None = None  # console theme name; None: the app's default
+    # Set by `lerecord rollout` (core.config.rollout): the strategy whose phase plan runs.
+    rollout: Any = field(default=None, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if self.teleop is None and self.policy is None:
