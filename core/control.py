@@ -13,12 +13,12 @@ import logging
 import queue
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 
 import numpy as np
 
 from core import messages as m
 from core.step import ControlStep
+from core.strategies import Phase, PhaseResult
 from core.telemetry import TEMPERATURE_FAULT_C, servo_rows, thumbnail
 from core.timing import Deadlines, Window
 from hardware.errors import DeviceError
@@ -31,13 +31,6 @@ THUMB_EVERY_S = 0.1
 
 class SessionFault(Exception):
     """A device stopped answering for good; the session ends, saved episodes stay."""
-
-
-@dataclass
-class PhaseResult:
-    outcome: str  # "done" | "exit_early" | "rerecord" | "stop" | "emergency_stop"
-    frames: int
-    save_current: bool = False
 
 
 class ControlLoop:
@@ -64,6 +57,8 @@ class ControlLoop:
         self._windows = {k: Window() for k in ("period", "lateness", "inference", "camera_age")}
         self._late_steps = 0
         self._hot: set[str] = set()
+        self.plan = session.plan  # a rollout strategy's phase plan; None: record's own shape
+        self.phase: Phase | None = None  # the plan's phase being run
 
     # ---- the session's shape ---------------------------------------------------------------
 
@@ -71,6 +66,8 @@ class ControlLoop:
         """Record every episode; return why the session ended."""
         s, cfg = self.s, self.cfg
         self.deadlines = Deadlines(self.period_s, clock=self.clock)
+        if self.plan is not None:
+            return self._run_plan()
         recorded = 0
         episode = s.first_episode
         while recorded < cfg.num_episodes and not self.stopping:
@@ -102,6 +99,23 @@ class ControlLoop:
                 if s.remove_last_episode(episode - 1):
                     recorded -= 1
                     episode -= 1
+        return "stopped" if self.stopping else "completed"
+
+    def _run_plan(self) -> str:
+        """Run the phases a rollout strategy's plan decides (core.strategies)."""
+        s = self.s
+        while (phase := self.plan.next()) is not None:
+            self.phase = phase
+            if self._last_obs is None:
+                self._observe()
+            if not s.begin_phase(phase, self._last_obs):
+                result = PhaseResult("refused", 0)
+            else:
+                self.deadlines.restart()
+                result = self._phase(phase.name, phase.duration_s, phase.episode)
+            s.end_phase(phase, result, self.plan.end(phase, result))
+            if result.outcome == "emergency_stop":
+                return "emergency_stop"
         return "stopped" if self.stopping else "completed"
 
     def _reset(self, next_episode: int) -> str:
@@ -178,6 +192,10 @@ class ControlLoop:
                 self.s.emit(m.PhaseChanged(self.s.now(), phase, self.s.episode_index))
             elif isinstance(cmd, m.TeleopKey):
                 self.s.teleop_key(cmd)
+            elif isinstance(cmd, m.StrategyKey) and cmd.action == "pause":
+                self.commands.put(m.Resume() if self.paused else m.Pause())
+            elif isinstance(cmd, m.StrategyKey) and self.plan is not None:
+                return PhaseResult(cmd.action, frames)
 
     # ---- one step --------------------------------------------------------------------------
 
@@ -208,7 +226,7 @@ class ControlLoop:
 
         action, source, policy_step = (None, "hold", None)
         if not self.paused:
-            action, source, policy_step = s.choose_action(phase, obs)
+            action, source, policy_step = s.choose_action(phase, obs, frame, total)
         t2 = self.clock()
         sections["action"] = (t2 - t1) * 1e3
 
@@ -219,8 +237,8 @@ class ControlLoop:
         t3 = self.clock()
         sections["send"] = (t3 - t2) * 1e3
 
-        recorded = phase == "recording" and not self.paused
-        if recorded:
+        keeps = self.phase.records or self.phase.buffers if self.phase else phase == "recording"
+        if keeps and not self.paused:
             s.record_frame(obs, action if action is not None else self._hold_action(obs))
         sections["record"] = (self.clock() - t3) * 1e3
 

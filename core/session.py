@@ -23,6 +23,7 @@ from core.step import ControlStep
 log = logging.getLogger(__name__)
 
 WARNING_KEEP_S = 10.0
+POLICY_PHASES = ("recording", "running", "buffering")  # the phases a policy drives
 
 
 class Session:
@@ -46,6 +47,11 @@ class Session:
         self.policy = None
         self.inference_log = None
         self.voice = None
+        self.plan = None  # a rollout strategy's phase plan (core.strategies), set on start
+        self.ring_buffer = None  # highlight's last seconds
+        self.extra_features: tuple[str, ...] = ()  # per-frame features beyond state/action
+        self._handover: tuple[dict[str, float], int] | None = None  # dagger: (start pose, steps)
+        self._pushes: list[threading.Thread] = []
         self.episode_index = 0
         self.first_episode = 0
 
@@ -119,12 +125,14 @@ class Session:
         self._warnings = [(t, w) for t, w in self._warnings if t >= cutoff]
         return tuple(w for _, w in self._warnings[-3:])
 
-    def begin_episode(self, episode: int, observation: dict | None) -> None:
+    def begin_episode(
+        self, episode: int, observation: dict | None, phase: str = "recording"
+    ) -> None:
         self.episode_index = episode
         self.recorder.start_episode()
-        if self.policy is not None:
+        if self.policy is not None and phase in POLICY_PHASES:
             self.policy.start_episode(observation)
-        self.emit(m.PhaseChanged(self.now(), "recording", episode))
+        self.emit(m.PhaseChanged(self.now(), phase, episode))
         self.emit(m.EpisodeStarted(self.now(), episode, self.config.dataset.single_task))
 
     def begin_reset(self, next_episode: int) -> None:
@@ -135,7 +143,27 @@ class Session:
         state = np.fromiter((obs[k] for k in d.state_names), np.float32, len(d.state_names))
         act = np.fromiter((action[k] for k in d.action_names), np.float32, len(d.action_names))
         images = {cam: obs[cam] for cam in d.camera_names}
-        self.recorder.add_frame(state, act, images, self.config.dataset.single_task)
+        phase = self._loop.phase if self._loop is not None else None
+        if phase is not None and phase.buffers:
+            self.ring_buffer.append(state, act, images)
+            return
+        extra = None
+        if "intervention" in self.extra_features:
+            extra = {"intervention": bool(phase is not None and phase.intervention)}
+        self.recorder.add_frame(state, act, images, self.config.dataset.single_task, extra)
+
+    # ---- a rollout strategy's phases (core.strategies) -------------------------------------
+
+    def begin_phase(self, phase, observation: dict | None) -> bool:
+        """Start a plan's phase; False when it must not run (a take-over that would jump)."""
+        from core.rollout_session import begin_phase
+
+        return begin_phase(self, phase, observation)
+
+    def end_phase(self, phase, result, verdict: str) -> None:
+        from core.rollout_session import end_phase
+
+        end_phase(self, phase, result, verdict)
 
     def save_episode(self, episode: int, frames: int) -> None:
         self.recorder.save_episode()
@@ -153,11 +181,15 @@ class Session:
         self.emit(m.EpisodeDiscarded(self.now(), episode, 0, "rerecord"))
         return True
 
-    def choose_action(self, phase: str, obs: dict):
+    def choose_action(self, phase: str, obs: dict, frame: int = 0, total: int = 1):
         """(action, source, PolicyStep | None) for this step."""
-        if phase == "recording" and self.policy is not None:
+        if phase in POLICY_PHASES and self.policy is not None:
             action, policy_step = self.policy.act(obs)
             return action, "policy", policy_step
+        if phase == "handover" and self._handover is not None:
+            from core.rollout_session import handover_action
+
+            return handover_action(self, obs, frame, total), "teleop", None
         if self.devices.teleop is not None:
             return self.devices.teleop_action(obs), "teleop", None
         return None, "hold", None
@@ -211,11 +243,11 @@ class Session:
 
     @property
     def dropped_frames(self) -> int:
-        return self.recorder.dropped_frames
+        return 0 if self.recorder is None else self.recorder.dropped_frames
 
     @property
     def encoder_backlog(self) -> int:
-        return self.recorder.encoder_backlog
+        return 0 if self.recorder is None else self.recorder.encoder_backlog
 
     def on_episode_written(self, written) -> None:
         """Called by the recorder's saver thread when an episode is on disk (or failed)."""
@@ -235,11 +267,13 @@ class Session:
             self.end_reason = self._loop.run()
         except SessionFault as fault:
             self.end_reason, self.error = "error", str(fault)
-            self.recorder.discard_episode()
+            if self.recorder is not None:
+                self.recorder.discard_episode()
         except Exception as error:  # a bug or an unexpected device failure: end safely
             log.exception("session failed")
             self.end_reason, self.error = "error", f"{type(error).__name__}: {error}"
-            self.recorder.discard_episode()
+            if self.recorder is not None:
+                self.recorder.discard_episode()
         finally:
             self._teardown()
 

@@ -18,6 +18,8 @@ from core.devices import Devices
 
 log = logging.getLogger(__name__)
 
+PUSH_WAIT_S = 120.0
+
 
 def open_session(s) -> None:
     cfg = s.config
@@ -28,22 +30,28 @@ def open_session(s) -> None:
         from core.policy.session import SessionPolicy
 
         policy = SessionPolicy.load(cfg.policy, devices, fps=ds.fps)
-    if ds.push_to_hub:
+    records = cfg.rollout is None or cfg.rollout.strategy.records  # base records nothing
+    if ds.push_to_hub and records:
         from core.dataset.hub import check_hub
 
         check_hub(ds.repo_id, private=ds.private, api=s.hub_api)
-    recorder, created = _open_recorder(s, devices)  # refuses a bad resume or a taken folder
+    recorder, created = _open_recorder(s, devices) if records else (None, False)
     try:
         devices.connect()
     except BaseException:
-        recorder.close()
+        if recorder is not None:
+            recorder.close()
         if created:
             shutil.rmtree(recorder.root, ignore_errors=True)
         if policy is not None:
             policy.close()
         raise
     s.devices, s.policy, s.recorder = devices, policy, recorder
-    s.first_episode = s.episode_index = recorder.meta.total_episodes
+    s.first_episode = s.episode_index = recorder.meta.total_episodes if recorder else 0
+    if cfg.rollout is not None:
+        from core.rollout_session import open_strategy
+
+        open_strategy(s, cfg.rollout, devices, recorder)
     if cfg.log:
         from core.logs import open_inference_log
 
@@ -55,9 +63,9 @@ def open_session(s) -> None:
         m.SessionStarted(
             s.now(),
             robot=devices.robot_label,
-            dataset_root=str(recorder.root),
+            dataset_root=str(recorder.root) if recorder else "",
             repo_id=ds.repo_id,
-            num_episodes=ds.num_episodes,
+            num_episodes=_planned(s.plan, s.first_episode, ds.num_episodes),
             devices=devices.labels(),
             log_dir=None if s.inference_log is None else str(s.inference_log.folder),
             sounds=cfg.play_sounds,
@@ -65,14 +73,27 @@ def open_session(s) -> None:
     )
 
 
+def _planned(plan, first_episode: int, num_episodes: int) -> int:
+    """Episodes the session records at most (0: as many as a rollout's time allows)."""
+    if plan is None:
+        return num_episodes
+    return max(0, plan.target - first_episode) if plan.target else 0
+
+
 def _open_recorder(s, devices):
     """The dataset, new or resumed; True when this call created its folder."""
     from core.dataset import DatasetRecorder, dataset_features, default_root
+    from core.rollout_session import extra_features
 
     cfg = s.config
     ds = cfg.dataset
     robot = devices.robot
     root = Path(ds.root).expanduser() if ds.root else default_root(ds.repo_id)
+    extra = extra_features(cfg.rollout)
+    features = dataset_features(
+        robot.observation_features, robot.action_features, ds.video, extra=extra
+    )
+    s.extra_features = tuple(extra)
     created = not root.exists() or not any(root.iterdir())
     opener = DatasetRecorder.resume if cfg.resume else DatasetRecorder.create
     recorder = opener(
@@ -80,7 +101,7 @@ def _open_recorder(s, devices):
         ds.repo_id,
         ds.fps,
         robot.name,
-        dataset_features(robot.observation_features, robot.action_features, ds.video),
+        features,
         video=ds.video,
         vcodec=ds.vcodec,
         encoder_threads=ds.num_image_writer_threads_per_camera or None,
@@ -94,6 +115,8 @@ def _warn_to(s):
 
 
 def close_session(s) -> None:
+    for push in s._pushes:  # a strategy's pushes under way finish first
+        push.join(PUSH_WAIT_S)
     if s.policy is not None:
         s.policy.close()
     if s.recorder is not None:
