@@ -10,6 +10,7 @@ import subprocess
 import sys
 
 import pytest
+from session_support import ROOT
 
 from core.config.rollout import (
     BaseStrategyConfig,
@@ -22,7 +23,6 @@ from core.config.rollout import (
 )
 from core.strategies import sentry_episode_seconds
 from hardware.errors import ConfigError
-from session_support import ROOT
 
 POLICY = "--policy.path=tests/data/lerobot-0.6.1/act_policy"
 ARM = ["--robot.type=so100_follower", "--robot.port=sim"]

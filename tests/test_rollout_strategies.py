@@ -8,14 +8,14 @@ import time
 from pathlib import Path
 
 import numpy as np
+from interop import run_lerobot
+from session_support import finish, wait_for
 
 from core import messages as m
 from core.config.rollout import parse_rollout_args
 from core.dataset import default_root
 from core.ring_buffer import RingBuffer
 from core.session import Session
-from interop import run_lerobot
-from session_support import finish, wait_for
 
 COMPAT = Path(__file__).with_name("lerobot_compat")
 COMMON = [

@@ -13,7 +13,9 @@ def main(root: str, repo_id: str, key: str) -> None:
     for i in range(len(dataset)):
         item = dataset[i]
         episodes.setdefault(int(item["episode_index"]), []).append(item[key].item())
-    features = {k: {"dtype": v["dtype"], "shape": list(v["shape"])} for k, v in dataset.features.items()}
+    features = {
+        k: {"dtype": v["dtype"], "shape": list(v["shape"])} for k, v in dataset.features.items()
+    }
     print(json.dumps({"features": features, "episodes": [episodes[e] for e in sorted(episodes)]}))
 
 
