@@ -64,7 +64,8 @@ def test_bimanual_example_records_what_lerobot_would(tmp_path):
     for side in ("left", "right"):
         assert (calibration / f"robots/so_follower/bimanual_follower_{side}.json").is_file()
         assert (calibration / f"teleoperators/so_leader/bimanual_leader_{side}.json").is_file()
-    out = run_lerobot([str(COMPAT / "load_dataset.py"), str(root), "user/bimanual-so-handover-cube"])
+    repo_id = "user/bimanual-so-handover-cube"
+    out = run_lerobot([str(COMPAT / "load_dataset.py"), str(root), repo_id])
     assert out.returncode == 0, out.stderr[-2000:]
     loaded = json.loads(out.stdout.strip().splitlines()[-1])
     assert loaded["frames"] == 15 and loaded["shapes"]["observation.images.right_front"] == [
