@@ -1,10 +1,10 @@
-"""What a session does at the edges of a rollout strategy's phases (core.strategies).
+"""A rollout strategy's collaborators of the control loop (core.control, core.strategies).
 
-The control thread calls `begin_phase` before a phase's first step and `end_phase` after its
-last: episodes start and end in the recorder, the policy starts from the present pose whenever
-it takes the arm (again), the ring buffer becomes the start of a highlight, and pushes to the Hub
-run on their own thread. A human take-over never makes the arm jump: the follower first slides
-to the human's pose (`smooth_handover`), or the take-over is refused with the gap it would jump.
+`RolloutActions` is the policy / teleop action source plus dagger's hand-over: the arm never
+jumps when a human takes over; the follower first slides to the human's pose
+(`smooth_handover`), or the take-over is refused with the gap it would have jumped.
+`RolloutFrames` is the recorder sink plus highlight's ring buffer and dagger's per-frame
+`intervention` feature. `push_in_background` pushes the dataset on its own thread.
 """
 
 from __future__ import annotations
@@ -13,27 +13,13 @@ import logging
 import threading
 
 from core import messages as m
+from core.parts import DeviceActions, RecorderFrames, SessionParts
+from core.plan import Phase
 
 log = logging.getLogger(__name__)
 
 HANDOVER_MAX_GAP = 5.0  # largest jump (degrees, or % for the gripper) a take-over may make
-
-
-def open_strategy(s, rollout, devices, recorder) -> None:
-    """The plan and what it needs: the ring buffer (highlight), the extra features (dagger)."""
-    from core.config.rollout import HighlightStrategyConfig
-    from core.strategies import rollout_plan
-
-    first = recorder.meta.total_episodes if recorder is not None else 0
-    shapes = [v for v in devices.robot.observation_features.values() if isinstance(v, tuple)]
-    s.plan = rollout_plan(rollout, first, shapes)
-    strategy = rollout.strategy
-    if isinstance(strategy, HighlightStrategyConfig):
-        from core.ring_buffer import RingBuffer
-
-        s.ring_buffer = RingBuffer(
-            strategy.ring_buffer_seconds, rollout.fps, strategy.ring_buffer_max_memory_mb
-        )
+INTERVENTION = {"intervention": {"dtype": "bool", "shape": [1], "names": None}}
 
 
 def extra_features(rollout) -> dict[str, dict]:
@@ -41,95 +27,142 @@ def extra_features(rollout) -> dict[str, dict]:
     from core.config.rollout import DaggerStrategyConfig
 
     if rollout is not None and isinstance(rollout.strategy, DaggerStrategyConfig):
-        return {"intervention": {"dtype": "bool", "shape": [1], "names": None}}
+        return dict(INTERVENTION)
     return {}
 
 
-def begin_phase(s, phase, observation: dict | None) -> bool:
-    if phase.name == "correction" and not _may_take_over(s, observation):
-        return False
-    if phase.records:
-        s.begin_episode(phase.episode, observation, phase.name)
-        if phase.from_buffer and s.ring_buffer is not None:
-            _flush_buffer(s)
-        return True
-    s.emit(m.PhaseChanged(s.now(), phase.name, phase.episode))
-    if phase.name == "handover":
-        s._handover = (_pose(s, observation), 0)
-    elif phase.policy_drives and s.policy is not None:
-        s.policy.start_episode(observation)  # from the present pose, after a human or a pause
-    return True
+class RolloutActions(DeviceActions):
+    """The policy while it drives, the human (teleop) in a correction, a slide between."""
+
+    def __init__(self, devices, policy, warn, smooth_handover: bool, fps: float):
+        super().__init__(devices, policy)
+        self.warn = warn
+        self.fps = fps
+        self.smooth_handover = smooth_handover
+        self.refused = False  # the last take-over was refused (the plan reads it)
+        self._phase: Phase | None = None
+        self._start: dict[str, float] = {}
+        self._step = 0
+
+    def choose(self, phase: Phase, observation: dict):
+        if phase is not self._phase:
+            self._phase, self._step = phase, 0
+            self._start = self._pose(observation)
+            if phase.name == "handover":
+                self.refused = False
+        self._step += 1
+        if phase.name != "handover":
+            return super().choose(phase, observation)
+        target = self.devices.teleop_action(observation)
+        if not self.smooth_handover:
+            return self._judge(target), "hold", None
+        total = max(1, round(phase.duration_s * self.fps))
+        share = min(1.0, self._step / total)
+        start = self._start
+        slide = {k: start.get(k, v) + (v - start.get(k, v)) * share for k, v in target.items()}
+        return slide, "teleop", None
+
+    def _pose(self, observation: dict) -> dict[str, float]:
+        return {k: float(observation[k]) for k in self.devices.action_names if k in observation}
+
+    def _judge(self, target: dict[str, float]) -> None:
+        """Refuse the take-over (the arm holds) when the human's pose is far from the arm's."""
+        gaps = {k: abs(target[k] - v) for k, v in self._start.items() if k in target}
+        worst = max(gaps, key=gaps.get) if gaps else None
+        if worst is not None and gaps[worst] > HANDOVER_MAX_GAP:
+            self.refused = True
+            self.warn(
+                f"take-over refused: the arm would jump {gaps[worst]:.0f} on {worst}; bring "
+                "the leader to the arm's pose first, or use --strategy.smooth_handover=true"
+            )
 
 
-def end_phase(s, phase, result, verdict: str) -> None:
-    if phase.name == "handover":
-        s._handover = None
-    if verdict in ("save", "save_push"):
-        s.save_episode(phase.episode, result.frames)
-    elif verdict == "discard" and phase.records:
-        s.discard_episode(phase.episode, result.frames, result.outcome)
-    if verdict in ("save_push", "push"):
-        push_in_background(s, asked=verdict == "push")
+class RolloutFrames(RecorderFrames):
+    """Frames by the phase: to the ring buffer (highlight), or to the recorder with dagger's
+    `intervention` flag; a highlight's episode starts with the buffered frames."""
+
+    def __init__(self, parts: SessionParts, task: str, ring_buffer=None, intervention=False):
+        super().__init__(parts, task)
+        self.ring_buffer = ring_buffer
+        self.intervention = intervention
+        self._phase: Phase | None = None
+
+    def phase_started(self, phase: Phase) -> None:
+        self._phase = phase
+
+    def start_episode(self) -> None:
+        super().start_episode()
+        if self._phase is not None and self._phase.from_buffer and self.ring_buffer is not None:
+            extra = self._extra()
+            for frame in self.ring_buffer.drain():
+                self.recorder.add_frame(frame.state, frame.action, frame.images, self.task, extra)
+
+    def add(self, observation: dict, action: dict[str, float]) -> None:
+        state, act, images = self.arrays(observation, action)
+        if self._phase is not None and self._phase.buffers:
+            self.ring_buffer.append(state, act, images)
+            return
+        self.recorder.add_frame(state, act, images, self.task, self._extra())
+
+    def _extra(self) -> dict | None:
+        if not self.intervention:
+            return None
+        return {"intervention": bool(self._phase is not None and self._phase.intervention)}
+
+    @property
+    def episodes_saved(self) -> int:
+        return 0 if self.recorder is None else self.recorder.episodes_saved
+
+    @property
+    def dropped_frames(self) -> int:
+        return 0 if self.recorder is None else self.recorder.dropped_frames
+
+    @property
+    def encoder_backlog(self) -> int:
+        return 0 if self.recorder is None else self.recorder.encoder_backlog
 
 
-def _flush_buffer(s) -> None:
-    """The highlight's buffered seconds become the first frames of its episode."""
-    task = s.config.dataset.single_task
-    extra = {"intervention": False} if "intervention" in s.extra_features else None
-    for frame in s.ring_buffer.drain():
-        s.recorder.add_frame(frame.state, frame.action, frame.images, task, extra)
+def rollout_parts(cfg, parts: SessionParts, warn):
+    """(plan, actions, frames) of `cfg.rollout`'s strategy."""
+    from core.config.rollout import DaggerStrategyConfig, HighlightStrategyConfig
+    from core.strategies import rollout_plan
 
+    rollout = cfg.rollout
+    strategy = rollout.strategy
+    smooth = isinstance(strategy, DaggerStrategyConfig) and strategy.smooth_handover
+    actions = RolloutActions(parts.devices, parts.policy, warn, smooth, rollout.fps)
+    ring = None
+    if isinstance(strategy, HighlightStrategyConfig):
+        from core.ring_buffer import RingBuffer
 
-def _pose(s, observation: dict | None) -> dict[str, float]:
-    obs = observation or {}
-    return {k: float(obs[k]) for k in s.devices.action_names if k in obs}
-
-
-def _may_take_over(s, observation: dict | None) -> bool:
-    """Refuse a take-over whose first teleop action is far from the follower's pose."""
-    target = s.devices.teleop_action(observation or {})
-    pose = _pose(s, observation)
-    gaps = {k: abs(target[k] - v) for k, v in pose.items() if k in target}
-    if not gaps:
-        return True
-    worst = max(gaps, key=gaps.get)
-    if gaps[worst] <= HANDOVER_MAX_GAP:
-        return True
-    s.emit(
-        m.WarningRaised(
-            s.now(),
-            f"take-over refused: the arm would jump {gaps[worst]:.0f} on {worst}; bring the "
-            "leader to the arm's pose first, or use --strategy.smooth_handover=true",
+        ring = RingBuffer(
+            strategy.ring_buffer_seconds, rollout.fps, strategy.ring_buffer_max_memory_mb
         )
+    frames = RolloutFrames(
+        parts, cfg.dataset.single_task, ring, intervention=bool(extra_features(rollout))
     )
-    return False
+    shapes = [v for v in parts.devices.robot.observation_features.values() if isinstance(v, tuple)]
+    plan = rollout_plan(rollout, parts.first_episode, shapes, actions)
+    return plan, actions, frames
 
 
-def handover_action(s, obs: dict, frame: int, total: int) -> dict[str, float]:
-    """Slide from the pose at the hand-over to the human's present pose over the phase."""
-    start, _ = s._handover
-    target = s.devices.teleop_action(obs)
-    share = min(1.0, (frame + 1) / max(1, total))
-    return {k: start.get(k, v) + (v - start.get(k, v)) * share for k, v in target.items()}
-
-
-def push_in_background(s, asked: bool) -> None:
+def push_in_background(cfg, parts: SessionParts, emit, now, hub_api, asked: bool):
     """Push the dataset once the saves queued so far are written; the control thread goes on.
-    With `--dataset.push_to_hub=false` nothing is pushed (a push key pressed is told so)."""
-    ds = s.config.dataset
-    if s.recorder is None:
-        return
-    if not ds.push_to_hub:
+    With `--dataset.push_to_hub=false` nothing is pushed (a push key pressed is told so).
+    Returns the pushing thread (None when nothing is pushed)."""
+    if parts.recorder is None:
+        return None
+    if not cfg.dataset.push_to_hub:
         if asked:
-            s.emit(m.WarningRaised(s.now(), "not pushed: --dataset.push_to_hub=false"))
-        return
+            emit(m.WarningRaised(now(), "not pushed: --dataset.push_to_hub=false"))
+        return None
 
     def push() -> None:
-        from core.setup import _upload
+        from core.setup import upload
 
-        s.recorder.wait_saves()
-        _upload(s)
+        parts.recorder.wait_saves()
+        upload(cfg, parts, emit, now, hub_api)
 
     thread = threading.Thread(target=push, name="push", daemon=True)
-    s._pushes.append(thread)
     thread.start()
+    return thread

@@ -4,8 +4,8 @@ A plan answers `next()` (the phase to run now, or None when the session is compl
 `end(phase, result)` (what becomes of the phase's frames: a `Verdict`). `lerecord record` keeps
 the loop's own episodic shape; `lerecord rollout` picks one from `--strategy.type`:
 
-- `episodic`: no plan here: the loop's own shape (record's episodes and resets), the policy
-  recording during episodes, the teleop (or holding) during resets;
+- `episodic`: record's `EpisodicPlan` (core.plan), the policy recording during episodes, the
+  teleop (or holding) during resets;
 - `base`: the policy runs for `--duration` (0: until stopped), nothing is recorded;
 - `sentry`: the policy records continuously, episodes cut by duration (`episode_time_s`, or the
   time a video takes to reach `target_video_file_size_mb`), a push every N episodes;
@@ -19,8 +19,6 @@ the loop's own episodic shape; `lerecord rollout` picks one from `--strategy.typ
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
-from typing import Literal
 
 from core.config.rollout import (
     BaseStrategyConfig,
@@ -30,36 +28,13 @@ from core.config.rollout import (
     RolloutConfig,
     SentryStrategyConfig,
 )
-
-# What the loop does with the frames of the phase that just ended:
-#   "save" hand the episode to the recorder; "save_push" save it, then push the dataset;
-#   "discard" throw it away; "push" push the dataset now; "keep" nothing.
-Verdict = Literal["save", "save_push", "discard", "push", "keep"]
+from core.plan import EpisodicPlan, Phase, PhaseResult, Verdict
 
 DEFAULT_VIDEO_FILE_SIZE_MB = 200  # lerobot's video file size, where sentry cuts by default
 LOW_BITS_PER_PIXEL = 0.1  # lerobot's deliberately low estimate: the cut comes after the size
 NO_VIDEO_EPISODE_S = 300.0
 LONG_PHASE_S = 3600.0  # "until stopped" runs in phases of an hour
 HANDOVER_S = 1.0  # dagger: the follower slides to the human's pose before the human drives
-
-
-@dataclass(frozen=True)
-class Phase:
-    name: str  # "recording" | "reset" | "running" | "buffering" | "correction"
-    episode: int
-    duration_s: float
-    records: bool = False  # its frames go to the dataset; it starts and ends an episode
-    policy_drives: bool = True  # else the teleoperator (or nothing: hold)
-    intervention: bool = False  # dagger: its frames are the human's
-    from_buffer: bool = False  # highlight: the episode starts with the ring buffer's frames
-    buffers: bool = False  # highlight: its frames go to the ring buffer
-
-
-@dataclass
-class PhaseResult:
-    outcome: str  # "done" | "exit_early" | "rerecord" | "stop" | "emergency_stop" | key action
-    frames: int
-    save_current: bool = False
 
 
 def sentry_episode_seconds(camera_shapes: list[tuple], fps: float, target_mb: float) -> float:
@@ -92,6 +67,9 @@ class _Clocked:
     def cap(self, seconds: float) -> float:
         return min(seconds, self.left_s, LONG_PHASE_S)
 
+    def removed(self) -> None:
+        """Part of the plan protocol; these plans never ask to unsave an episode."""
+
 
 class BasePlan(_Clocked):
     """Run the policy, record nothing."""
@@ -103,7 +81,9 @@ class BasePlan(_Clocked):
         self.episode = episode
 
     def next(self) -> Phase | None:
-        return None if self.over else Phase("running", self.episode, self.cap(math.inf))
+        if self.over:
+            return None
+        return Phase("running", self.episode, self.cap(math.inf), False, True)
 
     def end(self, phase: Phase, result: PhaseResult) -> Verdict:
         self.spend(result)
@@ -124,7 +104,7 @@ class SentryPlan(_Clocked):
     def next(self) -> Phase | None:
         if self.over or (self.target and self.episode >= self.target):
             return None
-        return Phase("recording", self.episode, self.cap(self.episode_s), records=True)
+        return Phase("recording", self.episode, self.cap(self.episode_s), True, True)
 
     def end(self, phase: Phase, result: PhaseResult) -> Verdict:
         self.spend(result)
@@ -156,10 +136,9 @@ class HighlightPlan(_Clocked):
         if self.over:
             return None
         if self._live:
-            return Phase(
-                "recording", self.episode, self.cap(math.inf), records=True, from_buffer=True
-            )
-        return Phase("buffering", self.episode, self.cap(math.inf), buffers=True)
+            live = self.cap(math.inf)
+            return Phase("recording", self.episode, live, True, True, from_buffer=True)
+        return Phase("buffering", self.episode, self.cap(math.inf), False, True, buffers=True)
 
     def end(self, phase: Phase, result: PhaseResult) -> Verdict:
         self.spend(result)
@@ -180,8 +159,11 @@ class DaggerPlan(_Clocked):
     """The policy drives; `correction` hands over to the human and back. Corrections are saved
     as episodes (and, with `record_autonomous`, the policy's stretches too)."""
 
-    def __init__(self, first: int, config: DaggerStrategyConfig, duration_s, fps, limit: int):
+    def __init__(
+        self, first: int, config: DaggerStrategyConfig, duration_s, fps, limit: int, judge
+    ):
         super().__init__(duration_s, fps)
+        self.judge = judge  # the action source: it refuses a take-over that would jump
         self.episode = first
         self.target = first + limit
         self.record_autonomous = config.record_autonomous
@@ -195,28 +177,24 @@ class DaggerPlan(_Clocked):
         if self.over or self.episode >= self.target:
             return None
         if self._handover:
-            return Phase("handover", self.episode, HANDOVER_S, policy_drives=False)
+            seconds = HANDOVER_S if self.smooth_handover else 0.0  # 0: one step, to check
+            return Phase("handover", self.episode, seconds, False, False)
         if self._human:
-            return Phase(
-                "correction",
-                self.episode,
-                self.cap(math.inf),
-                records=True,
-                policy_drives=False,
-                intervention=True,
-            )
-        return Phase("running", self.episode, self.cap(math.inf), records=self.record_autonomous)
+            duration = self.cap(math.inf)
+            return Phase("correction", self.episode, duration, True, False, intervention=True)
+        duration = self.cap(math.inf)
+        return Phase("running", self.episode, duration, self.record_autonomous, True)
 
     def end(self, phase: Phase, result: PhaseResult) -> Verdict:
         self.spend(result)
         outcome = result.outcome
-        if phase.name == "handover":  # the key again, or a stop, cancels the take-over
+        if phase.name == "handover":  # the key again, a stop or a refusal cancel the take-over
             self._handover = False
-            self._human = outcome == "done"
+            self._human = outcome == "done" and not self.judge.refused
             return "keep"
         if outcome == "correction":
             self._human = not self._human
-            self._handover = self._human and self.smooth_handover
+            self._handover = self._human
         if phase.records and (
             outcome == "emergency_stop" or (outcome == "stop" and not result.save_current)
         ):
@@ -233,8 +211,8 @@ class DaggerPlan(_Clocked):
         return "save_push" if due else "save"
 
 
-def rollout_plan(rollout: RolloutConfig, first_episode: int, camera_shapes: list[tuple]):
-    """The phase plan of `--strategy.type` (None for episodic: the loop's own)."""
+def rollout_plan(rollout: RolloutConfig, first_episode: int, camera_shapes: list[tuple], judge):
+    """The phase plan of `--strategy.type` (episodic: record's own, the policy recording)."""
     strategy = rollout.strategy
     ds = rollout.dataset
     fps = rollout.fps
@@ -252,9 +230,9 @@ def rollout_plan(rollout: RolloutConfig, first_episode: int, camera_shapes: list
         return HighlightPlan(first_episode, rollout.duration, fps)
     if isinstance(strategy, DaggerStrategyConfig):
         limit = strategy.num_episodes or ds.num_episodes
-        return DaggerPlan(first_episode, strategy, rollout.duration, fps, limit)
+        return DaggerPlan(first_episode, strategy, rollout.duration, fps, limit, judge)
     if isinstance(strategy, EpisodicStrategyConfig):
-        return None  # the loop's own shape: record's episodes and resets, the policy recording
+        return EpisodicPlan(first_episode, ds.num_episodes, ds.episode_time_s, ds.reset_time_s)
     raise ValueError(f"no plan for strategy {strategy.type!r}")
 
 

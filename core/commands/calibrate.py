@@ -13,10 +13,10 @@ import os
 import select
 import sys
 
+from core.calibration import open_for_calibration, range_table
 from hardware.errors import ConfigError
-from hardware.registry import config_class, make_robot, make_teleoperator
 
-GROUPS = {"robot": "robot", "teleop": "teleop"}
+GROUPS = ("robot", "teleop")
 KEYS = ("type", "port", "id")
 SAMPLE_PERIOD_S = 0.02  # 50 Hz, as lerobot
 
@@ -70,25 +70,13 @@ class _Keyboard:
         return line.decode(errors="replace").strip()
 
 
-def _table(rows) -> list[str]:
-    lines = [f"{'NAME':<15} | {'MIN':>6} | {'POS':>6} | {'MAX':>6}"]
-    lines += [f"{m:<15} | {r.min:>6} | {r.pos:>6} | {r.max:>6}" for m, r in rows.items()]
-    return lines
-
-
 def main(argv: list[str]) -> int:
     group, fields = parse(argv)
-    kind = "robot" if group == "robot" else "teleop"
-    config = config_class(kind, fields["type"])(port=fields["port"], id=fields.get("id"))
-    device = make_robot(config) if kind == "robot" else make_teleoperator(config)
-    if not hasattr(device, "calibration_steps"):
-        raise ConfigError(f"calibrate: {fields['type']} has no motors to calibrate")
     keys = _Keyboard(sys.stdin.fileno())
     out = sys.stdout
     live = out.isatty()
-    device.connect(calibrate=False)
+    device, steps = open_for_calibration(group, fields["type"], fields["port"], fields.get("id"))
     try:
-        steps = device.calibration_steps()
         if steps.existing is not None:
             print(
                 f"Press ENTER to use the calibration file {steps.path}, or type 'c' and press "
@@ -117,11 +105,11 @@ def main(argv: list[str]) -> int:
         while keys.line(SAMPLE_PERIOD_S) is None:
             rows = steps.sample()
             if live:
-                out.write(("\x1b[F" * shown) + "\n".join(_table(rows)) + "\n")
+                out.write(("\x1b[F" * shown) + "\n".join(range_table(rows)) + "\n")
                 out.flush()
                 shown = len(rows) + 1
         if not live:
-            print("\n".join(_table(rows)))
+            print("\n".join(range_table(rows)))
         steps.finish()
         print(f"Calibration saved to {steps.path}")
         return 0
