@@ -8,6 +8,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+import pytest
 from interop import run_lerobot
 from session_support import finish, wait_for
 
@@ -16,6 +17,7 @@ from core.config.rollout import parse_rollout_args
 from core.dataset import default_root
 from core.ring_buffer import RingBuffer
 from core.session import Session
+from hardware.errors import ConfigError
 
 COMPAT = Path(__file__).with_name("lerobot_compat")
 COMMON = [
@@ -152,3 +154,18 @@ def test_ring_buffer_keeps_the_last_seconds_within_its_memory():
     for i in range(10):
         small.append(np.full(6, i, np.float32), np.zeros(6, np.float32), {"front": image})
     assert [int(f.state[0]) for f in small.drain()] == [7, 8, 9]
+
+
+def test_checkpoint_overrides_reach_the_policy():
+    seen: list = []
+    session = start("--strategy.type=base", "--duration=0.2", "--policy.n_action_steps=5")
+    assert session.parts.policy.policy.n_action_steps == 5
+    assert finish(session, seen).reason == "completed"
+
+
+def test_an_override_the_checkpoint_cannot_take_is_refused_before_any_motor():
+    cfg = parse_rollout_args([*COMMON, "--policy.n_action_steps=30"]).session_config()
+    session = Session(cfg)
+    with pytest.raises(ConfigError, match="--policy: n_action_steps \\(30\\) must be between 1 and chunk_size"):
+        session.start()
+    assert session.parts is None

@@ -9,6 +9,7 @@ engine then runs this tree through `session_config()` and the strategy's phase p
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from typing import ClassVar
 
@@ -176,6 +177,9 @@ class RolloutPolicyConfig(PolicyConfig):
     )
     pretrained_revision: str | None = option(None, help="Hub revision of the checkpoint")
 
+    def revision(self) -> str | None:
+        return self.pretrained_revision
+
     def overrides(self) -> dict[str, object]:
         """The checkpoint config fields this command line replaces."""
         values = {
@@ -283,12 +287,7 @@ class RolloutConfig:
             fps=round(self.fps),
             push_to_hub=False,
         )
-        policy = PolicyConfig(
-            path=self.policy.path,
-            device=self.device or self.policy.device,
-            use_amp=self.policy.use_amp,
-            async_=self.policy.async_,
-        )
+        policy = dataclasses.replace(self.policy, device=self.device or self.policy.device)
         config = RecordConfig(
             robot=self.robot,
             teleop=self.teleop,

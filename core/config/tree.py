@@ -27,6 +27,14 @@ class PolicyConfig:
     use_amp: bool = False
     async_: bool = True  # `--policy.async`: compute the next chunk ahead of need
 
+    def overrides(self) -> dict[str, Any]:
+        """Checkpoint config fields the command line replaces (rollout's `--policy.*`)."""
+        return {}
+
+    def revision(self) -> str | None:
+        """The Hub revision of the checkpoint (None: the newest)."""
+        return None
+
     def __post_init__(self) -> None:
         if not self.path:
             raise ConfigError("--policy.path: empty; give a Hub repo id or a checkpoint folder")

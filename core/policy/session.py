@@ -30,7 +30,11 @@ class SessionPolicy:
         """`config`: path, device, use_amp, async_ (lerecord's PolicyConfig); `devices.robot`
         gives the observation and action features. Raises ConfigError on any mismatch."""
         policy = load_policy(
-            config.path, device=getattr(config, "device", "cpu"), use_amp=config.use_amp
+            config.path,
+            device=getattr(config, "device", "cpu"),
+            use_amp=config.use_amp,
+            revision=config.revision(),
+            overrides=config.overrides(),
         )
         robot = devices.robot
         mapping = match_features(policy, robot.observation_features, robot.action_features)
