@@ -166,6 +166,7 @@ def test_checkpoint_overrides_reach_the_policy():
 def test_an_override_the_checkpoint_cannot_take_is_refused_before_any_motor():
     cfg = parse_rollout_args([*COMMON, "--policy.n_action_steps=30"]).session_config()
     session = Session(cfg)
-    with pytest.raises(ConfigError, match="--policy: n_action_steps \\(30\\) must be between 1 and chunk_size"):
+    refused = "--policy: n_action_steps \\(30\\) must be between 1 and chunk_size"
+    with pytest.raises(ConfigError, match=refused):
         session.start()
     assert session.parts is None
