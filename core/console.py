@@ -63,6 +63,7 @@ def format_event(event: m.Event) -> str | None:
             "buffering": "▶ The policy drives; the last seconds are kept for a highlight",
             "handover": "↝ Hand-over: the arm moves to the human's pose",
             "correction": f"✋ The human drives: correction {event.episode_index} recording",
+            "returning": "↩ Back to the start pose",
         }.get(event.phase)  # "recording" has its own event (EpisodeStarted)
     if isinstance(event, m.EpisodeStarted):
         return f"● Recording episode {event.episode_index}: {event.task}"

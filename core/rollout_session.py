@@ -34,33 +34,69 @@ def extra_features(rollout) -> dict[str, dict]:
 class RolloutActions(DeviceActions):
     """The policy while it drives, the human (teleop) in a correction, a slide between."""
 
-    def __init__(self, devices, policy, warn, smooth_handover: bool, fps: float):
+    def __init__(
+        self, devices, policy, warn, *, smooth_handover: bool, fps: float, multiplier: int = 1
+    ):
         super().__init__(devices, policy)
         self.warn = warn
-        self.fps = fps
+        self.fps = fps  # control steps per second
+        self.multiplier = multiplier  # control steps per policy action
         self.smooth_handover = smooth_handover
         self.refused = False  # the last take-over was refused (the plan reads it)
+        self.initial: dict[str, float] | None = None  # the arm's pose when the rollout began
         self._phase: Phase | None = None
         self._start: dict[str, float] = {}
         self._step = 0
+        self._from: dict[str, float] | None = None  # interpolation: previous policy action
+        self._to: dict[str, float] | None = None  # and the newest one
+
+    def start_episode(self, observation: dict | None) -> None:
+        super().start_episode(observation)
+        self._from = self._to = None
 
     def choose(self, phase: Phase, observation: dict):
+        if self.initial is None:
+            self.initial = self._pose(observation)
         if phase is not self._phase:
             self._phase, self._step = phase, 0
             self._start = self._pose(observation)
             if phase.name == "handover":
                 self.refused = False
         self._step += 1
-        if phase.name != "handover":
-            return super().choose(phase, observation)
-        target = self.devices.teleop_action(observation)
-        if not self.smooth_handover:
-            return self._judge(target), "hold", None
+        if phase.name == "returning":
+            return self._slide(phase, self.initial), "hold", None
+        if phase.name == "handover":
+            target = self.devices.teleop_action(observation)
+            if not self.smooth_handover:
+                return self._judge(target), "hold", None
+            return self._slide(phase, target), "teleop", None
+        if phase.policy_drives and self.policy is not None and self.multiplier > 1:
+            return self._interpolated(phase, observation)
+        return super().choose(phase, observation)
+
+    def _slide(self, phase: Phase, target: dict[str, float]) -> dict[str, float]:
+        """From the pose at the phase's start to `target`, evenly over the phase."""
         total = max(1, round(phase.duration_s * self.fps))
         share = min(1.0, self._step / total)
         start = self._start
-        slide = {k: start.get(k, v) + (v - start.get(k, v)) * share for k, v in target.items()}
-        return slide, "teleop", None
+        return {k: start.get(k, v) + (v - start.get(k, v)) * share for k, v in target.items()}
+
+    def _interpolated(self, phase: Phase, observation: dict):
+        """A policy action every `multiplier` steps; the steps between go evenly from the
+        previous action to the newest (lerobot's interpolation, one action behind)."""
+        k = (self._step - 1) % self.multiplier
+        policy_step = None
+        if k == 0:
+            action, _, policy_step = super().choose(phase, observation)
+            if action is not None:
+                self._from = self._to or self._pose(observation)
+                self._to = action
+        if self._to is None:
+            return None, "hold", policy_step
+        share = (k + 1) / self.multiplier
+        start = self._from
+        blend = {n: start.get(n, v) + (v - start.get(n, v)) * share for n, v in self._to.items()}
+        return blend, "policy", policy_step
 
     def _pose(self, observation: dict) -> dict[str, float]:
         return {k: float(observation[k]) for k in self.devices.action_names if k in observation}
@@ -130,7 +166,14 @@ def rollout_parts(cfg, parts: SessionParts, warn):
     rollout = cfg.rollout
     strategy = rollout.strategy
     smooth = isinstance(strategy, DaggerStrategyConfig) and strategy.smooth_handover
-    actions = RolloutActions(parts.devices, parts.policy, warn, smooth, rollout.fps)
+    actions = RolloutActions(
+        parts.devices,
+        parts.policy,
+        warn,
+        smooth_handover=smooth,
+        fps=rollout.loop_fps,
+        multiplier=rollout.interpolation_multiplier,
+    )
     ring = None
     if isinstance(strategy, HighlightStrategyConfig):
         from core.ring_buffer import RingBuffer
@@ -143,6 +186,10 @@ def rollout_parts(cfg, parts: SessionParts, warn):
     )
     shapes = [v for v in parts.devices.robot.observation_features.values() if isinstance(v, tuple)]
     plan = rollout_plan(rollout, parts.first_episode, shapes, actions)
+    if rollout.return_to_initial_position:
+        from core.strategies import ReturnHome
+
+        plan = ReturnHome(plan)
     return plan, actions, frames
 
 

@@ -34,6 +34,7 @@ DEFAULT_VIDEO_FILE_SIZE_MB = 200  # lerobot's video file size, where sentry cuts
 LOW_BITS_PER_PIXEL = 0.1  # lerobot's deliberately low estimate: the cut comes after the size
 NO_VIDEO_EPISODE_S = 300.0
 LONG_PHASE_S = 3600.0  # "until stopped" runs in phases of an hour
+RETURN_S = 3.0  # the slide back to the start pose at the end (lerobot: 3 s)
 HANDOVER_S = 1.0  # dagger: the follower slides to the human's pose before the human drives
 
 
@@ -255,3 +256,29 @@ def strategy_keys(rollout: RolloutConfig | None) -> dict[str, str]:
         keys = strategy.keyboard
         return {keys.correction: "correction", keys.pause_resume: "pause", keys.upload: "upload"}
     return {}
+
+
+class ReturnHome:
+    """`--return_to_initial_position`: once the plan is done (not after an emergency stop,
+    which ends the loop at once), one last phase slides the arm back to its start pose."""
+
+    def __init__(self, plan):
+        self.plan = plan
+        self._returned = False
+
+    @property
+    def target(self) -> int:
+        return self.plan.target
+
+    def next(self) -> Phase | None:
+        phase = self.plan.next()
+        if phase is not None or self._returned:
+            return phase
+        self._returned = True
+        return Phase("returning", self.plan.episode, RETURN_S, False, False)
+
+    def end(self, phase: Phase, result: PhaseResult) -> Verdict:
+        return "keep" if phase.name == "returning" else self.plan.end(phase, result)
+
+    def removed(self) -> None:
+        self.plan.removed()

@@ -27,6 +27,7 @@ COMMON = [
     "--robot.id=rollout_follower",
     "--robot.cameras={front: {type: sim, width: 64, height: 48, fps: 30}}",
     "--play_sounds=false",
+    "--return_to_initial_position=false",
 ]
 
 
@@ -170,3 +171,34 @@ def test_an_override_the_checkpoint_cannot_take_is_refused_before_any_motor():
     with pytest.raises(ConfigError, match=refused):
         session.start()
     assert session.parts is None
+
+
+def test_the_arm_returns_to_its_start_pose_at_the_end():
+    seen: list = []
+    session = start("--strategy.type=base", "--duration=0.5", "--return_to_initial_position=true")
+    finish(session, seen)
+    assert [e.phase for e in seen if isinstance(e, m.PhaseChanged)] == ["running", "returning"]
+    last, initial = session.last_step(), session._loop.actions.initial
+    assert last.phase == "returning"
+    assert max(abs(last.action[k] - v) for k, v in initial.items()) < 1e-3
+
+
+def test_interpolated_steps_are_recorded_at_the_rate_the_arm_is_driven(tmp_path):
+    import pyarrow.parquet as pq
+
+    root = tmp_path / "interp"
+    seen: list = []
+    session = start(
+        "--strategy.type=sentry", *dataset_args(root, "interp"), "--fps=15",
+        "--interpolation_multiplier=2", "--dataset.episode_time_s=1", "--duration=1",
+    )  # fmt: skip
+    assert finish(session, seen).episodes_saved == 1
+    info = json.loads((root / "meta/info.json").read_text())
+    assert info["fps"] == 30 and info["total_frames"] == 30  # timestamps are frame_index / 30
+    table = pq.read_table(next((root / "data").rglob("*.parquet")))
+    actions = np.array(table.column("action").to_pylist())
+    # each policy action comes every 2nd step; the step before it is halfway from the last one
+    for i in range(2, len(actions) - 1, 2):
+        assert np.allclose(actions[i], (actions[i - 1] + actions[i + 1]) / 2, atol=1e-3)
+    data = lerobot_values(root, "interp", "frame_index")
+    assert data["episodes"] == [list(range(30))]

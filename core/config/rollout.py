@@ -268,10 +268,11 @@ class RolloutConfig:
             )
         if self.compile_warmup_inferences < 0:
             raise ConfigError("--compile_warmup_inferences: expected 0 or more")
-        if self.dataset is not None and self.dataset.fps != self.fps:
+        if self.dataset is not None and self.dataset.fps != self.loop_fps:
             raise ConfigError(
-                f"--dataset.fps={self.dataset.fps} and --fps={self.fps:g} differ; the dataset "
-                "records at the control rate: give one of them"
+                f"--dataset.fps={self.dataset.fps} but the arm is driven at {self.loop_fps:g} Hz "
+                "(--fps × --interpolation_multiplier); the dataset records every step it "
+                "drives, so its timestamps are true: leave --dataset.fps out"
             )
 
     @property
@@ -284,7 +285,7 @@ class RolloutConfig:
         dataset = self.dataset or DatasetConfig(
             repo_id=f"local/{ROLLOUT_PREFIX}base",
             single_task=self.task or "run the policy",
-            fps=round(self.fps),
+            fps=round(self.loop_fps),
             push_to_hub=False,
         )
         policy = dataclasses.replace(self.policy, device=self.device or self.policy.device)
@@ -308,7 +309,7 @@ class RolloutConfig:
 def resolve_task(raw: dict) -> None:
     """lerobot's task rule, on the raw tree before it is built: `--task` fills an empty
     `--dataset.single_task`, and `--dataset.single_task` an empty `--task`; the dataset's fps
-    follows `--fps` when it is not given."""
+    is the rate the arm is driven at (--fps × --interpolation_multiplier) when not given."""
     dataset = raw.get("dataset")
     if not isinstance(dataset, dict):
         return
@@ -317,14 +318,14 @@ def resolve_task(raw: dict) -> None:
         dataset["single_task"] = task
     elif dataset.get("single_task") and not task:
         raw["task"] = dataset["single_task"]
-    if "fps" not in dataset and raw.get("fps") is not None:
+    if "fps" not in dataset:
         try:
-            fps = float(raw["fps"])
+            fps = float(raw.get("fps", 30.0)) * int(raw.get("interpolation_multiplier", 1))
         except (TypeError, ValueError):
-            return  # the --fps check names it
+            return  # the --fps / --interpolation_multiplier checks name it
         if not fps.is_integer():
             raise ConfigError(
-                f"--fps={raw['fps']}: a dataset records a whole number of frames per second"
+                f"--fps={raw.get('fps')}: a dataset records a whole number of frames per second"
             )
         dataset["fps"] = int(fps)
 
