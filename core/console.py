@@ -47,9 +47,11 @@ def format_event(event: m.Event) -> str | None:
     if isinstance(event, m.SessionStarted):
         devices = f" with {', '.join(event.devices)}" if event.devices else ""
         logs = f"; inference logs in {event.log_dir}" if event.log_dir else ""
+        policy = f"; policy {event.policy}" if event.policy else ""
+        threads = f"; threads: {event.threads}" if event.threads else ""
         return (
             f"▶ Session started: {event.robot}{devices} → {event.repo_id} "
-            f"({event.num_episodes} episodes) in {event.dataset_root}{logs}"
+            f"({event.num_episodes} episodes) in {event.dataset_root}{logs}{policy}{threads}"
         )
     if isinstance(event, m.PhaseChanged):
         return {

@@ -44,6 +44,7 @@ class Session:
         self.devices: Devices | None = None
         self.recorder = None
         self.policy = None
+        self.threads = None  # core.threads.ThreadBudget, chosen at start
         self.inference_log = None
         self.voice = None
         self.episode_index = 0

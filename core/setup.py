@@ -23,11 +23,12 @@ def open_session(s) -> None:
     cfg = s.config
     ds = cfg.dataset
     devices = Devices(cfg.robot, cfg.teleop)
+    s.threads = _thread_budget(cfg, devices)
     policy = None
     if cfg.policy is not None and cfg.policy.path:
         from core.policy.session import SessionPolicy
 
-        policy = SessionPolicy.load(cfg.policy, devices, fps=ds.fps)
+        policy = SessionPolicy.load(cfg.policy, devices, fps=ds.fps, threads=s.threads.policy)
     if ds.push_to_hub:
         from core.dataset.hub import check_hub
 
@@ -61,7 +62,20 @@ def open_session(s) -> None:
             devices=devices.labels(),
             log_dir=None if s.inference_log is None else str(s.inference_log.folder),
             sounds=cfg.play_sounds,
+            threads=s.threads.describe(),
+            policy="" if policy is None else policy.describe(),
         )
+    )
+
+
+def _thread_budget(cfg, devices):
+    from core.threads import session_budget
+
+    cameras = sum(isinstance(v, tuple) for v in devices.robot.observation_features.values())
+    return session_budget(
+        cameras if cfg.dataset.video else 0,
+        policy_threads=cfg.policy.threads if cfg.policy is not None else None,
+        encoder_threads=cfg.dataset.num_image_writer_threads_per_camera,
     )
 
 
@@ -83,7 +97,7 @@ def _open_recorder(s, devices):
         dataset_features(robot.observation_features, robot.action_features, ds.video),
         video=ds.video,
         vcodec=ds.vcodec,
-        encoder_threads=ds.num_image_writer_threads_per_camera or None,
+        encoder_threads=s.threads.encoder,
         on_written=s.on_episode_written,
     )
     return recorder, created and not cfg.resume

@@ -13,8 +13,10 @@ from dataclasses import dataclass, field
 
 from hardware.base import RobotConfig, TeleoperatorConfig
 from hardware.errors import ConfigError
+from hardware.option import option
 
 VCODECS = ("libsvtav1", "h264", "hevc")
+POLICY_BACKENDS = ("auto", "torch", "onnx")
 _DEVICE = re.compile(r"^(cpu|mps|cuda(:\d+)?|xpu(:\d+)?)$")
 _REPO_PART = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 
@@ -25,8 +27,23 @@ class PolicyConfig:
     device: str = "cpu"
     use_amp: bool = False
     async_: bool = True  # `--policy.async`: compute the next chunk ahead of need
+    backend: str = option(
+        "auto",
+        help="runtime of the policy: auto (ONNX Runtime when installed and its export of the "
+        "checkpoint matches PyTorch), torch or onnx",
+        choices=POLICY_BACKENDS,
+        group="policy",
+    )
+    threads: int = option(
+        0,
+        help="intra-op threads of the policy's runtime; 0: from the cores available",
+        group="policy",
+    )
 
     def __post_init__(self) -> None:
+        _check(self.backend in POLICY_BACKENDS, "--policy.backend", self.backend,
+               " or ".join(POLICY_BACKENDS))  # fmt: skip
+        _check(self.threads >= 0, "--policy.threads", self.threads, "0 (automatic) or more")
         if not self.path:
             raise ConfigError("--policy.path: empty; give a Hub repo id or a checkpoint folder")
         if not _DEVICE.match(self.device):

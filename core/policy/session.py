@@ -26,19 +26,30 @@ class SessionPolicy:
         self._step = 0
 
     @classmethod
-    def load(cls, config: Any, devices: Any, fps: float) -> SessionPolicy:
-        """`config`: path, device, use_amp, async_ (lerecord's PolicyConfig); `devices.robot`
-        gives the observation and action features. Raises ConfigError on any mismatch."""
+    def load(
+        cls, config: Any, devices: Any, fps: float, threads: int | None = None
+    ) -> SessionPolicy:
+        """`config`: lerecord's PolicyConfig; `devices.robot` gives the observation and action
+        features; `threads`: the policy's share of the thread budget. Raises ConfigError on any
+        mismatch."""
         policy = load_policy(
-            config.path, device=getattr(config, "device", "cpu"), use_amp=config.use_amp
+            config.path,
+            device=config.device,
+            use_amp=config.use_amp,
+            backend=config.backend,
+            threads=threads,
         )
         robot = devices.robot
         mapping = match_features(policy, robot.observation_features, robot.action_features)
         runner = PolicyRunner(
-            policy, fps, async_mode=getattr(config, "async_", True), state_names=mapping.state_names
+            policy, fps, async_mode=config.async_, state_names=mapping.state_names
         )
         log.info("policy forward %.0f ms after warm-up", runner.warmup())
         return cls(policy, mapping, runner)
+
+    def describe(self) -> str:
+        """The policy and its runtime, for the session's first line."""
+        return f"ACT on {self.policy.runtime}, {self.policy.threads or 'default'} threads"
 
     def start_episode(self, observation: dict[str, Any] | None = None) -> None:
         """Reset the policy (each episode); with the robot's observation, compute a chunk now."""
