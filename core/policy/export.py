@@ -16,6 +16,7 @@ import json
 import logging
 import shutil
 import tempfile
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -136,7 +137,10 @@ def export_policy(checkpoint, out: Path, checkpoint_sha256: str = "") -> Path:
     out.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=".export-", dir=out.parent))
     try:
-        with torch.inference_mode(False), torch.no_grad():
+        with torch.inference_mode(False), torch.no_grad(), warnings.catch_warnings():
+            # the trace is for batch 1 and the checkpoint's image sizes, which is all it serves
+            warnings.simplefilter("ignore", torch.jit.TracerWarning)
+            warnings.simplefilter("ignore", DeprecationWarning)
             torch.onnx.export(
                 _traceable(policy, order),
                 tuple(t.clone() for t in normalized),
