@@ -75,9 +75,10 @@ def build_policy(height: int, width: int, backend: str = "torch", threads: int |
     from core.policy.policy import ACTPolicy
 
     checkpoint, params = build_checkpoint(height, width)
-    if backend == "onnx":
-        folder = export_policy(checkpoint, Path(tempfile.mkdtemp(prefix="bench-onnx-")) / "act")
-        return OnnxACTPolicy(folder, threads=threads), params
+    if backend == "onnx":  # the session holds the model: the export folder can go at once
+        with tempfile.TemporaryDirectory(prefix="bench-onnx-") as scratch:
+            folder = export_policy(checkpoint, Path(scratch) / "act")
+            return OnnxACTPolicy(folder, threads=threads), params
     return ACTPolicy(checkpoint, torch.device("cpu"), threads=threads), params
 
 
