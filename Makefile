@@ -77,6 +77,9 @@ run: setup
 
 test: setup interop notorch
 	$(BIN)/ruff check core hardware tui tests bench
+	$(BIN)/ruff format --check core hardware tui tests bench
+	$(BIN)/lint-imports
+	$(BIN)/mypy
 	LERECORD_LEROBOT_PYTHON=$(INTEROP)/bin/python LERECORD_NOTORCH_PYTHON=$(NOTORCH)/bin/python \
 	  $(BIN)/python -m pytest
 
@@ -85,6 +88,8 @@ bench: setup
 
 lint: setup
 	$(BIN)/ruff check core hardware tui tests bench
+	$(BIN)/lint-imports
+	$(BIN)/mypy
 
 clean:
 	rm -rf $(VENV)

@@ -11,29 +11,37 @@ from __future__ import annotations
 
 import logging
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 
 from core import messages as m
 from core.devices import Devices
+from core.parts import SessionParts
+from core.threads import ThreadBudget, session_budget
 
 log = logging.getLogger(__name__)
 
 
-def open_session(s) -> None:
-    cfg = s.config
+def open_session(
+    cfg, *, on_written: Callable, warn: Callable[[str], None], hub_api=None
+) -> SessionParts:
+    """Open everything a session needs, or raise (ConfigError / DeviceError, one line each)
+    with nothing left open or written. `on_written(EpisodeWritten)` is called by the recorder's
+    saver thread; `warn(text)` by the log writer and the voice when they give up."""
     ds = cfg.dataset
     devices = Devices(cfg.robot, cfg.teleop)
-    s.threads = _thread_budget(cfg, devices)
+    threads = _thread_budget(cfg, devices)
     policy = None
     if cfg.policy is not None and cfg.policy.path:
         from core.policy.session import SessionPolicy
 
-        policy = SessionPolicy.load(cfg.policy, devices, fps=ds.fps, threads=s.threads.policy)
+        policy = SessionPolicy.load(cfg.policy, devices, fps=ds.fps, threads=threads.policy)
     if ds.push_to_hub:
         from core.dataset.hub import check_hub
 
-        check_hub(ds.repo_id, private=ds.private, api=s.hub_api)
-    recorder, created = _open_recorder(s, devices)  # refuses a bad resume or a taken folder
+        check_hub(ds.repo_id, private=ds.private, api=hub_api)
+    # refuses a bad resume or a taken folder
+    recorder, created = _open_recorder(cfg, devices, on_written, threads.encoder)
     try:
         devices.connect()
     except BaseException:
@@ -43,34 +51,35 @@ def open_session(s) -> None:
         if policy is not None:
             policy.close()
         raise
-    s.devices, s.policy, s.recorder = devices, policy, recorder
-    s.first_episode = s.episode_index = recorder.meta.total_episodes
+    parts = SessionParts(devices, recorder, policy, threads=threads)
     if cfg.log:
         from core.logs import open_inference_log
 
-        s.inference_log = open_inference_log(cfg, devices, on_warning=_warn_to(s))
+        parts.inference_log = open_inference_log(cfg, devices, on_warning=warn)
     from core.voice import Voice
 
-    s.voice = Voice(enabled=cfg.play_sounds, on_warning=_warn_to(s))
-    s.emit(
-        m.SessionStarted(
-            s.now(),
-            robot=devices.robot_label,
-            dataset_root=str(recorder.root),
-            repo_id=ds.repo_id,
-            num_episodes=ds.num_episodes,
-            devices=devices.labels(),
-            log_dir=None if s.inference_log is None else str(s.inference_log.folder),
-            sounds=cfg.play_sounds,
-            threads=s.threads.describe(),
-            policy="" if policy is None else policy.describe(),
-        )
+    parts.voice = Voice(enabled=cfg.play_sounds, on_warning=warn)
+    return parts
+
+
+def session_started(cfg, parts: SessionParts, t: float) -> m.SessionStarted:
+    """The session's first event: what was opened."""
+    log_dir = None if parts.inference_log is None else str(parts.inference_log.folder)
+    return m.SessionStarted(
+        t,
+        robot=parts.devices.robot_label,
+        dataset_root=str(parts.recorder.root),
+        repo_id=cfg.dataset.repo_id,
+        num_episodes=cfg.dataset.num_episodes,
+        devices=parts.devices.labels(),
+        log_dir=log_dir,
+        sounds=cfg.play_sounds,
+        threads="" if parts.threads is None else parts.threads.describe(),
+        policy="" if parts.policy is None else parts.policy.describe(),
     )
 
 
-def _thread_budget(cfg, devices):
-    from core.threads import session_budget
-
+def _thread_budget(cfg, devices: Devices) -> ThreadBudget:
     cameras = sum(isinstance(v, tuple) for v in devices.robot.observation_features.values())
     return session_budget(
         cameras if cfg.dataset.video else 0,
@@ -79,11 +88,10 @@ def _thread_budget(cfg, devices):
     )
 
 
-def _open_recorder(s, devices):
+def _open_recorder(cfg, devices: Devices, on_written: Callable, encoder_threads: int):
     """The dataset, new or resumed; True when this call created its folder."""
     from core.dataset import DatasetRecorder, dataset_features, default_root
 
-    cfg = s.config
     ds = cfg.dataset
     robot = devices.robot
     root = Path(ds.root).expanduser() if ds.root else default_root(ds.repo_id)
@@ -97,41 +105,38 @@ def _open_recorder(s, devices):
         dataset_features(robot.observation_features, robot.action_features, ds.video),
         video=ds.video,
         vcodec=ds.vcodec,
-        encoder_threads=s.threads.encoder,
-        on_written=s.on_episode_written,
+        encoder_threads=encoder_threads,
+        on_written=on_written,
     )
     return recorder, created and not cfg.resume
 
 
-def _warn_to(s):
-    return lambda text: s.emit(m.WarningRaised(s.now(), text))
+def close_session(
+    cfg, parts: SessionParts, emit: Callable[[m.Event], None], now: Callable[[], float], hub_api
+) -> None:
+    """Stop the policy, finish the dataset, leave the motors safe, close the logs, upload."""
+    if parts.policy is not None:
+        parts.policy.close()
+    parts.recorder.close()
+    parts.devices.disconnect()
+    if parts.inference_log is not None:
+        parts.inference_log.close()
+    ds = cfg.dataset
+    if ds.push_to_hub and parts.recorder.meta.total_episodes > 0:
+        _upload(cfg, parts, emit, now, hub_api)
+    if parts.voice is not None:
+        parts.voice.close()
 
 
-def close_session(s) -> None:
-    if s.policy is not None:
-        s.policy.close()
-    if s.recorder is not None:
-        s.recorder.close()
-    if s.devices is not None:
-        s.devices.disconnect()
-    if s.inference_log is not None:
-        s.inference_log.close()
-    ds = s.config.dataset
-    if ds.push_to_hub and s.recorder is not None and s.recorder.meta.total_episodes > 0:
-        _upload(s)
-    if s.voice is not None:
-        s.voice.close()
-
-
-def _upload(s) -> None:
+def _upload(cfg, parts: SessionParts, emit, now, hub_api) -> None:
     from core.dataset.hub import push_dataset
 
-    ds = s.config.dataset
+    ds = cfg.dataset
     try:
         url = push_dataset(
-            s.recorder.root, ds.repo_id, private=ds.private, tags=ds.tags, api=s.hub_api
+            parts.recorder.root, ds.repo_id, private=ds.private, tags=ds.tags, api=hub_api
         )
     except Exception as error:  # its message says the dataset is intact and how to retry
-        s.emit(m.UploadFailed(s.now(), str(error)))
+        emit(m.UploadFailed(now(), str(error)))
     else:
-        s.emit(m.UploadFinished(s.now(), url))
+        emit(m.UploadFinished(now(), url))

@@ -9,18 +9,36 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import json
+from dataclasses import dataclass
 from pathlib import Path
 
+from core.config.declared import settings
+from core.config.help import command_help
 from hardware.errors import ConfigError
+from hardware.option import option
+
+SUMMARY = "export an ACT checkpoint to ONNX (verified) for onnxruntime without torch"
+USAGE = "lerecord export-policy CHECKPOINT [--out=DIR] [--revision=REV]"
+
+
+@dataclass(kw_only=True)
+class ExportFlags:
+    out: str | None = option(
+        None,
+        help="a new or empty folder, or an export to replace; default: the HF cache's export",
+    )
+    revision: str | None = option(None, help="Hub revision of the checkpoint (a repo id's)")
+
+
+def help(argv: list[str]) -> str:
+    return command_help(USAGE, SUMMARY, ExportFlags)
 
 
 def main(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser(prog="lerecord export-policy", description=__doc__)
+    parser = argparse.ArgumentParser(prog="lerecord export-policy", description=SUMMARY)
     parser.add_argument("path", help="checkpoint folder or Hub repo id")
-    parser.add_argument(
-        "--out", default=None, help="a new or empty folder, or an export to replace"
-    )
-    parser.add_argument("--revision", default=None, help="Hub revision of the checkpoint")
+    for setting in settings(ExportFlags):
+        parser.add_argument(f"--{setting.flag}", default=setting.default)
     args = parser.parse_args(argv)
     for module, why in (("torch", "to trace the model"), ("onnxruntime", "to verify the export")):
         if importlib.util.find_spec(module) is None:

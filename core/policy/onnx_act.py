@@ -27,7 +27,8 @@ import numpy as np
 
 from core.policy.config import parse_features, read_config, read_json
 from core.policy.normalize import Normalizer, Stats
-from core.policy.policy import OutputStats, Policy, check_image
+from core.policy.policy import Policy, check_image
+from core.step import OutputStats
 from core.threads import default_policy_threads
 from hardware.errors import ConfigError
 

@@ -13,26 +13,12 @@ import abc
 import contextlib
 import time
 from collections import deque
-from dataclasses import dataclass
 
 import numpy as np
 
 from core.policy.config import PolicyFeature
+from core.step import OutputStats
 from core.threads import default_policy_threads
-
-
-@dataclass(frozen=True)
-class OutputStats:
-    """Summary of one predicted chunk (unnormalised, every element), for the inference logs."""
-
-    mean: float
-    std: float
-    min: float
-    max: float
-
-    @classmethod
-    def of(cls, chunk: np.ndarray) -> OutputStats:
-        return cls(float(chunk.mean()), float(chunk.std()), float(chunk.min()), float(chunk.max()))
 
 
 def check_image(name: str, value: np.ndarray) -> np.ndarray:
