@@ -6,8 +6,9 @@ and cgroup cpusets count; `os.cpu_count()` where there is no affinity, as on mac
 - each camera encoder's threads (SVT-AV1 `lp`, x264 `threads`).
 The control loop, the cameras and the console keep a core of their own when there are two or
 more; on one core everything gets one thread, since more only adds switching. A user's choice
-(`--policy.threads`, `--dataset.num_image_writer_threads_per_camera`) caps or replaces the
-figure. The budget says what it chose (`describe()`), for the log and the session's status line.
+replaces the figure (`--policy.threads`, `--dataset.encoder_threads`) or caps it
+(`--dataset.num_image_writer_threads_per_camera`, lerobot's, default 4). The budget says what it
+chose (`describe()`), for the log and the session's first line.
 """
 
 from __future__ import annotations
@@ -52,18 +53,20 @@ def plan_threads(
     *,
     policy_threads: int | None = None,
     encoder_threads: int | None = None,
+    encoder_cap: int | None = None,
 ) -> ThreadBudget:
     """The budget for `cores` allowed cores and `cameras` encoders.
 
-    `policy_threads` replaces the policy's figure; `encoder_threads` caps the encoders' (it is
-    lerobot's `num_image_writer_threads_per_camera`, default 4).
+    `policy_threads` and `encoder_threads` replace the figures; `encoder_cap` caps the
+    encoders' own.
     """
     cores = max(1, int(cores))
     spare = max(1, cores - 1)  # one core for the control loop, cameras and console
     policy = policy_threads or min(spare, MAX_POLICY_THREADS)
     encoder = max(1, min(MAX_ENCODER_THREADS, spare // max(1, cameras)))
-    if encoder_threads:
-        encoder = max(1, min(encoder, int(encoder_threads)))
+    if encoder_cap:
+        encoder = max(1, min(encoder, int(encoder_cap)))
+    encoder = encoder_threads or encoder
     return ThreadBudget(cores=cores, policy=int(policy), encoder=encoder, cameras=cameras)
 
 
@@ -73,11 +76,18 @@ def default_policy_threads() -> int:
 
 
 def session_budget(
-    cameras: int, policy_threads: int | None = None, encoder_threads: int | None = None
+    cameras: int,
+    policy_threads: int | None = None,
+    encoder_threads: int | None = None,
+    encoder_cap: int | None = None,
 ) -> ThreadBudget:
     """The budget for this process, logged."""
     budget = plan_threads(
-        usable_cores(), cameras, policy_threads=policy_threads, encoder_threads=encoder_threads
+        usable_cores(),
+        cameras,
+        policy_threads=policy_threads,
+        encoder_threads=encoder_threads,
+        encoder_cap=encoder_cap,
     )
     log.info("thread budget: %s", budget.describe())
     return budget

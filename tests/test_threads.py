@@ -28,10 +28,12 @@ def test_budget_for_the_allowed_cores(cores, cameras, policy, encoder):
     assert (budget.cores, budget.policy, budget.encoder) == (cores, policy, encoder)
 
 
-def test_the_user_overrides_the_policy_and_caps_the_encoders():
+def test_the_user_overrides_the_policy_and_the_encoders():
     budget = plan_threads(8, 2, policy_threads=2, encoder_threads=1)
     assert (budget.policy, budget.encoder) == (2, 1)
-    assert plan_threads(1, 2, encoder_threads=4).encoder == 1  # lerobot's default 4 is a cap
+    assert plan_threads(1, 2, encoder_threads=3).encoder == 3  # asked for: given
+    assert plan_threads(1, 2, encoder_cap=4).encoder == 1  # lerobot's default 4 is a cap
+    assert plan_threads(8, 1, encoder_cap=2).encoder == 2
     assert plan_threads(2, 2).describe() == (
         "2 cores, policy 1 thread, encoder 1 thread x 2 cameras"
     )
