@@ -281,9 +281,17 @@ def main(argv: list[str] | None = None) -> int:
         help="the emulated SO-101 (real driver, servo emulator, sim camera) or in-memory data",
     )
     parser.add_argument("--backend", choices=("torch", "onnx"), default="torch")
+    parser.add_argument(
+        "--one-core", action="store_true", help="this process on one core, the emulator on another"
+    )
     parser.add_argument("--threads", type=int, default=0, help="0: the session's thread budget")
     parser.add_argument("--append", action="store_true", help=f"append the table to {RESULTS}")
     args = parser.parse_args(argv)
+    arm_cores = None
+    if args.one_core:
+        from bench.pin import pin_to_one_core
+
+        _, arm_cores = pin_to_one_core()
     logging.basicConfig(level=logging.WARNING)
     memory = {"before": rss_mb(), "load": os.getloadavg()[0] if hasattr(os, "getloadavg") else 0}
     from core.threads import session_budget
@@ -293,6 +301,10 @@ def main(argv: list[str] | None = None) -> int:
     memory["loaded"] = rss_mb()
     arm_class = EmulatedArm if args.arm == "emulated" else SimulatedArm
     arm = arm_class(policy, args.height, args.width, args.fps)
+    if arm_cores:
+        from bench.pin import move_children
+
+        move_children(arm_cores)
     rows = []
     try:
         for mode in args.modes.split(","):
