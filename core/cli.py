@@ -19,11 +19,13 @@ SUBCOMMANDS = {
     "find-cameras": "core.commands.find_cameras",
     "emulate": "core.commands.emulate",
     "push": "core.commands.push",
+    "score": "core.commands.score",
 }
 
 USAGE = """usage: lerecord [record] [--config profile.toml] [--robot.type=… --dataset.repo_id=… …]
        lerecord calibrate (--robot.type=… | --teleop.type=…) --….port=… --….id=…
        lerecord find-port | find-cameras | emulate <type> | push <repo_id>
+       lerecord score <repo_id> [--root PATH]
 
 lerecord with no arguments opens the session wizard. See README.md for every flag."""
 

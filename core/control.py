@@ -38,6 +38,7 @@ class PhaseResult:
     outcome: str  # "done" | "exit_early" | "rerecord" | "stop" | "emergency_stop"
     frames: int
     save_current: bool = False
+    marked: str | None = None  # the episode was ended by marking it success or failure
 
 
 class ControlLoop:
@@ -64,6 +65,7 @@ class ControlLoop:
         self._windows = {k: Window() for k in ("period", "lateness", "inference", "camera_age")}
         self._late_steps = 0
         self._hot: set[str] = set()
+        self._marked: str | None = None  # an outcome marked since the last step (its event)
 
     # ---- the session's shape ---------------------------------------------------------------
 
@@ -92,23 +94,28 @@ class ControlLoop:
                 s.discard_episode(episode, result.frames, "stop")
                 break
             if result.frames > 0:
-                s.save_episode(episode, result.frames)
+                s.save_episode(episode, result.frames, result.marked)
                 recorded += 1
                 episode += 1
-            if self.stopping or recorded >= cfg.num_episodes:
+            last = recorded >= cfg.num_episodes
+            if self.stopping or last and not self._awaiting_outcome("reset"):
                 break
-            if self._reset(episode) == "rerecord":
+            # After the last episode, a reset only to wait for its outcome (outcome prompt).
+            if self._reset(episode, 0.0 if last else cfg.reset_time_s) == "rerecord":
                 # The operator wants the episode just recorded done again.
                 if s.remove_last_episode(episode - 1):
                     recorded -= 1
                     episode -= 1
+            elif last:
+                break
         return "stopped" if self.stopping else "completed"
 
-    def _reset(self, next_episode: int) -> str:
-        if self.cfg.reset_time_s <= 0:
+    def _reset(self, next_episode: int, duration_s: float | None = None) -> str:
+        duration_s = self.cfg.reset_time_s if duration_s is None else duration_s
+        if duration_s <= 0 and not self._awaiting_outcome("reset"):
             return "done"
         self.s.begin_reset(next_episode)
-        result = self._phase("reset", self.cfg.reset_time_s, next_episode)
+        result = self._phase("reset", duration_s, next_episode)
         if result.outcome == "emergency_stop":
             self.stopping = True
         return result.outcome
@@ -130,7 +137,8 @@ class ControlLoop:
             ending = self._handle_commands(phase, frames)
             if ending is not None and ending.outcome == "emergency_stop":
                 return ending
-            if ending is None and frames >= total:
+            time_up = frames >= total and self._marked is None  # a mark gets its own step
+            if ending is None and time_up and not self._awaiting_outcome(phase):
                 return PhaseResult("done", frames)
             event = self._step_event(phase, frames, total, ending)
             if self._step(phase, episode, frames, total, lateness, start, event):
@@ -140,8 +148,16 @@ class ControlLoop:
                 ending.frames = frames
                 return ending
 
-    @staticmethod
-    def _step_event(phase: str, frames: int, total: int, ending: PhaseResult | None) -> str:
+    def _awaiting_outcome(self, phase: str) -> bool:
+        """`--dataset.outcome_prompt=true`: a reset lasts until the episode before it is marked."""
+        return phase == "reset" and self.cfg.outcome_prompt and self.s.awaiting_outcome()
+
+    def _step_event(self, phase: str, frames: int, total: int, ending: PhaseResult | None) -> str:
+        marked, self._marked = self._marked, None
+        if ending is not None and ending.marked is not None:
+            return ending.marked  # the episode's last step, ended by marking it
+        if marked is not None:
+            return marked  # marked during the reset
         if ending is not None:
             if ending.outcome in ("rerecord", "stop"):
                 return ending.outcome
@@ -160,6 +176,11 @@ class ControlLoop:
                 return None
             if isinstance(cmd, m.ExitEarly):
                 return PhaseResult("exit_early", frames)
+            if isinstance(cmd, m.MarkOutcome):
+                if phase == "recording":
+                    return PhaseResult("exit_early", frames, marked=cmd.outcome)
+                if self.s.mark_outcome(cmd.outcome):
+                    self._marked = cmd.outcome
             if isinstance(cmd, m.Rerecord):
                 return PhaseResult("rerecord", frames)
             if isinstance(cmd, m.Stop):
@@ -336,6 +357,8 @@ class ControlLoop:
                 encoder_backlog=s.encoder_backlog,
                 paused=self.paused,
                 warnings=s.active_warnings(),
+                score=s.score,
+                awaiting_outcome=self._awaiting_outcome(phase),
             )
         )
 

@@ -18,6 +18,7 @@ import numpy as np
 from core import messages as m
 from core.control import ControlLoop, SessionFault
 from core.devices import Devices
+from core.score import Score
 from core.step import ControlStep
 
 log = logging.getLogger(__name__)
@@ -48,6 +49,11 @@ class Session:
         self.voice = None
         self.episode_index = 0
         self.first_episode = 0
+        # this session's saved episodes and their outcomes, as on disk (replaced, never mutated:
+        # the saver thread writes it, the control thread reads it)
+        self.outcomes: dict[int, str | None] = {}
+        self._last_saved: int | None = None  # the episode a mark during the reset applies to
+        self._unjudged = False  # the episode saved last has no outcome yet
 
     # ---- the clients' interface ------------------------------------------------------------
 
@@ -137,10 +143,29 @@ class Session:
         images = {cam: obs[cam] for cam in d.camera_names}
         self.recorder.add_frame(state, act, images, self.config.dataset.single_task)
 
-    def save_episode(self, episode: int, frames: int) -> None:
-        self.recorder.save_episode()
+    def save_episode(self, episode: int, frames: int, outcome: str | None = None) -> None:
+        self.recorder.save_episode(outcome)
+        self._last_saved, self._unjudged = episode, outcome is None
+        if self._unjudged and self.config.dataset.outcome_prompt:
+            self.emit(m.OutcomeAsked(self.now(), episode))
         if self.inference_log is not None:
             self.inference_log.flush()
+
+    def mark_outcome(self, outcome: str) -> bool:
+        """Mark the episode saved last (during its reset); False when there is none."""
+        if self._last_saved is None:
+            self.emit(m.WarningRaised(self.now(), f"no saved episode to mark as {outcome}"))
+            return False
+        self.recorder.mark_outcome(self._last_saved, outcome)
+        self._unjudged = False
+        return True
+
+    def awaiting_outcome(self) -> bool:
+        return self._unjudged
+
+    @property
+    def score(self) -> Score:
+        return Score.of(self.outcomes.values())
 
     def discard_episode(self, episode: int, frames: int, reason: str) -> None:
         self.recorder.discard_episode()
@@ -150,6 +175,7 @@ class Session:
         """Re-record pressed during a reset: take the episode just saved out of the dataset."""
         if not self.recorder.remove_last_episode():
             return False
+        self._last_saved, self._unjudged = None, False
         self.emit(m.EpisodeDiscarded(self.now(), episode, 0, "rerecord"))
         return True
 
@@ -218,15 +244,38 @@ class Session:
         return self.recorder.encoder_backlog
 
     def on_episode_written(self, written) -> None:
-        """Called by the recorder's saver thread when an episode is on disk (or failed)."""
-        if written.error is None:
+        """Called by the recorder's saver thread when an episode is on disk (or failed), an
+        outcome is written, or the episode saved last is taken out."""
+        from core.dataset.recorder import EpisodeRemoved, OutcomeWritten
+
+        if isinstance(written, EpisodeRemoved):
+            self.outcomes = {k: v for k, v in self.outcomes.items() if k != written.episode_index}
+        elif isinstance(written, OutcomeWritten):
+            self._outcome_written(written)
+        elif written.error is None:
+            self.outcomes = {**self.outcomes, written.episode_index: written.outcome}
             self.emit(
                 m.EpisodeSaved(self.now(), written.episode_index, written.frames, written.save_s)
             )
+            if written.outcome is not None:
+                self.emit(
+                    m.OutcomeMarked(
+                        self.now(), written.episode_index, written.outcome, self.score
+                    )
+                )
         else:
             self.emit(
                 m.WarningRaised(self.now(), f"an episode could not be saved: {written.error}")
             )
+
+    def _outcome_written(self, written) -> None:
+        if written.error is not None:
+            self.emit(m.WarningRaised(self.now(), f"episode {written.episode_index}: "
+                                      f"{written.error}"))  # fmt: skip
+            return
+        if written.episode_index in self.outcomes:
+            self.outcomes = {**self.outcomes, written.episode_index: written.outcome}
+        self.emit(m.OutcomeMarked(self.now(), written.episode_index, written.outcome, self.score))
 
     # ---- the control thread's life ---------------------------------------------------------
 
@@ -257,6 +306,7 @@ class Session:
                 episodes_saved=self.episodes_saved,
                 dataset_root=str(getattr(self.recorder, "root", "")),
                 error=self.error,
+                score=self.score if self.score.marked else None,
             )
         )
         self.finished.set()

@@ -80,7 +80,12 @@ def _open_recorder(s, devices):
         ds.repo_id,
         ds.fps,
         robot.name,
-        dataset_features(robot.observation_features, robot.action_features, ds.video),
+        dataset_features(
+            robot.observation_features,
+            robot.action_features,
+            ds.video,
+            outcomes=ds.outcome_features,
+        ),
         video=ds.video,
         vcodec=ds.vcodec,
         encoder_threads=ds.num_image_writer_threads_per_camera or None,

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 from hardware.base import RobotConfig, TeleoperatorConfig
 from hardware.errors import ConfigError
+from hardware.option import option
 
 VCODECS = ("libsvtav1", "h264", "hevc")
 _DEVICE = re.compile(r"^(cpu|mps|cuda(:\d+)?|xpu(:\d+)?)$")
@@ -53,6 +54,13 @@ class DatasetConfig:
     num_image_writer_threads_per_camera: int = 4
     video_encoding_batch_size: int = 1
     vcodec: str = "libsvtav1"
+    outcome_prompt: bool = option(
+        False, help="ask success or failure after every episode; the next one waits for it"
+    )
+    outcome_features: bool = option(
+        True,
+        help="store outcomes per frame as next.success, next.reward, next.done (new datasets)",
+    )
 
     def __post_init__(self) -> None:
         parts = self.repo_id.split("/")

@@ -25,10 +25,23 @@ DEFAULT_FEATURES: dict[str, dict[str, Any]] = {
 }
 
 
+# lerobot's per-frame outcome features (lerobot-eval writes them: utils/constants.py REWARD,
+# SUCCESS, DONE); lerobot's policies skip them as inputs, its RL buffer reads them.
+OUTCOME_FEATURES: dict[str, dict[str, Any]] = {
+    "next.reward": {"dtype": "float32", "shape": [1], "names": None},
+    "next.success": {"dtype": "bool", "shape": [1], "names": None},
+    "next.done": {"dtype": "bool", "shape": [1], "names": None},
+}
+
+
 def dataset_features(
-    observation_features: dict[str, Any], action_features: dict[str, Any], video: bool = True
+    observation_features: dict[str, Any],
+    action_features: dict[str, Any],
+    video: bool = True,
+    outcomes: bool = False,
 ) -> dict[str, dict[str, Any]]:
-    """The full feature table (action, state, cameras, then the defaults) for info.json."""
+    """The full feature table (action, state, cameras, the outcome features when `outcomes`,
+    then the defaults) for info.json."""
     features: dict[str, dict[str, Any]] = {}
     action_names = [k for k, v in action_features.items() if v is float]
     state_names = [k for k, v in observation_features.items() if v is float]
@@ -50,8 +63,18 @@ def dataset_features(
     for name in features:
         if "/" in name:
             raise ConfigError(f"feature name {name!r} contains '/'; rename the motor or camera")
+    if outcomes:
+        features.update(copy.deepcopy(OUTCOME_FEATURES))
     features.update(copy.deepcopy(DEFAULT_FEATURES))
     return features
+
+
+def has_outcomes(features: dict[str, dict[str, Any]]) -> bool:
+    return all(key in features for key in OUTCOME_FEATURES)
+
+
+def without_outcomes(features: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    return {k: ft for k, ft in features.items() if k not in OUTCOME_FEATURES}
 
 
 def camera_keys(features: dict[str, dict[str, Any]]) -> list[str]:
