@@ -20,12 +20,14 @@ SUBCOMMANDS = {
     "emulate": "core.commands.emulate",
     "push": "core.commands.push",
     "score": "core.commands.score",
+    "edit": "core.commands.edit",
 }
 
 USAGE = """usage: lerecord [record] [--config profile.toml] [--robot.type=… --dataset.repo_id=… …]
        lerecord calibrate (--robot.type=… | --teleop.type=…) --….port=… --….id=…
        lerecord find-port | find-cameras | emulate <type> | push <repo_id>
        lerecord score <repo_id> [--root PATH]
+       lerecord edit <repo_id> [--root PATH] delete --episodes 3,7 | label … | undo
 
 lerecord with no arguments opens the session wizard. See README.md for every flag."""
 

@@ -75,6 +75,20 @@ class VideoSettings:
                 opts["threads"] = str(self.threads)
         return opts
 
+    @classmethod
+    def from_info(cls, info: dict) -> VideoSettings:
+        """The settings a video was encoded with, from its feature's `info` block (as lerobot's
+        `encoder_config_from_video_info`: re-encoding keeps the dataset's metadata true)."""
+        codec = info.get("video.codec", "av1")
+        return cls(
+            vcodec=codec if codec in CODECS else "libsvtav1",
+            pix_fmt=info.get("video.pix_fmt", "yuv420p"),
+            g=info.get("video.g", 2),
+            crf=info.get("video.crf", 30),
+            preset=info.get("video.preset"),
+            fast_decode=info.get("video.fast_decode", 0),
+        )
+
     def info(self) -> dict:
         """The encoder part of the `video.*` block lerobot writes into info.json."""
         return {

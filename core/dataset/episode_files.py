@@ -158,7 +158,7 @@ def stage_episode(
     later: list[tuple[Path, Path]] = []
     if tasks_changed:
         tmp = staging / "tasks.parquet"
-        _write_tasks(tmp, new.tasks)
+        write_tasks(tmp, new.tasks)
         later.append((tmp, root / TASKS_PATH))
     new.stats = (
         episode_stats if new.stats is None else dstats.aggregate_all(new.stats, episode_stats)
@@ -295,7 +295,7 @@ def episodes_schema(features: dict) -> pa.Schema:
     return pa.schema(fields)
 
 
-def _write_tasks(path: Path, tasks: list[str]) -> None:
+def write_tasks(path: Path, tasks: list[str]) -> None:
     """tasks.parquet exactly as pandas writes it: `task_index` plus an index named `task`."""
     pandas_meta = {
         "index_columns": ["task"],
