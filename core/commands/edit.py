@@ -14,7 +14,8 @@ import argparse
 import shutil
 import sys
 
-from core.commands.score import dataset_root
+from core.commands.score import DatasetFlags, dataset_root
+from core.config.help import command_help
 from core.dataset import commit
 from core.dataset.layout import INFO_PATH, STATS_PATH, read_json
 from core.dataset.meta import DatasetMeta
@@ -22,6 +23,24 @@ from core.dataset.outcomes import OUTCOMES, stage_outcome
 from core.dataset.prune import delete_episodes, publish_with_undo, undo_last_edit
 from core.dataset.stats import from_lists
 from hardware.errors import ConfigError
+
+SUMMARY = "delete episodes (as lerobot-edit-dataset), relabel an outcome, undo the last edit"
+USAGE = (
+    "lerecord edit REPO_ID [--root=PATH] delete --episodes=3,7 | "
+    "label --episode=3 --outcome=success|failure|none | undo"
+)
+
+EPILOG = """delete --episodes=3,7 deletes episodes as lerobot-edit-dataset's delete_episodes
+does (the others renumbered, stats recomputed, videos cut); label --episode=3
+--outcome=success marks an outcome (none: not marked); undo puts back what the last edit
+changed.
+
+Every edit goes through the recorder's crash-safe journal: a kill at any instant leaves the old
+or the new dataset. A bad argument changes nothing and exits with status 2."""
+
+
+def help(argv: list[str]) -> str:
+    return command_help(USAGE, SUMMARY, DatasetFlags, epilog=EPILOG)
 
 
 def _episode_list(value: str) -> list[int]:

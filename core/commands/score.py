@@ -6,12 +6,31 @@ from __future__ import annotations
 
 import argparse
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
+from core.config.help import command_help
 from core.dataset.layout import INFO_PATH, default_root
 from core.dataset.outcomes import read_outcomes
 from core.score import Score
 from hardware.errors import ConfigError
+from hardware.option import option
+
+SUMMARY = "print a dataset's episode outcomes and its success rate (95% Wilson interval)"
+USAGE = "lerecord score REPO_ID [--root=PATH]"
+
+
+@dataclass(kw_only=True)
+class DatasetFlags:
+    """The flag of the commands that work on a recorded dataset (also `--dataset.root`)."""
+
+    root: str | None = option(
+        None, help="the dataset's folder; default ~/.cache/huggingface/lerobot/<repo_id>"
+    )
+
+
+def help(argv: list[str]) -> str:
+    return command_help(USAGE, SUMMARY, DatasetFlags)
 
 
 def dataset_root(repo_id: str, root: str | None) -> Path:
