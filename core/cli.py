@@ -23,6 +23,7 @@ SUBCOMMANDS = {
     "push": "core.commands.push",
     "score": "core.commands.score",
     "edit": "core.commands.edit",
+    "review": "core.commands.review",
 }
 
 

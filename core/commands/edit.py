@@ -11,17 +11,12 @@ the old or the new dataset. A bad argument changes nothing and exits with status
 from __future__ import annotations
 
 import argparse
-import shutil
 import sys
 
 from core.commands.score import DatasetFlags, dataset_root
 from core.config.help import command_help
-from core.dataset import commit
-from core.dataset.layout import INFO_PATH, STATS_PATH, read_json
-from core.dataset.meta import DatasetMeta
-from core.dataset.outcomes import OUTCOMES, stage_outcome
-from core.dataset.prune import delete_episodes, publish_with_undo, undo_last_edit
-from core.dataset.stats import from_lists
+from core.dataset.outcomes import OUTCOMES
+from core.dataset.prune import delete_episodes, relabel_episode, undo_last_edit
 from hardware.errors import ConfigError
 
 SUMMARY = "delete episodes (as lerobot-edit-dataset), relabel an outcome, undo the last edit"
@@ -78,34 +73,10 @@ def main(argv: list[str]) -> int:
         )
     elif args.operation == "label":
         outcome = None if args.outcome == "none" else args.outcome
-        relabel(root, args.repo_id, args.episode, outcome)
+        relabel_episode(root, args.repo_id, args.episode, outcome)
         sys.stdout.write(f"episode {args.episode}: {args.outcome}\n")
     elif not undo_last_edit(root):
         raise ConfigError(f"nothing to undo in {root}: no edit since the last undo")
     else:
         sys.stdout.write("the last edit is undone\n")
     return 0
-
-
-def relabel(root, repo_id: str, episode: int, outcome: str | None) -> None:
-    """Mark one episode of a dataset no recorder has open."""
-    total = read_json(root / INFO_PATH)["total_episodes"]
-    if not 0 <= episode < total:  # refused before anything is written
-        raise ConfigError(
-            f"--episode: {episode} is not in the dataset (it has episodes 0 to {total - 1})"
-        )
-    handle = commit.lock(root)
-    try:
-        commit.recover(root)
-        info = read_json(root / INFO_PATH)
-        stats = from_lists(read_json(root / STATS_PATH)) if (root / STATS_PATH).exists() else None
-        meta = DatasetMeta(root, repo_id, info, stats=stats)
-        staging = commit.staging(root) / "label"
-        try:
-            moves, _ = stage_outcome(meta, episode, outcome, staging)
-            publish_with_undo(root, moves)
-        finally:
-            shutil.rmtree(staging, ignore_errors=True)
-    finally:
-        if handle is not None:
-            handle.close()

@@ -82,6 +82,33 @@ def delete_episodes(root: Path, episodes: list[int]) -> list[int]:
             handle.close()
 
 
+def relabel_episode(root: Path, repo_id: str, episode: int, outcome: str | None) -> None:
+    """Mark one episode of a dataset no recorder has open (None: not marked); undoable."""
+    from core.dataset.meta import DatasetMeta
+    from core.dataset.outcomes import stage_outcome
+
+    total = read_json(root / INFO_PATH)["total_episodes"]
+    if not 0 <= episode < total:  # refused before anything is written
+        raise ConfigError(
+            f"--episode: {episode} is not in the dataset (it has episodes 0 to {total - 1})"
+        )
+    handle = commit.lock(root)
+    try:
+        commit.recover(root)
+        info = read_json(root / INFO_PATH)
+        stats = read_json(root / STATS_PATH) if (root / STATS_PATH).exists() else None
+        meta = DatasetMeta(root, repo_id, info, stats=stats and dstats.from_lists(stats))
+        staging = commit.staging(root) / "label"
+        try:
+            moves, _ = stage_outcome(meta, episode, outcome, staging)
+            publish_with_undo(root, moves)
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
+    finally:
+        if handle is not None:
+            handle.close()
+
+
 def publish_with_undo(root: Path, moves: list[tuple[Path, Path | None]]) -> None:
     """Publish `moves` (a None destination deletes that dataset file) after keeping what they
     replace or delete, with the moves that put it back, in `.lerecord/edit-undo`."""
