@@ -22,7 +22,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from core.dataset import stats as dstats
-from core.dataset.camera_worker import TakeResult, VideoSettings
+from core.dataset.camera_worker import TakeResult
 from core.dataset.features import DEFAULT_FEATURES, has_outcomes
 from core.dataset.layout import (
     DATA_FILES_SIZE_IN_MB,
@@ -37,6 +37,7 @@ from core.dataset.layout import (
 )
 from core.dataset.meta import DatasetMeta, FileCursor
 from core.dataset.outcomes import OUTCOME_COLUMN, frame_columns
+from core.dataset.video_encoder import VideoSettings
 
 IMAGE_ROWS_PER_GROUP = 64  # image parquet rows are big: write them in slices
 

@@ -318,7 +318,7 @@ def _cut_video(src: Path, dst: Path, ranges: list[tuple[int, int]], fps: int, vi
     counting from 0, with the encoder settings the dataset's info gives for it."""
     import av
 
-    from core.dataset.camera_worker import VideoSettings
+    from core.dataset.video_encoder import VideoSettings
 
     settings = VideoSettings.from_info(vinfo)
     wanted = set()
