@@ -26,6 +26,7 @@ SUBCOMMANDS = {
     "score": "core.commands.score",
     "edit": "core.commands.edit",
     "review": "core.commands.review",
+    "replay": "core.commands.replay",
 }
 
 
