@@ -99,7 +99,7 @@ class ControlLoop:
                 break
             if self._reset(episode) == "rerecord":
                 # The operator wants the episode just recorded done again.
-                if s.remove_last_episode(episode - 1):
+                if s.remove_last_episode(episode - 1, result.frames):
                     recorded -= 1
                     episode -= 1
         return "stopped" if self.stopping else "completed"
@@ -303,6 +303,8 @@ class ControlLoop:
                 output_std=policy_step.output_std,
                 output_min=policy_step.output_min,
                 output_max=policy_step.output_max,
+                runs_on=policy_step.runs_on,
+                chunk_forward_ms=policy_step.chunk_forward_ms,
             )
         action = self._last_action or {}
         servos = servo_rows(s.motors, obs, action)
@@ -336,6 +338,7 @@ class ControlLoop:
                 encoder_backlog=s.encoder_backlog,
                 paused=self.paused,
                 warnings=s.active_warnings(),
+                torque="off" if self.emergency else "on",
             )
         )
 

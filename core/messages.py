@@ -133,6 +133,7 @@ class SessionEnded:
     episodes_saved: int
     dataset_root: str
     error: str | None = None
+    torque: str = "unknown"  # the follower's motors once the session closed: "off" | "on" | …
 
 
 Event = (
@@ -172,6 +173,8 @@ class PolicyStats:
     output_std: float
     output_min: float
     output_max: float
+    runs_on: str = "native"  # where the model runs: "native" | "onnx" | "lerobot" | "remote HOST"
+    chunk_forward_ms: float | None = None  # forward time of the chunk this step's action came from
 
 
 @dataclass(frozen=True)
@@ -199,6 +202,8 @@ class CameraThumb:
 
 @dataclass(frozen=True)
 class Telemetry:
+    # "connecting" | "recording" | "reset" | "paused" | "saving" (the session's last episodes are
+    # being written) | "ended" | "e-stopped" (the last two once the session is over)
     phase: str = "connecting"
     episode_index: int = 0
     num_episodes: int = 0
@@ -217,3 +222,4 @@ class Telemetry:
     encoder_backlog: int = 0
     paused: bool = False
     warnings: tuple[str, ...] = ()
+    torque: str = "unknown"  # the follower's motors: "on" | "off" | "unknown"

@@ -12,6 +12,7 @@ import queue
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import replace
 
 import numpy as np
 
@@ -41,6 +42,7 @@ class Session:
         self.finished = threading.Event()
         self.end_reason: str | None = None
         self.error: str | None = None
+        self.bad_input = False  # start() raises a ConfigError itself, in process
         self.devices: Devices | None = None
         self.recorder = None
         self.policy = None
@@ -146,11 +148,12 @@ class Session:
         self.recorder.discard_episode()
         self.emit(m.EpisodeDiscarded(self.now(), episode, frames, reason))
 
-    def remove_last_episode(self, episode: int) -> bool:
-        """Re-record pressed during a reset: take the episode just saved out of the dataset."""
+    def remove_last_episode(self, episode: int, frames: int) -> bool:
+        """Re-record pressed during a reset: take the episode just saved (`frames` long) out of
+        the dataset."""
         if not self.recorder.remove_last_episode():
             return False
-        self.emit(m.EpisodeDiscarded(self.now(), episode, 0, "rerecord"))
+        self.emit(m.EpisodeDiscarded(self.now(), episode, frames, "rerecord"))
         return True
 
     def choose_action(self, phase: str, obs: dict):
@@ -228,6 +231,13 @@ class Session:
                 m.WarningRaised(self.now(), f"an episode could not be saved: {written.error}")
             )
 
+    def _torque_after_close(self) -> str:
+        if self.end_reason == "emergency_stop":
+            return "off"
+        if self.devices is None:
+            return "unknown"
+        return self.devices.robot.torque_after_disconnect
+
     # ---- the control thread's life ---------------------------------------------------------
 
     def _run(self) -> None:
@@ -249,7 +259,18 @@ class Session:
         self._closed = True
         from core.setup import close_session
 
+        # the last episodes may still be written (and uploaded): say so until they are
+        self.publish(replace(self._telemetry, phase="saving"))
         close_session(self)
+        self.publish(
+            replace(
+                self._telemetry,
+                phase="e-stopped" if self.end_reason == "emergency_stop" else "ended",
+                episodes_saved=self.episodes_saved,
+                frame_index=0,
+                torque=self._torque_after_close(),
+            )
+        )
         self.emit(
             m.SessionEnded(
                 self.now(),
@@ -257,6 +278,7 @@ class Session:
                 episodes_saved=self.episodes_saved,
                 dataset_root=str(getattr(self.recorder, "root", "")),
                 error=self.error,
+                torque=self._torque_after_close(),
             )
         )
         self.finished.set()

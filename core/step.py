@@ -27,6 +27,10 @@ class PolicyStep:
     chunk_step: int | None = None  # step whose observation the chunk was computed from
     dropped: int = 0  # stale actions discarded when a chunk arrived in this step
     starvations: int = 0  # steps so far in this episode that found the queue dry
+    # forward time of the chunk this step's action came from (None before the first chunk): the
+    # model's inference time behind the action, on every step, not only where it was computed
+    chunk_forward_ms: float | None = None
+    runs_on: str = "native"  # where the model runs: "native" | "onnx" | "lerobot" | "remote HOST"
 
 
 @dataclass(frozen=True)

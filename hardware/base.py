@@ -133,6 +133,12 @@ class Robot(abc.ABC):
     def disconnect(self) -> None:
         """Leave the motors safe (torque off when configured) and release the port."""
 
+    @property
+    def torque_after_disconnect(self) -> str:
+        """The motors' torque once `disconnect()` returned: "off", "on" (left holding), or
+        "unknown" (the robot cannot say; the console tells the user so)."""
+        return "unknown"
+
     def hold(self) -> None:
         """Stop moving at once and keep the current pose (used by pause)."""
 

@@ -62,6 +62,13 @@ async def test_the_wizard_walks_every_page_saves_the_profile_and_starts(tmp_path
             if step == "cameras":
                 assert "/dev/video0    /dev/video0 640x480 @ 30 fps" in text
                 field(app, "cameras").value = "front=sim, wrist=/dev/video2"
+                await pilot.press("ctrl+n")  # no such camera here: the page says so, stays
+                assert "wrist=/dev/video2: no such camera" in await wait_for_text(
+                    pilot, app, "no such camera"
+                )
+                assert "step 2/6: cameras" in screen_text(app)
+                field(app, "cameras").value = "front=sim, wrist=sim@320x240"
+                field(app, "camera_fps").value = "15"
             if step == "teleop":
                 field(app, "teleop.type").value = "keyboard"
             if step == "dataset":
@@ -84,7 +91,9 @@ async def test_the_wizard_walks_every_page_saves_the_profile_and_starts(tmp_path
     assert seen == [f"Session wizard — step {i + 1}/6: {s}" for i, s in enumerate(STEPS)]
     saved = tomllib.loads(profile.read_text())
     assert saved["robot"]["id"] == "left_arm" and saved["robot"]["port"] == "sim"
-    assert saved["robot"]["cameras"]["wrist"]["index_or_path"] == "/dev/video2"
+    wrist = saved["robot"]["cameras"]["wrist"]
+    assert (wrist["type"], wrist["width"], wrist["height"], wrist["fps"]) == ("sim", 320, 240, 15)
+    assert saved["robot"]["cameras"]["front"]["fps"] == 15
     assert saved["teleop"]["type"] == "keyboard"
     assert saved["dataset"]["single_task"] == "Stack the cubes"
     assert saved["dataset"]["num_episodes"] == 4
@@ -93,6 +102,8 @@ async def test_the_wizard_walks_every_page_saves_the_profile_and_starts(tmp_path
     (config,) = started
     assert parse_record_args(["--config", str(profile)]) == config
     assert config.teleop.type == "keyboard" and config.dataset.num_episodes == 4
+    front = config.robot.cameras["front"]
+    assert (front.width, front.height, front.fps) == (640, 480, 15)
 
 
 async def test_the_clis_parser_speaks_under_the_field_it_names(tmp_path):
@@ -153,7 +164,13 @@ async def test_escape_leaves_the_wizard_and_the_app_when_nothing_runs():
     app = wizard_app()
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.pause(0.1)
-        await pilot.press("escape")
+        await pilot.press("escape")  # one Esc only asks
+        await pilot.pause(0.1)
+        assert "Leave the wizard?" in screen_text(app)
+        await pilot.press("n")
+        await pilot.pause(0.1)
+        assert isinstance(app.screen, WizardScreen)
+        await pilot.press("escape", "y")
         await pilot.pause(0.1)
     assert app.return_value == 0
 
@@ -244,7 +261,7 @@ async def test_a_video_file_named_in_the_field_plays_its_frames(tmp_path):
         images = [np.frombuffer(t.rgb, np.uint8).reshape(t.height, t.width, 3) for t in thumbs]
         assert all(close(image[2, 2], RED) for image in images)
         assert len({index_of(image) for image in images}) >= 2  # the clip's frames go by
-        await pilot.press("escape")
+        await pilot.press("escape", "y")
         await pilot.pause(0.1)
     for _ in range(100):
         if not _preview_threads():

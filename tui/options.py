@@ -8,6 +8,7 @@ profile with `core.config.save_profile`.
 from __future__ import annotations
 
 import dataclasses
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -68,9 +69,11 @@ OPTIONS = (
         "cameras",
         str,
         "front=sim",
-        "name=source, comma-separated: 'sim', a /dev/video path or an index; empty for none",
+        "name=source[@WxH], comma-separated: 'sim', a /dev/video path or an index; empty: none",
         "cameras",
     ),
+    Option("camera_size", str, "640x480", "each camera's frame size, WxH (unless @WxH)", "cameras"),
+    Option("camera_fps", int, 30, "each camera's frame rate (frames/s)", "cameras"),
     Option(
         "teleop.type",
         str,
@@ -93,6 +96,13 @@ OPTIONS = (
         required=True,
     ),
     Option("dataset.single_task", str, "", "what the arm does, in words", "dataset", required=True),
+    Option(
+        "dataset.root",
+        str,
+        "",
+        "folder of the dataset (empty: ~/.cache/huggingface/lerobot/<repo_id>)",
+        "dataset",
+    ),
     Option("dataset.num_episodes", int, 10, "episodes to record", "dataset"),
     Option("dataset.episode_time_s", float, 60.0, "length of an episode (s)", "dataset"),
     Option(
@@ -118,7 +128,8 @@ OPTIONS = (
         required=True,
     ),
 )
-NOT_FLAGS = {"profile", "cameras"}
+NOT_FLAGS = {"profile", "cameras", "camera_size", "camera_fps"}
+_SIZE = re.compile(r"^(\d+)x(\d+)$")
 
 
 def options_of(step: str) -> list[Option]:
@@ -145,25 +156,32 @@ def convert(option: Option, text: str) -> Any:
     return text
 
 
-def parse_cameras(text: str) -> dict[str, dict[str, Any]]:
-    """'front=sim, wrist=/dev/video2' -> {'front': {'type': 'sim'}, 'wrist': {...opencv}}."""
+def parse_size(text: str, where: str) -> tuple[int, int]:
+    """'640x480' -> (640, 480), or a ConfigError naming `where`."""
+    match = _SIZE.match(text.strip())
+    if match is None or 0 in (int(match[1]), int(match[2])):
+        raise ConfigError(f"--{where}: {text!r} is not a size; write WIDTHxHEIGHT, e.g. 640x480")
+    return int(match[1]), int(match[2])
+
+
+def parse_cameras(text: str, size: str = "640x480", fps: int = 30) -> dict[str, dict[str, Any]]:
+    """'front=sim@64x48, wrist=/dev/video2' -> {'front': {'type': 'sim', 'width': 64, …},
+    'wrist': {'type': 'opencv', …}}; cameras without their own @WxH take `size`."""
     cameras: dict[str, dict[str, Any]] = {}
+    width, height = parse_size(size, "camera_size")
     for item in filter(None, (part.strip() for part in text.split(","))):
         name, _, source = item.partition("=")
         name, source = name.strip(), source.strip()
         if not name.isidentifier() or not source:
             raise ConfigError(f"--cameras: {item!r} should be name=source, e.g. front=sim")
+        source, _, own = source.partition("@")
+        w, h = parse_size(own, "cameras") if own else (width, height)
         if source == "sim":
-            cameras[name] = {"type": "sim", "width": 640, "height": 480, "fps": 30}
+            cameras[name] = {"type": "sim", "width": w, "height": h, "fps": fps}
         else:
             where: Any = int(source) if source.isdigit() else source
-            cameras[name] = {
-                "type": "opencv",
-                "index_or_path": where,
-                "width": 640,
-                "height": 480,
-                "fps": 30,
-            }
+            cameras[name] = {"type": "opencv", "index_or_path": where, "width": w, "height": h,
+                             "fps": fps}  # fmt: skip
     return cameras
 
 
@@ -190,7 +208,11 @@ def to_argv(values: dict[str, Any]) -> list[str]:
         if option.name.startswith("teleop.") and values.get("teleop.type") == "none":
             continue
         argv.append(f"--{option.name}={str(value).lower() if option.kind is bool else value}")
-    cameras = parse_cameras(values.get("cameras", ""))
+    cameras = parse_cameras(
+        values.get("cameras", ""),
+        str(values.get("camera_size", "640x480")),
+        int(values.get("camera_fps", 30)),
+    )
     if cameras:
         inner = ", ".join(
             f"{n}: {{{', '.join(f'{k}: {v}' for k, v in c.items())}}}" for n, c in cameras.items()

@@ -68,7 +68,10 @@ class Policy(abc.ABC):
 
     `output_names` defaults to `action_0 … action_{n-1}` (config.json only gives the action's
     size); `match_features` replaces them with the robot's action names (`shoulder_pan.pos` …).
+    `runs_on` says where the model runs, for the console ("native": lerecord's own PyTorch).
     """
+
+    runs_on: str = "native"
 
     def __init__(
         self,

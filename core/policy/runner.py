@@ -76,6 +76,7 @@ class PolicyRunner:
         self._pending = False
         self._last_action: np.ndarray | None = None
         self._stats = NO_STATS
+        self._chunk_forward_ms: float | None = None  # forward time of the newest chunk
         self.starvations = 0
         self._set_threads(torch_threads)
         self._requests: queue.Queue = queue.Queue()
@@ -130,9 +131,10 @@ class PolicyRunner:
         self._schedule.clear()
         self._last_action = None
         self._stats = NO_STATS
+        self._chunk_forward_ms = None
         self.starvations = 0
         if observation is not None:
-            chunk, _, self._stats = self._forward(observation)
+            chunk, self._chunk_forward_ms, self._stats = self._forward(observation)
             self._schedule.add(chunk, 0, 0)
 
     def _forward(self, observation: dict[str, np.ndarray]) -> tuple[np.ndarray, float, OutputStats]:
@@ -172,6 +174,7 @@ class PolicyRunner:
             self._measured(result.forward_ms / 1000)
             dropped += self._schedule.add(result.actions, result.computed_at, step)
             forward_ms, self._stats = result.forward_ms, result.stats
+            self._chunk_forward_ms = forward_ms
 
     def _request(self, observation: dict[str, np.ndarray], step: int) -> None:
         snapshot = {key: np.array(value, copy=True) for key, value in observation.items()}
@@ -198,6 +201,7 @@ class PolicyRunner:
             action = None if ensembling else self._schedule.take(step_index)
             if action is None:  # lerobot: forward when the queue is empty, or every step
                 chunk, forward_ms, self._stats = self._forward(observation)
+                self._chunk_forward_ms = forward_ms
                 self._schedule.add(chunk, step_index, step_index)
                 action, origin = self._schedule.take(step_index), "forward"
         if action is None:
@@ -220,6 +224,8 @@ class PolicyRunner:
             chunk_step=self._schedule.source_step,
             dropped=dropped,
             starvations=self.starvations,
+            chunk_forward_ms=self._chunk_forward_ms,
+            runs_on=self.policy.runs_on,
         )
         return (None if action is None else action.copy()), record
 

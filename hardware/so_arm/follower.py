@@ -160,6 +160,10 @@ class SoFollower(Robot):
         """The step-by-step calibration (see hardware.feetech.procedure.ArmCalibration)."""
         return self.link.calibration_steps()
 
+    @property
+    def torque_after_disconnect(self) -> str:
+        return "off" if self.config.disable_torque_on_disconnect else "on"
+
     def disconnect(self) -> None:
         """Torque off if configured (5 retries), cameras closed, emulator stopped; never raises
         for a device already gone."""

@@ -8,6 +8,7 @@ real pixels through the kitty graphics protocol instead.
 
 from __future__ import annotations
 
+import math
 from functools import lru_cache
 
 import numpy as np
@@ -146,11 +147,31 @@ class CameraPreview(Vertical):
 
 
 class CameraPreviews(Vertical):
-    """A preview per camera, added when the camera first appears in the telemetry."""
+    """A preview per camera, added when the camera first appears in the telemetry; the previews
+    share the panel (stacked, or side by side when the panel is much wider than tall)."""
 
     DEFAULT_CSS = """
-    CameraPreviews { background: $surface; }
+    CameraPreviews { background: $surface; border: round $secondary;
+                     border-title-color: $foreground; border-title-style: bold; }
+    CameraPreviews.-side-by-side { layout: horizontal; }
+    CameraPreviews.-side-by-side CameraPreview { width: 1fr; height: 100%; }
     """
+
+    def on_mount(self) -> None:
+        self.border_title = "cameras"
+
+    def on_resize(self) -> None:
+        self._arrange()
+
+    def _arrange(self) -> None:
+        count = len(self.query(CameraPreview))
+        width, height = max(1, self.content_size.width), max(1, self.content_size.height)
+
+        def misfit(box_w: float, box_h: float) -> float:  # 4:3 pictures: 8:3 in cells
+            return abs(math.log(box_w / max(1.0, box_h) / (8 / 3)))
+
+        side = count > 1 and misfit(width / count, height) < misfit(width, height / count)
+        self.set_class(side, "-side-by-side")
 
     def show(self, thumbs: tuple[CameraThumb, ...]) -> None:
         for thumb in thumbs:
@@ -161,3 +182,4 @@ class CameraPreviews(Vertical):
                 preview = CameraPreview(thumb.name)
                 self.mount(preview)
                 self.call_after_refresh(preview.show, thumb)
+                self.call_after_refresh(self._arrange)
