@@ -170,6 +170,8 @@ class ConsoleApp(App[int]):
         engine = self.engine
         if engine is None or self.engine_error is not None:
             return
+        if not any(isinstance(s, DashboardScreen) for s in self.screen_stack):
+            return  # starting up or shutting down
         try:
             telemetry = engine.snapshot()
             events = engine.events()

@@ -317,6 +317,8 @@ class ScriptedEngine:
             output_std=0.87,
             output_min=-2.1,
             output_max=2.4,
+            runs_on="native",
+            chunk_forward_ms=37.2,
         )
 
     def _timing(self, step: int) -> m.Timing:

@@ -96,9 +96,11 @@ class CameraImage(Widget):
         if self.thumb is not None and size != self._drawn_size:
             self._lines = self._draw(self.thumb, *size)
             self._drawn_size = size
+        # the margins around the picture take the theme's panel colour, not the terminal's
+        margin = Style.parse(f"on {self.app.theme_variables.get('surface') or 'default'}")
         if y < len(self._lines):
-            return Strip(self._lines[y]).extend_cell_length(self.size.width)
-        return Strip.blank(self.size.width)
+            return Strip(self._lines[y]).extend_cell_length(self.size.width, margin)
+        return Strip.blank(self.size.width, margin)
 
     def _draw(self, thumb: CameraThumb, width: int, rows: int) -> list[list[Segment]]:
         if self.protocol != "kitty":
