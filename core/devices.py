@@ -9,7 +9,7 @@ import logging
 
 from core import messages as m
 from hardware import registry
-from hardware.base import Robot, Teleoperator
+from hardware.base import Camera, HasCameras, Robot, TakesKeys, Teleoperator
 
 log = logging.getLogger(__name__)
 
@@ -61,8 +61,8 @@ class Devices:
         self.connected: list[object] = []
 
     @property
-    def cameras(self) -> dict:
-        return getattr(self.robot, "cameras", {})
+    def cameras(self) -> dict[str, Camera]:
+        return self.robot.cameras if isinstance(self.robot, HasCameras) else {}
 
     def labels(self) -> tuple[str, ...]:
         """The devices beside the robot, for the session's first line and status bar."""
@@ -82,23 +82,33 @@ class Devices:
             self.disconnect()
             raise
 
-    def disconnect(self) -> None:
-        """Robot first (motors safe), then the teleop; every device is tried."""
+    def disconnect(self) -> list[str]:
+        """Robot first (motors safe), then the teleop; every device is tried. Returns a line
+        for each thing the user must know is not safe (torque that may still be on)."""
+        notes = []
         for device in sorted(self.connected, key=lambda d: d is not self.robot):
             try:
                 device.disconnect()
             except Exception as error:  # keep going: the other devices must be released too
                 log.warning("disconnecting %s: %s", type(device).__name__, error)
+                if device is self.robot:
+                    notes.append(f"{self.robot_label}: {error}; torque may still be on")
+        if self.robot in self.connected and self.robot.torque_left_on:
+            notes.append(self.robot.torque_left_on)
         self.connected.clear()
+        return notes
 
     def teleop_action(self, obs: dict) -> dict[str, float]:
         self.teleop.feedback(obs)  # teleops that jog (keyboard, gamepad) start from the pose
         return self.teleop.get_action()
 
     def teleop_key(self, key: m.TeleopKey) -> None:
-        target = getattr(self.teleop, "press" if key.pressed else "release", None)
-        if target is not None:
-            target(key.key)
+        if not isinstance(self.teleop, TakesKeys):
+            return
+        if key.pressed:
+            self.teleop.press(key.key)
+        else:
+            self.teleop.release(key.key)
 
 
 def _label(config) -> str:

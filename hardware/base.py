@@ -12,10 +12,12 @@ from __future__ import annotations
 import abc
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from dataclasses import dataclass
+from typing import Any, ClassVar, Protocol, runtime_checkable
 
 import numpy as np
+
+from hardware.option import option
 
 Features = dict[str, Any]  # name -> float | (h, w, c)
 
@@ -27,20 +29,23 @@ class DeviceConfig:
 
 @dataclass(kw_only=True)
 class CameraConfig(DeviceConfig):
-    fps: int | None = None
-    width: int | None = None
-    height: int | None = None
+    fps: int | None = option(None, help="frames per second asked of the camera", unit="Hz")
+    width: int | None = option(None, help="picture width", unit="px")
+    height: int | None = option(None, help="picture height", unit="px")
 
 
 @dataclass(kw_only=True)
 class RobotConfig(DeviceConfig):
-    id: str | None = None
-    cameras: dict[str, CameraConfig] = field(default_factory=dict)
+    id: str | None = option(None, help="the robot's name; selects its calibration file")
+    cameras: dict[str, CameraConfig] = option(
+        default_factory=dict,
+        help='cameras by name, \'{front: {type: opencv, index_or_path: 0, …}}\'',
+    )
 
 
 @dataclass(kw_only=True)
 class TeleoperatorConfig(DeviceConfig):
-    id: str | None = None
+    id: str | None = option(None, help="the teleoperator's name; selects its calibration file")
 
 
 @dataclass(frozen=True)
@@ -96,6 +101,9 @@ class Robot(abc.ABC):
 
     config: RobotConfig
     name: ClassVar[str] = ""  # robot_type written to datasets (lerobot's, e.g. "so_follower")
+    # Set by disconnect() when torque may still be on (servos that did not confirm, or torque
+    # left on by configuration): one line for the user, naming the servos and what to do.
+    torque_left_on: str | None = None
 
     def __init__(self, config: RobotConfig):
         self.config = config
@@ -133,11 +141,9 @@ class Robot(abc.ABC):
     def disconnect(self) -> None:
         """Leave the motors safe (torque off when configured) and release the port."""
 
-    @property
-    def torque_after_disconnect(self) -> str:
-        """The motors' torque once `disconnect()` returned: "off", "on" (left holding), or
-        "unknown" (the robot cannot say; the console tells the user so)."""
-        return "unknown"
+    def check_files(self) -> None:
+        """Read and check what connect() will read from disk (calibration files) without
+        opening anything; ConfigError for a bad one. Robots with no such files: nothing."""
 
     def hold(self) -> None:
         """Stop moving at once and keep the current pose (used by pause)."""
@@ -170,6 +176,9 @@ class Teleoperator(abc.ABC):
     @abc.abstractmethod
     def disconnect(self) -> None: ...
 
+    def check_files(self) -> None:
+        """As `Robot.check_files`: calibration files read and checked, nothing opened."""
+
     def bind(self, robot_action_features: Features) -> None:
         """Learn the robot's action features before connecting.
 
@@ -182,3 +191,44 @@ class Teleoperator(abc.ABC):
 
         Teleoperators that jog from the present pose (keyboard, gamepad) start from it.
         """
+
+
+# ---- optional capabilities: a device has them or not; callers check with isinstance ----------
+
+
+@runtime_checkable
+class HasCameras(Protocol):
+    """A robot that owns cameras (their frames come with its observation)."""
+
+    cameras: dict[str, Camera]
+
+
+@runtime_checkable
+class ExplainsControls(Protocol):
+    """A teleoperator that can list its controls for the console (keys, pad axes, buttons)."""
+
+    def mapping_help(self) -> list[tuple[str, str]]:
+        """(control, what it does), in mapping order."""
+        ...
+
+
+@runtime_checkable
+class TakesKeys(ExplainsControls, Protocol):
+    """A teleoperator driven by the terminal's keys (the keyboard, or a composite holding one)."""
+
+    def claims(self, key: str) -> bool:
+        """Whether this key is in the mapping (the session keeps the others)."""
+        ...
+
+    def press(self, key: str) -> bool:
+        """A key went down (or repeated); whether it is mapped."""
+        ...
+
+    def release(self, key: str) -> None: ...
+
+
+@runtime_checkable
+class Calibratable(Protocol):
+    """A device `lerecord calibrate` can calibrate: it gives the steps to walk through."""
+
+    def calibration_steps(self) -> Any: ...

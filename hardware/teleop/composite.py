@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from hardware.base import Features, Teleoperator, TeleoperatorConfig
+from hardware.base import Features, TakesKeys, Teleoperator, TeleoperatorConfig
 from hardware.errors import ConfigError
 
 
@@ -72,6 +72,10 @@ class CompositeTeleop(Teleoperator):
     def is_connected(self) -> bool:
         return all(t.is_connected for t in self.teleops)
 
+    def check_files(self) -> None:
+        for teleop in self.teleops:
+            teleop.check_files()
+
     def connect(self, calibrate: bool = True) -> None:
         for teleop in self.teleops:
             if not teleop.is_connected:
@@ -95,8 +99,8 @@ class CompositeTeleop(Teleoperator):
 
     # ---- keys ----------------------------------------------------------------------------------
 
-    def _key_takers(self) -> list[Any]:
-        return [t for t in self.teleops if hasattr(t, "press")]
+    def _key_takers(self) -> list[TakesKeys]:
+        return [t for t in self.teleops if isinstance(t, TakesKeys)]
 
     def claims(self, key: str) -> bool:
         return any(t.claims(key) for t in self._key_takers())

@@ -41,8 +41,8 @@ def describe(t: Telemetry) -> str:
             f"[dim]queue[/] {p.queue_size} actions  [dim]runs on[/] {_escape(p.runs_on)}"
         )
         lines.append(
-            f"[dim]output mean[/] {p.output_mean:+.2f} [dim]std[/] {p.output_std:.2f} "
-            f"[dim]min[/] {p.output_min:+.2f} [dim]max[/] {p.output_max:+.2f}"
+            f"[dim]output mean[/] {p.output.mean:+.2f} [dim]std[/] {p.output.std:.2f} "
+            f"[dim]min[/] {p.output.min:+.2f} [dim]max[/] {p.output.max:+.2f}"
         )
     else:
         lines.append(

@@ -1,12 +1,12 @@
 """The session wizard: robot, cameras, teleop, policy, dataset and options, one page each.
 
-Fields come from `tui.options.OPTIONS`. While the cameras page is shown, the first camera named
-in its field plays live below it (`tui.live_camera`). Each page is checked when leaving it
-(types, choices, required values, and what can be checked without starting the session: the
-ports exist, the camera sources exist, the policy's folder holds a checkpoint, whose camera
-names and sizes then fill the cameras page); the last page runs the CLI's own parser on the
-equivalent flags, shows its message under the field it names, then saves the TOML profile and
-hands back the parsed config. Esc asks before throwing the answers away.
+Fields come from `tui.options.OPTIONS` (views of the settings' declarations). While the cameras
+page is shown, the first camera named in its field plays live below it (`tui.live_camera`). Each
+page is checked when leaving it by the CLI's own parser on the equivalent flags, then for what
+can be known without starting the session: the ports exist, the camera sources exist, the
+policy's folder holds a checkpoint (whose camera names and sizes then fill the cameras page).
+The last page parses the whole session, shows any message under the field it names, then saves
+the TOML profile and hands back the parsed config. Esc asks before throwing the answers away.
 """
 
 from __future__ import annotations
@@ -32,10 +32,9 @@ from tui.options import (
     OPTIONS,
     STEPS,
     Option,
-    convert,
+    cameras_of,
+    check_page,
     options_of,
-    parse_cameras,
-    parse_size,
     to_argv,
 )
 from tui.screens.calibration import CalibrationScreen
@@ -163,8 +162,7 @@ class WizardScreen(Screen[Any]):
             yield Label(f"[bold]{option.name}[/]  [dim]{option.help}[/]")
             if option.kind is bool:
                 yield Switch(value=bool(value), id=option.field_id)
-            elif option.choices is not None:
-                choices = option.choices()
+            elif (choices := option.choices()) is not None:
                 yield Select(
                     [(c, c) for c in choices],
                     value=value if value in choices else choices[0],
@@ -204,10 +202,14 @@ class WizardScreen(Screen[Any]):
             + ("\n".join(cameras) if cameras else "  none")
             + "\n  sim            draws the simulated arm (picture below)"
         )
-        suggestions = SuggestFromList(["sim", *(path for path, _ in detected.ports)])
+        paths = [path for path, _ in detected.ports]  # servo buses first
+        suggestions = SuggestFromList(["sim", *paths])
         for name in ("robot.port", "teleop.port"):
             option = next(o for o in OPTIONS if o.name == name)
-            self.query_one(f"#{option.field_id}", Input).suggester = suggestions
+            port = self.query_one(f"#{option.field_id}", Input)
+            port.suggester = suggestions
+            if not port.value:  # a port has no default: offer the first found, or the emulator
+                port.value = paths[0] if paths else "sim"
         self._show_picture()
 
     def _camera_sources(self) -> list[str]:
@@ -287,35 +289,30 @@ class WizardScreen(Screen[Any]):
         return out
 
     def _check_page(self, step: str) -> bool:
-        ok = True
-        values = self.values()
+        """The CLI's checks of what this page sets (`tui.options.check_page`), then what can be
+        known about the devices it names before the session starts."""
         for option in options_of(step):
-            error = self.query_one(f"#{option.field_id}-error", Static)
-            raw = values[option.name]
-            try:
-                if option.kind is not bool:
-                    convert(option, str(raw))
-                self._check(option.name, raw, values)
-                _say(error, "")
-            except ConfigError as problem:
-                _say(error, str(problem))
-                ok = False
-        return ok
+            _say(self.query_one(f"#{option.field_id}-error", Static), "")
+        _say(self.query_one(f"#error-{step}", Static), "")
+        values = self.values()
+        try:
+            check_page(step, values)
+            self._check_devices(step, values)
+        except ConfigError as problem:
+            self._show_cli_error(str(problem))
+            return False
+        return True
 
-    def _check(self, name: str, raw: Any, values: dict[str, Any]) -> None:
-        """What can be known about one answer before the session starts."""
-        if name in ("robot.port", "teleop.port") and not (
-            name == "teleop.port" and values["teleop.type"] == "none"
-        ):
-            check_port(name, str(raw).strip())
-        elif name == "camera_size":
-            parse_size(str(raw), name)
-        elif name == "cameras":
-            fps = str(values["camera_fps"]).strip()
-            cameras = parse_cameras(str(raw), "640x480", int(fps) if fps.isdigit() else 30)
-            check_camera_sources(cameras)
-        elif name == "policy.path" and str(raw).strip():
-            self._fill_cameras(policy_cameras(str(raw).strip()), values)
+    def _check_devices(self, step: str, values: dict[str, Any]) -> None:
+        """What can be known about the devices a page names before the session starts."""
+        if step in ("robot", "teleop"):
+            for flag in to_argv(values):  # the port only when the device type takes one
+                if flag.startswith(f"--{step}.port="):
+                    check_port(f"{step}.port", flag.partition("=")[2].strip())
+        elif step == "cameras":
+            check_camera_sources(cameras_of(values))
+        elif step == "policy" and str(values["policy.path"]).strip():
+            self._fill_cameras(policy_cameras(str(values["policy.path"]).strip()), values)
 
     def _fill_cameras(self, wanted: dict[str, tuple[int, int]], values: dict[str, Any]) -> None:
         """The policy's cameras on the cameras page: its names, at its sizes (sources kept
@@ -335,7 +332,7 @@ class WizardScreen(Screen[Any]):
             self.app.notify(f"cameras set from the policy: {text}", timeout=5)
 
     def _show_cli_error(self, message: str) -> None:
-        """Put the parser's message under the field it names (or on this page)."""
+        """Put the parser's message under the field it names (on its page), or on this page."""
         named = [
             (m.start(), o)
             for o in OPTIONS
@@ -360,13 +357,9 @@ class WizardScreen(Screen[Any]):
             self._show_page()
             return
         values = self.values()
-        typed = {
-            o.name: (values[o.name] if o.kind is bool else convert(o, values[o.name]))
-            for o in OPTIONS
-        }
-        path = Path(str(typed["profile"])).expanduser()
+        path = Path(str(values["profile"]).strip()).expanduser()
         try:
-            config = build_config(typed, path)
+            config = build_config(values, path)
         except ConfigError as problem:
             self._show_cli_error(str(problem))
             return
