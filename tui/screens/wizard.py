@@ -54,9 +54,15 @@ def build_config(values: dict[str, Any], path: Path) -> Any:
     return config
 
 
-def check_port(option: str, port: str) -> None:
-    """A serial port the session can open: 'sim', or a device that exists."""
-    if port and port != "sim" and not Path(port).exists():
+def check_port(option: str, port: str, detected: Detected | None) -> None:
+    """A serial port the session can open: 'sim', a port where detection found servos, or a
+    device that exists (detection may not have run, or missed it)."""
+    found = dict(detected.ports) if detected is not None else {}
+    if not port or port == "sim" or found.get(port, "").startswith("servo ids"):
+        return
+    if port in found:
+        raise ConfigError(f"--{option}: {port}: {found[port]}; check the arm's power and cable")
+    if not Path(port).exists():
         raise ConfigError(f"--{option}: {port} does not exist; plug the arm in, or use sim")
 
 
@@ -308,7 +314,8 @@ class WizardScreen(Screen[Any]):
         if step in ("robot", "teleop"):
             for flag in to_argv(values):  # the port only when the device type takes one
                 if flag.startswith(f"--{step}.port="):
-                    check_port(f"{step}.port", flag.partition("=")[2].strip())
+                    port = flag.partition("=")[2].strip()
+                    check_port(f"{step}.port", port, self.detected)
         elif step == "cameras":
             check_camera_sources(cameras_of(values))
         elif step == "policy" and str(values["policy.path"]).strip():
