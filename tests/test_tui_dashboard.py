@@ -312,3 +312,29 @@ async def test_fault_rows_take_the_themes_fault_colour_when_the_theme_changes():
         app.theme = "light"
         await pilot.pause(0.2)
         assert elbow_colour() == "#c62828"  # light theme's
+
+
+async def test_input_the_engine_refuses_is_one_line_and_exit_status_2(tmp_path, monkeypatch):
+    """A session the engine refuses at its start (here: an upload with no Hub token): the
+    message as written, no class path, on the dashboard and in the summary; exit status 2."""
+    from pathlib import Path
+
+    from core.config import parse_record_args
+    from core.session import Session
+
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf"))
+    monkeypatch.delenv("HF_TOKEN", raising=False)
+    example = Path(__file__).parents[1] / "examples/sim_session.toml"
+    config = parse_record_args(
+        ["--config", str(example), f"--dataset.root={tmp_path / 'd'}", "--dataset.push_to_hub=true"]
+    )
+    app = make_app(Session(config))
+    async with app.run_test(size=(100, 30)) as pilot:
+        text = await wait_for_text(pilot, app, "no Hugging Face token found")
+        assert "The session engine failed" in text and "Error:" not in text
+    line = app.engine_error
+    assert line.startswith("no Hugging Face token found") and "\n" not in line
+    assert app.exit_status() == 2
+    assert app.summary() == [f"lerecord: {line}"]
+    assert not (tmp_path / "d").exists()

@@ -286,3 +286,56 @@ async def test_a_source_that_does_not_open_says_so_on_the_page(tmp_path):
         text = await _live_line(pilot, app, "does not open")
         missing = tmp_path / "nothing.mp4"
         assert text == f"Live: {missing}: {missing} does not open as a camera"
+
+
+async def test_the_wizard_with_the_fixture_policy_builds_a_session_that_starts(tmp_path):
+    """The policy page reads the checkpoint: its camera (front, 64x48) fills the cameras page;
+    the profile saved starts a real session (the engine in process) driven by the policy."""
+    from pathlib import Path
+
+    from core.session import Session
+
+    policy = Path(__file__).parent / "data/lerobot-0.6.1/act_policy"
+    engines = []
+
+    def start_engine(config):
+        engines.append(Session(config))
+        return engines[-1]
+
+    app = wizard_app(start_engine=start_engine)
+    async with app.run_test(size=(100, 40)) as pilot:
+        await pilot.pause(0.1)
+        field(app, "robot.port").value = "sim"
+        field(app, "robot.id").value = "wizard_arm"
+        await pilot.press("ctrl+n", "ctrl+n")  # robot, then cameras as they are
+        field(app, "teleop.type").value = "none"
+        await pilot.press("ctrl+n")
+        field(app, "policy.path").value = str(tmp_path / "no_such_policy")
+        await pilot.press("ctrl+n")  # refused on its page, before anything starts
+        assert "--policy.path" in await wait_for_text(pilot, app, "--policy.path: ")
+        assert "step 4/6: policy" in screen_text(app)
+        field(app, "policy.path").value = str(policy)
+        await pilot.press("ctrl+n")
+        await wait_for_text(pilot, app, "step 5/6")
+        assert field(app, "cameras").value == "front=sim@64x48"
+        field(app, "dataset.repo_id").value = "local/wizard_policy"
+        field(app, "dataset.single_task").value = "Pick the cube"
+        field(app, "dataset.root").value = str(tmp_path / "dataset")
+        field(app, "dataset.num_episodes").value = "1"
+        field(app, "dataset.episode_time_s").value = "30"
+        await pilot.press("ctrl+n")
+        field(app, "play_sounds").value = False
+        field(app, "dataset.push_to_hub").value = False
+        field(app, "profile").value = str(tmp_path / "policy.toml")
+        await pilot.press("ctrl+n")
+        text = await wait_for_text(pilot, app, "policy · native", timeout=60)
+        assert app.engine_error is None
+        assert "policy · native" in text and "● RECORDING" in text
+        await pilot.press("space")  # E-STOP: the session ends at once
+        assert "E-STOPPED" in await wait_for_text(pilot, app, "E-STOPPED", timeout=30)
+    (session,) = engines
+    session.close()
+    config = parse_record_args(["--config", str(tmp_path / "policy.toml")])
+    front = config.robot.cameras["front"]
+    assert (front.width, front.height) == (64, 48)
+    assert str(config.policy.path) == str(policy)

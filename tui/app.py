@@ -93,6 +93,7 @@ class ConsoleApp(App[int]):
         self.ended: m.SessionEnded | None = None
         self.engine_error: str | None = None
         self.upload: str | None = None  # the upload's outcome, once known
+        self.refused = False  # an in-process engine's start() refused the input
         self.theme_names: list[str] = []
         self.wizard_answers: dict[str, Any] = {}  # the last profile made, for `w`
 
@@ -124,9 +125,11 @@ class ConsoleApp(App[int]):
         self.engine = engine
         self.telemetry = m.Telemetry()
         self.started = self.ended = self.engine_error = self.upload = None
+        self.refused = False
         try:
             self._launcher.submit(engine.start).result()
         except Exception as error:  # noqa: BLE001 - shown to the operator, not hidden
+            self.refused = isinstance(error, ConfigError)
             self._engine_failed(failure_line(error))
         self._yield_cpu_to_engine()
 
@@ -327,15 +330,18 @@ class ConsoleApp(App[int]):
         """0 after a session that ended as asked; 2 when the engine refused the input (a
         ConfigError: the message names the problem and the fix); 1 when it failed."""
         if self.engine_error is not None:
-            return 2 if self.engine is not None and self.engine.bad_input else 1
+            return 2 if self._bad_input() else 1
         return 0
+
+    def _bad_input(self) -> bool:
+        return self.refused or (self.engine is not None and self.engine.bad_input)
 
     def summary(self) -> list[str]:
         """What the terminal shows once the console has closed: the session's outcome, where
         its dataset and logs are, the upload's state (as headless prints them)."""
         if self.engine_error is not None:
             lines = [f"lerecord: {self.engine_error}"]
-            if self.log_path and not (self.engine is not None and self.engine.bad_input):
+            if self.log_path and not self._bad_input():
                 lines.append(f"details: {self.log_path}")
             return lines
         if self.started is None:
