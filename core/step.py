@@ -42,10 +42,12 @@ class PolicyStep:
     chunk_step: int | None = None  # step whose observation the chunk was computed from
     dropped: int = 0  # stale actions discarded when a chunk arrived in this step
     starvations: int = 0  # steps so far in this episode that found the queue dry
+    chunks: int = 0  # chunks received so far in this episode
+    link_error: str | None = None  # why the policy cannot be reached now (its server is lost)
+    where: str = "this computer"  # where the policy runs ("policy server HOST:PORT (device)")
     # forward time of the chunk this step's action came from (None before the first chunk): the
     # model's inference time behind the action, on every step, not only where it was computed
     chunk_forward_ms: float | None = None
-    runs_on: str = "native"  # where the model runs: "native" | "onnx" | "lerobot" | "remote HOST"
 
 
 @dataclass(frozen=True)

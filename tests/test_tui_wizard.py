@@ -328,9 +328,9 @@ async def test_the_wizard_with_the_fixture_policy_builds_a_session_that_starts(t
         field(app, "dataset.push_to_hub").value = False
         field(app, "profile").value = str(tmp_path / "policy.toml")
         await pilot.press("ctrl+n")
-        text = await wait_for_text(pilot, app, "policy · native", timeout=60)
+        text = await wait_for_text(pilot, app, "policy · this computer", timeout=60)
         assert app.engine_error is None
-        assert "policy · native" in text and "● RECORDING" in text
+        assert "policy · this computer" in text and "● RECORDING" in text
         await pilot.press("space")  # E-STOP: the session ends at once
         assert "E-STOPPED" in await wait_for_text(pilot, app, "E-STOPPED", timeout=30)
     (session,) = engines

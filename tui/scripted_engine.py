@@ -316,7 +316,6 @@ class ScriptedEngine:
             queue_size=50 - step % 50,
             inputs={},
             output=OutputStats(mean=0.12, std=0.87, min=-2.1, max=2.4),
-            runs_on="native",
             chunk_forward_ms=37.2,
         )
 

@@ -38,7 +38,9 @@ def describe(t: Telemetry) -> str:
             f"[dim]step waited[/] {_ms(p.inference_ms)}"
         )
         lines.append(
-            f"[dim]queue[/] {p.queue_size} actions  [dim]runs on[/] {_escape(p.runs_on)}"
+            f"[dim]queue[/] {p.queue_size} actions  [dim]runs on[/] {_escape(p.where)}"
+            if p.link_error is None
+            else f"[bold $servo-fault]policy unreachable:[/] {_escape(p.link_error)}"
         )
         lines.append(
             f"[dim]output mean[/] {p.output.mean:+.2f} [dim]std[/] {p.output.std:.2f} "
@@ -76,4 +78,4 @@ class PolicyPanel(Static):
         if text != self._text:
             self._text = text
             self.update(text)
-            self.border_title = f"policy · {t.policy.runs_on}" if t.policy else "action"
+            self.border_title = f"policy · {t.policy.where}" if t.policy else "action"
