@@ -12,7 +12,7 @@ from collections.abc import Callable
 from typing import TextIO
 
 from core import messages as m
-from core.step import ControlStep
+from core.step import ControlStep, PolicyStep
 
 RULE = "=" * 60
 OUTCOME_KEYS = {"success": "h", "failure": "m"}  # hit / miss, headless and console defaults
@@ -29,13 +29,19 @@ def format_step(step: ControlStep) -> str:
         lines.append("🎯 POLICY OUTPUT:" if step.source == "policy" else "🎮 TELEOP ACTION:")
         lines += [_value_line(k, v, width) for k, v in action]
     if step.policy is not None:
-        lines.append(f"⏱️  TIMING: Inference took {step.policy.inference_ms:.1f}ms")
+        lines.append(f"⏱️  TIMING: Inference took {_inference_ms(step.policy):.1f}ms")
     else:
         lines.append(f"⏱️  TIMING: Loop period {step.period_s * 1000:.1f}ms")
     if step.task:
         lines.append(f"📋 TASK: {step.task}")
     lines.append(RULE)
     return "\n".join(lines)
+
+
+def _inference_ms(policy: PolicyStep) -> float:
+    """The model's forward time behind this step's action (the step's own wait before any chunk
+    exists): what `inference_time_ms` holds in the policy log."""
+    return policy.chunk_forward_ms if policy.chunk_forward_ms is not None else policy.inference_ms
 
 
 def _value_line(name: str, value: float | None, width: int) -> str:
@@ -100,10 +106,15 @@ def format_event(event: m.Event) -> str | None:
         error = f": {event.error}" if event.error else ""
         score = f"\n  Score: {event.score.summary()}" if event.score is not None else ""
         return (
-            f"■ Session ended ({event.reason}{error}); {event.episodes_saved} episodes "
+            f"■ Session ended ({event.reason}{error}); {episodes(event.episodes_saved)} "
             f"saved in {event.dataset_root}{score}"
         )
     return None
+
+
+def episodes(count: int) -> str:
+    """'1 episode', '3 episodes'."""
+    return f"{count} episode" if count == 1 else f"{count} episodes"
 
 
 class ConsolePrinter:

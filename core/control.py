@@ -159,6 +159,7 @@ class ControlLoop:
         self._prev_start: float | None = None
         self._windows = {k: Window() for k in ("period", "lateness", "inference", "camera_age")}
         self._late_steps = 0
+        self._saved_frames = 0  # length of the episode saved last (re-record in its reset)
         self._policy_lost: str | None = None  # why the policy's server cannot be reached
         self._hot: set[str] = set()
         self.outcome_prompt = outcome_prompt  # a reset lasts until the episode is judged
@@ -204,6 +205,7 @@ class ControlLoop:
             self.frames.save_episode(result.marked)
             if self.outcome_prompt and result.marked is None:
                 self.reports.emit(m.OutcomeAsked(self.now(), phase.episode))
+            self._saved_frames = result.frames
         if verdict in ("save_push", "push"):  # after the save: it waits for the saver
             self.reports.push_dataset(asked=verdict == "push")
         elif verdict == "discard":
@@ -214,7 +216,9 @@ class ControlLoop:
         elif verdict == "unsave" and self.frames.remove_last_episode():
             # The operator wants the episode just recorded done again.
             self.plan.removed()
-            self.reports.emit(m.EpisodeDiscarded(self.now(), phase.episode - 1, 0, "rerecord"))
+            self.reports.emit(
+                m.EpisodeDiscarded(self.now(), phase.episode - 1, self._saved_frames, "rerecord")
+            )
 
     # ---- one phase -------------------------------------------------------------------------
 
@@ -484,6 +488,7 @@ class ControlLoop:
                 warnings=self.reports.active_warnings(),
                 score=self.reports.score,
                 awaiting_outcome=self._awaiting_outcome(phase),
+                torque="off" if self.emergency else "on",
             )
         )
 

@@ -183,6 +183,7 @@ class SessionEnded:
     dataset_root: str
     error: str | None = None
     score: Score | None = None  # the session's episodes, when any was marked
+    torque: str = "unknown"  # the follower's motors once the session closed: "off" | "on" | …
 
 
 Event = (
@@ -240,6 +241,8 @@ class CameraThumb:
 
 @dataclass(frozen=True)
 class Telemetry:
+    # "connecting" | "recording" | "reset" | "paused" | "saving" (the session's last episodes are
+    # being written) | "ended" | "e-stopped" (the last two once the session is over)
     phase: str = "connecting"
     episode_index: int = 0
     num_episodes: int = 0
@@ -260,3 +263,4 @@ class Telemetry:
     warnings: tuple[str, ...] = ()
     score: Score = field(default_factory=Score)  # this session's saved episodes
     awaiting_outcome: bool = False  # the reset waits for the outcome of the episode just saved
+    torque: str = "unknown"  # the follower's motors: "on" | "off" | "unknown"

@@ -27,6 +27,7 @@ from collections.abc import Callable
 from typing import Any, Protocol
 
 from core.messages import Command, Event, SessionEnded, Telemetry
+from hardware.errors import ConfigError, DeviceError
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +36,8 @@ class Engine(Protocol):
     """What a client needs from a session engine (in-process `core.session.Session` or remote)."""
 
     finished: bool
+    error: str | None  # why the engine failed (one line), once it has
+    bad_input: bool  # the failure was the user's input (a ConfigError): exit status 2
 
     def start(self) -> None: ...
     def send(self, command: Command) -> None: ...
@@ -108,15 +111,23 @@ def _child_main(conn, factory: EngineFactory, config: Any, parent_pid: int, outp
         _send_quietly(conn, ("tick", engine.snapshot(), engine.events()))
         _send_quietly(conn, ("closed", reason))
     except BaseException as error:  # noqa: BLE001 - every failure must reach the app
-        text = "".join(traceback.format_exception_only(type(error), error)).strip()
+        text = failure_line(error)
         log.error("engine failed: %s\n%s", text, traceback.format_exc())
-        _send_quietly(conn, ("error", text))
+        _send_quietly(conn, ("error", text, isinstance(error, ConfigError)))
         if engine is not None:
             try:
                 engine.close()
             except Exception:  # noqa: BLE001
                 log.exception("engine close after failure failed")
         sys.exit(1)
+
+
+def failure_line(error: BaseException) -> str:
+    """The one line a user reads: a lerecord error's own message (it names the problem and the
+    fix); anything else (a bug) with its exception type."""
+    if isinstance(error, (ConfigError, DeviceError)):
+        return str(error)
+    return "".join(traceback.format_exception_only(type(error), error)).strip()
 
 
 def _send_quietly(conn, message) -> None:
@@ -144,6 +155,7 @@ class EngineProcess:
         self.factory = factory
         self.output = output
         self.error: str | None = None
+        self.bad_input = False
         self.finished = False
         self._latest = Telemetry()
         self._events: list[Event] = []
@@ -241,7 +253,7 @@ class EngineProcess:
                     if any(isinstance(e, SessionEnded) for e in events):
                         self.finished = self._said_goodbye = True
                 elif kind == "error":
-                    self.error = payload[0]
+                    self.error, self.bad_input = payload[0], payload[1]
                     self.finished = True
                 elif kind == "closed":
                     self.finished = self._said_goodbye = True

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import queue
 import threading
+from dataclasses import replace
 
 from core import messages as m
 from core.control import ControlLoop, SessionFault
@@ -42,6 +43,7 @@ class Session:
         self.finished = threading.Event()
         self.end_reason: str | None = None
         self.error: str | None = None
+        self.bad_input = False  # start() raises a ConfigError itself, in process
         self.save_error: str | None = None  # the first failed save, which ends the session
         self.parts: SessionParts | None = None
         self._pushes: list[threading.Thread] = []  # a rollout strategy's pushes
@@ -237,6 +239,15 @@ class Session:
         with self._warnings_lock:
             self._warnings.append((self.clock.now(), text))
 
+    def _torque_after_close(self) -> str:
+        if self.end_reason == "emergency_stop":
+            return "off"
+        if self.parts is None:
+            return "unknown"
+        # disconnect() says when torque may still be on (configured so, or servos that did not
+        # confirm); otherwise it is off
+        return "on" if self.parts.devices.robot.torque_left_on else "off"
+
     # ---- the control thread's life ---------------------------------------------------------
 
     def _run(self) -> None:
@@ -267,12 +278,24 @@ class Session:
         self._closed = True
         from core.setup import close_session
 
+        # the last episodes may still be written (and uploaded): say so until they are
+        self.publish(replace(self._telemetry, phase="saving"))
         if self.parts is not None:
             for push in self._pushes:
                 push.join(PUSH_WAIT_S)  # a strategy's push under way ends first
             close_session(self.config, self.parts, self.emit, self.now, self.hub_api)
         if self.save_error is not None:
             self.end_reason, self.error = "error", self.error or self.save_error
+        torque = self._torque_after_close()
+        self.publish(
+            replace(
+                self._telemetry,
+                phase="e-stopped" if self.end_reason == "emergency_stop" else "ended",
+                episodes_saved=self.episodes_saved,
+                frame_index=0,
+                torque=torque,
+            )
+        )
         self.emit(
             m.SessionEnded(
                 self.now(),
@@ -281,6 +304,7 @@ class Session:
                 dataset_root=self._root(),
                 error=self.error,
                 score=self.score if self.score.marked else None,
+                torque=torque,
             )
         )
         self.finished.set()

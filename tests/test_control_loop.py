@@ -290,7 +290,8 @@ def test_rerecord_during_reset_takes_the_saved_episode_out_and_records_it_again(
         ("recording", 0), ("reset", 1), ("recording", 0), ("reset", 1), ("recording", 1),
     ]  # fmt: skip
     discarded = rig.reports.of(m.EpisodeDiscarded)
-    assert [(e.episode_index, e.frames, e.reason) for e in discarded] == [(0, 0, "rerecord")]
+    # the episode taken out again is reported with its real length
+    assert [(e.episode_index, e.frames, e.reason) for e in discarded] == [(0, 5, "rerecord")]
 
 
 def test_rerecord_during_reset_with_nothing_to_take_out_goes_on_to_the_next_episode():

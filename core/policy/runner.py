@@ -88,6 +88,7 @@ class PolicyRunner:
         self._pending = False
         self._last_action: np.ndarray | None = None
         self._stats = NO_STATS
+        self._chunk_forward_ms: float | None = None  # forward time of the newest chunk
         self.starvations = 0
         self.chunks = 0
         self.link_error: str | None = None
@@ -139,12 +140,13 @@ class PolicyRunner:
         self._schedule.clear()
         self._last_action = None
         self._stats = NO_STATS
+        self._chunk_forward_ms = None
         self.starvations = 0
         self.chunks = 0
         if observation is None or self.link_error is not None:
             return
         try:
-            chunk, _, self._stats = self._forward(observation)
+            chunk, self._chunk_forward_ms, self._stats = self._forward(observation)
         except PolicyUnavailable as lost:
             self._lost(str(lost))
             return
@@ -224,6 +226,7 @@ class PolicyRunner:
             self._measured(result.forward_ms / 1000)
             dropped += self._schedule.add(result.actions, result.computed_at, step)
             forward_ms, self._stats = result.forward_ms, result.stats
+            self._chunk_forward_ms = forward_ms
             self.chunks += 1
 
     def _request(self, observation: dict[str, np.ndarray], step: int) -> None:
@@ -251,6 +254,7 @@ class PolicyRunner:
             action = None if ensembling else self._schedule.take(step_index)
             if action is None:  # lerobot: forward when the queue is empty, or every step
                 chunk, forward_ms, self._stats = self._forward(observation, step_index)
+                self._chunk_forward_ms = forward_ms
                 self._schedule.add(chunk, step_index, step_index)
                 action, origin = self._schedule.take(step_index), "forward"
         if action is None:
@@ -273,6 +277,7 @@ class PolicyRunner:
             chunks=self.chunks,
             link_error=self.link_error,
             where=self.policy.where,
+            chunk_forward_ms=self._chunk_forward_ms,
         )
         return (None if action is None else action.copy()), record
 
