@@ -33,6 +33,7 @@ from core.step import OutputStats, PolicyStep
 
 log = logging.getLogger(__name__)
 NO_STATS = OutputStats(math.nan, math.nan, math.nan, math.nan)
+STALL_S = 30.0  # a chunk asked for and not given in this long (or 20 forwards) is a stuck policy
 
 
 @dataclass(frozen=True)
@@ -74,6 +75,7 @@ class PolicyRunner:
         self._recent: deque[float] = deque(maxlen=5)
         self._generation = 0
         self._pending = False
+        self._requested_at = 0.0
         self._last_action: np.ndarray | None = None
         self._stats = NO_STATS
         self.starvations = 0
@@ -163,6 +165,7 @@ class PolicyRunner:
             try:
                 result: _Chunk = self._results.get_nowait()
             except queue.Empty:
+                self._check_worker()
                 return forward_ms, dropped
             if result.generation != self._generation:
                 continue
@@ -173,9 +176,21 @@ class PolicyRunner:
             dropped += self._schedule.add(result.actions, result.computed_at, step)
             forward_ms, self._stats = result.forward_ms, result.stats
 
+    def _check_worker(self) -> None:
+        """A chunk asked for must come: the worker thread ended, or a forward that takes far
+        longer than measured, ends the session (the control loop only holds the arm)."""
+        if not self._pending or self._worker is None:
+            return
+        if not self._worker.is_alive():
+            raise RuntimeError("policy worker thread ended; the policy cannot act")
+        waited = time.perf_counter() - self._requested_at
+        if waited > max(STALL_S, 20 * (self._forward_s or 0)):
+            raise RuntimeError(f"policy forward gave no chunk in {waited:.0f} s")
+
     def _request(self, observation: dict[str, np.ndarray], step: int) -> None:
         snapshot = {key: np.array(value, copy=True) for key, value in observation.items()}
         self._pending = True
+        self._requested_at = time.perf_counter()
         self._requests.put((self._generation, step, snapshot))
 
     def act(
