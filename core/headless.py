@@ -91,8 +91,7 @@ def _open_rerun(config, out: TextIO):
         out.write(MISSING_NOTE + "\n")
         out.flush()
         return None
-    name = getattr(getattr(config, "dataset", None), "repo_id", "lerecord")
-    return RerunStreamer.open(name)
+    return RerunStreamer.for_session(config)
 
 
 def _stream(streamer, telemetry: m.Telemetry, out: TextIO):

@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import shutil
 from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
 
 from core import messages as m
@@ -31,6 +32,10 @@ def open_session(
     from core.config.validate import check_session
 
     ds = cfg.dataset
+    if not cfg.resume:
+        ds.stamp_repo_id(datetime.now())
+    if not ds.streaming_encoding:
+        log.info("lerecord always encodes the videos while recording (streaming_encoding)")
     devices = Devices(cfg.robot, cfg.teleop)  # features known (cameras asked), nothing connected
     root = check_session(cfg, devices)  # the one validation pass, before anything opens
     policy = recorder = parts = None
@@ -106,8 +111,9 @@ def _open_recorder(cfg, devices: Devices, root: Path, on_written: Callable):
         robot.name,
         dataset_features(robot.observation_features, robot.action_features, ds.video),
         video=ds.video,
-        vcodec=ds.vcodec,
-        encoder_threads=ds.num_image_writer_threads_per_camera or None,
+        encoder=ds.rgb_encoder,
+        encoder_threads=ds.encoder_threads or ds.num_image_writer_threads_per_camera or None,
+        queue_size=ds.encoder_queue_maxsize,
         on_written=on_written,
     )
     return recorder, created and not cfg.resume

@@ -137,7 +137,9 @@ def error_of(argv: list[str]) -> str:
         ),
         (
             GOOD + ["--dataset.vcodec=vp9"],
-            "--dataset.vcodec: got 'vp9'; expected libsvtav1 or h264 or hevc",
+            "--dataset.vcodec: got 'vp9'; expected one of auto, libsvtav1, h264, hevc, libaom-av1, "
+            "h264_videotoolbox, hevc_videotoolbox, h264_nvenc, hevc_nvenc, h264_vaapi, h264_qsv, "
+            "av1",
         ),
         (GOOD + ["stray"], "unexpected argument 'stray'"),
         (GOOD + ["--config"], "--config: needs a path to a TOML profile"),

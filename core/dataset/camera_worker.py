@@ -28,6 +28,7 @@ from pathlib import Path
 import numpy as np
 
 from core.dataset.stats import downsample_step, sample_indices
+from core.dataset.video_encoder import VideoSettings
 
 logger = logging.getLogger(__name__)
 
@@ -35,59 +36,9 @@ logger = logging.getLogger(__name__)
 # only. Set at import, before any encoder thread exists (setenv is not thread-safe).
 os.environ.setdefault("SVT_LOG", "1")
 
-# lerobot's RGBEncoderConfig defaults, and the faster h264 option.
-CODECS = {"libsvtav1": "libsvtav1", "av1": "libsvtav1", "h264": "libx264", "libx264": "libx264"}
-H264_PRESET = "ultrafast"
 FINISH_STALL_S = 30.0  # an encoder that makes no progress this long is given up on
 WAIT_SLICE_S = 0.2
 ENCODER_NICE = 5  # encoders yield the CPU to the control thread (Linux; inherited by codec threads)
-
-
-@dataclass(frozen=True)
-class VideoSettings:
-    vcodec: str = "libsvtav1"
-    pix_fmt: str = "yuv420p"
-    g: int = 2
-    crf: int = 30
-    preset: int | str | None = None  # None: 12 for libsvtav1, H264_PRESET for libx264
-    fast_decode: int = 0
-    threads: int | None = None
-
-    @property
-    def encoder(self) -> str:
-        return CODECS[self.vcodec]
-
-    @property
-    def resolved_preset(self) -> int | str:
-        if self.preset is not None:
-            return self.preset
-        return 12 if self.encoder == "libsvtav1" else H264_PRESET
-
-    def options(self) -> dict[str, str]:
-        """Codec options, as lerobot passes them to PyAV's `add_stream`."""
-        opts = {"g": str(self.g), "crf": str(self.crf), "preset": str(self.resolved_preset)}
-        if self.encoder == "libsvtav1":
-            params = [f"fast-decode={max(0, min(2, self.fast_decode))}"]
-            if self.threads:
-                params.append(f"lp={self.threads}")
-            opts["svtav1-params"] = ":".join(params)
-        else:
-            if self.fast_decode:
-                opts["tune"] = "fastdecode"
-            if self.threads:
-                opts["threads"] = str(self.threads)
-        return opts
-
-    def info(self) -> dict:
-        """The encoder part of the `video.*` block lerobot writes into info.json."""
-        return {
-            "video.g": self.g,
-            "video.crf": self.crf,
-            "video.preset": self.resolved_preset,
-            "video.fast_decode": self.fast_decode,
-            "video.video_backend": "pyav",
-            "video.extra_options": {},
-        }
 
 
 @dataclass
@@ -129,6 +80,7 @@ class CameraWorker:
         staging: Path,
         video: VideoSettings | None,
         queue_size: int = 30,
+        threads: int | None = None,
     ):
         self.key = key
         self.shape = tuple(shape)
@@ -136,6 +88,7 @@ class CameraWorker:
         self.staging = staging
         self.video = video
         self.queue_size = queue_size
+        self.threads = threads  # encoder threads (`--dataset.encoder_threads`); None: the codec's
         self.enqueued = 0  # written by the producer only
         self.consumed = 0  # written by the worker only
         self.dropped = 0  # written by the producer only
@@ -331,7 +284,7 @@ class _Take:
         self.realtime_before = _realtime_threads()
         self.container = av.open(str(self.path), "w")
         stream = self.container.add_stream(
-            settings.encoder, rate=self.worker.fps, options=settings.options()
+            settings.encoder, rate=self.worker.fps, options=settings.options(self.worker.threads)
         )
         h, w, _ = self.worker.shape
         stream.width, stream.height, stream.pix_fmt = w, h, settings.pix_fmt

@@ -30,11 +30,12 @@ from pathlib import Path
 import numpy as np
 
 from core.dataset import commit
-from core.dataset.camera_worker import CameraWorker, TakeResult, VideoSettings
+from core.dataset.camera_worker import CameraWorker, TakeResult
 from core.dataset.episode_files import EpisodeFrames, stage_episode
 from core.dataset.features import IMAGES_PREFIX
 from core.dataset.layout import default_root
 from core.dataset.meta import DatasetMeta, forget_if_empty
+from core.dataset.video_encoder import VideoSettings
 
 logger = logging.getLogger(__name__)
 
@@ -92,6 +93,7 @@ class DatasetRecorder:
         video: VideoSettings | None,
         queue_size: int,
         on_written: Callable[[EpisodeWritten], None] | None,
+        encoder_threads: int | None = None,
     ):
         self.meta = meta  # as published on disk; replaced by the saver after each save
         self.root = meta.root
@@ -110,7 +112,7 @@ class DatasetRecorder:
         for key in meta.camera_keys:
             shape = tuple(meta.features[key]["shape"])
             self._workers[key.removeprefix(IMAGES_PREFIX)] = CameraWorker(
-                key, shape, self.fps, self._staging, video, queue_size
+                key, shape, self.fps, self._staging, video, queue_size, encoder_threads
             )
         self._take = 0
         self._recording = False
@@ -150,17 +152,21 @@ class DatasetRecorder:
         features: dict,
         video: bool = True,
         vcodec: str = "libsvtav1",
+        encoder: VideoSettings | None = None,
         encoder_threads: int | None = None,
         queue_size: int = 30,
         on_written: Callable[[EpisodeWritten], None] | None = None,
     ) -> DatasetRecorder:
+        """`encoder` (`--dataset.rgb_encoder.*`) wins over `vcodec`, its codec alone."""
         root = Path(root) if root else default_root(repo_id)
-        settings = _settings(features, video, vcodec, encoder_threads)
+        settings = _settings(features, video, encoder or VideoSettings(vcodec=vcodec))
+        if encoder_threads:
+            encoder_threads = max(1, min(encoder_threads, os.cpu_count() or 1))
         if resume:
             meta = DatasetMeta.open_existing(root, repo_id, fps, robot_type, features)
         else:
             meta = DatasetMeta.create(root, repo_id, fps, robot_type, features, use_videos=video)
-        recorder = cls(meta, settings, queue_size, on_written)
+        recorder = cls(meta, settings, queue_size, on_written, encoder_threads)
         recorder.started_here = not resume
         return recorder
 
@@ -417,19 +423,10 @@ def _dim(features: dict, key: str) -> int:
     return features[key]["shape"][0] if key in features else 0
 
 
-def _settings(
-    features: dict, video: bool, vcodec: str, encoder_threads: int | None
-) -> VideoSettings | None:
-    from core.dataset.camera_worker import CODECS
+def _settings(features: dict, video: bool, encoder: VideoSettings) -> VideoSettings | None:
     from hardware.errors import ConfigError
 
     dtypes = {ft["dtype"] for ft in features.values()}
     if video and "image" in dtypes or not video and "video" in dtypes:
         raise ConfigError("features disagree with video=" + str(video).lower())
-    if vcodec not in CODECS:
-        raise ConfigError(
-            f"--dataset.vcodec={vcodec} is not supported; use libsvtav1 (lerobot's) or h264"
-        )
-    if encoder_threads:
-        encoder_threads = max(1, min(encoder_threads, os.cpu_count() or 1))
-    return VideoSettings(vcodec=vcodec, threads=encoder_threads) if video else None
+    return encoder if video else None
