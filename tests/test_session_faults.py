@@ -164,3 +164,25 @@ def test_a_stop_before_the_first_save_leaves_no_folder(tmp_path):
     ended = finish(session, seen)
     assert ended.episodes_saved == 0
     assert not root.exists()
+
+
+@pytest.mark.parametrize(
+    "fault, said",
+    [
+        ("overheat 3", "reports a servo fault"),
+        ("overload 2", "reports a servo fault"),
+        ("camera", "lost a camera"),
+    ],
+)
+def test_a_fault_that_is_not_silence_is_not_called_silence(tmp_path, fault, said):
+    seen: list = []
+    session = start_session(tmp_path / "ds", episodes=3, seconds=1.0)
+    wait_for(session, m.EpisodeSaved, seen)
+    if fault == "camera":
+        session.devices.robot.cameras["front"].unplug()
+    else:
+        session.devices.robot.link.fault(fault)
+    ended = finish(session, seen, timeout=DEADLINE_S)
+    assert ended.reason == "error" and said in ended.error, ended.error
+    assert "stopped answering" not in ended.error
+    assert check_loadable(tmp_path / "ds")["total_episodes"] >= 1
