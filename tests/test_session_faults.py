@@ -186,3 +186,20 @@ def test_a_fault_that_is_not_silence_is_not_called_silence(tmp_path, fault, said
     assert ended.reason == "error" and said in ended.error, ended.error
     assert "stopped answering" not in ended.error
     assert check_loadable(tmp_path / "ds")["total_episodes"] >= 1
+
+
+def test_a_servo_that_answers_again_while_the_session_closes_gets_its_torque_off(tmp_path):
+    """Silent long enough to end the session, back within the closing's grace: torque off is
+    confirmed by every servo, so no warning is needed."""
+    seen: list = []
+    session = start_session(tmp_path / "ds", episodes=3, seconds=1.0)
+    wait_for(session, m.EpisodeSaved, seen)
+    link = session.devices.robot.link
+    link.fault("silent 3")
+    wait_for(session, m.DeviceFault, seen)
+    time.sleep(3.0)  # the session gave up on the arm; a first torque-off pass has failed
+    link.fault("clear")
+    ended = finish(session, seen, timeout=DEADLINE_S)
+    assert ended.reason == "error"
+    warnings = [e.message for e in seen if isinstance(e, m.WarningRaised)]
+    assert not [w for w in warnings if "torque may still be on" in w], warnings
