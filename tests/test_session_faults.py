@@ -203,3 +203,26 @@ def test_a_servo_that_answers_again_while_the_session_closes_gets_its_torque_off
     assert ended.reason == "error"
     warnings = [e.message for e in seen if isinstance(e, m.WarningRaised)]
     assert not [w for w in warnings if "torque may still be on" in w], warnings
+
+
+def test_an_unplugged_bus_ends_the_session_and_says_the_arm_may_be_powered(tmp_path):
+    seen: list = []
+    session = start_session(tmp_path / "ds", episodes=3, seconds=1.0)
+    wait_for(session, m.EpisodeSaved, seen)
+    session.devices.robot.link.fault("unplug")
+    ended = finish(session, seen, timeout=DEADLINE_S)
+    assert ended.reason == "error" and "lost the servo bus" in ended.error
+    warnings = [e.message for e in seen if isinstance(e, m.WarningRaised)]
+    torque = [w for w in warnings if "torque may still be on" in w]
+    assert len(torque) == 1 and "gripper (id 6)" in torque[0] and "power off" in torque[0]
+    assert check_loadable(tmp_path / "ds")["total_episodes"] >= 1
+
+
+def test_a_few_corrupt_replies_are_retried_and_the_session_goes_on(tmp_path):
+    seen: list = []
+    session = start_session(tmp_path / "ds", episodes=2, seconds=1.0)
+    wait_for(session, m.EpisodeStarted, seen)
+    session.devices.robot.link.fault("corrupt 3 2")
+    ended = finish(session, seen, timeout=DEADLINE_S)
+    assert ended.reason == "completed" and ended.episodes_saved == 2
+    assert check_loadable(tmp_path / "ds")["total_episodes"] == 2
