@@ -44,7 +44,7 @@ def open_session(
         if cfg.policy is not None and cfg.policy.path:
             from core.policy.session import SessionPolicy
 
-            policy = SessionPolicy.load(cfg.policy, devices, fps=ds.fps)
+            policy = SessionPolicy.load(cfg.policy, devices, fps=ds.fps, task=ds.single_task)
         if ds.push_to_hub:
             from core.dataset.hub import check_hub
 
