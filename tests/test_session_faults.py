@@ -226,3 +226,18 @@ def test_a_few_corrupt_replies_are_retried_and_the_session_goes_on(tmp_path):
     ended = finish(session, seen, timeout=DEADLINE_S)
     assert ended.reason == "completed" and ended.episodes_saved == 2
     assert check_loadable(tmp_path / "ds")["total_episodes"] == 2
+
+
+def test_a_short_camera_outage_is_said_not_left_as_silent_identical_frames(tmp_path):
+    seen: list = []
+    session = start_session(tmp_path / "ds", episodes=1, seconds=2.0)
+    wait_for(session, m.EpisodeStarted, seen)
+    camera = session.devices.robot.cameras["front"]
+    time.sleep(0.5)
+    camera.unplug()
+    time.sleep(0.4)  # shorter than the 1 s after which the camera counts as lost
+    camera.replug()
+    ended = finish(session, seen, timeout=DEADLINE_S)
+    assert ended.reason == "completed"
+    warnings = [e.message for e in seen if isinstance(e, m.WarningRaised)]
+    assert any("camera front repeated one picture" in w for w in warnings), warnings
