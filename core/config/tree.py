@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from core.dataset.video_encoder import VCODECS, VideoSettings
 from core.policy.schedule import AGGREGATES
@@ -65,6 +66,14 @@ class PolicyConfig:
         choices=tuple(AGGREGATES),
         group="policy server",
     )
+
+    def overrides(self) -> dict[str, Any]:
+        """Checkpoint config fields the command line replaces (rollout's `--policy.*`)."""
+        return {}
+
+    def revision(self) -> str | None:
+        """The Hub revision of the checkpoint (None: the newest)."""
+        return None
 
     def __post_init__(self) -> None:
         if not self.path:
@@ -277,6 +286,8 @@ class RecordConfig:
         default_factory=dict, help='console keys remapped, \'{"binding id": "key"}\''
     )
     theme: str | None = option(None, help="console theme: a theme file's name (none: dark)")
+    # Set by `lerecord rollout` (core.config.rollout): the strategy whose phase plan runs.
+    rollout: Any = field(default=None, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if self.teleop is None and self.policy is None:
