@@ -235,7 +235,7 @@ def test_a_short_camera_outage_is_said_not_left_as_silent_identical_frames(tmp_p
     camera = session.devices.robot.cameras["front"]
     time.sleep(0.5)
     camera.unplug()
-    time.sleep(0.4)  # shorter than the 1 s after which the camera counts as lost
+    time.sleep(0.5)  # shorter than the 1 s after which the camera counts as lost
     camera.replug()
     ended = finish(session, seen, timeout=DEADLINE_S)
     assert ended.reason == "completed"
