@@ -387,6 +387,8 @@ class DatasetRecorder:
             warning = warning or None
         except Exception as exc:
             logger.exception("dataset %s: episode not saved", self.repo_id)
+            if not self.episode_bytes:  # the first save: what it had written so far
+                self.episode_bytes = _bytes_under(staged) + _bytes_under(take)
             error = f"episode not saved: {exc}{self._space_note()}"
             index = -1
             self._last_publish = None  # a re-record now must not take out the one before
