@@ -33,22 +33,9 @@ SUBCOMMANDS = {
 
 
 def main(argv: list[str] | None = None) -> int:
-    STOP_SIGNALS.install()
-    argv = list(sys.argv[1:] if argv is None else argv)
-    if argv[:1] == ["--version"]:
-        print(f"lerecord {version()}")
-        return 0
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     try:
-        if argv[:1] in (["-h"], ["--help"], ["help"]) and len(argv) == 1:
-            print(overview())
-            return 0
-        name = argv.pop(0) if argv and argv[0] in SUBCOMMANDS else "record"
-        command = importlib.import_module(SUBCOMMANDS[name])
-        if "--help" in argv or "-h" in argv or argv[:1] == ["help"]:
-            print(command.help(argv))
-            return 0
-        return command.main(argv)
+        STOP_SIGNALS.install()  # first of all: from here a signal unwinds through the cleanups
+        return _command(list(sys.argv[1:] if argv is None else argv))
     except ConfigError as error:
         print(f"lerecord: error: {error}", file=sys.stderr)
         return REFUSED
@@ -58,6 +45,22 @@ def main(argv: list[str] | None = None) -> int:
     except Interrupted as stop:
         print(f"lerecord: stopped by {stop}", file=sys.stderr)
         return 128 + stop.signum
+
+
+def _command(argv: list[str]) -> int:
+    if argv[:1] == ["--version"]:
+        print(f"lerecord {version()}")
+        return 0
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    if argv[:1] in (["-h"], ["--help"], ["help"]) and len(argv) == 1:
+        print(overview())
+        return 0
+    name = argv.pop(0) if argv and argv[0] in SUBCOMMANDS else "record"
+    command = importlib.import_module(SUBCOMMANDS[name])
+    if "--help" in argv or "-h" in argv or argv[:1] == ["help"]:
+        print(command.help(argv))
+        return 0
+    return command.main(argv)
 
 
 def version() -> str:

@@ -23,7 +23,8 @@ from core.step import ControlStep, PolicyStep
 from core.telemetry import TEMPERATURE_FAULT_C, servo_rows, thumbnail
 from core.timing import Clock, Deadlines, MonotonicClock, Window
 from hardware.base import Camera, Robot
-from hardware.errors import DeviceError
+from hardware.errors import CameraLost, DeviceError
+from hardware.feetech.bus import ServoFault
 
 log = logging.getLogger(__name__)
 
@@ -411,7 +412,7 @@ class ControlLoop:
                 self._fault_since = now
                 self.reports.emit(m.DeviceFault(self.now(), label, str(error), recovered=False))
             elif now - self._fault_since > FAULT_LIMIT_S:
-                raise SessionFault(f"{label} stopped answering: {error}") from error
+                raise SessionFault(f"{label} {_what_failed(error)}: {error}") from error
             return None
         if self._fault_since is not None:
             self._fault_since = None
@@ -515,3 +516,13 @@ class ControlLoop:
             oldest = age_ms if oldest is None else max(oldest, age_ms)
             thumbs.append(thumbnail(name, frame.image, age_ms))
         return tuple(thumbs), oldest
+
+
+def _what_failed(error: DeviceError) -> str:
+    """How a device failed for good, in words: a servo's error bits (overheating, overload) are
+    not silence, nor is a lost camera."""
+    if isinstance(error, ServoFault):
+        return "reports a servo fault"
+    if isinstance(error, CameraLost):
+        return "lost a camera"
+    return "stopped answering"

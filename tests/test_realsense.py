@@ -171,6 +171,6 @@ def test_find_cameras_realsense_without_the_package_says_how_to_install_it():
     out = subprocess.run(
         [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60
     )
-    assert out.returncode == 2
+    assert out.returncode == 1  # a device that cannot be used (its driver is missing)
     assert out.stderr.startswith("lerecord: error: RealSense cameras need Intel's pyrealsense2")
     assert "pip install 'lerecord[realsense]'" in out.stderr

@@ -12,7 +12,6 @@ from __future__ import annotations
 import logging
 import os
 import sys
-import tempfile
 import threading
 import time
 from collections.abc import Callable
@@ -365,8 +364,11 @@ def make_app(engine: Engine | None = None, **options: Any) -> ConsoleApp:
 
 
 def _engine_log_path() -> str:
-    folder = os.path.join(tempfile.gettempdir(), "lerecord")
-    os.makedirs(folder, exist_ok=True)
+    """The engine child's log: in the user's own state folder (`$XDG_STATE_HOME/lerecord`,
+    default ~/.local/state/lerecord), never a shared one another user could have made first."""
+    state = os.environ.get("XDG_STATE_HOME") or os.path.expanduser("~/.local/state")
+    folder = os.path.join(state, "lerecord")
+    os.makedirs(folder, mode=0o700, exist_ok=True)
     return os.path.join(folder, f"engine-{time.strftime('%Y%m%d_%H%M%S')}-{os.getpid()}.log")
 
 

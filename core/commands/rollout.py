@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 import sys
 
+from core.signals import STOP_SIGNALS
 from hardware.errors import ConfigError
 
 log = logging.getLogger(__name__)
@@ -42,6 +43,7 @@ def main(argv: list[str]) -> int:
         return run_headless(config)
     from tui.app import run_console
 
+    STOP_SIGNALS.restore()  # the console's engine child handles the signals itself
     return run_console(config)
 
 

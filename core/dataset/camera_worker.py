@@ -59,6 +59,7 @@ class _Finish:
     length: int
     done: threading.Event = field(default_factory=threading.Event)
     result: TakeResult | None = None
+    still_frames: int = 0  # the longest run of one picture given again and again in the take
 
 
 @dataclass(frozen=True)
@@ -92,6 +93,9 @@ class CameraWorker:
         self.enqueued = 0  # written by the producer only
         self.consumed = 0  # written by the worker only
         self.dropped = 0  # written by the producer only
+        self._last_image: np.ndarray | None = None  # producer only, as the three below
+        self._still = 0
+        self._longest_still = 0
         self._queue: queue.SimpleQueue = queue.SimpleQueue()
         self._takes: dict[int, _Take] = {}
         self._thread = threading.Thread(target=self._run, name=f"encoder-{key}", daemon=True)
@@ -104,6 +108,11 @@ class CameraWorker:
         return self.enqueued - self.consumed
 
     def offer(self, take: int, index: int, image: np.ndarray) -> bool:
+        if image is self._last_image:  # the camera gave no new picture since the last step
+            self._still += 1
+            self._longest_still = max(self._longest_still, self._still + 1)
+        else:
+            self._last_image, self._still = image, 0
         if self.enqueued - self.consumed >= self.queue_size:
             self.dropped += 1
             return False
@@ -113,9 +122,13 @@ class CameraWorker:
 
     def finish(self, take: int, length: int) -> _Finish:
         """Ask for the take to be closed at `length` frames; wait on the returned `.done`."""
-        request = _Finish(take, length)
+        request = _Finish(take, length, still_frames=self._longest_still)
+        self._forget_still()
         self._queue.put(request)
         return request
+
+    def _forget_still(self) -> None:
+        self._last_image, self._still, self._longest_still = None, 0, 0
 
     def wait_finished(self, request: _Finish, stall_s: float = FINISH_STALL_S) -> TakeResult:
         """The take's result once the worker has closed it; an error result, never a wait for
@@ -133,6 +146,7 @@ class CameraWorker:
         return request.result or TakeResult(None, error=f"camera {self.key}: the take failed")
 
     def abort(self, take: int) -> None:
+        self._forget_still()
         self._queue.put(_Abort(take))
 
     def stop(self, timeout: float | None = None) -> None:

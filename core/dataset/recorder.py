@@ -383,9 +383,12 @@ class DatasetRecorder:
             self._last_publish = (self.meta, undo)
             self.meta = new_meta
             self._saved += 1
-            warning = self._space_warning()
+            warning = "; ".join(filter(None, [self._still_warning(job), self._space_warning()]))
+            warning = warning or None
         except Exception as exc:
             logger.exception("dataset %s: episode not saved", self.repo_id)
+            if not self.episode_bytes:  # the first save: what it had written so far
+                self.episode_bytes = _bytes_under(staged) + _bytes_under(take)
             error = f"episode not saved: {exc}{self._space_note()}"
             index = -1
             self._last_publish = None  # a re-record now must not take out the one before
@@ -429,6 +432,19 @@ class DatasetRecorder:
             return shutil.disk_usage(self.root).free
         except OSError:
             return None
+
+    def _still_warning(self, job: _SaveJob) -> str | None:
+        """A camera that gave one picture for a while (a short outage) made that many identical
+        frames in the video: said, not left silent."""
+        limit = max(3, self.fps // 5)
+        still = {n: r.still_frames for n, r in job.finishes.items() if r.still_frames >= limit}
+        if not still:
+            return None
+        parts = [
+            f"camera {n} repeated one picture {k} times ({k / self.fps:.1f} s)"
+            for n, k in still.items()
+        ]
+        return "; ".join(parts) + ": it gave no new frame meanwhile (check its cable and USB)"
 
     def _space_warning(self) -> str | None:
         """After a save: a warning when the disk cannot hold another episode like this one."""

@@ -39,6 +39,7 @@ log = logging.getLogger(__name__)
 NO_STATS = OutputStats(math.nan, math.nan, math.nan, math.nan)
 RECONNECT = "reconnect"  # a worker job: set the policy up again
 RETRY_S = 1.0  # between reconnection attempts
+STALL_S = 30.0  # a chunk asked for and not given in this long (or 20 forwards) is a stuck policy
 
 
 @dataclass(frozen=True)
@@ -86,6 +87,7 @@ class PolicyRunner:
         self._recent: deque[float] = deque(maxlen=5)
         self._generation = 0
         self._pending = False
+        self._requested_at = 0.0
         self._last_action: np.ndarray | None = None
         self._stats = NO_STATS
         self._chunk_forward_ms: float | None = None  # forward time of the newest chunk
@@ -213,6 +215,7 @@ class PolicyRunner:
             try:
                 result: _Chunk = self._results.get_nowait()
             except queue.Empty:
+                self._check_worker()
                 return forward_ms, dropped
             if isinstance(result, _Link):
                 self.link_error = result.lost
@@ -229,9 +232,23 @@ class PolicyRunner:
             self._chunk_forward_ms = forward_ms
             self.chunks += 1
 
+    def _check_worker(self) -> None:
+        """A chunk asked for must come: the worker thread ended, or a forward that takes far
+        longer than measured, ends the session (the control loop only holds the arm)."""
+        if not self._pending or self._worker is None:
+            return
+        if not self._worker.is_alive():
+            raise RuntimeError("policy worker thread ended; the policy cannot act")
+        if self.link_error is not None:
+            return  # a remote policy being reconnected: the arm holds meanwhile, as meant
+        waited = time.perf_counter() - self._requested_at
+        if waited > max(STALL_S, 20 * (self._forward_s or 0)):
+            raise RuntimeError(f"policy forward gave no chunk in {waited:.0f} s")
+
     def _request(self, observation: dict[str, np.ndarray], step: int) -> None:
         snapshot = {key: np.array(value, copy=True) for key, value in observation.items()}
         self._pending = True
+        self._requested_at = time.perf_counter()
         self._requests.put((self._generation, step, snapshot))
 
     def act(

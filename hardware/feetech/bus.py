@@ -46,7 +46,7 @@ from hardware.feetech.tables import (
 
 log = logging.getLogger(__name__)
 
-TORQUE_OFF_GRACE_S = 2.0  # disconnect() asks servos that did not confirm torque off again this long
+TORQUE_OFF_GRACE_S = 3.0  # disconnect() asks servos that did not confirm torque off again this long
 NORMALIZED = ("Goal_Position", "Present_Position")
 VOLTAGE_ERROR = 0x01  # a sagging supply: logged once in sync reads, not fatal (lerobot ignores it)
 
