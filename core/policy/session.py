@@ -49,7 +49,8 @@ class SessionPolicy:
 
     def describe(self) -> str:
         """The policy and its runtime, for the session's first line."""
-        return f"ACT on {self.policy.runtime}, {self.policy.threads or 'default'} threads"
+        threads = self.policy.threads
+        return f"ACT on {self.policy.runtime}, {threads} thread{'s' if threads != 1 else ''}"
 
     def start_episode(self, observation: dict[str, Any] | None = None) -> None:
         """Reset the policy (each episode); with the robot's observation, compute a chunk now."""

@@ -10,9 +10,12 @@ from core import messages as m
 def describe(event: m.Event) -> tuple[str, str]:
     """(theme variable for the line's colour, text) for one event."""
     if isinstance(event, m.SessionStarted):
+        policy = f"; policy {event.policy}" if event.policy else ""
+        threads = f"; threads: {event.threads}" if event.threads else ""
         return (
             "primary",
-            f"session started: {event.robot} → {event.repo_id} ({event.num_episodes} episodes)",
+            f"session started: {event.robot} → {event.repo_id} ({event.num_episodes} episodes)"
+            f"{policy}{threads}",
         )
     if isinstance(event, m.PhaseChanged):
         return event.phase if event.phase in (
