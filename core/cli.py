@@ -18,6 +18,7 @@ from hardware.errors import ConfigError, DeviceError
 
 SUBCOMMANDS = {
     "record": "core.commands.record",
+    "rollout": "core.commands.rollout",
     "calibrate": "core.commands.calibrate",
     "find-port": "core.commands.find_port",
     "find-cameras": "core.commands.find_cameras",

@@ -1,9 +1,12 @@
-"""`load_policy`: from a folder or Hub repo id to a ready policy on the chosen device."""
+"""Which code runs a policy (`backend`: the one place that choice is made), and `load_policy`:
+from a folder or Hub repo id to lerecord's own ACT, ready on the chosen device."""
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
+from typing import Any
 
 from core.policy.policy import Policy
 from hardware.errors import ConfigError
@@ -47,8 +50,42 @@ def resolve_device(name: str):
     raise ConfigError(f"--policy.device={name}: not supported (use cpu, cuda, cuda:N or mps)")
 
 
-def choose_backend(backend: str, device: str = "cpu", use_amp: bool = False) -> str:
-    """The runtime, torch or onnx, for `--policy.backend` (auto|torch|onnx): decided here only.
+SERVER, NATIVE_ACT, LEROBOT = "server", "act", "lerobot"
+
+
+def backend(config) -> str:
+    """How `config` (lerecord's PolicyConfig) runs: SERVER with `--policy.server` (lerobot's
+    policy server, any type it knows); NATIVE_ACT for an ACT checkpoint (lerecord's own, no
+    lerobot needed); LEROBOT for any other type when lerobot is importable here. A type nothing
+    here can run is a ConfigError naming it and both ways forward."""
+    if config.server is not None:
+        return SERVER
+    from core.policy.checkpoint import resolve_folder
+    from core.policy.config import read_json
+
+    kind = read_json(resolve_folder(config.path) / "config.json").get("type")
+    if kind == "act":
+        return NATIVE_ACT
+    if lerobot_importable():
+        return LEROBOT
+    raise ConfigError(
+        f"--policy.path={config.path}: policy type {kind!r} runs only through lerobot's own "
+        "classes, and lerobot is not installed in this Python; either install it "
+        "(pip install 'lerecord[lerobot]', Python >= 3.12) or run the policy on lerobot's "
+        "policy server (python -m lerobot.async_inference.policy_server) and give "
+        "--policy.server=HOST:PORT"
+    )
+
+
+def lerobot_importable() -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec("lerobot") is not None
+
+
+def choose_runtime(backend: str, device: str = "cpu", use_amp: bool = False) -> str:
+    """The runtime of lerecord's own ACT, torch or onnx, for `--policy.backend`
+    (auto|torch|onnx).
 
     auto: ONNX Runtime when it is installed, offers an execution provider for the device and
     float32 is asked for (use_amp is a PyTorch feature); PyTorch otherwise.
@@ -84,9 +121,11 @@ def load_policy(
     revision: str | None = None,
     backend: str = "auto",
     threads: int | None = None,
+    overrides: dict[str, Any] | None = None,
 ) -> Policy:
     """Load a lerobot checkpoint (folder or Hub repo id) or an ONNX export, ready for
-    `select_action`, on the backend `choose_backend` picks; `threads`: intra-op threads.
+    `select_action`, on the runtime `choose_runtime` picks; `threads`: intra-op threads;
+    `overrides`: config fields replaced (they change the network's settings, so PyTorch runs).
 
     Everything is checked here, before a session starts: the folder or download, config.json and
     its type, the weights (safetensors only, strict key and shape match), the normalisation
@@ -103,11 +142,24 @@ def load_policy(
                 f"--policy.path={path_or_repo_id} is an ONNX export, which runs on "
                 "--policy.backend=onnx (or auto); give the checkpoint folder for torch"
             )
-        choose_backend("onnx", device)
+        if overrides:
+            raise ConfigError(
+                f"--policy.path={path_or_repo_id} is an ONNX export, whose settings are fixed; "
+                f"give the checkpoint folder to change {', '.join(overrides)}"
+            )
+        choose_runtime("onnx", device)
         policy = OnnxACTPolicy(folder, device, threads)
         _log_loaded(policy, folder, f"ONNX Runtime {', '.join(policy.providers)}")
         return policy
-    if choose_backend(backend, device, use_amp) == "onnx":
+    if overrides and backend == "auto":
+        log.info("--policy overrides %s: running PyTorch", ", ".join(overrides))
+        backend = "torch"
+    if overrides and backend == "onnx":
+        raise ConfigError(
+            f"--policy.backend=onnx runs the checkpoint's own settings; drop the overrides "
+            f"({', '.join(overrides)}) or use --policy.backend=torch"
+        )
+    if choose_runtime(backend, device, use_amp) == "onnx":
         from core.policy.export import cached_onnx_policy
 
         try:
@@ -119,10 +171,12 @@ def load_policy(
         else:
             _log_loaded(policy, folder, f"ONNX Runtime {', '.join(policy.providers)}")
             return policy
-    return _load_torch(folder, device, use_amp, threads)
+    return _load_torch(folder, device, use_amp, threads, overrides)
 
 
-def _load_torch(folder, device: str, use_amp: bool, threads: int | None) -> Policy:
+def _load_torch(
+    folder, device: str, use_amp: bool, threads: int | None, overrides: dict[str, Any] | None
+) -> Policy:
     try:
         import torch  # noqa: F401
     except ImportError as error:
@@ -137,6 +191,9 @@ def _load_torch(folder, device: str, use_amp: bool, threads: int | None) -> Poli
     if use_amp and torch_device.type != "cuda":
         log.info("--policy.use_amp applies on CUDA only; running in float32 on %s", torch_device)
     checkpoint = read_checkpoint(folder)
+    if overrides:  # `--policy.n_action_steps=…` and the like (lerobot-rollout's overrides)
+        checkpoint.config = dataclasses.replace(checkpoint.config, **overrides)
+        checkpoint.config.validate("--policy")
     policy = ACTPolicy(checkpoint, torch_device, use_amp=use_amp, threads=threads)
     _log_loaded(policy, checkpoint.folder, f"PyTorch {torch_device} ({checkpoint.layout} layout)")
     return policy

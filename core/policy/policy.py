@@ -13,6 +13,7 @@ import abc
 import contextlib
 import time
 from collections import deque
+from collections.abc import Callable
 
 import numpy as np
 
@@ -27,6 +28,11 @@ def check_image(name: str, value: np.ndarray) -> np.ndarray:
     if image.ndim != 3 or image.shape[2] != 3:
         raise ValueError(f"{name}: expected an HxWx3 RGB image, got shape {image.shape}")
     return image
+
+
+class PolicyUnavailable(Exception):
+    """The policy cannot be reached for now (its server is lost); the runner holds the arm and
+    calls `Policy.reconnect` until it answers again."""
 
 
 class TemporalEnsembler:
@@ -61,12 +67,20 @@ class TemporalEnsembler:
 class Policy(abc.ABC):
     """A loaded policy. Subclasses implement `predict_chunk`; the rest is shared.
 
-    `runtime` names what runs it ("PyTorch cpu", "ONNX Runtime CPUExecutionProvider") and
-    `threads` the intra-op threads it was given (None: the runtime's default).
+    `threads` is the intra-op threads its runtime was given (None: not lerecord's to set).
 
     `output_names` defaults to `action_0 … action_{n-1}` (config.json only gives the action's
     size); `match_features` replaces them with the robot's action names (`shoulder_pan.pos` …).
+
+    A policy running elsewhere (lerobot's policy server) declares how the runner asks for chunks
+    and merges them: `request_fraction` (ask when no more than this fraction of a chunk is left,
+    lerobot's `chunk_size_threshold`; None: when the actions left cover the forward time) and
+    `aggregate` (old, new -> action for a step two chunks cover; None: the newer replaces).
     """
+
+    where: str = "this computer"  # where the model runs, for the console's policy panel
+    request_fraction: float | None = None
+    aggregate: Callable[[np.ndarray, np.ndarray], np.ndarray] | None = None
 
     def __init__(
         self,
@@ -84,7 +98,6 @@ class Policy(abc.ABC):
         self.last_output_stats: OutputStats | None = None
         self.last_forward_ms: float | None = None
         self.rename_map: dict[str, str] = {}
-        self.runtime = "a custom runtime"
         self.threads: int | None = None
         self.reset()
 
@@ -95,6 +108,16 @@ class Policy(abc.ABC):
     @abc.abstractmethod
     def predict_chunk(self, observation: dict[str, np.ndarray]) -> np.ndarray:
         """A whole chunk of actions, float32 [chunk_size, action_dim], in the robot's units."""
+
+    def chunk_for(self, observation: dict[str, np.ndarray], step: int) -> np.ndarray:
+        """The chunk for the observation of `step` (a remote policy tells the server the step)."""
+        return self.predict_chunk(observation)
+
+    def reconnect(self) -> None:
+        """Set the policy up again after PolicyUnavailable (only a remote policy loses it)."""
+
+    def close(self) -> None:
+        """Let go of what the policy holds (a remote policy's connection)."""
 
     def reset(self) -> None:
         """Forget queued actions (call at every episode start)."""
@@ -167,7 +190,7 @@ class ACTPolicy(Policy):
             post.features, post.norm_map, post.stats, eps=post.eps, inverse=True, where=where
         ).to(device)
         self._torch = torch
-        self.runtime = f"PyTorch {device}"
+        self.where = f"this computer (PyTorch {device})"
         self.threads = threads or default_policy_threads()
         torch.set_num_threads(self.threads)  # process-wide in torch
 
