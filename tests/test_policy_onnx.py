@@ -140,12 +140,12 @@ def test_auto_falls_back_to_torch_when_the_export_is_refused(hf_home, monkeypatc
 
 
 def test_backend_choice(export):
-    from core.policy.loading import choose_runtime
+    from core.policy.loading import choose_backend
 
-    assert choose_runtime("auto", "cpu") == "onnx"
-    assert choose_runtime("auto", "cpu", use_amp=True) == "torch"
-    assert choose_runtime("torch", "cpu") == "torch"
-    assert choose_runtime("auto", "cuda") == "torch"  # this onnxruntime is the CPU build
+    assert choose_backend("auto", "cpu") == "onnx"
+    assert choose_backend("auto", "cpu", use_amp=True) == "torch"
+    assert choose_backend("torch", "cpu") == "torch"
+    assert choose_backend("auto", "cuda") == "torch"  # this onnxruntime is the CPU build
     with pytest.raises(ConfigError, match="--policy.device=cuda: onnxruntime here offers only"):
         from core.policy.onnx_act import OnnxACTPolicy
 

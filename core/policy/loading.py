@@ -1,5 +1,6 @@
-"""Which code runs a policy (`backend`: the one place that choice is made), and `load_policy`:
-from a folder or Hub repo id to lerecord's own ACT, ready on the chosen device."""
+"""Which code runs a policy (`backend`: server, native ACT or lerobot; `choose_backend`: torch or
+ONNX Runtime for native ACT: the one place these choices are made), and `load_policy`: from a
+folder or Hub repo id to lerecord's own ACT, ready on the chosen device."""
 
 from __future__ import annotations
 
@@ -83,9 +84,8 @@ def lerobot_importable() -> bool:
     return importlib.util.find_spec("lerobot") is not None
 
 
-def choose_runtime(backend: str, device: str = "cpu", use_amp: bool = False) -> str:
-    """The runtime of lerecord's own ACT, torch or onnx, for `--policy.backend`
-    (auto|torch|onnx).
+def choose_backend(backend: str, device: str = "cpu", use_amp: bool = False) -> str:
+    """The runtime, torch or onnx, for `--policy.backend` (auto|torch|onnx): decided here only.
 
     auto: ONNX Runtime when it is installed, offers an execution provider for the device and
     float32 is asked for (use_amp is a PyTorch feature); PyTorch otherwise.
@@ -124,8 +124,9 @@ def load_policy(
     overrides: dict[str, Any] | None = None,
 ) -> Policy:
     """Load a lerobot checkpoint (folder or Hub repo id) or an ONNX export, ready for
-    `select_action`, on the runtime `choose_runtime` picks; `threads`: intra-op threads;
-    `overrides`: config fields replaced (they change the network's settings, so PyTorch runs).
+    `select_action`, on the backend `choose_backend` picks; `threads`: intra-op threads;
+    `overrides`: checkpoint config fields the command line replaces (lerobot-rollout's
+    `--policy.n_action_steps=…` and the like; they run on PyTorch).
 
     Everything is checked here, before a session starts: the folder or download, config.json and
     its type, the weights (safetensors only, strict key and shape match), the normalisation
@@ -144,22 +145,23 @@ def load_policy(
             )
         if overrides:
             raise ConfigError(
-                f"--policy.path={path_or_repo_id} is an ONNX export, whose settings are fixed; "
-                f"give the checkpoint folder to change {', '.join(overrides)}"
+                f"--policy.path={path_or_repo_id} is an ONNX export: its settings are fixed "
+                f"({', '.join(overrides)} cannot be changed); give the checkpoint folder"
             )
-        choose_runtime("onnx", device)
+        choose_backend("onnx", device)
         policy = OnnxACTPolicy(folder, device, threads)
         _log_loaded(policy, folder, f"ONNX Runtime {', '.join(policy.providers)}")
         return policy
-    if overrides and backend == "auto":
-        log.info("--policy overrides %s: running PyTorch", ", ".join(overrides))
-        backend = "torch"
-    if overrides and backend == "onnx":
-        raise ConfigError(
-            f"--policy.backend=onnx runs the checkpoint's own settings; drop the overrides "
-            f"({', '.join(overrides)}) or use --policy.backend=torch"
-        )
-    if choose_runtime(backend, device, use_amp) == "onnx":
+    chosen = choose_backend(backend, device, use_amp)
+    if chosen == "onnx" and overrides:
+        if backend == "onnx":
+            raise ConfigError(
+                f"--policy.backend=onnx: {', '.join(overrides)} change the checkpoint, which "
+                "runs on PyTorch then; drop them or use --policy.backend=torch"
+            )
+        log.info("checkpoint settings changed (%s): running PyTorch", ", ".join(overrides))
+        chosen = "torch"
+    if chosen == "onnx":
         from core.policy.export import cached_onnx_policy
 
         try:
@@ -191,7 +193,7 @@ def _load_torch(
     if use_amp and torch_device.type != "cuda":
         log.info("--policy.use_amp applies on CUDA only; running in float32 on %s", torch_device)
     checkpoint = read_checkpoint(folder)
-    if overrides:  # `--policy.n_action_steps=…` and the like (lerobot-rollout's overrides)
+    if overrides:
         checkpoint.config = dataclasses.replace(checkpoint.config, **overrides)
         checkpoint.config.validate("--policy")
     policy = ACTPolicy(checkpoint, torch_device, use_amp=use_amp, threads=threads)
