@@ -113,6 +113,7 @@ def _thread_budget(cfg, devices: Devices) -> ThreadBudget:
         policy_threads=cfg.policy.threads if cfg.policy is not None else None,
         encoder_threads=ds.encoder_threads,
         encoder_cap=ds.num_image_writer_threads_per_camera,
+        with_policy=cfg.policy is not None,
     )
 
 

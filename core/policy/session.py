@@ -36,6 +36,7 @@ class SessionPolicy:
         reached or refuses, before any motor moves."""
         robot = devices.robot
         kind = backend(config)
+        policy: Policy
         if kind == SERVER:
             from core.policy.remote.policy import connect_remote
 
@@ -70,8 +71,10 @@ class SessionPolicy:
         return cls(policy, mapping, runner)
 
     def describe(self) -> str:
-        """The policy and its runtime, for the session's first line."""
-        return f"ACT on {self.policy.runtime}, {self.policy.threads or 'default'} threads"
+        """Where the policy runs, for the session's first line."""
+        threads = self.policy.threads
+        shown = f", {threads} thread{'s' if threads != 1 else ''}" if threads else ""
+        return f"{self.policy.where}{shown}"
 
     def start_episode(self, observation: dict[str, Any] | None = None) -> None:
         """Reset the policy (each episode); with the robot's observation, compute a chunk now."""

@@ -14,9 +14,12 @@ def describe(event: m.Event) -> tuple[str, str]:
     """(theme variable for the line's colour, text) for one event. Episodes are numbered as in
     the dataset (from 0), as everywhere else."""
     if isinstance(event, m.SessionStarted):
+        policy = f"; policy {event.policy}" if event.policy else ""
+        threads = f"; threads: {event.threads}" if event.threads else ""
         return (
             "primary",
-            f"session started: {event.robot} → {event.repo_id} ({episodes(event.num_episodes)})",
+            f"session started: {event.robot} → {event.repo_id} ({episodes(event.num_episodes)})"
+            f"{policy}{threads}",
         )
     if isinstance(event, m.PhaseChanged):
         colour = event.phase if event.phase in PHASE_COLOURS else "foreground"

@@ -30,8 +30,6 @@ log = logging.getLogger(__name__)
 
 
 class RemotePolicy(Policy):
-    computes_here = False
-
     def __init__(
         self,
         server: PolicyServer,
