@@ -6,6 +6,8 @@ event log below); wider and taller terminals give the previews and the log more 
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
@@ -35,6 +37,7 @@ class DashboardScreen(Screen):
         Binding("p", "pause", "Pause", id="pause"),
         Binding(OUTCOME_KEYS["success"], "mark('success')", "Success", id="mark-success"),
         Binding(OUTCOME_KEYS["failure"], "mark('failure')", "Failure", id="mark-failure"),
+        Binding("v", "review", "Review", id="review"),
         Binding("w", "wizard", "Wizard", id="wizard", show=False),
     ]
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (100, "-medium"), (130, "-wide")]
@@ -93,6 +96,16 @@ class DashboardScreen(Screen):
     def action_mark(self, outcome: str) -> None:
         """End the episode with this outcome, or mark the one just saved (during the reset)."""
         self.app.command(m.MarkOutcome(outcome))
+
+    def action_review(self) -> None:
+        """The review screen on the dataset being recorded (during a reset, or after)."""
+        started = self.app.started
+        if started is None or self.app.telemetry.phase not in ("reset", "done"):
+            self.note("the review screen opens during a reset", "servo-warn")
+            return
+        from tui.screens.review import ReviewScreen
+
+        self.app.push_screen(ReviewScreen(Path(started.dataset_root), started.repo_id, live=True))
 
     def action_rerecord(self) -> None:
         self.app.command(m.Rerecord())
