@@ -64,7 +64,19 @@ class MarkOutcome:
     outcome: str  # "success" | "failure"
 
 
-Command = ExitEarly | Rerecord | Stop | EmergencyStop | Pause | Resume | TeleopKey | MarkOutcome
+
+@dataclass(frozen=True)
+class StrategyKey:
+    """A rollout strategy's key: "save" / "push" (highlight), "correction" / "pause" /
+    "upload" (dagger), "start" / "reset" (`--interactive`)."""
+
+    action: str
+
+
+Command = (
+    ExitEarly | Rerecord | Stop | EmergencyStop | Pause | Resume | TeleopKey | StrategyKey
+    | MarkOutcome
+)
 
 # ---- events (engine -> clients) ----------------------------------------------------------------
 
@@ -79,6 +91,8 @@ class SessionStarted:
     devices: tuple[str, ...] = ()
     log_dir: str | None = None
     sounds: bool = False
+    threads: str = ""  # the thread budget chosen ("2 cores, policy 1 thread, …")
+    policy: str = ""  # the policy and its runtime ("ACT on ONNX Runtime (CPU), 1 thread")
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import copy
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
 
@@ -39,6 +39,7 @@ from core.dataset.meta import DatasetMeta, FileCursor
 from core.dataset.outcomes import OUTCOME_COLUMN, frame_columns
 from core.dataset.video_encoder import VideoSettings
 
+VISUAL = ("video", "image")
 IMAGE_ROWS_PER_GROUP = 64  # image parquet rows are big: write them in slices
 
 
@@ -49,6 +50,7 @@ class EpisodeFrames:
     states: list[np.ndarray]
     actions: list[np.ndarray]
     tasks: list[str]
+    extras: dict[str, list] = field(default_factory=dict)  # further per-frame features
     outcome: str | None = None  # "success" | "failure" | None (not marked)
 
     @property
@@ -97,6 +99,13 @@ def stage_episode(
     columns["task_index"] = task_index
     if has_outcomes(features):
         columns.update(frame_columns(n, frames.outcome))
+    for key, ft in features.items():
+        if key not in columns and key not in DEFAULT_FEATURES and ft["dtype"] not in VISUAL:
+            values = frames.extras.get(key)
+            if values is None or len(values) != n:
+                got = 0 if values is None else len(values)
+                raise ValueError(f"feature {key}: {got} values for {n} frames")
+            columns[key] = np.asarray(values, dtype=ft["dtype"]).reshape(n, *ft["shape"][1:])
 
     # statistics, in feature order
     episode_stats: dict[str, dstats.Stats] = {}

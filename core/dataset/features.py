@@ -39,9 +39,10 @@ def dataset_features(
     action_features: dict[str, Any],
     video: bool = True,
     outcomes: bool = False,
+    extra: dict[str, dict[str, Any]] | None = None,
 ) -> dict[str, dict[str, Any]]:
     """The full feature table (action, state, cameras, the outcome features when `outcomes`,
-    then the defaults) for info.json."""
+    `extra` such as dagger's `intervention`, then the defaults) for info.json."""
     features: dict[str, dict[str, Any]] = {}
     action_names = [k for k, v in action_features.items() if v is float]
     state_names = [k for k, v in observation_features.items() if v is float]
@@ -69,6 +70,7 @@ def dataset_features(
             raise ConfigError(f"feature name {name!r} contains '/'; rename the motor or camera")
     if outcomes:
         features.update(copy.deepcopy(OUTCOME_FEATURES))
+    features.update(copy.deepcopy(extra or {}))
     features.update(copy.deepcopy(DEFAULT_FEATURES))
     return features
 
