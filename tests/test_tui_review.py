@@ -99,3 +99,28 @@ async def test_relabel_delete_and_undo_from_the_review_screen(tmp_path):
         await pilot.press("u")
         assert read_outcomes(root) == {0: "success", 1: "failure", 2: "success"}
         check_loadable(root)
+
+
+async def test_v_during_a_reset_opens_the_review_of_the_dataset_being_recorded(dataset):
+    import dataclasses
+
+    from tui_helpers import scripted_app
+
+    app, _, _ = scripted_app("reset", start_at_s=0.5)
+    async with app.run_test(size=(120, 40)) as pilot:
+        for _ in range(100):
+            if app.started is not None and app.telemetry.phase == "reset":
+                break
+            await pilot.pause(0.05)
+        app.started = dataclasses.replace(app.started, dataset_root=str(dataset))
+        await pilot.press("v")
+        await pilot.pause(0.2)
+        review = app.screen
+        assert isinstance(review, ReviewScreen) and review.live
+        assert [e.outcome for e in review.episodes] == ["success", "failure", None]
+        before = read_outcomes(dataset)
+        await pilot.press("d", "d", "h")  # the session holds the dataset: read only here
+        assert read_outcomes(dataset) == before
+        assert "edit it after the session" in str(review.query_one("#status").render())
+        await pilot.press("q")
+        assert not isinstance(app.screen, ReviewScreen)

@@ -12,6 +12,8 @@ it is over, nothing but Help and Theme while the last episodes are written.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
@@ -37,6 +39,7 @@ OFFERED = {
     "exit_early": ("recording", "reset"),
     "rerecord": ("recording", "reset"),
     "mark": ("recording", "reset"),
+    "review": ("reset", *OVER),
     "pause": ("recording", "reset"),
     "resume": ("paused",),
     "stop": LIVE,
@@ -56,6 +59,7 @@ class DashboardScreen(Screen):
         Binding("p", "resume", "Resume", id="resume"),
         Binding(OUTCOME_KEYS["success"], "mark('success')", "Success", id="mark-success"),
         Binding(OUTCOME_KEYS["failure"], "mark('failure')", "Failure", id="mark-failure"),
+        Binding("v", "review", "Review", id="review"),
         Binding("w", "wizard", "New session", id="wizard"),
         Binding("w", "wizard_refused", "Wizard", show=False),
     ]
@@ -129,6 +133,16 @@ class DashboardScreen(Screen):
     def action_mark(self, outcome: str) -> None:
         """End the episode with this outcome, or mark the one just saved (during the reset)."""
         self.app.command(m.MarkOutcome(outcome))
+
+    def action_review(self) -> None:
+        """The review screen on the dataset being recorded (during a reset, or after)."""
+        started = self.app.started
+        if started is None or self.app.telemetry.phase not in ("reset", "done"):
+            self.note("the review screen opens during a reset", "servo-warn")
+            return
+        from tui.screens.review import ReviewScreen
+
+        self.app.push_screen(ReviewScreen(Path(started.dataset_root), started.repo_id, live=True))
 
     def action_rerecord(self) -> None:
         self.app.command(m.Rerecord())

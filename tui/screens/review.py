@@ -56,10 +56,12 @@ class ReviewScreen(Screen):
     """
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (110, "-wide")]
 
-    def __init__(self, root: Path, repo_id: str, **kwargs):
+    def __init__(self, root: Path, repo_id: str, live: bool = False, **kwargs):
+        """`live`: opened from a recording session, which holds the dataset (read only here)."""
         super().__init__(**kwargs)
         self.root = Path(root)
         self.repo_id = repo_id
+        self.live = live
         self.episodes: list[ep.EpisodeSummary] = []
         self.selected: int | None = None
         self.frame = 0
@@ -175,7 +177,7 @@ class ReviewScreen(Screen):
         episode = self._episode()
         if episode is None:
             return
-        if not self._delete_armed:
+        if not self._delete_armed and not self.live:
             self._delete_armed = True
             self._say(f"press d again to delete episode {episode.index} (u undoes it)")
             return
@@ -191,6 +193,12 @@ class ReviewScreen(Screen):
 
     def _edit(self, change, done: str) -> None:
         self._delete_armed = False
+        if self.live:
+            self._say(
+                "the session is recording into this dataset: edit it after the session "
+                "(lerecord review); h / m on the dashboard mark the episode just saved"
+            )
+            return
         try:
             change()
         except ConfigError as error:
