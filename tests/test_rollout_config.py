@@ -133,7 +133,7 @@ def test_checkpoint_overrides():
          "whole number of frames per second"),
         (["--interpolation_multiplier=0"], "--interpolation_multiplier: got 0"),
         (["--strategy.type=dagger", "--strategy.input_device=mouse", "--teleop.type=keyboard",
-          "--dataset.repo_id=u/rollout_x", "--task=t"], "expected keyboard or pedal"),
+          "--dataset.repo_id=u/rollout_x", "--task=t"], "expected one of keyboard, pedal"),
     ],
 )  # fmt: skip
 def test_bad_command_lines_are_one_line(args, message):

@@ -12,7 +12,6 @@ import dataclasses
 import difflib
 import enum
 import json
-import re
 import types
 from pathlib import PurePath
 from typing import Any, ClassVar, Literal, Union, get_args, get_origin, get_type_hints
@@ -20,6 +19,7 @@ from typing import Any, ClassVar, Literal, Union, get_args, get_origin, get_type
 from hardware import registry
 from hardware.base import CameraConfig, DeviceConfig, RobotConfig, TeleoperatorConfig
 from hardware.errors import ConfigError
+from hardware.option import declared
 
 _KINDS: dict[type, registry.Kind] = {
     RobotConfig: "robot",
@@ -28,16 +28,6 @@ _KINDS: dict[type, registry.Kind] = {
 }
 _TRUE = ("true", "yes", "on", "1")
 _FALSE = ("false", "no", "off", "0")
-_EXAMPLES = {
-    "robot.type": "so101_follower",
-    "robot.port": "/dev/ttyACM0",
-    "teleop.port": "/dev/ttyACM1",
-    "dataset.repo_id": "username/pick_place",
-    "dataset.single_task": '"Pick up the cube"',
-    "policy.path": "username/act_policy",
-    "index_or_path": "0",
-    "port": "/dev/ttyACM0",
-}
 
 
 @dataclasses.dataclass(kw_only=True)
@@ -73,7 +63,7 @@ def init_fields(cls: type) -> dict[str, dataclasses.Field]:
 
 def build(cls: type, raw: dict[str, Any], path: str) -> Any:
     """Build dataclass `cls` from the dict `raw`; `path` is its dotted flag prefix ("" at top)."""
-    hints = _hints(cls)
+    hints = field_hints(cls)
     fields = init_fields(cls)
     device = issubclass(cls, DeviceConfig)
     typed = device or issubclass(cls, Choice)
@@ -85,6 +75,7 @@ def build(cls: type, raw: dict[str, Any], path: str) -> Any:
             raise ConfigError(unknown_flag(_join(path, key), value, cls, path))
         f = fields[key]
         kwargs[f.name] = _inner(value, hints[f.name], _join(path, key))
+        _check_choice(f, kwargs[f.name], _join(path, key))
     for key, f in fields.items():
         required = f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
         if required and f.name not in kwargs:
@@ -92,8 +83,10 @@ def build(cls: type, raw: dict[str, Any], path: str) -> Any:
                 kwargs[f.name] = convert({}, hints[f.name], _join(path, key))
                 continue
             flag = _join(path, key)
-            plain = re.sub(r"\[\d+\]", "", flag)
-            example = _EXAMPLES.get(plain) or _EXAMPLES.get(plain.rsplit(".", 1)[-1])
+            option = declared(f)
+            example = option.example if option else None
+            if example and " " in example:
+                example = f'"{example}"'
             hint = f" (e.g. --{flag}={example})" if example and "[" not in flag else ""
             owner = f" for {cls.type}" if device and cls.type else ""
             raise ConfigError(f"--{flag} is required{owner}{hint}")
@@ -103,10 +96,23 @@ def build(cls: type, raw: dict[str, Any], path: str) -> Any:
         message = str(error).splitlines()[0] if str(error) else type(error).__name__
         if message.startswith("--") or not path:
             raise ConfigError(message) from None
+        named, colon, rest = message.partition(": ")
+        if colon and named in fields:  # "vcodec: got …" from the class: --path.vcodec
+            raise ConfigError(f"--{path}.{named}: {rest}") from None
         raise ConfigError(f"--{path}: {message}") from None
 
 
-def _hints(cls: type) -> dict[str, Any]:
+def _check_choice(f: dataclasses.Field, value: Any, flag: str) -> None:
+    """A plain value must be one of the field's declared choices (when it declares some)."""
+    option = declared(f)
+    if option is None or option.choices is None or not isinstance(value, (str, int)):
+        return
+    choices = option.choice_list() or []
+    if str(value) not in choices:
+        raise ConfigError(_bad(flag, value, "one of " + ", ".join(choices)))
+
+
+def field_hints(cls: type) -> dict[str, Any]:
     """The fields' types; a hint that cannot be resolved takes the value as given."""
     try:
         return get_type_hints(cls)
@@ -260,16 +266,50 @@ def parse_structured(text: str, flag: str, hint: str = "") -> Any:
     """A flag's JSON value, or the YAML flow style draccus also takes in lerobot's docs
     (`--robot.cameras="{ front: {type: opencv, index_or_path: 0}}"`)."""
     try:
-        return json.loads(text)
+        value = json.loads(text, object_pairs_hook=_no_duplicates(flag))
+    except RecursionError:
+        raise ConfigError(f"--{flag}: nested too deeply; at most {MAX_DEPTH} levels") from None
     except json.JSONDecodeError as error:
         import yaml
 
         try:
-            return yaml.safe_load(text)
-        except yaml.YAMLError:
+            value = yaml.safe_load(text)
+        except (yaml.YAMLError, RecursionError):
             raise ConfigError(
                 f"--{flag}: invalid JSON ({error.msg} at column {error.colno}){hint}"
             ) from None
+    check_depth(value, flag)
+    return value
+
+
+MAX_DEPTH = 32  # no configuration value is nested deeper; deeper is garbage, not a session
+
+
+def check_depth(value: Any, flag: str) -> None:
+    """ConfigError for a value nested more than MAX_DEPTH levels (no RecursionError later)."""
+    level = [value]
+    for _ in range(MAX_DEPTH):
+        level = [
+            child
+            for node in level
+            if isinstance(node, (dict, list))
+            for child in (node.values() if isinstance(node, dict) else node)
+        ]
+        if not level:
+            return
+    raise ConfigError(f"--{flag}: nested too deeply; at most {MAX_DEPTH} levels")
+
+
+def _no_duplicates(flag: str):
+    def pairs(items: list[tuple[str, Any]]) -> dict[str, Any]:
+        seen: dict[str, Any] = {}
+        for key, value in items:
+            if key in seen:
+                raise ConfigError(f"--{flag}: {key!r} is given twice; give each key once")
+            seen[key] = value
+        return seen
+
+    return pairs
 
 
 def _bad(flag: str, value: Any, accepted: str) -> str:
@@ -316,7 +356,7 @@ def unknown_flag(flag: str, value: Any, cls: type, path: str) -> str:
 
 def known_flags(cls: type, deep: bool = False, prefix: str = "") -> list[str]:
     """Dotted flag names of `cls` (with `deep`, of its nested config tables too)."""
-    hints = _hints(cls)
+    hints = field_hints(cls)
     names = [_join(prefix, "type")] if issubclass(cls, (DeviceConfig, Choice)) else []
     for key, f in init_fields(cls).items():
         names.append(_join(prefix, key))
