@@ -15,6 +15,7 @@ from typing import ClassVar
 
 from core.config.build import Choice
 from core.config.tree import DISPLAY_MODES, DatasetConfig, PolicyConfig, RecordConfig, Teleop
+from hardware import registry
 from hardware.base import RobotConfig
 from hardware.errors import ConfigError
 from hardware.option import option
@@ -64,12 +65,12 @@ class HighlightStrategyConfig(StrategyConfig):
 class EpisodicStrategyConfig(StrategyConfig):
     type: ClassVar[str] = "episodic"
     reset_to_initial_position: bool = option(
-        True, help="with no teleop, hold the arm at its start pose between episodes"
+        True, help="lerobot's; here a reset with no teleop holds the arm where it is"
     )
     smooth_leader_to_follower_handover: bool = option(
-        True, help="bring the leader to the follower's pose before a reset"
+        True, help="lerobot's (actuated leaders); SO leaders here are not driven"
     )
-    smooth_handover: bool = option(True, help="no jump at the hand-over between phases")
+    smooth_handover: bool = option(True, help="lerobot's; the reset phase is record's")
 
 
 @dataclass(kw_only=True)
@@ -181,11 +182,17 @@ class RolloutPolicyConfig(PolicyConfig):
 
 @dataclass(kw_only=True)
 class RolloutConfig:
-    robot: RobotConfig = option(help="the follower robot")
-    teleop: Teleop = option(None, help="a leader arm or keyboard (dagger, episodic resets)")
+    robot: RobotConfig = option(
+        help="the follower robot", choices=lambda: registry.known_types("robot")
+    )
+    teleop: Teleop = option(
+        None,
+        help="a leader arm or keyboard (dagger, episodic resets)",
+        choices=lambda: registry.known_types("teleop"),
+    )
     policy: RolloutPolicyConfig = option(help="the trained policy to run")
     strategy: StrategyConfig = option(
-        help="base, sentry, highlight, episodic or dagger", default_factory=BaseStrategyConfig
+        help="what the rollout records, and when", default_factory=BaseStrategyConfig
     )
     inference: InferenceConfig = option(
         help="sync, or rtc (real-time chunking)", default_factory=SyncInferenceConfig
@@ -215,7 +222,6 @@ class RolloutConfig:
     torch_compile_backend: str = option("inductor", help="torch.compile backend")
     torch_compile_mode: str = option("default", help="torch.compile mode")
     compile_warmup_inferences: int = option(2, help="inferences run before timing starts")
-    interactive: bool = option(False, help="read /start, /reset and /stop from stdin")
     # lerecord's own, as in `record`
     log: bool = option(False, help="write the inference logs and print a block per step")
     headless: bool = option(False, help="no full-screen console")
