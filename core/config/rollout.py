@@ -10,7 +10,7 @@ engine then runs this tree through `session_config()` and the strategy's phase p
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import ClassVar
 
 from core.config.build import Choice
@@ -168,8 +168,15 @@ class RolloutPolicyConfig(PolicyConfig):
     )
     pretrained_revision: str | None = option(None, help="Hub revision of the checkpoint")
 
-    def revision(self) -> str | None:
-        return self.pretrained_revision
+    # `--rename_map` (a top-level flag), given to the policy by RolloutConfig.session_config
+    rename_map: dict[str, str] = field(default_factory=dict, init=False, repr=False)
+
+    def checkpoint_options(self) -> dict[str, object]:
+        return {
+            "revision": self.pretrained_revision,
+            "overrides": self.overrides(),
+            "renames": dict(self.rename_map),
+        }
 
     def overrides(self) -> dict[str, object]:
         """The checkpoint config fields this command line replaces."""
@@ -281,6 +288,7 @@ class RolloutConfig:
             push_to_hub=False,
         )
         policy = dataclasses.replace(self.policy, device=self.device or self.policy.device)
+        policy.rename_map = dict(self.rename_map)
         config = RecordConfig(
             robot=self.robot,
             teleop=self.teleop,

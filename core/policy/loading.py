@@ -55,6 +55,7 @@ def load_policy(
     use_amp: bool = False,
     revision: str | None = None,
     overrides: dict[str, Any] | None = None,
+    renames: dict[str, str] | None = None,
 ) -> Policy:
     """Load a lerobot checkpoint (folder or Hub repo id) ready for `select_action`.
 
@@ -73,6 +74,7 @@ def load_policy(
         checkpoint.config = dataclasses.replace(checkpoint.config, **overrides)
         checkpoint.config.validate("--policy")
     policy = ACTPolicy(checkpoint, torch_device, use_amp=use_amp)
+    policy.rename_map.update(renames or {})  # `--rename_map`: robot key -> the policy's name
     log.info(
         "loaded ACT policy from %s (%s layout) on %s: chunk %d, n_action_steps %d",
         checkpoint.folder,

@@ -33,8 +33,7 @@ class SessionPolicy:
             config.path,
             device=getattr(config, "device", "cpu"),
             use_amp=config.use_amp,
-            revision=config.revision(),
-            overrides=config.overrides(),
+            **config.checkpoint_options(),
         )
         robot = devices.robot
         mapping = match_features(policy, robot.observation_features, robot.action_features)
