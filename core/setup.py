@@ -44,8 +44,8 @@ def open_session(
         if cfg.policy is not None and cfg.policy.path:
             from core.policy.session import SessionPolicy
 
-            policy = SessionPolicy.load(cfg.policy, devices, fps=ds.fps)
-        records = cfg.rollout is None or cfg.rollout.strategy.records  # a base rollout: not
+            policy = SessionPolicy.load(cfg.policy, devices, fps=ds.fps, task=ds.single_task)
+        records = cfg.rollout is None or cfg.rollout.strategy.records  # a base rollout: nothing
         if ds.push_to_hub and records:
             from core.dataset.hub import check_hub
 
@@ -106,12 +106,6 @@ def _open_recorder(cfg, devices: Devices, root: Path, on_written: Callable):
 
     ds = cfg.dataset
     robot = devices.robot
-    features = dataset_features(
-        robot.observation_features,
-        robot.action_features,
-        ds.video,
-        extra=extra_features(cfg.rollout),
-    )
     created = not root.exists() or not any(root.iterdir())
     opener = DatasetRecorder.resume if cfg.resume else DatasetRecorder.create
     recorder = opener(
@@ -119,7 +113,12 @@ def _open_recorder(cfg, devices: Devices, root: Path, on_written: Callable):
         ds.repo_id,
         ds.fps,
         robot.name,
-        features,
+        dataset_features(
+            robot.observation_features,
+            robot.action_features,
+            ds.video,
+            extra=extra_features(cfg.rollout),
+        ),
         video=ds.video,
         encoder=ds.rgb_encoder,
         encoder_threads=ds.encoder_threads or ds.num_image_writer_threads_per_camera or None,
