@@ -65,7 +65,8 @@ def test_base_runs_the_policy_for_the_duration_and_records_nothing():
     assert ended.reason == "completed" and ended.episodes_saved == 0
     assert session.last_step().source == "policy"
     assert not any(isinstance(e, m.EpisodeStarted) for e in seen)
-    assert not default_root("local/rollout_base").exists()
+    assert not list(default_root("local/rollout_base").parent.glob("rollout_base*"))
+    assert session.parts.recorder is None
 
 
 def test_sentry_cuts_episodes_by_duration_and_lerobot_loads_them(tmp_path):
