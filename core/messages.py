@@ -59,7 +59,7 @@ class TeleopKey:
 @dataclass(frozen=True)
 class StrategyKey:
     """A rollout strategy's key: "save" / "push" (highlight), "correction" / "pause" /
-    "upload" (dagger), "start" / "reset" (`--interactive`)."""
+    "upload" (dagger)."""
 
     action: str
 

@@ -77,13 +77,9 @@ class PolicyConfig:
         group="policy server",
     )
 
-    def overrides(self) -> dict[str, Any]:
-        """Checkpoint config fields the command line replaces (rollout's `--policy.*`)."""
+    def checkpoint_options(self) -> dict[str, Any]:
+        """More arguments for `core.policy.load_policy` (rollout: revision, overrides, renames)."""
         return {}
-
-    def revision(self) -> str | None:
-        """The Hub revision of the checkpoint (None: the newest)."""
-        return None
 
     def __post_init__(self) -> None:
         _check(

@@ -47,15 +47,17 @@ class SessionPolicy:
 
                 policy = load_lerobot_policy(config.path, config.device, task)
             else:
+                options = config.checkpoint_options()
+                renames = options.pop("renames", {})
                 policy = load_policy(
                     config.path,
                     device=config.device,
                     use_amp=config.use_amp,
-                    revision=config.revision(),
                     backend=config.backend,
                     threads=threads,
-                    overrides=config.overrides(),
+                    **options,
                 )
+                policy.rename_map.update(renames)  # `--rename_map`: robot key -> policy's name
             mapping = match_features(policy, robot.observation_features, robot.action_features)
         runner = PolicyRunner(
             policy, fps, async_mode=config.async_, state_names=mapping.state_names
