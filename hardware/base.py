@@ -13,6 +13,7 @@ import abc
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, ClassVar
 
 import numpy as np
@@ -37,6 +38,9 @@ class CameraConfig(DeviceConfig):
 @dataclass(kw_only=True)
 class RobotConfig(DeviceConfig):
     id: str | None = option(None, help="the robot's name; selects its calibration file")
+    calibration_dir: Path | None = option(
+        None, help="folder of its calibration files (none: lerobot's, by robot type)"
+    )
     cameras: dict[str, CameraConfig] = option(
         default_factory=dict,
         help='cameras by name, \'{front: {type: opencv, index_or_path: 0, …}}\'',
@@ -46,6 +50,9 @@ class RobotConfig(DeviceConfig):
 @dataclass(kw_only=True)
 class TeleoperatorConfig(DeviceConfig):
     id: str | None = option(None, help="the teleoperator's name; selects its calibration file")
+    calibration_dir: Path | None = option(
+        None, help="folder of its calibration files (none: lerobot's, by teleoperator type)"
+    )
 
 
 @dataclass(frozen=True)

@@ -21,12 +21,13 @@ The session keys (n, r, q, arrows, Esc) are left free by both default maps.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Protocol, runtime_checkable
 
 from hardware.base import Features, Teleoperator, TeleoperatorConfig
 from hardware.errors import ConfigError
@@ -80,6 +81,21 @@ _BASE_HELP = {
     "speed_up": "faster (0.1/0.2/0.3 m/s)",
     "speed_down": "slower",
 }
+
+
+@runtime_checkable
+class KeyedRobot(Protocol):
+    """A robot config that names the keys driving its base (lerobot's lekiwi_client
+    `teleop_keys`): a keyboard given no keys of its own uses them."""
+
+    def keyboard_keys(self) -> dict[str, str]: ...
+
+
+def with_robot_keys(config: KeyboardTeleopConfig, robot_config: object) -> KeyboardTeleopConfig:
+    """`config`, taking the robot's base keys when it has none of its own."""
+    if config.keys is None and config.mode != "arm" and isinstance(robot_config, KeyedRobot):
+        return dataclasses.replace(config, keys=robot_config.keyboard_keys())
+    return config
 
 
 @dataclass(kw_only=True)
