@@ -60,6 +60,9 @@ run: setup
 
 test: setup interop
 	$(BIN)/ruff check core hardware tui tests bench
+	$(BIN)/ruff format --check core hardware tui tests bench
+	$(BIN)/lint-imports
+	$(BIN)/mypy
 	LERECORD_LEROBOT_PYTHON=$(INTEROP)/bin/python $(BIN)/python -m pytest
 
 bench: setup
@@ -67,6 +70,8 @@ bench: setup
 
 lint: setup
 	$(BIN)/ruff check core hardware tui tests bench
+	$(BIN)/lint-imports
+	$(BIN)/mypy
 
 clean:
 	rm -rf $(VENV)

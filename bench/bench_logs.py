@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 
 from core.logs import InferenceLog
-from core.step import ControlStep, PolicyStep
+from core.step import ControlStep, OutputStats, PolicyStep
 
 MOTORS = ["shoulder_pan", "shoulder_lift", "elbow_flex", "wrist_flex", "wrist_roll", "gripper"]
 STATE = [f"{m}.pos" for m in MOTORS]
@@ -27,8 +27,8 @@ def make_step(i: int) -> ControlStep:
                     f"{m}.voltage": 12.1, f"{m}.current": 120.0})  # fmt: skip
     action = {n: obs[n] + 0.5 for n in STATE}
     policy = PolicyStep(inference_ms=0.4, forward_ms=None, queue_size=50,
-                        inputs={n: obs[n] for n in STATE}, output_mean=0.1, output_std=1.0,
-                        output_min=-2.0, output_max=2.0)  # fmt: skip
+                        inputs={n: obs[n] for n in STATE},
+                        output=OutputStats(0.1, 1.0, -2.0, 2.0))  # fmt: skip
     return ControlStep(
         step=i, t=i / 30, wall_time=time.time(), episode_index=0, frame_index=i,
         phase="recording", period_s=1 / 30, lateness_s=0.0, observation=obs,

@@ -54,9 +54,8 @@ def format_event(event: m.Event) -> str | None:
     if isinstance(event, m.PhaseChanged):
         return {
             "reset": f"↻ Reset the environment (episode {event.episode_index} next)",
-            "saving": f"… Saving episode {event.episode_index}",
             "paused": "⏸ Paused: the arm holds its pose",
-        }.get(event.phase)  # "recording" and "done" have their own events
+        }.get(event.phase)  # "recording" has its own event (EpisodeStarted)
     if isinstance(event, m.EpisodeStarted):
         return f"● Recording episode {event.episode_index}: {event.task}"
     if isinstance(event, m.EpisodeSaved):
@@ -66,7 +65,7 @@ def format_event(event: m.Event) -> str | None:
         )
     if isinstance(event, m.EpisodeDiscarded):
         reason = {"rerecord": "to record it again", "stop": "session stopped",
-                  "emergency_stop": "emergency stop", "fault": "device fault"}  # fmt: skip
+                  "emergency_stop": "emergency stop"}  # fmt: skip
         why = reason.get(event.reason, event.reason)
         return f"✖ Episode {event.episode_index} discarded ({why}): {event.frames} frames"
     if isinstance(event, m.DeviceFault):

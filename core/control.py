@@ -12,15 +12,16 @@ from __future__ import annotations
 import logging
 import queue
 import time
-from collections.abc import Callable
-from dataclasses import dataclass
+from typing import Any, Protocol
 
 import numpy as np
 
 from core import messages as m
-from core.step import ControlStep
+from core.plan import Phase, PhasePlan, PhaseResult
+from core.step import ControlStep, PolicyStep
 from core.telemetry import TEMPERATURE_FAULT_C, servo_rows, thumbnail
-from core.timing import Deadlines, Window
+from core.timing import Clock, Deadlines, MonotonicClock, Window
+from hardware.base import Camera, Robot
 from hardware.errors import DeviceError
 
 log = logging.getLogger(__name__)
@@ -28,36 +29,111 @@ log = logging.getLogger(__name__)
 FAULT_LIMIT_S = 1.0  # a robot that fails to answer this long ends the session
 THUMB_EVERY_S = 0.1
 
+Observation = dict[str, Any]
+Action = dict[str, float]
+
 
 class SessionFault(Exception):
     """A device stopped answering for good; the session ends, saved episodes stay."""
 
 
-@dataclass
-class PhaseResult:
-    outcome: str  # "done" | "exit_early" | "rerecord" | "stop" | "emergency_stop"
-    frames: int
-    save_current: bool = False
+# ---- the loop's collaborators ----------------------------------------------------------------
+
+
+class Rig(Protocol):
+    """The robot and what the loop needs to know about it (`core.devices.Devices` is one)."""
+
+    @property
+    def robot(self) -> Robot: ...
+    @property
+    def robot_label(self) -> str: ...
+    @property
+    def motors(self) -> list[str]: ...
+    @property
+    def action_names(self) -> list[str]: ...
+    @property
+    def cameras(self) -> dict[str, Camera]: ...
+
+
+class ActionSource(Protocol):
+    """Where actions come from: the policy, the teleoperator, or nothing (hold)."""
+
+    def start_episode(self, observation: Observation | None) -> None: ...
+
+    def choose(
+        self, phase: Phase, observation: Observation
+    ) -> tuple[Action | None, str, PolicyStep | None]:
+        """(action or None to hold, its source "policy" | "teleop" | "hold", the policy's step)"""
+        ...
+
+    def key(self, key: m.TeleopKey) -> None: ...
+
+
+class FrameSink(Protocol):
+    """Where recorded frames go: the dataset recorder (saves run on its own threads)."""
+
+    def start_episode(self) -> None: ...
+    def add(self, observation: Observation, action: Action) -> None: ...
+    def save_episode(self) -> None: ...
+    def discard_episode(self) -> None: ...
+    def remove_last_episode(self) -> bool: ...
+    @property
+    def episodes_saved(self) -> int: ...
+    @property
+    def dropped_frames(self) -> int: ...
+    @property
+    def encoder_backlog(self) -> int: ...
+
+
+class Reports(Protocol):
+    """Where the loop says what happens: events, telemetry snapshots, step records."""
+
+    def emit(self, event: m.Event) -> None: ...
+    def publish(self, telemetry: m.Telemetry) -> None: ...
+    def step_done(self, step: ControlStep) -> None: ...
+    def active_warnings(self) -> tuple[str, ...]: ...
+    def overheating(self, motor: str, temperature: float) -> None: ...
+
+
+# ---- the loop --------------------------------------------------------------------------------
 
 
 class ControlLoop:
-    """Owns timing and phases; the `Session` owns the devices and builds this around them."""
+    """Owns timing and the running of phases; the plan decides the phases, the `Session` builds
+    this around its devices, recorder and reports."""
 
-    def __init__(self, session, clock: Callable[[], float] = time.monotonic):
-        self.s = session
-        self.cfg = session.config.dataset
-        self.clock = clock
-        self.period_s = 1.0 / self.cfg.fps
+    def __init__(
+        self,
+        rig: Rig,
+        actions: ActionSource,
+        frames: FrameSink,
+        reports: Reports,
+        plan: PhasePlan,
+        *,
+        fps: float,
+        task: str,
+        clock: Clock | None = None,
+        t0: float | None = None,
+    ):
+        self.rig = rig
+        self.actions = actions
+        self.frames = frames
+        self.reports = reports
+        self.plan = plan
+        self.fps = fps
+        self.task = task
+        self.clock = clock or MonotonicClock()
+        self.period_s = 1.0 / fps
         self.commands: queue.SimpleQueue = queue.SimpleQueue()
-        self.deadlines: Deadlines | None = None
-        self.t0 = clock()
+        self.t0 = self.clock.now() if t0 is None else t0
+        self.deadlines = Deadlines(self.period_s, self.clock)
         self.step_index = 0
         self.paused = False
-        self.stopping = False
         self.emergency = False
+        self._episode = 0
         self._fault_since: float | None = None
-        self._last_obs: dict | None = None
-        self._last_action: dict[str, float] | None = None
+        self._last_obs: Observation | None = None
+        self._last_action: Action | None = None
         self._last_thumbs: tuple[m.CameraThumb, ...] = ()
         self._next_thumbs = 0.0
         self._prev_start: float | None = None
@@ -65,75 +141,72 @@ class ControlLoop:
         self._late_steps = 0
         self._hot: set[str] = set()
 
+    def now(self) -> float:
+        """Seconds since the session started (event times)."""
+        return self.clock.now() - self.t0
+
     # ---- the session's shape ---------------------------------------------------------------
 
     def run(self) -> str:
-        """Record every episode; return why the session ended."""
-        s, cfg = self.s, self.cfg
-        self.deadlines = Deadlines(self.period_s, clock=self.clock)
-        recorded = 0
-        episode = s.first_episode
-        while recorded < cfg.num_episodes and not self.stopping:
+        """Run the plan's phases; return why the session ended."""
+        stopped = False
+        while (phase := self.plan.next()) is not None:
+            self._begin(phase)
+            result = self._phase(phase)
+            stopped = stopped or result.outcome == "stop"
+            self._apply(phase, result, self.plan.end(phase, result))
+            if self.emergency:
+                return "emergency_stop"
+        return "stopped" if stopped else "completed"
+
+    def _begin(self, phase: Phase) -> None:
+        self._episode = phase.episode
+        if phase.records:
             if self._last_obs is None:
                 self._observe()
+            self.frames.start_episode()
             # With a policy this computes the first chunk before the episode's first frame.
-            s.begin_episode(episode, self._last_obs)
+            self.actions.start_episode(self._last_obs)
+        self.reports.emit(m.PhaseChanged(self.now(), phase.name, phase.episode))
+        if phase.records:
+            self.reports.emit(m.EpisodeStarted(self.now(), phase.episode, self.task))
             self.deadlines.restart()
-            result = self._phase("recording", cfg.episode_time_s, episode)
-            if result.outcome == "emergency_stop":
-                s.discard_episode(episode, result.frames, "emergency_stop")
-                return "emergency_stop"
-            if result.outcome == "rerecord":
-                s.discard_episode(episode, result.frames, "rerecord")
-                if not self.stopping:
-                    self._reset(episode)
-                continue
-            if result.outcome == "stop" and not result.save_current:
-                s.discard_episode(episode, result.frames, "stop")
-                break
-            if result.frames > 0:
-                s.save_episode(episode, result.frames)
-                recorded += 1
-                episode += 1
-            if self.stopping or recorded >= cfg.num_episodes:
-                break
-            if self._reset(episode) == "rerecord":
-                # The operator wants the episode just recorded done again.
-                if s.remove_last_episode(episode - 1):
-                    recorded -= 1
-                    episode -= 1
-        return "stopped" if self.stopping else "completed"
 
-    def _reset(self, next_episode: int) -> str:
-        if self.cfg.reset_time_s <= 0:
-            return "done"
-        self.s.begin_reset(next_episode)
-        result = self._phase("reset", self.cfg.reset_time_s, next_episode)
-        if result.outcome == "emergency_stop":
-            self.stopping = True
-        return result.outcome
+    def _apply(self, phase: Phase, result: PhaseResult, verdict: str) -> None:
+        if verdict == "save":
+            self.frames.save_episode()
+        elif verdict == "discard":
+            self.frames.discard_episode()
+            self.reports.emit(
+                m.EpisodeDiscarded(self.now(), phase.episode, result.frames, result.outcome)
+            )
+        elif verdict == "unsave" and self.frames.remove_last_episode():
+            # The operator wants the episode just recorded done again.
+            self.plan.removed()
+            self.reports.emit(m.EpisodeDiscarded(self.now(), phase.episode - 1, 0, "rerecord"))
 
     # ---- one phase -------------------------------------------------------------------------
 
-    def _phase(self, phase: str, duration_s: float, episode: int) -> PhaseResult:
+    def _phase(self, phase: Phase) -> PhaseResult:
         """Run steps until the phase's time is up or a command ends it.
 
         A command that ends the phase still gets one last step, marked with what happened
         (`episode_end`, `rerecord`, `stop`), so the logs show every ending; an emergency stop
         gets none.
         """
-        total = max(1, round(duration_s * self.cfg.fps))
+        total = max(1, round(phase.duration_s * self.fps))
         frames = 0
         while True:
             lateness = self.deadlines.wait()
-            start = self.clock()
-            ending = self._handle_commands(phase, frames)
+            start = self.clock.now()
+            ending = self._handle_commands(phase)
             if ending is not None and ending.outcome == "emergency_stop":
+                ending.frames = frames
                 return ending
             if ending is None and frames >= total:
                 return PhaseResult("done", frames)
             event = self._step_event(phase, frames, total, ending)
-            if self._step(phase, episode, frames, total, lateness, start, event):
+            if self._step(phase, frames, total, lateness, start, event):
                 frames += 1
             self.deadlines.advance()
             if ending is not None:
@@ -141,142 +214,161 @@ class ControlLoop:
                 return ending
 
     @staticmethod
-    def _step_event(phase: str, frames: int, total: int, ending: PhaseResult | None) -> str:
+    def _step_event(phase: Phase, frames: int, total: int, ending: PhaseResult | None) -> str:
         if ending is not None:
             if ending.outcome in ("rerecord", "stop"):
                 return ending.outcome
-            return "episode_end" if phase == "recording" else ""
-        if phase != "recording":
+            return "episode_end" if phase.records else ""
+        if not phase.records:
             return ""
         if frames == 0:
             return "episode_start"
         return "episode_end" if frames == total - 1 else ""
 
-    def _handle_commands(self, phase: str, frames: int) -> PhaseResult | None:
+    def _handle_commands(self, phase: Phase) -> PhaseResult | None:
         while True:
             try:
                 cmd = self.commands.get_nowait()
             except queue.Empty:
                 return None
             if isinstance(cmd, m.ExitEarly):
-                return PhaseResult("exit_early", frames)
+                return PhaseResult("exit_early", 0)
             if isinstance(cmd, m.Rerecord):
-                return PhaseResult("rerecord", frames)
+                return PhaseResult("rerecord", 0)
             if isinstance(cmd, m.Stop):
-                self.stopping = True
-                return PhaseResult("stop", frames, save_current=cmd.save_current)
+                return PhaseResult("stop", 0, save_current=cmd.save_current)
             if isinstance(cmd, m.EmergencyStop):
-                self.s.robot_emergency_stop()
-                self.stopping = self.emergency = True
-                return PhaseResult("emergency_stop", frames)
+                self.rig.robot.emergency_stop()
+                self.emergency = True
+                return PhaseResult("emergency_stop", 0)
             if isinstance(cmd, m.Pause) and not self.paused:
                 self.paused = True
-                self.s.robot_hold()
-                self.s.emit(m.PhaseChanged(self.s.now(), "paused", self.s.episode_index))
+                self.rig.robot.hold()
+                self.reports.emit(m.PhaseChanged(self.now(), "paused", phase.episode))
             elif isinstance(cmd, m.Resume) and self.paused:
                 self.paused = False
-                self.s.emit(m.PhaseChanged(self.s.now(), phase, self.s.episode_index))
+                self.reports.emit(m.PhaseChanged(self.now(), phase.name, phase.episode))
             elif isinstance(cmd, m.TeleopKey):
-                self.s.teleop_key(cmd)
+                self.actions.key(cmd)
 
     # ---- one step --------------------------------------------------------------------------
 
     def _step(
-        self,
-        phase: str,
-        episode: int,
-        frame: int,
-        total: int,
-        lateness: float,
-        start: float,
-        event: str,
+        self, phase: Phase, frame: int, total: int, lateness: float, start: float, event: str
     ) -> bool:
-        """Run one control step; return True when it advanced the phase clock (not paused)."""
-        s = self.s
+        """Run one control step; return True when it advanced the phase clock (not paused, and
+        the robot answered)."""
         period = 0.0 if self._prev_start is None else start - self._prev_start
         self._prev_start = start
         sections: dict[str, float] = {}
 
         obs = self._observe()
-        t1 = self.clock()
+        t1 = self.clock.now()
         sections["observe"] = (t1 - start) * 1e3
         if obs is None:
-            self._publish(
-                phase, episode, frame, total, None, "hold", None, lateness, period, sections
-            )
+            self._record_step(phase, frame, start, period, lateness, None, None, "hold", None, "")
+            self._publish(phase, frame, total, None, "hold", None, lateness, period, sections)
             return False
 
         action, source, policy_step = (None, "hold", None)
         if not self.paused:
-            action, source, policy_step = s.choose_action(phase, obs)
-        t2 = self.clock()
+            action, source, policy_step = self.actions.choose(phase, obs)
+        t2 = self.clock.now()
         sections["action"] = (t2 - t1) * 1e3
 
         sent = None
         if action is not None:
-            sent = s.robot.send_action(action)
+            sent = self.rig.robot.send_action(action)
             self._last_action = sent
-        t3 = self.clock()
+        t3 = self.clock.now()
         sections["send"] = (t3 - t2) * 1e3
 
-        recorded = phase == "recording" and not self.paused
-        if recorded:
-            s.record_frame(obs, action if action is not None else self._hold_action(obs))
-        sections["record"] = (self.clock() - t3) * 1e3
+        if phase.records and not self.paused:
+            self.frames.add(obs, action if action is not None else self._hold_action(obs))
+        sections["record"] = (self.clock.now() - t3) * 1e3
 
-        step = ControlStep(
-            step=self.step_index,
-            t=start - self.t0,
-            wall_time=time.time(),
-            episode_index=episode,
-            frame_index=frame,
-            phase=phase,
-            period_s=period,
-            lateness_s=lateness,
-            observation={k: v for k, v in obs.items() if not isinstance(v, np.ndarray)},
-            action=sent,
-            source=source,
-            policy=policy_step,
-            event=event,
-            task=self.cfg.single_task,
-            sections_ms=sections,
+        self._record_step(
+            phase, frame, start, period, lateness, obs, sent, source, policy_step, event, sections
         )
-        self.step_index += 1
-        s.step_done(step)
-        self._publish(
-            phase, episode, frame + 1, total, obs, source, policy_step, lateness, period, sections
-        )
+        self._publish(phase, frame + 1, total, obs, source, policy_step, lateness, period, sections)
         return not self.paused
 
-    def _observe(self) -> dict | None:
-        s = self.s
+    def _record_step(
+        self,
+        phase: Phase,
+        frame: int,
+        start: float,
+        period: float,
+        lateness: float,
+        obs: Observation | None,
+        sent: Action | None,
+        source: str,
+        policy_step: PolicyStep | None,
+        event: str,
+        sections: dict[str, float] | None = None,
+    ) -> None:
+        """Hand the step's record to the logs (a step where the robot did not answer too)."""
+        self.reports.step_done(
+            ControlStep(
+                step=self.step_index,
+                t=start - self.t0,
+                wall_time=time.time(),
+                episode_index=phase.episode,
+                frame_index=frame,
+                phase=phase.name,
+                period_s=period,
+                lateness_s=lateness,
+                observation={}
+                if obs is None
+                else {k: v for k, v in obs.items() if not isinstance(v, np.ndarray)},
+                action=sent,
+                source=source,
+                robot_connected=obs is not None,
+                policy=policy_step,
+                event=event,
+                task=self.task,
+                sections_ms=dict(sections or {}),
+            )
+        )
+        self.step_index += 1
+
+    def _observe(self) -> Observation | None:
+        label = self.rig.robot_label
         try:
-            obs = s.robot.get_observation()
+            obs = self.rig.robot.get_observation()
         except DeviceError as error:
-            now = self.clock()
+            now = self.clock.now()
             if self._fault_since is None:
                 self._fault_since = now
-                s.emit(m.DeviceFault(s.now(), s.robot_label, str(error), recovered=False))
+                self.reports.emit(m.DeviceFault(self.now(), label, str(error), recovered=False))
             elif now - self._fault_since > FAULT_LIMIT_S:
-                raise SessionFault(f"{s.robot_label} stopped answering: {error}") from error
+                raise SessionFault(f"{label} stopped answering: {error}") from error
             return None
         if self._fault_since is not None:
             self._fault_since = None
-            s.emit(m.DeviceFault(s.now(), s.robot_label, "answering again", recovered=True))
+            self.reports.emit(m.DeviceFault(self.now(), label, "answering again", recovered=True))
         self._last_obs = obs
         return obs
 
-    def _hold_action(self, obs: dict) -> dict[str, float]:
+    def _hold_action(self, obs: Observation) -> Action:
         if self._last_action is not None:
             return self._last_action
-        return {k: float(obs[k]) for k in self.s.action_names if k in obs}
+        return {k: float(obs[k]) for k in self.rig.action_names if k in obs}
 
     # ---- telemetry -------------------------------------------------------------------------
 
     def _publish(
-        self, phase, episode, frame, total, obs, source, policy_step, lateness, period, sections
-    ):
-        s = self.s
+        self,
+        phase: Phase,
+        frame: int,
+        total: int,
+        obs: Observation | None,
+        source: str,
+        policy_step: PolicyStep | None,
+        lateness: float,
+        period: float,
+        sections: dict[str, float],
+    ) -> None:
         w = self._windows
         if period > 0:
             w["period"].add(period * 1e3)
@@ -285,34 +377,23 @@ class ControlLoop:
             self._late_steps += 1
         if policy_step is not None:
             w["inference"].add(policy_step.inference_ms)
-        now = self.clock()
+        now = self.clock.now()
         if now >= self._next_thumbs and obs is not None:
             self._next_thumbs = now + THUMB_EVERY_S
-            self._last_thumbs, age = self._thumbs(obs, now)
+            self._last_thumbs, age = self._thumbs(now)
             if age is not None:
                 w["camera_age"].add(age)
         periods = w["period"].values()
         mean_period = sum(periods[-30:]) / len(periods[-30:]) if periods else 0.0
-        policy = None
-        if policy_step is not None:
-            policy = m.PolicyStats(
-                inference_ms=policy_step.inference_ms,
-                forward_ms=policy_step.forward_ms,
-                queue_size=policy_step.queue_size,
-                output_mean=policy_step.output_mean,
-                output_std=policy_step.output_std,
-                output_min=policy_step.output_min,
-                output_max=policy_step.output_max,
-            )
         action = self._last_action or {}
-        servos = servo_rows(s.motors, obs, action)
+        servos = servo_rows(self.rig.motors, obs, action)
         self._watch_temperatures(servos)
-        s.publish(
+        self.reports.publish(
             m.Telemetry(
-                phase="paused" if self.paused else phase,
-                episode_index=episode,
-                num_episodes=s.first_episode + self.cfg.num_episodes,
-                episodes_saved=s.episodes_saved,
+                phase="paused" if self.paused else phase.name,
+                episode_index=phase.episode,
+                num_episodes=self.plan.target,
+                episodes_saved=self.frames.episodes_saved,
                 frame_index=frame,
                 step=self.step_index,
                 phase_elapsed_s=frame * self.period_s,
@@ -320,8 +401,8 @@ class ControlLoop:
                 servos=servos,
                 action=tuple((k, float(v)) for k, v in action.items()),
                 action_source=source,
-                policy=policy,
-                task=self.cfg.single_task,
+                policy=policy_step,
+                task=self.task,
                 timing=m.Timing(
                     period_ms=periods,
                     lateness_ms=w["lateness"].values(),
@@ -330,12 +411,12 @@ class ControlLoop:
                     sections_ms=tuple(sections.items()),
                     achieved_hz=1e3 / mean_period if mean_period > 0 else 0.0,
                     missed_deadlines=self.deadlines.missed + self._late_steps,
-                    dropped_frames=s.dropped_frames,
+                    dropped_frames=self.frames.dropped_frames,
                 ),
                 cameras=self._last_thumbs,
-                encoder_backlog=s.encoder_backlog,
+                encoder_backlog=self.frames.encoder_backlog,
                 paused=self.paused,
-                warnings=s.active_warnings(),
+                warnings=self.reports.active_warnings(),
             )
         )
 
@@ -345,13 +426,13 @@ class ControlLoop:
             hot = row.temperature is not None and row.temperature >= TEMPERATURE_FAULT_C
             if hot and row.name not in self._hot:
                 self._hot.add(row.name)
-                self.s.overheating(row.name, row.temperature)
+                self.reports.overheating(row.name, row.temperature)
             elif not hot and row.temperature is not None:
                 self._hot.discard(row.name)
 
-    def _thumbs(self, obs: dict, now: float) -> tuple[tuple[m.CameraThumb, ...], float | None]:
+    def _thumbs(self, now: float) -> tuple[tuple[m.CameraThumb, ...], float | None]:
         thumbs, oldest = [], None
-        for name, camera in self.s.robot_cameras.items():
+        for name, camera in self.rig.cameras.items():
             try:
                 frame = camera.read_latest()
             except DeviceError:

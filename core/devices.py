@@ -9,7 +9,7 @@ import logging
 
 from core import messages as m
 from hardware import registry
-from hardware.base import Robot, Teleoperator
+from hardware.base import Camera, HasCameras, Robot, TakesKeys, Teleoperator
 
 log = logging.getLogger(__name__)
 
@@ -72,8 +72,8 @@ class Devices:
         self.connected: list[object] = []
 
     @property
-    def cameras(self) -> dict:
-        return getattr(self.robot, "cameras", {})
+    def cameras(self) -> dict[str, Camera]:
+        return self.robot.cameras if isinstance(self.robot, HasCameras) else {}
 
     def labels(self) -> tuple[str, ...]:
         """The devices beside the robot, for the session's first line and status bar."""
@@ -107,9 +107,12 @@ class Devices:
         return self.teleop.get_action()
 
     def teleop_key(self, key: m.TeleopKey) -> None:
-        target = getattr(self.teleop, "press" if key.pressed else "release", None)
-        if target is not None:
-            target(key.key)
+        if not isinstance(self.teleop, TakesKeys):
+            return
+        if key.pressed:
+            self.teleop.press(key.key)
+        else:
+            self.teleop.release(key.key)
 
 
 def _label(config) -> str:

@@ -15,6 +15,7 @@ from typing import TextIO
 
 from core import messages as m
 from core.session import Session
+from hardware.base import ExplainsControls
 
 POLL_S = 0.05
 KEYS = {
@@ -108,13 +109,12 @@ def _stream(streamer, telemetry: m.Telemetry, out: TextIO):
 def _show_teleop_keys(session: Session, out: TextIO, have_keys: bool) -> None:
     """Print the keyboard teleoperator's keys once (or why it gets none)."""
     teleop = session.devices.teleop if session.devices is not None else None
-    mapping = getattr(teleop, "mapping_help", None)
-    if mapping is None or not mapping():
+    if not isinstance(teleop, ExplainsControls) or not (controls := teleop.mapping_help()):
         return
     if not have_keys:
         out.write("Keyboard teleop: stdin is not a terminal, so no keys reach it\n")
         return
-    out.write("Teleop keys: " + ", ".join(f"{key} {what}" for key, what in mapping()) + "\n")
+    out.write("Teleop keys: " + ", ".join(f"{key} {what}" for key, what in controls) + "\n")
     out.flush()
 
 

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from core.step import PolicyStep
+
 # ---- commands (client -> engine) ---------------------------------------------------------------
 
 
@@ -73,7 +75,7 @@ class SessionStarted:
 @dataclass(frozen=True)
 class PhaseChanged:
     at: float
-    phase: str  # "recording" | "reset" | "saving" | "paused" | "done"
+    phase: str  # "recording" | "reset" | "paused"
     episode_index: int
 
 
@@ -97,7 +99,7 @@ class EpisodeDiscarded:
     at: float
     episode_index: int
     frames: int
-    reason: str  # "rerecord" | "stop" | "emergency_stop" | "fault"
+    reason: str  # "rerecord" | "stop" | "emergency_stop"
 
 
 @dataclass(frozen=True)
@@ -164,17 +166,6 @@ class ServoRow:
 
 
 @dataclass(frozen=True)
-class PolicyStats:
-    inference_ms: float  # time the control step spent obtaining its action
-    forward_ms: float | None  # model forward, when a chunk was computed for this step
-    queue_size: int
-    output_mean: float
-    output_std: float
-    output_min: float
-    output_max: float
-
-
-@dataclass(frozen=True)
 class Timing:
     """Recent history (oldest first) for the sparklines, and counters over the session."""
 
@@ -210,7 +201,7 @@ class Telemetry:
     servos: tuple[ServoRow, ...] = ()
     action: tuple[tuple[str, float], ...] = ()
     action_source: str = "hold"  # "policy" | "teleop" | "hold"
-    policy: PolicyStats | None = None
+    policy: PolicyStep | None = None  # the policy's part of the latest step
     task: str = ""
     timing: Timing = field(default_factory=Timing)
     cameras: tuple[CameraThumb, ...] = ()

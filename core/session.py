@@ -10,15 +10,13 @@ from __future__ import annotations
 import logging
 import queue
 import threading
-import time
-from collections.abc import Callable
-
-import numpy as np
 
 from core import messages as m
 from core.control import ControlLoop, SessionFault
-from core.devices import Devices
+from core.parts import DeviceActions, RecorderFrames, SessionParts
+from core.plan import EpisodicPlan
 from core.step import ControlStep
+from core.timing import Clock, MonotonicClock
 
 log = logging.getLogger(__name__)
 
@@ -26,28 +24,23 @@ WARNING_KEEP_S = 10.0
 
 
 class Session:
-    def __init__(self, config, *, clock: Callable[[], float] = time.monotonic, hub_api=None):
+    def __init__(self, config, *, clock: Clock | None = None, hub_api=None):
         self.config = config
-        self.clock = clock
+        self.clock = clock or MonotonicClock()
         self.hub_api = hub_api
-        self.t0 = clock()
+        self.t0 = self.clock.now()
         self._events: queue.SimpleQueue = queue.SimpleQueue()
         self._telemetry = m.Telemetry(num_episodes=config.dataset.num_episodes)
         self._last_step: ControlStep | None = None
         self._warnings: list[tuple[float, str]] = []
+        self._warnings_lock = threading.Lock()  # the saver and log threads warn too
         self._thread: threading.Thread | None = None
         self._loop: ControlLoop | None = None
         self._closed = False
         self.finished = threading.Event()
         self.end_reason: str | None = None
         self.error: str | None = None
-        self.devices: Devices | None = None
-        self.recorder = None
-        self.policy = None
-        self.inference_log = None
-        self.voice = None
-        self.episode_index = 0
-        self.first_episode = 0
+        self.parts: SessionParts | None = None
 
     # ---- the clients' interface ------------------------------------------------------------
 
@@ -56,10 +49,29 @@ class Session:
 
         Raises ConfigError / DeviceError (one line each) with nothing left half-done.
         """
-        from core.setup import open_session
+        from core.setup import open_session, session_started
 
-        open_session(self)
-        self._loop = ControlLoop(self, clock=self.clock)
+        cfg = self.config
+        ds = cfg.dataset
+        parts = open_session(
+            cfg, on_written=self.on_episode_written, warn=self._warn, hub_api=self.hub_api
+        )
+        self.parts = parts
+        self.emit(session_started(cfg, parts, self.now()))
+        plan = EpisodicPlan(
+            parts.first_episode, ds.num_episodes, ds.episode_time_s, ds.reset_time_s
+        )
+        self._loop = ControlLoop(
+            parts.devices,
+            DeviceActions(parts.devices, parts.policy),
+            RecorderFrames(parts, ds.single_task),
+            self,
+            plan,
+            fps=ds.fps,
+            task=ds.single_task,
+            clock=self.clock,
+            t0=self.t0,
+        )
         self._thread = threading.Thread(target=self._run, name="control", daemon=True)
         self._thread.start()
 
@@ -92,130 +104,51 @@ class Session:
         if not self.finished.is_set():
             self._teardown()
 
-    # ---- called by the control thread ------------------------------------------------------
-
-    def now(self) -> float:
-        return self.clock() - self.t0
-
-    def emit(self, event: m.Event) -> None:
-        self._events.put(event)
-        if isinstance(event, (m.WarningRaised, m.DeviceFault)) and not getattr(
-            event, "recovered", False
-        ):
-            text = (
-                event.message
-                if isinstance(event, m.WarningRaised)
-                else (f"{event.device}: {event.message}")
-            )
-            self._warnings.append((self.clock(), text))
-        if self.voice is not None:
-            self.voice.on_event(event)
-
-    def publish(self, telemetry: m.Telemetry) -> None:
-        self._telemetry = telemetry
-
-    def active_warnings(self) -> tuple[str, ...]:
-        cutoff = self.clock() - WARNING_KEEP_S
-        self._warnings = [(t, w) for t, w in self._warnings if t >= cutoff]
-        return tuple(w for _, w in self._warnings[-3:])
-
-    def begin_episode(self, episode: int, observation: dict | None) -> None:
-        self.episode_index = episode
-        self.recorder.start_episode()
-        if self.policy is not None:
-            self.policy.start_episode(observation)
-        self.emit(m.PhaseChanged(self.now(), "recording", episode))
-        self.emit(m.EpisodeStarted(self.now(), episode, self.config.dataset.single_task))
-
-    def begin_reset(self, next_episode: int) -> None:
-        self.emit(m.PhaseChanged(self.now(), "reset", next_episode))
-
-    def record_frame(self, obs: dict, action: dict[str, float]) -> None:
-        d = self.devices
-        state = np.fromiter((obs[k] for k in d.state_names), np.float32, len(d.state_names))
-        act = np.fromiter((action[k] for k in d.action_names), np.float32, len(d.action_names))
-        images = {cam: obs[cam] for cam in d.camera_names}
-        self.recorder.add_frame(state, act, images, self.config.dataset.single_task)
-
-    def save_episode(self, episode: int, frames: int) -> None:
-        self.recorder.save_episode()
-        if self.inference_log is not None:
-            self.inference_log.flush()
-
-    def discard_episode(self, episode: int, frames: int, reason: str) -> None:
-        self.recorder.discard_episode()
-        self.emit(m.EpisodeDiscarded(self.now(), episode, frames, reason))
-
-    def remove_last_episode(self, episode: int) -> bool:
-        """Re-record pressed during a reset: take the episode just saved out of the dataset."""
-        if not self.recorder.remove_last_episode():
-            return False
-        self.emit(m.EpisodeDiscarded(self.now(), episode, 0, "rerecord"))
-        return True
-
-    def choose_action(self, phase: str, obs: dict):
-        """(action, source, PolicyStep | None) for this step."""
-        if phase == "recording" and self.policy is not None:
-            action, policy_step = self.policy.act(obs)
-            return action, "policy", policy_step
-        if self.devices.teleop is not None:
-            return self.devices.teleop_action(obs), "teleop", None
-        return None, "hold", None
-
-    def step_done(self, step: ControlStep) -> None:
-        self._last_step = step
-        if self.inference_log is not None:
-            self.inference_log.record(step)
-
-    def overheating(self, motor: str, temperature: float) -> None:
-        self.emit(m.WarningRaised(self.now(), f"{motor} is overheating ({temperature:.0f} °C)"))
-        if self.voice is not None:
-            from core.voice import overheating
-
-            self.voice.say(overheating(motor))
-
-    def teleop_key(self, key: m.TeleopKey) -> None:
-        self.devices.teleop_key(key)
-
-    def robot_hold(self) -> None:
-        self.devices.robot.hold()
-
-    def robot_emergency_stop(self) -> None:
-        self.devices.robot.emergency_stop()
-
-    # Properties the control loop reads.
     @property
-    def robot(self):
-        return self.devices.robot
-
-    @property
-    def robot_label(self) -> str:
-        return self.devices.robot_label
-
-    @property
-    def robot_cameras(self) -> dict:
-        return self.devices.cameras
-
-    @property
-    def motors(self) -> list[str]:
-        return self.devices.motors
-
-    @property
-    def action_names(self) -> list[str]:
-        return self.devices.action_names
+    def devices(self):
+        """The opened devices (None before `start()`)."""
+        return None if self.parts is None else self.parts.devices
 
     @property
     def episodes_saved(self) -> int:
         """Episodes this session put in the dataset (and did not take out again)."""
-        return 0 if self.recorder is None else self.recorder.episodes_saved
+        return 0 if self.parts is None else self.parts.recorder.episodes_saved
 
-    @property
-    def dropped_frames(self) -> int:
-        return self.recorder.dropped_frames
+    # ---- the control loop's reports (control thread; `emit` from any thread) ---------------
 
-    @property
-    def encoder_backlog(self) -> int:
-        return self.recorder.encoder_backlog
+    def now(self) -> float:
+        return self.clock.now() - self.t0
+
+    def emit(self, event: m.Event) -> None:
+        self._events.put(event)
+        if isinstance(event, m.WarningRaised):
+            self._remember_warning(event.message)
+        elif isinstance(event, m.DeviceFault) and not event.recovered:
+            self._remember_warning(f"{event.device}: {event.message}")
+        voice = None if self.parts is None else self.parts.voice
+        if voice is not None:
+            voice.on_event(event)
+
+    def publish(self, telemetry: m.Telemetry) -> None:
+        self._telemetry = telemetry
+
+    def step_done(self, step: ControlStep) -> None:
+        self._last_step = step
+        if self.parts is not None and self.parts.inference_log is not None:
+            self.parts.inference_log.record(step)
+
+    def active_warnings(self) -> tuple[str, ...]:
+        cutoff = self.clock.now() - WARNING_KEEP_S
+        with self._warnings_lock:
+            self._warnings = [(t, w) for t, w in self._warnings if t >= cutoff]
+            return tuple(w for _, w in self._warnings[-3:])
+
+    def overheating(self, motor: str, temperature: float) -> None:
+        self.emit(m.WarningRaised(self.now(), f"{motor} is overheating ({temperature:.0f} °C)"))
+        if self.parts is not None and self.parts.voice is not None:
+            from core.voice import overheating
+
+            self.parts.voice.say(overheating(motor))
 
     def on_episode_written(self, written) -> None:
         """Called by the recorder's saver thread when an episode is on disk (or failed)."""
@@ -228,18 +161,26 @@ class Session:
                 m.WarningRaised(self.now(), f"an episode could not be saved: {written.error}")
             )
 
+    def _warn(self, text: str) -> None:
+        self.emit(m.WarningRaised(self.now(), text))
+
+    def _remember_warning(self, text: str) -> None:
+        with self._warnings_lock:
+            self._warnings.append((self.clock.now(), text))
+
     # ---- the control thread's life ---------------------------------------------------------
 
     def _run(self) -> None:
+        assert self._loop is not None and self.parts is not None
         try:
             self.end_reason = self._loop.run()
         except SessionFault as fault:
             self.end_reason, self.error = "error", str(fault)
-            self.recorder.discard_episode()
+            self.parts.recorder.discard_episode()
         except Exception as error:  # a bug or an unexpected device failure: end safely
             log.exception("session failed")
             self.end_reason, self.error = "error", f"{type(error).__name__}: {error}"
-            self.recorder.discard_episode()
+            self.parts.recorder.discard_episode()
         finally:
             self._teardown()
 
@@ -249,13 +190,14 @@ class Session:
         self._closed = True
         from core.setup import close_session
 
-        close_session(self)
+        if self.parts is not None:
+            close_session(self.config, self.parts, self.emit, self.now, self.hub_api)
         self.emit(
             m.SessionEnded(
                 self.now(),
                 reason=self.end_reason or "stopped",
                 episodes_saved=self.episodes_saved,
-                dataset_root=str(getattr(self.recorder, "root", "")),
+                dataset_root="" if self.parts is None else str(self.parts.recorder.root),
                 error=self.error,
             )
         )

@@ -11,17 +11,23 @@ from __future__ import annotations
 
 import logging
 import shutil
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 
 from core import messages as m
 from core.devices import Devices
+from core.parts import SessionParts
 
 log = logging.getLogger(__name__)
 
 
-def open_session(s) -> None:
-    cfg = s.config
+def open_session(
+    cfg, *, on_written: Callable, warn: Callable[[str], None], hub_api=None
+) -> SessionParts:
+    """Open everything a session needs, or raise (ConfigError / DeviceError, one line each)
+    with nothing left open or written. `on_written(EpisodeWritten)` is called by the recorder's
+    saver thread; `warn(text)` by the log writer and the voice when they give up."""
     ds = cfg.dataset
     if not cfg.resume:
         ds.stamp_repo_id(datetime.now())
@@ -36,8 +42,9 @@ def open_session(s) -> None:
     if ds.push_to_hub:
         from core.dataset.hub import check_hub
 
-        check_hub(ds.repo_id, private=ds.private, api=s.hub_api)
-    recorder, created = _open_recorder(s, devices)  # refuses a bad resume or a taken folder
+        check_hub(ds.repo_id, private=ds.private, api=hub_api)
+    # refuses a bad resume or a taken folder
+    recorder, created = _open_recorder(cfg, devices, on_written)
     try:
         devices.connect()
     except BaseException:
@@ -47,34 +54,36 @@ def open_session(s) -> None:
         if policy is not None:
             policy.close()
         raise
-    s.devices, s.policy, s.recorder = devices, policy, recorder
-    s.first_episode = s.episode_index = recorder.meta.total_episodes
+    parts = SessionParts(devices, recorder, policy)
     if cfg.log:
         from core.logs import open_inference_log
 
-        s.inference_log = open_inference_log(cfg, devices, on_warning=_warn_to(s))
+        parts.inference_log = open_inference_log(cfg, devices, on_warning=warn)
     from core.voice import Voice
 
-    s.voice = Voice(enabled=cfg.play_sounds, on_warning=_warn_to(s))
-    s.emit(
-        m.SessionStarted(
-            s.now(),
-            robot=devices.robot_label,
-            dataset_root=str(recorder.root),
-            repo_id=ds.repo_id,
-            num_episodes=ds.num_episodes,
-            devices=devices.labels(),
-            log_dir=None if s.inference_log is None else str(s.inference_log.folder),
-            sounds=cfg.play_sounds,
-        )
+    parts.voice = Voice(enabled=cfg.play_sounds, on_warning=warn)
+    return parts
+
+
+def session_started(cfg, parts: SessionParts, t: float) -> m.SessionStarted:
+    """The session's first event: what was opened."""
+    log_dir = None if parts.inference_log is None else str(parts.inference_log.folder)
+    return m.SessionStarted(
+        t,
+        robot=parts.devices.robot_label,
+        dataset_root=str(parts.recorder.root),
+        repo_id=cfg.dataset.repo_id,
+        num_episodes=cfg.dataset.num_episodes,
+        devices=parts.devices.labels(),
+        log_dir=log_dir,
+        sounds=cfg.play_sounds,
     )
 
 
-def _open_recorder(s, devices):
+def _open_recorder(cfg, devices: Devices, on_written: Callable):
     """The dataset, new or resumed; True when this call created its folder."""
     from core.dataset import DatasetRecorder, dataset_features, default_root
 
-    cfg = s.config
     ds = cfg.dataset
     robot = devices.robot
     root = Path(ds.root).expanduser() if ds.root else default_root(ds.repo_id)
@@ -90,40 +99,37 @@ def _open_recorder(s, devices):
         encoder=ds.rgb_encoder,
         encoder_threads=ds.encoder_threads or ds.num_image_writer_threads_per_camera or None,
         queue_size=ds.encoder_queue_maxsize,
-        on_written=s.on_episode_written,
+        on_written=on_written,
     )
     return recorder, created and not cfg.resume
 
 
-def _warn_to(s):
-    return lambda text: s.emit(m.WarningRaised(s.now(), text))
+def close_session(
+    cfg, parts: SessionParts, emit: Callable[[m.Event], None], now: Callable[[], float], hub_api
+) -> None:
+    """Stop the policy, finish the dataset, leave the motors safe, close the logs, upload."""
+    if parts.policy is not None:
+        parts.policy.close()
+    parts.recorder.close()
+    parts.devices.disconnect()
+    if parts.inference_log is not None:
+        parts.inference_log.close()
+    ds = cfg.dataset
+    if ds.push_to_hub and parts.recorder.meta.total_episodes > 0:
+        _upload(cfg, parts, emit, now, hub_api)
+    if parts.voice is not None:
+        parts.voice.close()
 
 
-def close_session(s) -> None:
-    if s.policy is not None:
-        s.policy.close()
-    if s.recorder is not None:
-        s.recorder.close()
-    if s.devices is not None:
-        s.devices.disconnect()
-    if s.inference_log is not None:
-        s.inference_log.close()
-    ds = s.config.dataset
-    if ds.push_to_hub and s.recorder is not None and s.recorder.meta.total_episodes > 0:
-        _upload(s)
-    if s.voice is not None:
-        s.voice.close()
-
-
-def _upload(s) -> None:
+def _upload(cfg, parts: SessionParts, emit, now, hub_api) -> None:
     from core.dataset.hub import push_dataset
 
-    ds = s.config.dataset
+    ds = cfg.dataset
     try:
         url = push_dataset(
-            s.recorder.root, ds.repo_id, private=ds.private, tags=ds.tags, api=s.hub_api
+            parts.recorder.root, ds.repo_id, private=ds.private, tags=ds.tags, api=hub_api
         )
     except Exception as error:  # its message says the dataset is intact and how to retry
-        s.emit(m.UploadFailed(s.now(), str(error)))
+        emit(m.UploadFailed(now(), str(error)))
     else:
-        s.emit(m.UploadFinished(s.now(), url))
+        emit(m.UploadFinished(now(), url))

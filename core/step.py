@@ -1,4 +1,5 @@
-"""One control step as the engine saw it: handed to the inference logs and the console block.
+"""One control step as the engine saw it: handed to the inference logs and the console block
+(and, its policy part, to the console's telemetry).
 
 Built by the control thread once per period (recording and reset phases alike) and passed by
 reference to background consumers; nothing here is mutated after construction.
@@ -7,6 +8,23 @@ reference to background consumers; nothing here is mutated after construction.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class OutputStats:
+    """Summary of one predicted chunk (unnormalised, every element): the inference logs'
+    output_mean/std/min/max and the console's policy panel."""
+
+    mean: float
+    std: float
+    min: float
+    max: float
+
+    @classmethod
+    def of(cls, chunk: np.ndarray) -> OutputStats:
+        return cls(float(chunk.mean()), float(chunk.std()), float(chunk.min()), float(chunk.max()))
 
 
 @dataclass(frozen=True)
@@ -17,10 +35,7 @@ class PolicyStep:
     forward_ms: float | None  # forward time of a chunk computed (sync) or arrived (async) this step
     queue_size: int  # actions left in the queue after this step
     inputs: dict[str, float]  # state inputs by name (e.g. "shoulder_pan.pos")
-    output_mean: float  # over the raw output tensor (the chunk this action came from)
-    output_std: float
-    output_min: float
-    output_max: float
+    output: OutputStats  # over the raw output tensor (the chunk this action came from)
     # where the action came from: "forward" (chunk computed in this step, sync), "queue" (a chunk
     # computed earlier), "hold" (queue ran dry: last action repeated), "wait" (no chunk yet)
     origin: str = "queue"

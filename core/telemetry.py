@@ -60,9 +60,12 @@ def servo_rows(
     return tuple(rows)
 
 
-def thumbnail(name: str, image: np.ndarray, age_ms: float) -> CameraThumb:
+def thumbnail(
+    name: str, image: np.ndarray, age_ms: float = 0.0, width: int = THUMB_WIDTH
+) -> CameraThumb:
+    """A small copy of an HxWx3 picture (`width` pixels wide at most, aspect kept)."""
     h, w = image.shape[:2]
-    tw = min(THUMB_WIDTH, w)
-    th = max(1, round(h * tw / w))
+    tw = min(width, w)
+    th = max(2, round(h * tw / w))
     small = cv2.resize(image, (tw, th), interpolation=cv2.INTER_AREA)
     return CameraThumb(name=name, width=tw, height=th, rgb=small.tobytes(), age_ms=age_ms)

@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Protocol, runtime_checkable
 
 import numpy as np
 
@@ -188,3 +188,44 @@ class Teleoperator(abc.ABC):
 
         Teleoperators that jog from the present pose (keyboard, gamepad) start from it.
         """
+
+
+# ---- optional capabilities: a device has them or not; callers check with isinstance ----------
+
+
+@runtime_checkable
+class HasCameras(Protocol):
+    """A robot that owns cameras (their frames come with its observation)."""
+
+    cameras: dict[str, Camera]
+
+
+@runtime_checkable
+class ExplainsControls(Protocol):
+    """A teleoperator that can list its controls for the console (keys, pad axes, buttons)."""
+
+    def mapping_help(self) -> list[tuple[str, str]]:
+        """(control, what it does), in mapping order."""
+        ...
+
+
+@runtime_checkable
+class TakesKeys(ExplainsControls, Protocol):
+    """A teleoperator driven by the terminal's keys (the keyboard, or a composite holding one)."""
+
+    def claims(self, key: str) -> bool:
+        """Whether this key is in the mapping (the session keeps the others)."""
+        ...
+
+    def press(self, key: str) -> bool:
+        """A key went down (or repeated); whether it is mapped."""
+        ...
+
+    def release(self, key: str) -> None: ...
+
+
+@runtime_checkable
+class Calibratable(Protocol):
+    """A device `lerecord calibrate` can calibrate: it gives the steps to walk through."""
+
+    def calibration_steps(self) -> Any: ...

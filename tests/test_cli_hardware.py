@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from core.commands.find_port import find_servo_ports
 from hardware.feetech.bus import FeetechBus
+from hardware.feetech.discovery import find_servo_ports
 from hardware.sim.arms import make_servos
 from hardware.sim.bus_emulator import BusEmulator
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from core import messages as m
 from core.console import ConsolePrinter, format_event, format_step
-from core.step import ControlStep, PolicyStep
+from core.step import ControlStep, OutputStats, PolicyStep
 
 NAMES = ["shoulder_pan", "shoulder_lift", "elbow_flex", "wrist_flex", "wrist_roll", "gripper"]
 STATE = [10.54, -77.77, 90.34, -15.65, 39.49, 0.88]
@@ -22,7 +22,7 @@ def documented_step(**changes) -> ControlStep:
         period_s=0.0334, lateness_s=0.0, observation=obs,
         action={f"{n}.pos": v for n, v in zip(NAMES, OUTPUT, strict=True)}, source="policy",
         policy=PolicyStep(inference_ms=14.31, forward_ms=None, queue_size=40, inputs={},
-                          output_mean=0, output_std=1, output_min=-1, output_max=1),
+                          output=OutputStats(0, 1, -1, 1)),
         task="Put the plastic part in the cup",
     )  # fmt: skip
     fields.update(changes)

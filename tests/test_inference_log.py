@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 
 from core.logs import InferenceLog
-from core.step import ControlStep, PolicyStep
+from core.step import ControlStep, OutputStats, PolicyStep
 
 MOTORS = ["shoulder_pan", "shoulder_lift", "gripper"]
 STATE = [f"{m}.pos" for m in MOTORS]
@@ -43,10 +43,7 @@ def make_step(
             forward_ms=80.0 if i % 10 == 0 else None,
             queue_size=99 - i % 100,
             inputs={n: obs[n] for n in STATE},
-            output_mean=0.1,
-            output_std=1.5,
-            output_min=-2.0,
-            output_max=3.0,
+            output=OutputStats(mean=0.1, std=1.5, min=-2.0, max=3.0),
         )
     return ControlStep(
         step=i,

@@ -10,6 +10,7 @@ import logging
 from dataclasses import dataclass, field
 
 from core.messages import CameraThumb
+from core.telemetry import thumbnail
 
 log = logging.getLogger(__name__)
 THUMB_WIDTH = 64
@@ -27,7 +28,7 @@ def detect() -> Detected:
 
 
 def _ports() -> list[tuple[str, str]]:
-    from core.commands.find_port import find_servo_ports
+    from hardware.feetech.discovery import find_servo_ports
 
     try:
         found = find_servo_ports()
@@ -55,26 +56,17 @@ def _cameras() -> dict:
     try:
         sim = find_cameras("sim")
         if sim:
-            pictures["sim"] = thumbnail("sim", grab_frame(sim[0], warmup_s=0.0).image)
+            image = grab_frame(sim[0], warmup_s=0.0).image
+            pictures["sim"] = thumbnail("sim", image, width=THUMB_WIDTH)
     except Exception as error:  # noqa: BLE001
         log.warning("no picture from the sim camera: %s", error)
     for info in found:
         source = str(info.index_or_path)
         cameras.append((source, f"{info.label} {info.width}x{info.height} @ {info.fps:.0f} fps"))
         try:
-            pictures[source] = thumbnail(source, grab_frame(info, warmup_s=0.3).image)
+            pictures[source] = thumbnail(
+                source, grab_frame(info, warmup_s=0.3).image, width=THUMB_WIDTH
+            )
         except Exception as error:  # noqa: BLE001
             log.warning("no picture from camera %s: %s", source, error)
     return {"cameras": tuple(cameras), "pictures": pictures}
-
-
-def thumbnail(name: str, image) -> CameraThumb:
-    """A small copy of an HxWx3 picture for the preview."""
-    height, width = image.shape[:2]
-    small_h = max(2, THUMB_WIDTH * height // width)
-    rows = [int(y * height / small_h) for y in range(small_h)]
-    cols = [int(x * width / THUMB_WIDTH) for x in range(THUMB_WIDTH)]
-    small = image[rows][:, cols]
-    return CameraThumb(
-        name=name, width=THUMB_WIDTH, height=small_h, rgb=small.tobytes(), age_ms=0.0
-    )

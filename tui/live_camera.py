@@ -37,7 +37,8 @@ class LiveCamera:
         self._stop.set()
 
     def _run(self) -> None:
-        from tui.detect import thumbnail
+        from core.telemetry import thumbnail
+        from tui.detect import THUMB_WIDTH
 
         try:
             camera = self._open()
@@ -48,7 +49,7 @@ class LiveCamera:
             while not self._stop.wait(self.period):
                 frame = camera.read_latest()
                 if frame is not None:
-                    self.thumb = thumbnail(self.source, frame.image)
+                    self.thumb = thumbnail(self.source, frame.image, width=THUMB_WIDTH)
         except DeviceError as error:
             self.error = str(error)
         finally:

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from core import messages as m
+from core.step import OutputStats, PolicyStep
 
 MOTORS = ("shoulder_pan", "shoulder_lift", "elbow_flex", "wrist_flex", "wrist_roll", "gripper")
 HISTORY = 60
@@ -300,15 +301,13 @@ class ScriptedEngine:
             status="fault" if hot else "ok" if i != 1 or self.scenario != "fault" else "warn",
         )
 
-    def _policy(self, step: int) -> m.PolicyStats:
-        return m.PolicyStats(
+    def _policy(self, step: int) -> PolicyStep:
+        return PolicyStep(
             inference_ms=0.4 if step % 50 else 38.0,
             forward_ms=None if step % 50 else 37.2,
             queue_size=50 - step % 50,
-            output_mean=0.12,
-            output_std=0.87,
-            output_min=-2.1,
-            output_max=2.4,
+            inputs={},
+            output=OutputStats(mean=0.12, std=0.87, min=-2.1, max=2.4),
         )
 
     def _timing(self, step: int) -> m.Timing:

@@ -14,12 +14,13 @@ import select
 import sys
 from dataclasses import dataclass
 
+from core.calibration import open_for_calibration, range_table
 from core.config.help import command_help, help_request
 from core.config.parse import parse_flags
 from hardware.base import RobotConfig, TeleoperatorConfig
 from hardware.errors import ConfigError
 from hardware.option import option
-from hardware.registry import known_types, make_robot, make_teleoperator
+from hardware.registry import known_types
 
 SAMPLE_PERIOD_S = 0.02  # 50 Hz, as lerobot
 SUMMARY = "calibrate an SO arm (follower or leader) and write lerobot's calibration file"
@@ -75,23 +76,13 @@ class _Keyboard:
         return line.decode(errors="replace").strip()
 
 
-def _table(rows) -> list[str]:
-    lines = [f"{'NAME':<15} | {'MIN':>6} | {'POS':>6} | {'MAX':>6}"]
-    lines += [f"{m:<15} | {r.min:>6} | {r.pos:>6} | {r.max:>6}" for m, r in rows.items()]
-    return lines
-
-
 def main(argv: list[str]) -> int:
     config = parse(argv)
-    device = make_robot(config) if isinstance(config, RobotConfig) else make_teleoperator(config)
-    if not hasattr(device, "calibration_steps"):
-        raise ConfigError(f"calibrate: {config.type} has no motors to calibrate")
     keys = _Keyboard(sys.stdin.fileno())
     out = sys.stdout
     live = out.isatty()
-    device.connect(calibrate=False)
+    device, steps = open_for_calibration(config)
     try:
-        steps = device.calibration_steps()
         if steps.existing is not None:
             print(
                 f"Press ENTER to use the calibration file {steps.path}, or type 'c' and press "
@@ -120,11 +111,11 @@ def main(argv: list[str]) -> int:
         while keys.line(SAMPLE_PERIOD_S) is None:
             rows = steps.sample()
             if live:
-                out.write(("\x1b[F" * shown) + "\n".join(_table(rows)) + "\n")
+                out.write(("\x1b[F" * shown) + "\n".join(range_table(rows)) + "\n")
                 out.flush()
                 shown = len(rows) + 1
         if not live:
-            print("\n".join(_table(rows)))
+            print("\n".join(range_table(rows)))
         steps.finish()
         print(f"Calibration saved to {steps.path}")
         return 0

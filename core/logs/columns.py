@@ -74,7 +74,7 @@ class LogLayout:
             _num(p.inference_ms), _num(p.forward_ms), p.queue_size,
             *[_num(p.inputs.get(n)) for n in self.state_names],
             *[_num(action.get(n)) for n in self.action_names],
-            _num(p.output_mean), _num(p.output_std), _num(p.output_min), _num(p.output_max),
+            _num(p.output.mean), _num(p.output.std), _num(p.output.min), _num(p.output.max),
             s.task,
         ]  # fmt: skip
 

@@ -5,8 +5,9 @@ Importing this package is cheap; torch loads when a policy does.
 
 from core.policy.features import FeatureMapping, match_features
 from core.policy.loading import load_policy
-from core.policy.policy import OutputStats, Policy
+from core.policy.policy import Policy
 from core.policy.runner import PolicyRunner
+from core.step import OutputStats
 
 __all__ = [
     "FeatureMapping",

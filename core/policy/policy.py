@@ -13,25 +13,11 @@ import abc
 import contextlib
 import time
 from collections import deque
-from dataclasses import dataclass
 
 import numpy as np
 
 from core.policy.config import PolicyFeature
-
-
-@dataclass(frozen=True)
-class OutputStats:
-    """Summary of one predicted chunk (unnormalised, every element), for the inference logs."""
-
-    mean: float
-    std: float
-    min: float
-    max: float
-
-    @classmethod
-    def of(cls, chunk: np.ndarray) -> OutputStats:
-        return cls(float(chunk.mean()), float(chunk.std()), float(chunk.min()), float(chunk.max()))
+from core.step import OutputStats
 
 
 class TemporalEnsembler:

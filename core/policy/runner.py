@@ -27,9 +27,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from core.policy.policy import OutputStats, Policy
+from core.policy.policy import Policy
 from core.policy.schedule import ChunkSchedule
-from core.step import PolicyStep
+from core.step import OutputStats, PolicyStep
 
 log = logging.getLogger(__name__)
 NO_STATS = OutputStats(math.nan, math.nan, math.nan, math.nan)
@@ -212,10 +212,7 @@ class PolicyRunner:
             forward_ms=forward_ms,
             queue_size=self._schedule.remaining(step_index),
             inputs=self._inputs(observation),
-            output_mean=self._stats.mean,
-            output_std=self._stats.std,
-            output_min=self._stats.min,
-            output_max=self._stats.max,
+            output=self._stats,
             origin=origin,
             chunk_step=self._schedule.source_step,
             dropped=dropped,

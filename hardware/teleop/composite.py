@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from hardware.base import Features, Teleoperator, TeleoperatorConfig
+from hardware.base import Features, TakesKeys, Teleoperator, TeleoperatorConfig
 from hardware.errors import ConfigError
 
 
@@ -95,8 +95,8 @@ class CompositeTeleop(Teleoperator):
 
     # ---- keys ----------------------------------------------------------------------------------
 
-    def _key_takers(self) -> list[Any]:
-        return [t for t in self.teleops if hasattr(t, "press")]
+    def _key_takers(self) -> list[TakesKeys]:
+        return [t for t in self.teleops if isinstance(t, TakesKeys)]
 
     def claims(self, key: str) -> bool:
         return any(t.claims(key) for t in self._key_takers())

@@ -33,8 +33,8 @@ def describe(t: Telemetry) -> str:
             f"[dim]queue[/] {p.queue_size}"
         )
         lines.append(
-            f"[dim]out[/] μ {p.output_mean:+.2f} σ {p.output_std:.2f} "
-            f"[{p.output_min:+.2f}, {p.output_max:+.2f}]".replace("[+", "\\[+").replace(
+            f"[dim]out[/] μ {p.output.mean:+.2f} σ {p.output.std:.2f} "
+            f"[{p.output.min:+.2f}, {p.output.max:+.2f}]".replace("[+", "\\[+").replace(
                 "[-", "\\[-"
             )
         )

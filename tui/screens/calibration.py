@@ -16,8 +16,9 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
+from core.calibration import open_for_calibration, range_table
 from hardware.errors import ConfigError, DeviceError
-from hardware.registry import config_class, make_robot, make_teleoperator
+from hardware.registry import config_class
 
 SAMPLE_HZ = 20
 
@@ -31,22 +32,6 @@ PROMPTS = {
     "done": "Calibration written. [bold]Enter[/] or Esc to go back.",
     "failed": "The arm could not be calibrated. Esc to go back.",
 }
-
-
-def open_device(kind: str, type_: str, port: str, id_: str) -> Any:
-    """Connect the device without loading its calibration (as `lerecord calibrate` does)."""
-    config = config_class(kind, type_)(port=port, id=id_ or None)
-    device = make_robot(config) if kind == "robot" else make_teleoperator(config)
-    if not hasattr(device, "calibration_steps"):
-        raise ConfigError(f"calibrate: {type_} has no motors to calibrate")
-    device.connect(calibrate=False)
-    return device
-
-
-def range_table(rows: dict) -> str:
-    lines = [f"{'motor':<15} {'min':>6} {'pos':>6} {'max':>6}"]
-    lines += [f"{m:<15} {r.min:>6} {r.pos:>6} {r.max:>6}" for m, r in rows.items()]
-    return "\n".join(lines)
 
 
 class CalibrationScreen(ModalScreen["str | None"]):
@@ -86,8 +71,8 @@ class CalibrationScreen(ModalScreen["str | None"]):
 
     def _connect(self) -> None:
         try:
-            device = open_device(self.kind, self.type_, self.port, self.id_)
-            steps = device.calibration_steps()
+            config = config_class(self.kind, self.type_)(port=self.port, id=self.id_ or None)
+            device, steps = open_for_calibration(config)
         except (ConfigError, DeviceError) as error:
             self.app.call_from_thread(self._failed, str(error))
             return
@@ -139,7 +124,7 @@ class CalibrationScreen(ModalScreen["str | None"]):
 
     def _sample(self) -> None:
         try:
-            self.query_one("#ranges", Static).update(range_table(self.steps.sample()))
+            self.query_one("#ranges", Static).update("\n".join(range_table(self.steps.sample())))
         except DeviceError as error:
             self.query_one("#error", Static).update(str(error))
 
