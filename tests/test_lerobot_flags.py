@@ -85,7 +85,7 @@ def _value(config: Any, dotted: str) -> Any:
 
 
 def _split(flag: str) -> tuple[str, str, str]:
-    """"robot[so101_follower].port" -> ("robot", "so101_follower", "port"); "dataset.fps" ->
+    """ "robot[so101_follower].port" -> ("robot", "so101_follower", "port"); "dataset.fps" ->
     ("", "", "dataset.fps")."""
     if "[" not in flag:
         return "", "", flag
