@@ -8,16 +8,18 @@ wizard) is held to the same rules as one parsed from flags.
 
 from __future__ import annotations
 
+import logging
 import re
 from dataclasses import dataclass
 from datetime import datetime
 
-from core.dataset.video_encoder import VCODECS, VideoSettings
+from core.dataset.video_encoder import VCODECS, DepthSettings, VideoSettings
 from hardware import registry
 from hardware.base import RobotConfig, TeleoperatorConfig
 from hardware.errors import ConfigError
 from hardware.option import option
 
+log = logging.getLogger(__name__)
 DISPLAY_MODES = ("rerun", "foxglove")  # lerobot's; lerecord streams to Rerun only
 _DEVICE = re.compile(r"^(cpu|mps|cuda(:\d+)?|xpu(:\d+)?)$")
 _REPO_PART = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
@@ -77,6 +79,9 @@ class DatasetConfig:
     )
     rgb_encoder: VideoSettings = option(
         default_factory=VideoSettings, help="encoder of the camera videos"
+    )
+    depth_encoder: DepthSettings = option(
+        default_factory=DepthSettings, help="lerobot's depth-map encoder (not used by lerecord yet)"
     )
     vcodec: str | None = option(
         None, help="lerobot 0.5's name for --dataset.rgb_encoder.vcodec", choices=VCODECS
@@ -138,6 +143,10 @@ class DatasetConfig:
                 "--dataset.encoder_threads",
                 self.encoder_threads,
                 "1 or more, or none",
+            )
+        if self.depth_encoder != DepthSettings():
+            log.warning(
+                "--dataset.depth_encoder: lerecord writes no depth-map videos yet; ignored"
             )
         if self.vcodec is not None:  # the old name: it sets the encoder's codec
             given = self.rgb_encoder.vcodec

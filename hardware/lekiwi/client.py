@@ -63,12 +63,15 @@ class LeKiwiClientConfig(RobotConfig):
     )
     teleop_keys: dict[str, str] = option(
         default_factory=lambda: dict(TELEOP_KEYS),
-        help="base command -> key, for a keyboard teleop given no keys of its own",
+        help="base command -> key for a keyboard teleop (lerobot's map: lerecord's own, e faster)",
     )
 
-    def keyboard_keys(self) -> dict[str, str]:
-        """The keyboard's key map for the base (key -> command), from `teleop_keys`; lerobot's
-        "quit" is left to the console's own keys."""
+    def keyboard_keys(self) -> dict[str, str] | None:
+        """The keyboard's key map for the base (key -> command) when `teleop_keys` was changed;
+        None for lerobot's map, where lerecord keeps its own (`r` stays the session's re-record
+        key, `e` is faster). lerobot's "quit" is left to the console's keys."""
+        if self.teleop_keys == TELEOP_KEYS:
+            return None
         return {key: command for command, key in self.teleop_keys.items() if command != "quit"}
 
 

@@ -88,13 +88,15 @@ class KeyedRobot(Protocol):
     """A robot config that names the keys driving its base (lerobot's lekiwi_client
     `teleop_keys`): a keyboard given no keys of its own uses them."""
 
-    def keyboard_keys(self) -> dict[str, str]: ...
+    def keyboard_keys(self) -> dict[str, str] | None: ...
 
 
 def with_robot_keys(config: KeyboardTeleopConfig, robot_config: object) -> KeyboardTeleopConfig:
     """`config`, taking the robot's base keys when it has none of its own."""
     if config.keys is None and config.mode != "arm" and isinstance(robot_config, KeyedRobot):
-        return dataclasses.replace(config, keys=robot_config.keyboard_keys())
+        keys = robot_config.keyboard_keys()
+        if keys is not None:
+            return dataclasses.replace(config, keys=keys)
     return config
 
 
