@@ -43,7 +43,7 @@ class RobotConfig(DeviceConfig):
     )
     cameras: dict[str, CameraConfig] = option(
         default_factory=dict,
-        help='cameras by name, \'{front: {type: opencv, index_or_path: 0, …}}\'',
+        help="cameras by name, '{front: {type: opencv, index_or_path: 0, …}}'",
     )
 
 

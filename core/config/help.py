@@ -114,9 +114,7 @@ def command_help(
         if wanted:
             unknown = [w for w in wanted if not any(_in_group(g, w) for g in table)]
             if unknown:
-                raise ConfigError(
-                    f"--help {unknown[0]}: no such group; groups: {', '.join(table)}"
-                )
+                raise ConfigError(f"--help {unknown[0]}: no such group; groups: {', '.join(table)}")
             table = {g: lines for g, lines in table.items() if any(_in_group(g, w) for w in wanted)}
         for name, lines in table.items():
             parts += ["", f"{name}:", *lines]

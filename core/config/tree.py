@@ -47,9 +47,7 @@ class PolicyConfig:
 
 @dataclass(kw_only=True)
 class DatasetConfig:
-    repo_id: str = option(
-        help="the dataset's name, <user>/<name>", example="username/pick_place"
-    )
+    repo_id: str = option(help="the dataset's name, <user>/<name>", example="username/pick_place")
     single_task: str = option(
         help="what the robot does in every episode, in a sentence", example="Pick up the cube"
     )
@@ -145,9 +143,7 @@ class DatasetConfig:
                 "1 or more, or none",
             )
         if self.depth_encoder != DepthSettings():
-            log.warning(
-                "--dataset.depth_encoder: lerecord writes no depth-map videos yet; ignored"
-            )
+            log.warning("--dataset.depth_encoder: lerecord writes no depth-map videos yet; ignored")
         if self.vcodec is not None:  # the old name: it sets the encoder's codec
             given = self.rgb_encoder.vcodec
             if given != VideoSettings().vcodec and given != self.vcodec:

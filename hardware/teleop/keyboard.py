@@ -108,9 +108,7 @@ class KeyboardTeleopConfig(TeleoperatorConfig):
         help="what the keys drive (auto: the base on a mobile robot, else the arm)",
         choices=("auto", "arm", "base"),
     )
-    keys: dict[str, str] | None = option(
-        None, help="key -> meaning, replacing the default key map"
-    )
+    keys: dict[str, str] | None = option(None, help="key -> meaning, replacing the default key map")
     joint_speed: float = option(30.0, help="joint speed while a key is held", unit="deg/s")
     gripper_speed: float = option(50.0, help="gripper speed while a key is held", unit="deg/s")
     hold_timeout_s: float = option(
