@@ -50,7 +50,7 @@ $(VENV)/.apt:
 $(VENV)/.deps: pyproject.toml $(VENV)/.apt
 	@[ -x $(BIN)/python ] || $(PYTHON) -m venv $(VENV)
 	@$(BIN)/python -c "import torch" 2>/dev/null || $(BIN)/pip install -q $(TORCH) 2>&1 | $(QUIET_PIP)
-	@$(BIN)/pip install -q -e ".[dev,gamepad]" 2>&1 | $(QUIET_PIP)
+	@$(BIN)/pip install -q -e ".[dev,gamepad,remote]" 2>&1 | $(QUIET_PIP)
 	@touch $@
 
 # Each run records a new dataset, stamped with the time as lerobot 0.6 stamps new repo ids.

@@ -139,6 +139,7 @@ class ControlLoop:
         self._prev_start: float | None = None
         self._windows = {k: Window() for k in ("period", "lateness", "inference", "camera_age")}
         self._late_steps = 0
+        self._policy_lost: str | None = None  # why the policy's server cannot be reached
         self._hot: set[str] = set()
 
     def now(self) -> float:
@@ -273,6 +274,8 @@ class ControlLoop:
         action, source, policy_step = (None, "hold", None)
         if not self.paused:
             action, source, policy_step = self.actions.choose(phase, obs)
+            if policy_step is not None and policy_step.link_error != self._policy_lost:
+                self._policy_link(policy_step.link_error)
         t2 = self.clock.now()
         sections["action"] = (t2 - t1) * 1e3
 
@@ -292,6 +295,14 @@ class ControlLoop:
         )
         self._publish(phase, frame + 1, total, obs, source, policy_step, lateness, period, sections)
         return not self.paused
+
+    def _policy_link(self, lost: str | None) -> None:
+        """Tell the operator once when the policy's server is lost (the arm holds meanwhile)
+        and once when it answers again, the policy set up again."""
+        if lost is None or self._policy_lost is None:
+            text = lost or "answering again, policy set up again"
+            self.reports.emit(m.DeviceFault(self.now(), "policy server", text, lost is None))
+        self._policy_lost = lost
 
     def _record_step(
         self,

@@ -108,6 +108,9 @@ class Robot(abc.ABC):
 
     config: RobotConfig
     name: ClassVar[str] = ""  # robot_type written to datasets (lerobot's, e.g. "so_follower")
+    # Set by disconnect() when torque may still be on (servos that did not confirm, or torque
+    # left on by configuration): one line for the user, naming the servos and what to do.
+    torque_left_on: str | None = None
 
     def __init__(self, config: RobotConfig):
         self.config = config
@@ -145,6 +148,10 @@ class Robot(abc.ABC):
     def disconnect(self) -> None:
         """Leave the motors safe (torque off when configured) and release the port."""
 
+    def check_files(self) -> None:
+        """Read and check what connect() will read from disk (calibration files) without
+        opening anything; ConfigError for a bad one. Robots with no such files: nothing."""
+
     def hold(self) -> None:
         """Stop moving at once and keep the current pose (used by pause)."""
 
@@ -175,6 +182,9 @@ class Teleoperator(abc.ABC):
 
     @abc.abstractmethod
     def disconnect(self) -> None: ...
+
+    def check_files(self) -> None:
+        """As `Robot.check_files`: calibration files read and checked, nothing opened."""
 
     def bind(self, robot_action_features: Features) -> None:
         """Learn the robot's action features before connecting.

@@ -131,7 +131,7 @@ def error_of(argv: list[str]) -> str:
             "--policy.device: 'gpu' is not a torch device; use cpu, cuda",
         ),
         (GOOD + ["--dataset.repo_id=a/b/c"], "--dataset.repo_id: 'a/b/c' is not a repo id"),
-        (GOOD + ["--dataset.fps=0"], "--dataset.fps: got 0; expected a positive number"),
+        (GOOD + ["--dataset.fps=0"], "--dataset.fps: got 0; expected frames per second from 1"),
         (GOOD + ["--dataset.num_episodes=0"], "--dataset.num_episodes: got 0; expected 1 or more"),
         (
             GOOD + ["--dataset.reset_time_s=-1"],

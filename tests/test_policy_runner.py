@@ -220,7 +220,9 @@ def test_session_policy_turns_robot_observations_into_robot_actions(ref):
     robot = SimpleNamespace(
         observation_features=dict(SO_ARM, front=(48, 64, 3)), action_features=dict(SO_ARM)
     )
-    config = SimpleNamespace(path=str(ACT), device="cpu", use_amp=False, async_=False)
+    from core.config.tree import PolicyConfig
+
+    config = PolicyConfig(path=str(ACT), async_=False)
     session_policy = SessionPolicy.load(config, SimpleNamespace(robot=robot), fps=30)
     session_policy.start_episode()
     actions = []

@@ -234,16 +234,50 @@ def parse_structured(text: str, flag: str, hint: str = "") -> Any:
     """A flag's JSON value, or the YAML flow style draccus also takes in lerobot's docs
     (`--robot.cameras="{ front: {type: opencv, index_or_path: 0}}"`)."""
     try:
-        return json.loads(text)
+        value = json.loads(text, object_pairs_hook=_no_duplicates(flag))
+    except RecursionError:
+        raise ConfigError(f"--{flag}: nested too deeply; at most {MAX_DEPTH} levels") from None
     except json.JSONDecodeError as error:
         import yaml
 
         try:
-            return yaml.safe_load(text)
-        except yaml.YAMLError:
+            value = yaml.safe_load(text)
+        except (yaml.YAMLError, RecursionError):
             raise ConfigError(
                 f"--{flag}: invalid JSON ({error.msg} at column {error.colno}){hint}"
             ) from None
+    check_depth(value, flag)
+    return value
+
+
+MAX_DEPTH = 32  # no configuration value is nested deeper; deeper is garbage, not a session
+
+
+def check_depth(value: Any, flag: str) -> None:
+    """ConfigError for a value nested more than MAX_DEPTH levels (no RecursionError later)."""
+    level = [value]
+    for _ in range(MAX_DEPTH):
+        level = [
+            child
+            for node in level
+            if isinstance(node, (dict, list))
+            for child in (node.values() if isinstance(node, dict) else node)
+        ]
+        if not level:
+            return
+    raise ConfigError(f"--{flag}: nested too deeply; at most {MAX_DEPTH} levels")
+
+
+def _no_duplicates(flag: str):
+    def pairs(items: list[tuple[str, Any]]) -> dict[str, Any]:
+        seen: dict[str, Any] = {}
+        for key, value in items:
+            if key in seen:
+                raise ConfigError(f"--{flag}: {key!r} is given twice; give each key once")
+            seen[key] = value
+        return seen
+
+    return pairs
 
 
 def _bad(flag: str, value: Any, accepted: str) -> str:

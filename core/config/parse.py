@@ -17,6 +17,7 @@ from typing import Any, TypeVar
 from core.config.build import (
     Mismatch,
     build,
+    check_depth,
     convert,
     field_hints,
     init_fields,
@@ -101,9 +102,13 @@ def load_profile(path: str | Path) -> dict[str, Any]:
             raise ConfigError(f"--config_path: {path} holds no table of settings")
         return tree
     try:
-        return tomllib.loads(text)
+        tree = tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
         raise ConfigError(f"--config: {path} is not valid TOML: {error}") from None
+    except RecursionError:
+        raise ConfigError(f"--config: {path} is nested too deeply to be a profile") from None
+    check_depth(tree, f"config {path}")
+    return tree
 
 
 def _split(argv: list[str]) -> tuple[str | None, list[tuple[str, str | None]]]:

@@ -9,11 +9,13 @@ wizard) is held to the same rules as one parsed from flags.
 from __future__ import annotations
 
 import logging
+import math
 import re
 from dataclasses import dataclass
 from datetime import datetime
 
 from core.dataset.video_encoder import VCODECS, DepthSettings, VideoSettings
+from core.policy.schedule import AGGREGATES
 from hardware import registry
 from hardware.base import RobotConfig, TeleoperatorConfig
 from hardware.errors import ConfigError
@@ -21,8 +23,11 @@ from hardware.option import option
 
 log = logging.getLogger(__name__)
 DISPLAY_MODES = ("rerun", "foxglove")  # lerobot's; lerecord streams to Rerun only
+MAX_FPS = 240  # above this the servo bus (a read and a write per step) and encoders fall behind
+MAX_PHASE_S = 24 * 3600.0  # an episode or a reset longer than a day is a typo
 _DEVICE = re.compile(r"^(cpu|mps|cuda(:\d+)?|xpu(:\d+)?)$")
 _REPO_PART = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+_SERVER = re.compile(r"^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._-]+):(\d{1,5})$")
 
 
 @dataclass(kw_only=True)
@@ -34,20 +39,74 @@ class PolicyConfig:
     device: str = option("cpu", help="torch device the policy runs on: cpu, cuda, cuda:N or mps")
     use_amp: bool = option(False, help="run the policy in automatic mixed precision")
     async_: bool = option(True, help="compute the next action chunk ahead of need")
+    server: str | None = option(
+        None,
+        help="run the policy on lerobot's policy server at HOST:PORT "
+        "(python -m lerobot.async_inference.policy_server)",
+        group="policy server",
+    )
+    type: str | None = option(
+        None,
+        help="the policy's type (act, diffusion, smolvla, pi0, …) when --policy.path is not a "
+        "checkpoint folder on this computer",
+        group="policy server",
+    )
+    actions_per_chunk: int | None = option(
+        None,
+        help="actions the server sends per chunk (default: the checkpoint's chunk_size)",
+        group="policy server",
+    )
+    chunk_size_threshold: float = option(
+        0.5,
+        help="ask for the next chunk when no more than this fraction of a chunk is left",
+        group="policy server",
+    )
+    aggregate: str = option(
+        "weighted_average",
+        help="how a step two chunks cover gets its action (lerobot's aggregate functions)",
+        choices=tuple(AGGREGATES),
+        group="policy server",
+    )
 
     def __post_init__(self) -> None:
         if not self.path:
             raise ConfigError("--policy.path: empty; give a Hub repo id or a checkpoint folder")
+        if self.server is not None:
+            self._check_server()
         if not _DEVICE.match(self.device):
             raise ConfigError(
                 f"--policy.device: {self.device!r} is not a torch device; "
                 "use cpu, cuda, cuda:N or mps"
             )
 
+    def _check_server(self) -> None:
+        found = _SERVER.match(self.server or "")
+        if not found or not 0 < int(found.group(2)) < 65536:
+            raise ConfigError(
+                f"--policy.server: {self.server!r} is not HOST:PORT; give the policy server's "
+                "address, e.g. --policy.server=192.168.1.20:8080"
+            )
+        if not self.async_:
+            raise ConfigError(
+                "--policy.async=false: a policy server's chunks come over the network, and the "
+                "control loop never waits on it; leave --policy.async=true with --policy.server"
+            )
+        if self.type is not None and not _REPO_PART.match(self.type):
+            raise ConfigError(f"--policy.type: got {self.type!r}; expected a type like act")
+        if self.actions_per_chunk is not None:
+            _check(self.actions_per_chunk >= 1, "--policy.actions_per_chunk",
+                   self.actions_per_chunk, "1 or more")  # fmt: skip
+        _check(0 <= self.chunk_size_threshold <= 1, "--policy.chunk_size_threshold",
+               self.chunk_size_threshold, "a fraction from 0 to 1")  # fmt: skip
+        _check(self.aggregate in AGGREGATES, "--policy.aggregate", self.aggregate,
+               " or ".join(AGGREGATES))  # fmt: skip
+
 
 @dataclass(kw_only=True)
 class DatasetConfig:
-    repo_id: str = option(help="the dataset's name, <user>/<name>", example="username/pick_place")
+    repo_id: str = option(
+        help="the dataset's name, <user>/<name>", example="username/pick_place"
+    )
     single_task: str = option(
         help="what the robot does in every episode, in a sentence", example="Pick up the cube"
     )
@@ -106,18 +165,24 @@ class DatasetConfig:
             )
         if not self.single_task.strip():
             raise ConfigError("--dataset.single_task: empty; describe the task in a sentence")
-        _check(self.fps > 0, "--dataset.fps", self.fps, "a positive number of frames per second")
+        _check_utf8("--dataset.single_task", self.single_task)
         _check(
-            self.episode_time_s > 0,
-            "--dataset.episode_time_s",
-            self.episode_time_s,
-            "a positive number of seconds",
+            0 < self.fps <= MAX_FPS,
+            "--dataset.fps",
+            self.fps,
+            f"frames per second from 1 to {MAX_FPS} (what the servo bus and encoders keep up with)",
         )
         _check(
-            self.reset_time_s >= 0,
+            math.isfinite(self.episode_time_s) and 0 < self.episode_time_s <= MAX_PHASE_S,
+            "--dataset.episode_time_s",
+            self.episode_time_s,
+            f"a positive number of seconds, at most {MAX_PHASE_S:.0f} (a day)",
+        )
+        _check(
+            math.isfinite(self.reset_time_s) and 0 <= self.reset_time_s <= MAX_PHASE_S,
             "--dataset.reset_time_s",
             self.reset_time_s,
-            "zero or more seconds",
+            f"zero or more seconds, at most {MAX_PHASE_S:.0f} (a day)",
         )
         _check(self.num_episodes >= 1, "--dataset.num_episodes", self.num_episodes, "1 or more")
         for name in ("num_image_writer_processes", "num_image_writer_threads_per_camera"):
@@ -242,6 +307,28 @@ class RecordConfig:
                 f"--dataset.repo_id: {self.dataset.name!r}: names starting with eval_ are for "
                 "policy runs (lerobot 0.6); rename it, or give --policy.path=…"
             )
+        if self.theme is not None:
+            check_theme(self.theme)  # headless too: a profile is meant for both
+
+
+def check_theme(name: str) -> None:
+    """ConfigError for a theme the console does not ship."""
+    from themes import theme_files
+
+    if name not in theme_files():
+        raise ConfigError(f"--theme: unknown theme {name!r}; known: {', '.join(theme_files())}")
+
+
+def _check_utf8(flag: str, text: str) -> None:
+    """Text from a command line with bytes that are not UTF-8 (kept as lone surrogates) cannot
+    be written to a dataset: refused now rather than at every save."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as error:
+        raise ConfigError(
+            f"{flag}: not valid UTF-8 (character {error.start + 1}); retype it in a UTF-8 "
+            "terminal or profile"
+        ) from None
 
 
 def _check(ok: bool, flag: str, value: object, accepted: str) -> None:

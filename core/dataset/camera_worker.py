@@ -21,6 +21,7 @@ import queue
 import shutil
 import sys
 import threading
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -35,6 +36,8 @@ logger = logging.getLogger(__name__)
 # only. Set at import, before any encoder thread exists (setenv is not thread-safe).
 os.environ.setdefault("SVT_LOG", "1")
 
+FINISH_STALL_S = 30.0  # an encoder that makes no progress this long is given up on
+WAIT_SLICE_S = 0.2
 ENCODER_NICE = 5  # encoders yield the CPU to the control thread (Linux; inherited by codec threads)
 
 
@@ -114,6 +117,21 @@ class CameraWorker:
         self._queue.put(request)
         return request
 
+    def wait_finished(self, request: _Finish, stall_s: float = FINISH_STALL_S) -> TakeResult:
+        """The take's result once the worker has closed it; an error result, never a wait for
+        ever, when the worker thread has ended or has made no progress for `stall_s`."""
+        seen, since = self.consumed, time.monotonic()
+        while not request.done.wait(WAIT_SLICE_S):
+            if not self.alive:
+                return TakeResult(None, error=f"camera {self.key}: its encoder thread ended")
+            if self.consumed != seen:
+                seen, since = self.consumed, time.monotonic()
+            elif time.monotonic() - since > stall_s:
+                return TakeResult(
+                    None, error=f"camera {self.key}: the encoder made no progress in {stall_s:g} s"
+                )
+        return request.result or TakeResult(None, error=f"camera {self.key}: the take failed")
+
     def abort(self, take: int) -> None:
         self._queue.put(_Abort(take))
 
@@ -133,35 +151,46 @@ class CameraWorker:
                 self._takes.clear()
                 return
             if isinstance(item, _Finish):
-                item.result = self._finish(item.take, item.length)
-                item.done.set()
+                try:
+                    item.result = self._finish(item.take, item.length)
+                finally:  # whoever waits on it is never left waiting
+                    item.done.set()
             elif isinstance(item, _Abort):
                 take = self._takes.pop(item.take, None)
                 if take is not None:
                     take.discard()
             else:
-                take_id, index, image = item
-                take = self._takes.get(take_id)
-                if take is None:
-                    take = self._takes[take_id] = _Take(self, take_id)
-                try:
-                    if take.error is None:  # a failed take is reported once, at its end
-                        take.write(index, image)
-                except Exception as error:  # reported when the take is finished
-                    logger.exception("camera %s: frame %d not written", self.key, index)
-                    take.error = take.error or str(error)
-                finally:
-                    self.consumed += 1
+                self._write(*item)
+
+    @property
+    def alive(self) -> bool:
+        """False once the worker thread has ended (stopped, or died on a bug)."""
+        return self._thread.is_alive()
+
+    def _write(self, take_id: int, index: int, image: np.ndarray) -> None:
+        try:
+            take = self._takes.get(take_id)
+            if take is None:
+                take = self._takes[take_id] = _Take(self, take_id)
+            if take.error is None:  # a failed take is reported once, at its end
+                take.write(index, image)
+        except Exception as error:  # reported when the take is finished
+            logger.exception("camera %s: frame %d not written", self.key, index)
+            failed = self._takes.setdefault(take_id, _FailedTake(self, str(error)))
+            failed.error = failed.error or str(error)
+        finally:
+            self.consumed += 1
 
     def _finish(self, take_id: int, length: int) -> TakeResult:
         take = self._takes.pop(take_id, None)
-        if take is None:
-            take = _Take(self, take_id)
         try:
+            if take is None:
+                take = _Take(self, take_id)
             return take.close(length)
         except Exception as error:
             logger.exception("camera %s: take %d not finished", self.key, take_id)
-            take.discard()
+            if take is not None:
+                take.discard()
             return TakeResult(None, error=f"camera {self.key}: {error}")
 
 
@@ -260,6 +289,19 @@ class _Take:
         h, w, _ = self.worker.shape
         stream.width, stream.height, stream.pix_fmt = w, h, settings.pix_fmt
         self.stream = stream
+
+
+class _FailedTake:
+    """A take whose files could not even be started: only its error, reported at its end."""
+
+    def __init__(self, worker: CameraWorker, error: str):
+        self.error = error
+
+    def close(self, length: int) -> TakeResult:
+        raise RuntimeError(self.error)
+
+    def discard(self) -> None:
+        pass
 
 
 def _lower_priority() -> None:

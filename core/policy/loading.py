@@ -1,4 +1,5 @@
-"""`load_policy`: from a folder or Hub repo id to a ready policy on the chosen device."""
+"""Which code runs a policy (`backend`: the one place that choice is made), and `load_policy`:
+from a folder or Hub repo id to lerecord's own ACT, ready on the chosen device."""
 
 from __future__ import annotations
 
@@ -47,6 +48,39 @@ def resolve_device(name: str):
     raise ConfigError(f"--policy.device={name}: not supported (use cpu, cuda, cuda:N or mps)")
 
 
+SERVER, NATIVE_ACT, LEROBOT = "server", "act", "lerobot"
+
+
+def backend(config) -> str:
+    """How `config` (lerecord's PolicyConfig) runs: SERVER with `--policy.server` (lerobot's
+    policy server, any type it knows); NATIVE_ACT for an ACT checkpoint (lerecord's own, no
+    lerobot needed); LEROBOT for any other type when lerobot is importable here. A type nothing
+    here can run is a ConfigError naming it and both ways forward."""
+    if config.server is not None:
+        return SERVER
+    from core.policy.checkpoint import resolve_folder
+    from core.policy.config import read_json
+
+    kind = read_json(resolve_folder(config.path) / "config.json").get("type")
+    if kind == "act":
+        return NATIVE_ACT
+    if lerobot_importable():
+        return LEROBOT
+    raise ConfigError(
+        f"--policy.path={config.path}: policy type {kind!r} runs only through lerobot's own "
+        "classes, and lerobot is not installed in this Python; either install it "
+        "(pip install 'lerecord[lerobot]', Python >= 3.12) or run the policy on lerobot's "
+        "policy server (python -m lerobot.async_inference.policy_server) and give "
+        "--policy.server=HOST:PORT"
+    )
+
+
+def lerobot_importable() -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec("lerobot") is not None
+
+
 def load_policy(
     path_or_repo_id: str | os.PathLike,
     device: str = "cpu",
@@ -67,6 +101,7 @@ def load_policy(
         log.info("--policy.use_amp applies on CUDA only; running in float32 on %s", torch_device)
     checkpoint = read_checkpoint(resolve_folder(path_or_repo_id, revision))
     policy = ACTPolicy(checkpoint, torch_device, use_amp=use_amp)
+    policy.where = f"this computer ({torch_device})"
     log.info(
         "loaded ACT policy from %s (%s layout) on %s: chunk %d, n_action_steps %d",
         checkpoint.folder,

@@ -13,11 +13,17 @@ import abc
 import contextlib
 import time
 from collections import deque
+from collections.abc import Callable
 
 import numpy as np
 
 from core.policy.config import PolicyFeature
 from core.step import OutputStats
+
+
+class PolicyUnavailable(Exception):
+    """The policy cannot be reached for now (its server is lost); the runner holds the arm and
+    calls `Policy.reconnect` until it answers again."""
 
 
 class TemporalEnsembler:
@@ -54,7 +60,17 @@ class Policy(abc.ABC):
 
     `output_names` defaults to `action_0 … action_{n-1}` (config.json only gives the action's
     size); `match_features` replaces them with the robot's action names (`shoulder_pan.pos` …).
+
+    A policy running elsewhere (lerobot's policy server) declares how the runner asks for chunks
+    and merges them: `request_fraction` (ask when no more than this fraction of a chunk is left,
+    lerobot's `chunk_size_threshold`; None: when the actions left cover the forward time) and
+    `aggregate` (old, new -> action for a step two chunks cover; None: the newer replaces).
     """
+
+    where: str = "this computer"  # where the model runs, for the console's policy panel
+    computes_here = True  # the runner budgets this computer's torch threads for it
+    request_fraction: float | None = None
+    aggregate: Callable[[np.ndarray, np.ndarray], np.ndarray] | None = None
 
     def __init__(
         self,
@@ -80,6 +96,16 @@ class Policy(abc.ABC):
     @abc.abstractmethod
     def predict_chunk(self, observation: dict[str, np.ndarray]) -> np.ndarray:
         """A whole chunk of actions, float32 [chunk_size, action_dim], in the robot's units."""
+
+    def chunk_for(self, observation: dict[str, np.ndarray], step: int) -> np.ndarray:
+        """The chunk for the observation of `step` (a remote policy tells the server the step)."""
+        return self.predict_chunk(observation)
+
+    def reconnect(self) -> None:
+        """Set the policy up again after PolicyUnavailable (only a remote policy loses it)."""
+
+    def close(self) -> None:
+        """Let go of what the policy holds (a remote policy's connection)."""
 
     def reset(self) -> None:
         """Forget queued actions (call at every episode start)."""
