@@ -90,7 +90,7 @@ def error_of(argv: list[str]) -> str:
         (
             ["--robot.type=ur5"],
             "--robot.type: unknown type 'ur5'; "
-            "known types: so100_follower, so101_follower, lekiwi_client",
+            "known types: so100_follower, so101_follower, bi_so_follower, lekiwi_client",
         ),
         (GOOD + ["--teleop.type=joystick"], "--teleop.type: unknown type 'joystick'; known types:"),
         (
