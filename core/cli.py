@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import importlib
 import logging
+import os
 import sys
 from importlib import metadata
 
@@ -41,12 +42,12 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     try:
         if argv[:1] in (["-h"], ["--help"], ["help"]) and len(argv) == 1:
-            print(overview())
+            _page(overview())
             return 0
         name = argv.pop(0) if argv and argv[0] in SUBCOMMANDS else "record"
         command = importlib.import_module(SUBCOMMANDS[name])
         if "--help" in argv or "-h" in argv or argv[:1] == ["help"]:
-            print(command.help(argv))
+            _page(command.help(argv))
             return 0
         return command.main(argv)
     except ConfigError as error:
@@ -58,6 +59,14 @@ def main(argv: list[str] | None = None) -> int:
     except Interrupted as stop:
         print(f"lerecord: stopped by {stop}", file=sys.stderr)
         return 128 + stop.signum
+
+
+def _page(text: str) -> None:
+    """A help page on stdout; a reader that stops early (`| head`) is not an error."""
+    try:
+        print(text, flush=True)
+    except BrokenPipeError:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
 
 
 def version() -> str:
