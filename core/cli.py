@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import importlib
 import logging
+import os
 import sys
 from importlib import metadata
 
@@ -53,14 +54,22 @@ def _command(argv: list[str]) -> int:
         return 0
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     if argv[:1] in (["-h"], ["--help"], ["help"]) and len(argv) == 1:
-        print(overview())
+        _page(overview())
         return 0
     name = argv.pop(0) if argv and argv[0] in SUBCOMMANDS else "record"
     command = importlib.import_module(SUBCOMMANDS[name])
     if "--help" in argv or "-h" in argv or argv[:1] == ["help"]:
-        print(command.help(argv))
+        _page(command.help(argv))
         return 0
     return command.main(argv)
+
+
+def _page(text: str) -> None:
+    """A help page on stdout; a reader that stops early (`| head`) is not an error."""
+    try:
+        print(text, flush=True)
+    except BrokenPipeError:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
 
 
 def version() -> str:

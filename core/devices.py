@@ -14,28 +14,37 @@ from hardware.base import Camera, HasCameras, Robot, TakesKeys, Teleoperator
 log = logging.getLogger(__name__)
 
 
-def teleop_configs(teleop_config) -> list:
-    """`--teleop` as a list: none, one, or several (LeKiwi)."""
+def teleop_configs(teleop_config, robot_config=None) -> list:
+    """`--teleop` as a list: none, one, or several (LeKiwi); with `robot_config`, a keyboard
+    takes the robot's base keys (lekiwi_client's `teleop_keys`) when given none."""
     if teleop_config is None:
         return []
-    return list(teleop_config) if isinstance(teleop_config, (list, tuple)) else [teleop_config]
+    configs = list(teleop_config) if isinstance(teleop_config, (list, tuple)) else [teleop_config]
+    if robot_config is None:
+        return configs
+    from hardware.teleop.keyboard import with_robot_keys
+
+    return [with_robot_keys(c, robot_config) if c.type == "keyboard" else c for c in configs]
 
 
-def build_teleop(teleop_config, robot_action_features: dict) -> Teleoperator | None:
+def build_teleop(
+    teleop_config, robot_action_features: dict, robot_config=None
+) -> Teleoperator | None:
     """One teleoperator or several (`--teleop='[…]'`), bound to the robot's action names
     (a leader's `<m>.pos` drive LeKiwi's `arm_<m>.pos`; see hardware.teleop.composite)."""
     if teleop_config is None:
         return None
     from hardware.teleop.composite import bind_teleoperators
 
-    teleops = [registry.make_teleoperator(c) for c in teleop_configs(teleop_config)]
+    configs = teleop_configs(teleop_config, robot_config)
+    teleops = [registry.make_teleoperator(c) for c in configs]
     return bind_teleoperators(teleops, robot_action_features)
 
 
 def teleop_key_help(robot_config, teleop_config) -> list[tuple[str, str]]:
     """The keyboard teleoperator's keys and what they do (for the console's help), worked out
     from the configs alone: nothing is opened."""
-    keyboards = [c for c in teleop_configs(teleop_config) if c.type == "keyboard"]
+    keyboards = [c for c in teleop_configs(teleop_config, robot_config) if c.type == "keyboard"]
     if not keyboards:
         return []
     features = registry.make_robot(robot_config).action_features
@@ -50,7 +59,9 @@ def teleop_key_help(robot_config, teleop_config) -> list[tuple[str, str]]:
 class Devices:
     def __init__(self, robot_config, teleop_config):
         self.robot: Robot = registry.make_robot(robot_config)
-        self.teleop: Teleoperator | None = build_teleop(teleop_config, self.robot.action_features)
+        self.teleop: Teleoperator | None = build_teleop(
+            teleop_config, self.robot.action_features, robot_config
+        )
         features = self.robot.observation_features
         self.state_names = [k for k, v in features.items() if not isinstance(v, tuple)]
         self.camera_names = [k for k, v in features.items() if isinstance(v, tuple)]

@@ -13,6 +13,7 @@ import abc
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, ClassVar, Protocol, runtime_checkable
 
 import numpy as np
@@ -37,15 +38,21 @@ class CameraConfig(DeviceConfig):
 @dataclass(kw_only=True)
 class RobotConfig(DeviceConfig):
     id: str | None = option(None, help="the robot's name; selects its calibration file")
+    calibration_dir: Path | None = option(
+        None, help="folder of its calibration files (none: lerobot's, by robot type)"
+    )
     cameras: dict[str, CameraConfig] = option(
         default_factory=dict,
-        help='cameras by name, \'{front: {type: opencv, index_or_path: 0, …}}\'',
+        help="cameras by name, '{front: {type: opencv, index_or_path: 0, …}}'",
     )
 
 
 @dataclass(kw_only=True)
 class TeleoperatorConfig(DeviceConfig):
     id: str | None = option(None, help="the teleoperator's name; selects its calibration file")
+    calibration_dir: Path | None = option(
+        None, help="folder of its calibration files (none: lerobot's, by teleoperator type)"
+    )
 
 
 @dataclass(frozen=True)

@@ -60,6 +60,13 @@ _ENTRIES = [
     DeviceEntry("camera", "sim", "hardware.sim.camera", "SimCameraConfig", "SimCamera"),
     DeviceEntry(
         "camera",
+        "intelrealsense",
+        "hardware.cameras.realsense",
+        "RealSenseCameraConfig",
+        "RealSenseCamera",
+    ),
+    DeviceEntry(  # lerecord's first name for it
+        "camera",
         "realsense",
         "hardware.cameras.realsense",
         "RealSenseCameraConfig",

@@ -71,11 +71,13 @@ def error_of(argv: list[str]) -> str:
         ),
         (
             GOOD + ['--robot.cameras={"top": {"index_or_path": 0}}'],
-            "--robot.cameras.top.type is required; known types: opencv, sim, realsense",
+            "--robot.cameras.top.type is required; "
+            "known types: opencv, sim, intelrealsense, realsense",
         ),
         (
             GOOD + ['--robot.cameras={"top": {"type": "webcam"}}'],
-            "--robot.cameras.top.type: unknown type 'webcam'; known types: opencv, sim, realsense",
+            "--robot.cameras.top.type: unknown type 'webcam'; "
+            "known types: opencv, sim, intelrealsense, realsense",
         ),
         (
             GOOD + ['--robot.cameras={"top": {"type": "opencv", "fps": 0}}'],

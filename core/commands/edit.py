@@ -21,8 +21,9 @@ from hardware.errors import ConfigError
 
 SUMMARY = "delete episodes (as lerobot-edit-dataset), relabel an outcome, undo the last edit"
 USAGE = (
-    "lerecord edit REPO_ID [--root=PATH] delete --episodes=3,7 | "
-    "label --episode=3 --outcome=success|failure|none | undo"
+    "lerecord edit REPO_ID [--root=PATH] delete --episodes=3,7\n"
+    "       lerecord edit REPO_ID [--root=PATH] label --episode=3 --outcome=success|failure|none\n"
+    "       lerecord edit REPO_ID [--root=PATH] undo"
 )
 
 EPILOG = """delete --episodes=3,7 deletes episodes as lerobot-edit-dataset's delete_episodes

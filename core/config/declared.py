@@ -64,7 +64,7 @@ class Setting:
 
     @property
     def device_kind(self) -> registry.Kind | None:
-        """"robot", "teleop" or "camera" for a setting that holds a device chosen by type."""
+        """ "robot", "teleop" or "camera" for a setting that holds a device chosen by type."""
         for member in _members(self.hint):
             inner = get_args(member)[0] if get_origin(member) is list else member
             if inner in DEVICE_KINDS:
@@ -174,4 +174,3 @@ def _table(hint: Any) -> type | None:
         ):
             return member
     return None
-

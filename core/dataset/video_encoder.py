@@ -186,3 +186,20 @@ def encoder_opens(encoder: str) -> bool:
     except Exception:  # no device, no driver: not this one
         return False
     return True
+
+
+@dataclass(frozen=True, kw_only=True)
+class DepthSettings(VideoSettings):
+    """lerobot's DepthEncoderConfig (`--dataset.depth_encoder.*`): checked like the camera
+    encoder, so lerobot's command lines and saved configs run. lerecord writes no depth-map
+    videos yet (a RealSense's depth is not quantised as lerobot's is): nothing uses these."""
+
+    vcodec: str = option("hevc", help="video codec of the depth maps", choices=VCODECS)
+    pix_fmt: str = option("gray12le", help="pixel format of the depth maps")
+    extra_options: dict[str, Any] = option(
+        default_factory=lambda: {"x265-params": "lossless=1"}, help="more codec options"
+    )
+    depth_min: float = option(0.01, help="depth of the lowest quantum", unit="m")
+    depth_max: float = option(10.0, help="depth of the highest quantum", unit="m")
+    shift: float = option(3.5, help="offset before the logarithm", unit="m")
+    use_log: bool = option(True, help="quantise the logarithm of the depth (else linear)")

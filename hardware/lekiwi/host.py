@@ -51,11 +51,12 @@ class LeKiwiConfig(RobotConfig):
     arm_type: str = option(
         "so100_follower", help="the arm on the base", choices=("so100_follower", "so101_follower")
     )
-    use_degrees: bool = option(False, help="joint positions in degrees (else -100..100)")
+    use_degrees: bool = option(True, help="joint positions in degrees (else -100..100)")
     max_relative_target: float | dict[str, float] | None = option(
         None, help="cap on |goal - present| per step: one number, or one per motor"
     )
     disable_torque_on_disconnect: bool = option(True, help="release the motors when done")
+    num_read_retries: int = option(2, help="retries of a failed bus read before a fault")
     cameras: dict[str, CameraConfig] = option(
         default_factory=dict, help="the base's cameras by name"
     )
@@ -84,6 +85,8 @@ class LeKiwi(Robot):
             port=c.port,
             id=c.id,
             use_degrees=c.use_degrees,
+            num_read_retries=c.num_read_retries,
+            calibration_dir=c.calibration_dir,
             max_relative_target=_unprefixed(c.max_relative_target),
             disable_torque_on_disconnect=c.disable_torque_on_disconnect,
         )

@@ -137,7 +137,7 @@ class DashboardScreen(Screen):
     def action_review(self) -> None:
         """The review screen on the dataset being recorded (during a reset, or after)."""
         started = self.app.started
-        if started is None or self.app.telemetry.phase not in ("reset", "done"):
+        if started is None or self.app.telemetry.phase not in ("reset", *OVER):
             self.note("the review screen opens during a reset", "servo-warn")
             return
         from tui.screens.review import ReviewScreen
