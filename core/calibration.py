@@ -3,14 +3,16 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from hardware.base import Calibratable
 from hardware.errors import ConfigError
 from hardware.registry import config_class, make_robot, make_teleoperator
 
 
-def open_for_calibration(kind: str, type_: str, port: str, id_: str | None) -> tuple[Any, Any]:
+def open_for_calibration(
+    kind: Literal["robot", "teleop"], type_: str, port: str, id_: str | None
+) -> tuple[Any, Any]:
     """Connect a robot or teleoperator without loading its calibration (as lerobot does);
     return it and its calibration steps. Raises ConfigError for a device with no motors."""
     config = config_class(kind, type_)(port=port, id=id_ or None)

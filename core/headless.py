@@ -18,7 +18,7 @@ from core.session import Session
 from hardware.base import ExplainsControls
 
 POLL_S = 0.05
-KEYS = {
+KEYS: dict[str, m.Command] = {
     "n": m.ExitEarly(),
     "right": m.ExitEarly(),
     "r": m.Rerecord(),

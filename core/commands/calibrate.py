@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import select
 import sys
+from typing import Literal
 
 from core.calibration import open_for_calibration, range_table
 from hardware.errors import ConfigError
@@ -75,7 +76,8 @@ def main(argv: list[str]) -> int:
     keys = _Keyboard(sys.stdin.fileno())
     out = sys.stdout
     live = out.isatty()
-    device, steps = open_for_calibration(group, fields["type"], fields["port"], fields.get("id"))
+    kind: Literal["robot", "teleop"] = "robot" if group == "robot" else "teleop"
+    device, steps = open_for_calibration(kind, fields["type"], fields["port"], fields.get("id"))
     try:
         if steps.existing is not None:
             print(

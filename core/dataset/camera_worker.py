@@ -23,6 +23,7 @@ import sys
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -226,8 +227,8 @@ class _Take:
         self.step = downsample_step(h, w)
         base = worker.staging / f"take-{take_id:06d}"
         self.path = base / (f"{worker.key}.mp4" if worker.video else worker.key)
-        self.container = None
-        self.stream = None
+        self.container: Any = None  # av's output container and stream, opened with the first frame
+        self.stream: Any = None
 
     def write(self, index: int, image: np.ndarray) -> None:
         if index < self.written:

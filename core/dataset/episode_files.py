@@ -201,7 +201,8 @@ def _append_parquet(
 
 
 def _data_schema(features: dict) -> pa.Schema:
-    fields, hf = [], {}
+    fields: list = []
+    hf: dict[str, dict] = {}
     for key, ft in features.items():
         if ft["dtype"] == "video":
             continue

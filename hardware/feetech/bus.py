@@ -312,7 +312,7 @@ class FeetechBus:
         values = {name: _decode(register, _value(blocks[name], 0, size)) for name in names}
         if normalize and register in NORMALIZED:
             return {name: self.normalize(name, value) for name, value in values.items()}
-        return values
+        return dict(values.items())
 
     def read_state(
         self, motors: Iterable[str] | None = None, num_retry: int | None = None
@@ -454,9 +454,9 @@ class FeetechBus:
             name: MotorCalibration(
                 id=motor.id,
                 drive_mode=0,
-                homing_offset=self.read("Homing_Offset", name, normalize=False),
-                range_min=self.read("Min_Position_Limit", name, normalize=False),
-                range_max=self.read("Max_Position_Limit", name, normalize=False),
+                homing_offset=int(self.read("Homing_Offset", name, normalize=False)),
+                range_min=int(self.read("Min_Position_Limit", name, normalize=False)),
+                range_max=int(self.read("Max_Position_Limit", name, normalize=False)),
             )
             for name, motor in self.motors.items()
         }
