@@ -12,10 +12,12 @@ from __future__ import annotations
 import abc
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, ClassVar, Protocol, runtime_checkable
 
 import numpy as np
+
+from hardware.option import option
 
 Features = dict[str, Any]  # name -> float | (h, w, c)
 
@@ -27,20 +29,23 @@ class DeviceConfig:
 
 @dataclass(kw_only=True)
 class CameraConfig(DeviceConfig):
-    fps: int | None = None
-    width: int | None = None
-    height: int | None = None
+    fps: int | None = option(None, help="frames per second asked of the camera", unit="Hz")
+    width: int | None = option(None, help="picture width", unit="px")
+    height: int | None = option(None, help="picture height", unit="px")
 
 
 @dataclass(kw_only=True)
 class RobotConfig(DeviceConfig):
-    id: str | None = None
-    cameras: dict[str, CameraConfig] = field(default_factory=dict)
+    id: str | None = option(None, help="the robot's name; selects its calibration file")
+    cameras: dict[str, CameraConfig] = option(
+        default_factory=dict,
+        help='cameras by name, \'{front: {type: opencv, index_or_path: 0, …}}\'',
+    )
 
 
 @dataclass(kw_only=True)
 class TeleoperatorConfig(DeviceConfig):
-    id: str | None = None
+    id: str | None = option(None, help="the teleoperator's name; selects its calibration file")
 
 
 @dataclass(frozen=True)

@@ -93,9 +93,9 @@ def test_rerecord_during_the_reset_takes_the_episode_just_saved_out(tmp_path):
 @pytest.mark.parametrize("save_current", [False, True])
 def test_stop_keeps_saved_episodes_and_saves_the_current_one_only_if_asked(tmp_path, save_current):
     root = tmp_path / "ds"
-    session = start_session(root, episodes=3, seconds=1.0)
+    session = start_session(root, episodes=3, seconds=3.0)  # long enough for a loaded machine
     seen: list = []
-    wait_for(session, m.EpisodeSaved, seen)
+    wait_for(session, m.EpisodeStarted, seen)
     wait_for(session, m.EpisodeStarted, seen)
     time.sleep(0.3)
     session.send(m.Stop(save_current=save_current))
@@ -104,9 +104,9 @@ def test_stop_keeps_saved_episodes_and_saves_the_current_one_only_if_asked(tmp_p
     lengths = _episodes(root)
     check_loadable(root)
     if save_current:
-        assert len(lengths) == 2 and lengths[0] == 30 and 0 < lengths[1] < 30
+        assert len(lengths) == 2 and lengths[0] == 90 and 0 < lengths[1] < 90
     else:
-        assert lengths == [30]
+        assert lengths == [90]
         assert any(isinstance(e, m.EpisodeDiscarded) and e.reason == "stop" for e in seen)
 
 

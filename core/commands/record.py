@@ -10,6 +10,22 @@ import sys
 
 from hardware.errors import ConfigError
 
+SUMMARY = "record a LeRobot dataset by teleoperation or with a policy (the default command)"
+USAGE = """lerecord [record] [--config profile.toml] --robot.type=… --dataset.repo_id=… …
+       lerecord [record] --help [GROUP …]   (a group: robot, teleop, policy, dataset, display …)
+       lerecord [record] --robot.type=TYPE --teleop.type=TYPE --help   (a device's settings)"""
+EPILOG = """Tables and lists take JSON or YAML flow style: --robot.cameras='{front: {type: opencv,
+index_or_path: 0}}'. Booleans take true/false (a bare --headless is true). With no flags at all,
+in a terminal, lerecord opens the session wizard."""
+
+
+def help(argv: list[str]) -> str:
+    from core.config.help import command_help, help_request
+    from core.config.tree import RecordConfig
+
+    given, wanted = help_request(argv)
+    return command_help(USAGE, SUMMARY, RecordConfig, given, wanted, EPILOG, top="session")
+
 
 def main(argv: list[str]) -> int:
     interactive = sys.stdin.isatty() and sys.stdout.isatty()

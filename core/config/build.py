@@ -12,7 +12,6 @@ import dataclasses
 import difflib
 import enum
 import json
-import re
 import types
 from pathlib import PurePath
 from typing import Any, Literal, Union, get_args, get_origin, get_type_hints
@@ -20,6 +19,7 @@ from typing import Any, Literal, Union, get_args, get_origin, get_type_hints
 from hardware import registry
 from hardware.base import CameraConfig, DeviceConfig, RobotConfig, TeleoperatorConfig
 from hardware.errors import ConfigError
+from hardware.option import declared
 
 _KINDS: dict[type, registry.Kind] = {
     RobotConfig: "robot",
@@ -28,16 +28,6 @@ _KINDS: dict[type, registry.Kind] = {
 }
 _TRUE = ("true", "yes", "on", "1")
 _FALSE = ("false", "no", "off", "0")
-_EXAMPLES = {
-    "robot.type": "so101_follower",
-    "robot.port": "/dev/ttyACM0",
-    "teleop.port": "/dev/ttyACM1",
-    "dataset.repo_id": "username/pick_place",
-    "dataset.single_task": '"Pick up the cube"',
-    "policy.path": "username/act_policy",
-    "index_or_path": "0",
-    "port": "/dev/ttyACM0",
-}
 
 
 class Mismatch(ConfigError):
@@ -55,7 +45,7 @@ def init_fields(cls: type) -> dict[str, dataclasses.Field]:
 
 def build(cls: type, raw: dict[str, Any], path: str) -> Any:
     """Build dataclass `cls` from the dict `raw`; `path` is its dotted flag prefix ("" at top)."""
-    hints = _hints(cls)
+    hints = field_hints(cls)
     fields = init_fields(cls)
     device = issubclass(cls, DeviceConfig)
     kwargs = {}
@@ -73,8 +63,10 @@ def build(cls: type, raw: dict[str, Any], path: str) -> Any:
                 kwargs[f.name] = convert({}, hints[f.name], _join(path, key))
                 continue
             flag = _join(path, key)
-            plain = re.sub(r"\[\d+\]", "", flag)
-            example = _EXAMPLES.get(plain) or _EXAMPLES.get(plain.rsplit(".", 1)[-1])
+            option = declared(f)
+            example = option.example if option else None
+            if example and " " in example:
+                example = f'"{example}"'
             hint = f" (e.g. --{flag}={example})" if example and "[" not in flag else ""
             owner = f" for {cls.type}" if device and cls.type else ""
             raise ConfigError(f"--{flag} is required{owner}{hint}")
@@ -87,7 +79,7 @@ def build(cls: type, raw: dict[str, Any], path: str) -> Any:
         raise ConfigError(f"--{path}: {message}") from None
 
 
-def _hints(cls: type) -> dict[str, Any]:
+def field_hints(cls: type) -> dict[str, Any]:
     """The fields' types; a hint that cannot be resolved takes the value as given."""
     try:
         return get_type_hints(cls)
@@ -284,7 +276,7 @@ def unknown_flag(flag: str, value: Any, cls: type, path: str) -> str:
 
 def known_flags(cls: type, deep: bool = False, prefix: str = "") -> list[str]:
     """Dotted flag names of `cls` (with `deep`, of its nested config tables too)."""
-    hints = _hints(cls)
+    hints = field_hints(cls)
     names = [_join(prefix, "type")] if issubclass(cls, DeviceConfig) else []
     for key, f in init_fields(cls).items():
         names.append(_join(prefix, key))

@@ -9,13 +9,23 @@ the command line override it. Parsing reads the profile and nothing else: it cre
 
 from __future__ import annotations
 
+import dataclasses
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
-from core.config.build import build, parse_structured
+from core.config.build import (
+    Mismatch,
+    build,
+    convert,
+    field_hints,
+    init_fields,
+    parse_structured,
+)
 from core.config.tree import RecordConfig
 from hardware.errors import ConfigError
+
+T = TypeVar("T")
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -25,7 +35,14 @@ else:  # pragma: no cover - Python 3.10
 
 def parse_record_args(argv: list[str]) -> RecordConfig:
     """Parse `lerecord record`'s arguments; any invalid input raises a one-line `ConfigError`."""
+    return parse_flags(RecordConfig, argv)
+
+
+def parse_flags(cls: type[T], argv: list[str], profiles: bool = True) -> T:
+    """Parse flags (and a `--config` profile, when `profiles`) into config dataclass `cls`."""
     profile, flags = _split(argv)
+    if profile is not None and not profiles:
+        raise ConfigError("unknown flag --config (no such flag)")
     tree: dict[str, Any] = load_profile(profile) if profile else {}
     given: list[str] = []
     for name, value in flags:
@@ -35,11 +52,28 @@ def parse_record_args(argv: list[str]) -> RecordConfig:
         _set(tree, name, value, from_file=profile is not None)
         given.append(name)
     try:
-        return build(RecordConfig, tree, "")
+        return build(cls, tree, "")
     except ConfigError as error:
         if profile is None or _from_flags(str(error), given) or "--" not in str(error):
             raise
         raise ConfigError(f"{error} (in {profile})") from None
+
+
+def parse_part(argv: list[str], key: str) -> Any:
+    """Only the part `key` of the session (`"dataset"`, `"robot"`, `"play_sounds"`) parsed from
+    these flags, with the same checks and messages: what a form checks for one of its pages."""
+    _, flags = _split(argv)
+    tree: dict[str, Any] = {}
+    for name, value in flags:
+        _set(tree, name, value, from_file=False)
+    field = init_fields(RecordConfig)[key]
+    hint = field_hints(RecordConfig)[field.name]
+    if key not in tree and not dataclasses.is_dataclass(hint):
+        return None if field.default is dataclasses.MISSING else field.default
+    try:
+        return convert(tree.get(key, {}), hint, key)
+    except Mismatch as error:
+        raise ConfigError(str(error)) from None
 
 
 def load_profile(path: str | Path) -> dict[str, Any]:

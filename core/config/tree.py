@@ -9,10 +9,12 @@ wizard) is held to the same rules as one parsed from flags.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
+from hardware import registry
 from hardware.base import RobotConfig, TeleoperatorConfig
 from hardware.errors import ConfigError
+from hardware.option import option
 
 VCODECS = ("libsvtav1", "h264", "hevc")
 _DEVICE = re.compile(r"^(cpu|mps|cuda(:\d+)?|xpu(:\d+)?)$")
@@ -21,10 +23,13 @@ _REPO_PART = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 
 @dataclass(kw_only=True)
 class PolicyConfig:
-    path: str  # a Hugging Face Hub repo id or a local checkpoint folder
-    device: str = "cpu"
-    use_amp: bool = False
-    async_: bool = True  # `--policy.async`: compute the next chunk ahead of need
+    path: str = option(
+        help="the trained policy: a Hugging Face Hub repo id or a local checkpoint folder",
+        example="username/act_policy",
+    )
+    device: str = option("cpu", help="torch device the policy runs on: cpu, cuda, cuda:N or mps")
+    use_amp: bool = option(False, help="run the policy in automatic mixed precision")
+    async_: bool = option(True, help="compute the next action chunk ahead of need")
 
     def __post_init__(self) -> None:
         if not self.path:
@@ -38,21 +43,35 @@ class PolicyConfig:
 
 @dataclass(kw_only=True)
 class DatasetConfig:
-    repo_id: str  # "<user>/<name>"
-    single_task: str
-    root: str | None = None  # default ~/.cache/huggingface/lerobot/<repo_id>
-    fps: int = 30
-    episode_time_s: float = 60
-    reset_time_s: float = 60
-    num_episodes: int = 50
-    video: bool = True
-    push_to_hub: bool = True
-    private: bool = False
-    tags: list[str] | None = None
-    num_image_writer_processes: int = 0
-    num_image_writer_threads_per_camera: int = 4
-    video_encoding_batch_size: int = 1
-    vcodec: str = "libsvtav1"
+    repo_id: str = option(
+        help="the dataset's name, <user>/<name>", example="username/pick_place"
+    )
+    single_task: str = option(
+        help="what the robot does in every episode, in a sentence", example="Pick up the cube"
+    )
+    root: str | None = option(
+        None, help="folder of the dataset; default ~/.cache/huggingface/lerobot/<repo_id>"
+    )
+    fps: int = option(30, help="frames per second of the control loop and recording", unit="Hz")
+    episode_time_s: float = option(60, help="length of each episode", unit="s")
+    reset_time_s: float = option(
+        60, help="time to reset the scene after each episode (0: none)", unit="s"
+    )
+    num_episodes: int = option(50, help="number of episodes to record")
+    video: bool = option(True, help="encode camera frames as MP4 video (else PNG images)")
+    push_to_hub: bool = option(True, help="upload the dataset to the Hugging Face Hub at the end")
+    private: bool = option(False, help="make the dataset private on the Hub")
+    tags: list[str] | None = option(None, help='tags of the dataset on the Hub, \'["a", "b"]\'')
+    num_image_writer_processes: int = option(
+        0, help="image-writer subprocesses (lerobot's; lerecord encodes in threads)"
+    )
+    num_image_writer_threads_per_camera: int = option(
+        4, help="image-writer threads per camera (lerobot's; lerecord encodes in threads)"
+    )
+    video_encoding_batch_size: int = option(
+        1, help="episodes recorded before their videos are encoded"
+    )
+    vcodec: str = option("libsvtav1", help="video codec of the camera MP4s", choices=VCODECS)
 
     def __post_init__(self) -> None:
         parts = self.repo_id.split("/")
@@ -97,19 +116,42 @@ class DatasetConfig:
 Teleop = TeleoperatorConfig | list[TeleoperatorConfig] | None
 
 
+def _robots() -> list[str]:
+    return registry.known_types("robot")
+
+
+def _teleops() -> list[str]:
+    return registry.known_types("teleop")
+
+
 @dataclass(kw_only=True)
 class RecordConfig:
-    robot: RobotConfig
-    teleop: Teleop = None
-    policy: PolicyConfig | None = None
-    dataset: DatasetConfig
-    display_data: bool = False
-    log: bool = False
-    play_sounds: bool = True
-    resume: bool = False
-    headless: bool = False
-    keys: dict[str, str] = field(default_factory=dict)  # console binding id -> key
-    theme: str | None = None  # console theme name; None: the app's default
+    robot: RobotConfig = option(
+        help="the robot that records",
+        choices=_robots,
+        example="so101_follower",
+    )
+    teleop: Teleop = option(
+        None,
+        help="what drives the robot: --teleop.type (a leader arm, keyboard, gamepad) or a list",
+        choices=_teleops,
+        example="so101_leader",
+    )
+    policy: PolicyConfig | None = option(
+        None, help="a trained policy that drives the robot instead of (or with) a teleoperator"
+    )
+    dataset: DatasetConfig = option(help="the dataset recorded")
+    display_data: bool = option(
+        False, help="stream cameras and joints to a Rerun viewer", group="display"
+    )
+    log: bool = option(False, help="write per-step inference logs (CSV) beside the dataset")
+    play_sounds: bool = option(True, help="speak the session's events aloud")
+    resume: bool = option(False, help="add episodes to an existing dataset")
+    headless: bool = option(False, help="plain log lines instead of the console")
+    keys: dict[str, str] = option(
+        default_factory=dict, help='console keys remapped, \'{"binding id": "key"}\''
+    )
+    theme: str | None = option(None, help="console theme: a theme file's name (none: dark)")
 
     def __post_init__(self) -> None:
         if self.teleop is None and self.policy is None:

@@ -16,6 +16,7 @@ import numpy as np
 from hardware.base import Features, Robot, RobotConfig
 from hardware.errors import ConfigError, DeviceError
 from hardware.feetech.bus import FeetechBus
+from hardware.option import option
 from hardware.so_arm.arm import MOTOR_IDS, ArmLink
 
 log = logging.getLogger(__name__)
@@ -29,15 +30,19 @@ class So100FollowerConfig(RobotConfig):
     """lerobot's SOFollowerConfig fields and defaults (0.6.1)."""
 
     type: ClassVar[str] = "so100_follower"
-    port: str
-    disable_torque_on_disconnect: bool = True
-    # Cap on |goal - present| per step, in normalised units: one number, or one per motor.
-    max_relative_target: float | dict[str, float] | None = None
-    use_degrees: bool = True
-    position_p_coefficient: int = 16
-    position_i_coefficient: int = 0
-    position_d_coefficient: int = 32
-    num_read_retries: int = 2
+    port: str = option(
+        help="serial port of the arm's servo bus ('sim': an emulated arm)", example="/dev/ttyACM0"
+    )
+    disable_torque_on_disconnect: bool = option(True, help="release the motors when done")
+    max_relative_target: float | dict[str, float] | None = option(
+        None,
+        help="cap on |goal - present| per step: one number, or one per motor '{\"gripper\": 5}'",
+    )
+    use_degrees: bool = option(True, help="joint positions in degrees (else -100..100)")
+    position_p_coefficient: int = option(16, help="servo position loop P gain")
+    position_i_coefficient: int = option(0, help="servo position loop I gain")
+    position_d_coefficient: int = option(32, help="servo position loop D gain")
+    num_read_retries: int = option(2, help="retries of a failed bus read before a fault")
 
     def __post_init__(self) -> None:
         target = self.max_relative_target
