@@ -96,7 +96,22 @@ class Camera(abc.ABC):
         """
 
 
-class Robot(abc.ABC):
+class Device(abc.ABC):
+    """What robots and teleoperators share: connecting (with or without loading the calibration
+    file) and leaving the hardware safe."""
+
+    @property
+    @abc.abstractmethod
+    def is_connected(self) -> bool: ...
+
+    @abc.abstractmethod
+    def connect(self, calibrate: bool = True) -> None: ...
+
+    @abc.abstractmethod
+    def disconnect(self) -> None: ...
+
+
+class Robot(Device):
     """A robot: `get_observation()` returns `<motor>.pos` plus diagnostics and camera images."""
 
     config: RobotConfig
@@ -120,13 +135,6 @@ class Robot(abc.ABC):
         (`<motor>.load`, `.temperature` °C, `.voltage` V, `.current` mA)."""
         return {}
 
-    @property
-    @abc.abstractmethod
-    def is_connected(self) -> bool: ...
-
-    @abc.abstractmethod
-    def connect(self, calibrate: bool = True) -> None: ...
-
     @abc.abstractmethod
     def get_observation(self) -> dict[str, Any]: ...
 
@@ -145,7 +153,7 @@ class Robot(abc.ABC):
         """Cut motor torque now, whatever the configuration."""
 
 
-class Teleoperator(abc.ABC):
+class Teleoperator(Device):
     config: TeleoperatorConfig
     name: ClassVar[str] = ""
 
@@ -156,18 +164,8 @@ class Teleoperator(abc.ABC):
     @abc.abstractmethod
     def action_features(self) -> Features: ...
 
-    @property
-    @abc.abstractmethod
-    def is_connected(self) -> bool: ...
-
-    @abc.abstractmethod
-    def connect(self, calibrate: bool = True) -> None: ...
-
     @abc.abstractmethod
     def get_action(self) -> dict[str, float]: ...
-
-    @abc.abstractmethod
-    def disconnect(self) -> None: ...
 
     def bind(self, robot_action_features: Features) -> None:
         """Learn the robot's action features before connecting.

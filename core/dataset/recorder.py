@@ -35,6 +35,7 @@ from core.dataset.episode_files import EpisodeFrames, stage_episode
 from core.dataset.features import IMAGES_PREFIX
 from core.dataset.layout import default_root
 from core.dataset.meta import DatasetMeta
+from core.queues import drain
 
 logger = logging.getLogger(__name__)
 
@@ -239,12 +240,7 @@ class DatasetRecorder:
 
     def events(self) -> list[EpisodeWritten]:
         """Saves finished since the last call."""
-        out = []
-        while True:
-            try:
-                out.append(self._events.get_nowait())
-            except queue.Empty:
-                return out
+        return drain(self._events)
 
     def remove_last_episode(self) -> bool:
         """Take the episode saved last back out of the dataset (re-record pressed during its

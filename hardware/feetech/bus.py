@@ -425,20 +425,15 @@ class FeetechBus:
     # ---- calibration ---------------------------------------------------------------------
 
     def normalize(self, motor: str, raw: int) -> float:
-        return normalize(
-            raw,
-            self._calibration(motor),
-            self.motors[motor].norm_mode,
-            RESOLUTION[self.motors[motor].model],
-        )
+        return normalize(raw, *self._scale(motor))
 
     def unnormalize(self, motor: str, value: float) -> int:
-        return unnormalize(
-            value,
-            self._calibration(motor),
-            self.motors[motor].norm_mode,
-            RESOLUTION[self.motors[motor].model],
-        )
+        return unnormalize(value, *self._scale(motor))
+
+    def _scale(self, motor: str) -> tuple:
+        """What turns a motor's raw steps into its units and back: calibration, mode, steps."""
+        m = self.motors[motor]
+        return self._calibration(motor), m.norm_mode, RESOLUTION[m.model]
 
     def _calibration(self, motor: str) -> MotorCalibration:
         try:
