@@ -9,7 +9,16 @@ import logging
 
 from core import messages as m
 from hardware import registry
-from hardware.base import Camera, ExplainsControls, HasCameras, Robot, TakesKeys, Teleoperator
+from hardware.base import (
+    Camera,
+    ExplainsControls,
+    HasCameras,
+    Robot,
+    RobotConfig,
+    TakesKeys,
+    Teleoperator,
+    TeleoperatorConfig,
+)
 
 log = logging.getLogger(__name__)
 
@@ -105,7 +114,6 @@ class Devices:
                 keys.release(key.key)
 
 
-def _label(config) -> str:
+def _label(config: RobotConfig | TeleoperatorConfig) -> str:
     """`so101_follower 'arm_1'`: the device type and, when it has one, its id."""
-    device_id = getattr(config, "id", None)
-    return config.type + (f" '{device_id}'" if device_id else "")
+    return config.type + (f" '{config.id}'" if config.id else "")

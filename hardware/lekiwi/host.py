@@ -71,7 +71,7 @@ class LeKiwi(Robot):
     def __init__(self, config: LeKiwiConfig):
         super().__init__(config)
         # the arm's SO follower: its link and bus carry the wheels too
-        self.arm = cast(SoFollower, make_robot(self._arm_config()))
+        self.arm = cast("SoFollower", make_robot(self._arm_config()))
         if config.port == SIM_PORT:
             # the arm's emulator serves the whole LeKiwi bus: arm 1..6 and wheels 7..9
             self.arm.link.device_type = "lekiwi"
