@@ -2,7 +2,8 @@
 
 Each subcommand lives in `core/commands/<name>.py` with `main(argv) -> int`, `help(argv) -> str`
 (its `--help` page, written from the declarations of its flags) and `SUMMARY` (one line), imported
-only when used. Errors a user can fix print one line and exit with status 2.
+only when used. Errors a user can fix print one line and exit with status 2; a device that fails
+exits 1; a signal N, 128+N (the handlers are installed first of all: see `core.signals`).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import logging
 import sys
 from importlib import metadata
 
+from core.signals import FAILED, REFUSED, STOP_SIGNALS, Interrupted
 from hardware.errors import ConfigError, DeviceError
 
 SUBCOMMANDS = {
@@ -26,6 +28,7 @@ SUBCOMMANDS = {
 
 
 def main(argv: list[str] | None = None) -> int:
+    STOP_SIGNALS.install()
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv[:1] == ["--version"]:
         print(f"lerecord {version()}")
@@ -41,11 +44,15 @@ def main(argv: list[str] | None = None) -> int:
             print(command.help(argv))
             return 0
         return command.main(argv)
-    except (ConfigError, DeviceError) as error:
+    except ConfigError as error:
         print(f"lerecord: error: {error}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        return 130
+        return REFUSED
+    except DeviceError as error:
+        print(f"lerecord: error: {error}", file=sys.stderr)
+        return FAILED
+    except Interrupted as stop:
+        print(f"lerecord: stopped by {stop}", file=sys.stderr)
+        return 128 + stop.signum
 
 
 def version() -> str:

@@ -41,6 +41,7 @@ class Session:
         self.finished = threading.Event()
         self.end_reason: str | None = None
         self.error: str | None = None
+        self.save_error: str | None = None  # the first failed save, which ends the session
         self.parts: SessionParts | None = None
 
     # ---- the clients' interface ------------------------------------------------------------
@@ -54,6 +55,7 @@ class Session:
 
         cfg = self.config
         ds = cfg.dataset
+        # closes what it opened if it fails or a signal comes part-way
         parts = open_session(
             cfg, on_written=self.on_episode_written, warn=self._warn, hub_api=self.hub_api
         )
@@ -97,8 +99,13 @@ class Session:
         if self._thread is not None and not self.finished.is_set():
             self.send(m.Stop(save_current=False))
             self._thread.join(timeout)
-        if not self.finished.is_set():
+        if not self._closed:
             self._teardown()
+        elif not self.finished.is_set():  # the control thread is stuck in its teardown
+            self.end_reason = "error"
+            self.error = self.error or f"the session did not finish closing within {timeout:g} s"
+            log.error("%s", self.error)
+            self.finished.set()
 
     @property
     def devices(self):
@@ -147,15 +154,21 @@ class Session:
             self.parts.voice.say(overheating(motor))
 
     def on_episode_written(self, written) -> None:
-        """Called by the recorder's saver thread when an episode is on disk (or failed)."""
+        """Called by the recorder's saver thread when an episode is on disk (or failed).
+
+        A failed save ends the session with its error (recording on would lose every episode
+        the same way); the episodes saved before it stay."""
         if written.error is None:
             self.emit(
                 m.EpisodeSaved(self.now(), written.episode_index, written.frames, written.save_s)
             )
-        else:
-            self.emit(
-                m.WarningRaised(self.now(), f"an episode could not be saved: {written.error}")
-            )
+            if written.warning is not None:
+                self.emit(m.WarningRaised(self.now(), written.warning))
+            return
+        if self.save_error is None:
+            self.save_error = f"an episode could not be saved: {written.error}"
+            self.emit(m.WarningRaised(self.now(), self.save_error + "; recording stops"))
+            self.send(m.Stop(save_current=False))
 
     def _warn(self, text: str) -> None:
         self.emit(m.WarningRaised(self.now(), text))
@@ -188,6 +201,8 @@ class Session:
 
         if self.parts is not None:
             close_session(self.config, self.parts, self.emit, self.now, self.hub_api)
+        if self.save_error is not None:
+            self.end_reason, self.error = "error", self.error or self.save_error
         self.emit(
             m.SessionEnded(
                 self.now(),

@@ -110,12 +110,19 @@ class Device(abc.ABC):
     @abc.abstractmethod
     def disconnect(self) -> None: ...
 
+    def check_files(self) -> None:
+        """Read and check what connect() will read from disk (calibration files) without
+        opening anything; ConfigError for a bad one. Devices with no such files: nothing."""
+
 
 class Robot(Device):
     """A robot: `get_observation()` returns `<motor>.pos` plus diagnostics and camera images."""
 
     config: RobotConfig
     name: ClassVar[str] = ""  # robot_type written to datasets (lerobot's, e.g. "so_follower")
+    # Set by disconnect() when torque may still be on (servos that did not confirm, or torque
+    # left on by configuration): one line for the user, naming the servos and what to do.
+    torque_left_on: str | None = None
 
     def __init__(self, config: RobotConfig):
         self.config = config

@@ -1,13 +1,15 @@
 """`lerecord [record] …`: parse the flags, then run the session in the console or headless.
 
 With no arguments at all, the console's wizard builds a profile. `--headless`, or a stdout that
-is not a terminal, never loads Textual.
+is not a terminal, never loads Textual. The signal handlers the CLI installed first stay for a
+headless session (see `core.signals`); the console gives them back, its engine child has its own.
 """
 
 from __future__ import annotations
 
 import sys
 
+from core.signals import STOP_SIGNALS
 from hardware.errors import ConfigError
 
 SUMMARY = "record a LeRobot dataset by teleoperation or with a policy (the default command)"
@@ -37,6 +39,7 @@ def main(argv: list[str]) -> int:
             )
         from tui.app import run_wizard
 
+        STOP_SIGNALS.restore()  # the console's engine child handles the signals itself
         return run_wizard()
     from core.config import parse_record_args
 
@@ -47,4 +50,5 @@ def main(argv: list[str]) -> int:
         return run_headless(config)
     from tui.app import run_console
 
+    STOP_SIGNALS.restore()  # the console's engine child handles the signals itself
     return run_console(config)

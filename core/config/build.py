@@ -56,6 +56,7 @@ def build(cls: type, raw: dict[str, Any], path: str) -> Any:
             raise ConfigError(unknown_flag(_join(path, key), value, cls, path))
         f = fields[key]
         kwargs[f.name] = _inner(value, hints[f.name], _join(path, key))
+        _check_choice(f, kwargs[f.name], _join(path, key))
     for key, f in fields.items():
         required = f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
         if required and f.name not in kwargs:
@@ -76,7 +77,20 @@ def build(cls: type, raw: dict[str, Any], path: str) -> Any:
         message = str(error).splitlines()[0] if str(error) else type(error).__name__
         if message.startswith("--") or not path:
             raise ConfigError(message) from None
+        named, colon, rest = message.partition(": ")
+        if colon and named in fields:  # "vcodec: got …" from the class: --path.vcodec
+            raise ConfigError(f"--{path}.{named}: {rest}") from None
         raise ConfigError(f"--{path}: {message}") from None
+
+
+def _check_choice(f: dataclasses.Field, value: Any, flag: str) -> None:
+    """A plain value must be one of the field's declared choices (when it declares some)."""
+    option = declared(f)
+    if option is None or option.choices is None or not isinstance(value, (str, int)):
+        return
+    choices = option.choice_list() or []
+    if str(value) not in choices:
+        raise ConfigError(_bad(flag, value, "one of " + ", ".join(choices)))
 
 
 def field_hints(cls: type) -> dict[str, Any]:
@@ -220,16 +234,50 @@ def parse_structured(text: str, flag: str, hint: str = "") -> Any:
     """A flag's JSON value, or the YAML flow style draccus also takes in lerobot's docs
     (`--robot.cameras="{ front: {type: opencv, index_or_path: 0}}"`)."""
     try:
-        return json.loads(text)
+        value = json.loads(text, object_pairs_hook=_no_duplicates(flag))
+    except RecursionError:
+        raise ConfigError(f"--{flag}: nested too deeply; at most {MAX_DEPTH} levels") from None
     except json.JSONDecodeError as error:
         import yaml
 
         try:
-            return yaml.safe_load(text)
-        except yaml.YAMLError:
+            value = yaml.safe_load(text)
+        except (yaml.YAMLError, RecursionError):
             raise ConfigError(
                 f"--{flag}: invalid JSON ({error.msg} at column {error.colno}){hint}"
             ) from None
+    check_depth(value, flag)
+    return value
+
+
+MAX_DEPTH = 32  # no configuration value is nested deeper; deeper is garbage, not a session
+
+
+def check_depth(value: Any, flag: str) -> None:
+    """ConfigError for a value nested more than MAX_DEPTH levels (no RecursionError later)."""
+    level = [value]
+    for _ in range(MAX_DEPTH):
+        level = [
+            child
+            for node in level
+            if isinstance(node, (dict, list))
+            for child in (node.values() if isinstance(node, dict) else node)
+        ]
+        if not level:
+            return
+    raise ConfigError(f"--{flag}: nested too deeply; at most {MAX_DEPTH} levels")
+
+
+def _no_duplicates(flag: str):
+    def pairs(items: list[tuple[str, Any]]) -> dict[str, Any]:
+        seen: dict[str, Any] = {}
+        for key, value in items:
+            if key in seen:
+                raise ConfigError(f"--{flag}: {key!r} is given twice; give each key once")
+            seen[key] = value
+        return seen
+
+    return pairs
 
 
 def _bad(flag: str, value: Any, accepted: str) -> str:

@@ -24,6 +24,7 @@ DEVICE_KINDS: dict[type, registry.Kind] = {
     TeleoperatorConfig: "teleop",
     CameraConfig: "camera",
 }
+MAX_CHOICES_SHOWN = 30  # longer lists of choices go in the help text
 _KIND_NAMES = {bool: "BOOL", int: "INT", float: "FLOAT", str: "TEXT"}
 
 
@@ -52,6 +53,8 @@ class Setting:
     def scalar(self) -> type | None:
         """bool, int, float or str when the setting holds one (or None), else None."""
         members = [m for m in _members(self.hint) if m is not type(None)]
+        if str in members and len(members) > 1 and not any(_is_path(m) for m in members):
+            return str  # a number or a name (`preset`): text
         for kind in (bool, int, float):
             if kind in members:
                 return kind
@@ -81,7 +84,7 @@ class Setting:
 
     @property
     def metavar(self) -> str:
-        if self.choices:
+        if self.choices and len("|".join(self.choices)) <= MAX_CHOICES_SHOWN:
             return "|".join(self.choices)
         if self.device_kind:
             return "TYPE"

@@ -27,7 +27,10 @@ def describe(setting: Setting) -> str:
     unit = setting.option.unit
     if unit:
         note += f"; in {unit}" if setting.required or setting.default is None else f" {unit}"
-    return _line(left, setting.option.help, f"({note})")
+    text = setting.option.help
+    if setting.choices and "|" not in setting.metavar and not setting.device_kind:
+        text += f"; one of: {', '.join(setting.choices)}"
+    return _line(left, text, f"({note})")
 
 
 def _wrap(text: str, indent: str, first: str = "") -> list[str]:

@@ -17,6 +17,7 @@ from typing import Any, TypeVar
 from core.config.build import (
     Mismatch,
     build,
+    check_depth,
     convert,
     field_hints,
     init_fields,
@@ -26,6 +27,7 @@ from core.config.tree import RecordConfig
 from hardware.errors import ConfigError
 
 T = TypeVar("T")
+PROFILE_FLAGS = ("config", "config_path")  # lerecord's TOML; lerobot's YAML/JSON (either works)
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -77,17 +79,36 @@ def parse_part(argv: list[str], key: str) -> Any:
 
 
 def load_profile(path: str | Path) -> dict[str, Any]:
-    """The raw tree of a TOML profile (values typed by TOML, checked later by `build`)."""
+    """The raw tree of a TOML profile, or of lerobot's YAML/JSON config (`--config_path`, the
+    tree draccus writes: `robot: {type: …}`), checked later by `build`."""
     try:
         text = Path(path).read_text(encoding="utf-8")
     except OSError as error:
         raise ConfigError(f"--config: cannot read {path}: {error.strerror or error}") from None
     except UnicodeDecodeError:
         raise ConfigError(f"--config: {path} is not UTF-8 text; expected a TOML profile") from None
+    suffix = Path(path).suffix.lower()
+    if suffix in (".yaml", ".yml", ".json"):
+        import yaml  # JSON is YAML too
+
+        try:
+            tree = yaml.safe_load(text)
+        except yaml.YAMLError as error:
+            where = getattr(error, "problem_mark", None)
+            at = f" at line {where.line + 1}" if where is not None else ""
+            kind = suffix[1:].upper()
+            raise ConfigError(f"--config_path: {path} is not valid {kind}{at}") from None
+        if not isinstance(tree, dict):
+            raise ConfigError(f"--config_path: {path} holds no table of settings")
+        return tree
     try:
-        return tomllib.loads(text)
+        tree = tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
         raise ConfigError(f"--config: {path} is not valid TOML: {error}") from None
+    except RecursionError:
+        raise ConfigError(f"--config: {path} is nested too deeply to be a profile") from None
+    check_depth(tree, f"config {path}")
+    return tree
 
 
 def _split(argv: list[str]) -> tuple[str | None, list[tuple[str, str | None]]]:
@@ -111,9 +132,11 @@ def _split(argv: list[str]) -> tuple[str | None, list[tuple[str, str | None]]]:
         i += 1
         if not name or any(not part for part in name.split(".")):
             raise ConfigError(f"malformed flag {token!r}; flags look like --dataset.fps=30")
-        if name == "config":
+        if name in PROFILE_FLAGS:
             if not value:
-                raise ConfigError("--config: needs a path to a TOML profile")
+                raise ConfigError(f"--{name}: needs a path to a TOML profile or a YAML/JSON config")
+            if profile is not None:
+                raise ConfigError(f"--{name}: one profile only (--config or --config_path)")
             profile = value
         else:
             flags.append((name, value))

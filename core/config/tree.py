@@ -8,15 +8,20 @@ wizard) is held to the same rules as one parsed from flags.
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
+from datetime import datetime
 
+from core.dataset.video_encoder import VCODECS, VideoSettings
 from hardware import registry
 from hardware.base import RobotConfig, TeleoperatorConfig
 from hardware.errors import ConfigError
 from hardware.option import option
 
-VCODECS = ("libsvtav1", "h264", "hevc")
+DISPLAY_MODES = ("rerun", "foxglove")  # lerobot's; lerecord streams to Rerun only
+MAX_FPS = 240  # above this the servo bus (a read and a write per step) and encoders fall behind
+MAX_PHASE_S = 24 * 3600.0  # an episode or a reset longer than a day is a typo
 _DEVICE = re.compile(r"^(cpu|mps|cuda(:\d+)?|xpu(:\d+)?)$")
 _REPO_PART = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 
@@ -60,7 +65,9 @@ class DatasetConfig:
     num_episodes: int = option(50, help="number of episodes to record")
     video: bool = option(True, help="encode camera frames as MP4 video (else PNG images)")
     push_to_hub: bool = option(True, help="upload the dataset to the Hugging Face Hub at the end")
-    private: bool = option(False, help="make the dataset private on the Hub")
+    private: bool | None = option(
+        None, help="make the dataset private on the Hub (none: the organisation's default)"
+    )
     tags: list[str] | None = option(None, help='tags of the dataset on the Hub, \'["a", "b"]\'')
     num_image_writer_processes: int = option(
         0, help="image-writer subprocesses (lerobot's; lerecord encodes in threads)"
@@ -71,7 +78,24 @@ class DatasetConfig:
     video_encoding_batch_size: int = option(
         1, help="episodes recorded before their videos are encoded"
     )
-    vcodec: str = option("libsvtav1", help="video codec of the camera MP4s", choices=VCODECS)
+    rgb_encoder: VideoSettings = option(
+        default_factory=VideoSettings, help="encoder of the camera videos"
+    )
+    vcodec: str | None = option(
+        None, help="lerobot 0.5's name for --dataset.rgb_encoder.vcodec", choices=VCODECS
+    )
+    streaming_encoding: bool = option(
+        False, help="encode while recording (lerecord always does; false prints a note)"
+    )
+    encoder_queue_maxsize: int = option(
+        30, help="camera frames waiting for the encoder before frames are dropped", unit="frames"
+    )
+    encoder_threads: int | None = option(
+        None, help="threads per video encoder (none: num_image_writer_threads_per_camera)"
+    )
+    no_stamp: bool = option(
+        False, help="keep repo_id as given (else _YYYYmmdd_HHMMSS is appended to a new one)"
+    )
 
     def __post_init__(self) -> None:
         parts = self.repo_id.split("/")
@@ -82,18 +106,24 @@ class DatasetConfig:
             )
         if not self.single_task.strip():
             raise ConfigError("--dataset.single_task: empty; describe the task in a sentence")
-        _check(self.fps > 0, "--dataset.fps", self.fps, "a positive number of frames per second")
+        _check_utf8("--dataset.single_task", self.single_task)
         _check(
-            self.episode_time_s > 0,
-            "--dataset.episode_time_s",
-            self.episode_time_s,
-            "a positive number of seconds",
+            0 < self.fps <= MAX_FPS,
+            "--dataset.fps",
+            self.fps,
+            f"frames per second from 1 to {MAX_FPS} (what the servo bus and encoders keep up with)",
         )
         _check(
-            self.reset_time_s >= 0,
+            math.isfinite(self.episode_time_s) and 0 < self.episode_time_s <= MAX_PHASE_S,
+            "--dataset.episode_time_s",
+            self.episode_time_s,
+            f"a positive number of seconds, at most {MAX_PHASE_S:.0f} (a day)",
+        )
+        _check(
+            math.isfinite(self.reset_time_s) and 0 <= self.reset_time_s <= MAX_PHASE_S,
             "--dataset.reset_time_s",
             self.reset_time_s,
-            "zero or more seconds",
+            f"zero or more seconds, at most {MAX_PHASE_S:.0f} (a day)",
         )
         _check(self.num_episodes >= 1, "--dataset.num_episodes", self.num_episodes, "1 or more")
         for name in ("num_image_writer_processes", "num_image_writer_threads_per_camera"):
@@ -105,12 +135,38 @@ class DatasetConfig:
             self.video_encoding_batch_size,
             "1 or more",
         )
-        _check(self.vcodec in VCODECS, "--dataset.vcodec", self.vcodec, " or ".join(VCODECS))
+        _check(
+            self.encoder_queue_maxsize >= 1,
+            "--dataset.encoder_queue_maxsize",
+            self.encoder_queue_maxsize,
+            "1 or more",
+        )
+        if self.encoder_threads is not None:
+            _check(
+                self.encoder_threads >= 1,
+                "--dataset.encoder_threads",
+                self.encoder_threads,
+                "1 or more, or none",
+            )
+        if self.vcodec is not None:  # the old name: it sets the encoder's codec
+            given = self.rgb_encoder.vcodec
+            if given != VideoSettings().vcodec and given != self.vcodec:
+                raise ConfigError(
+                    f"--dataset.vcodec={self.vcodec} disagrees with "
+                    f"--dataset.rgb_encoder.vcodec={given}; give one of them"
+                )
+            self.rgb_encoder = self.rgb_encoder.with_codec(self.vcodec)
 
     @property
     def name(self) -> str:
         """The part of `repo_id` after the `/` (names the inference-log folder)."""
         return self.repo_id.rsplit("/", 1)[-1]
+
+    def stamp_repo_id(self, now: datetime) -> None:
+        """Name a new dataset as lerobot 0.6 does: `_YYYYmmdd_HHMMSS` appended to `repo_id`, so
+        each session records a dataset of its own (unless `no_stamp`; never on resume)."""
+        if not self.no_stamp:
+            self.repo_id = f"{self.repo_id}_{now:%Y%m%d_%H%M%S}"
 
 
 Teleop = TeleoperatorConfig | list[TeleoperatorConfig] | None
@@ -144,6 +200,21 @@ class RecordConfig:
     display_data: bool = option(
         False, help="stream cameras and joints to a Rerun viewer", group="display"
     )
+    display_mode: str = option(
+        "rerun",
+        help="the viewer (foxglove: not in lerecord)",
+        choices=DISPLAY_MODES,
+        group="display",
+    )
+    display_ip: str | None = option(
+        None, help="address of a remote Rerun viewer (none: start one here)", group="display"
+    )
+    display_port: int | None = option(
+        None, help="gRPC port of that remote viewer (Rerun's default: 9876)", group="display"
+    )
+    display_compressed_images: bool = option(
+        False, help="send camera pictures as JPEG (always, to a remote viewer)", group="display"
+    )
     log: bool = option(False, help="write per-step inference logs (CSV) beside the dataset")
     play_sounds: bool = option(True, help="speak the session's events aloud")
     resume: bool = option(False, help="add episodes to an existing dataset")
@@ -161,6 +232,42 @@ class RecordConfig:
             )
         if isinstance(self.teleop, list) and not self.teleop:
             raise ConfigError("--teleop: empty list; give at least one teleoperator")
+        if self.display_mode != "rerun":
+            raise ConfigError(
+                f"--display_mode: {self.display_mode} is not in lerecord; use rerun (the default)"
+            )
+        if (self.display_ip is None) != (self.display_port is None):
+            raise ConfigError(
+                "--display_ip and --display_port go together: give both for a remote Rerun "
+                "viewer, or neither"
+            )
+        if self.policy is None and not self.resume and self.dataset.name.startswith("eval_"):
+            raise ConfigError(
+                f"--dataset.repo_id: {self.dataset.name!r}: names starting with eval_ are for "
+                "policy runs (lerobot 0.6); rename it, or give --policy.path=…"
+            )
+        if self.theme is not None:
+            check_theme(self.theme)  # headless too: a profile is meant for both
+
+
+def check_theme(name: str) -> None:
+    """ConfigError for a theme the console does not ship."""
+    from themes import theme_files
+
+    if name not in theme_files():
+        raise ConfigError(f"--theme: unknown theme {name!r}; known: {', '.join(theme_files())}")
+
+
+def _check_utf8(flag: str, text: str) -> None:
+    """Text from a command line with bytes that are not UTF-8 (kept as lone surrogates) cannot
+    be written to a dataset: refused now rather than at every save."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as error:
+        raise ConfigError(
+            f"{flag}: not valid UTF-8 (character {error.start + 1}); retype it in a UTF-8 "
+            "terminal or profile"
+        ) from None
 
 
 def _check(ok: bool, flag: str, value: object, accepted: str) -> None:

@@ -22,7 +22,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from core.dataset import stats as dstats
-from core.dataset.camera_worker import TakeResult, VideoSettings
+from core.dataset.camera_worker import TakeResult
 from core.dataset.features import DEFAULT_FEATURES
 from core.dataset.layout import (
     DATA_FILES_SIZE_IN_MB,
@@ -36,6 +36,7 @@ from core.dataset.layout import (
     write_json,
 )
 from core.dataset.meta import DatasetMeta, FileCursor
+from core.dataset.video_encoder import VideoSettings
 
 IMAGE_ROWS_PER_GROUP = 64  # image parquet rows are big: write them in slices
 

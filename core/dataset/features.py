@@ -41,6 +41,10 @@ def dataset_features(
             continue
         if len(shape) != 3 or shape[2] != 3:
             raise ConfigError(f"camera {name!r} has shape {shape}; expected (height, width, 3)")
+        if not all(isinstance(n, int) and n > 0 for n in shape):
+            raise ConfigError(
+                f"camera {name!r}: its frame size is not known; give its width and height"
+            )
         features[IMAGES_PREFIX + name] = {
             "dtype": "video" if video else "image",
             "shape": list(shape),

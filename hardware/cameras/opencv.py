@@ -108,6 +108,10 @@ class OpenCVCamera(StreamingCamera):
 
     @property
     def shape(self) -> tuple[int, int, int]:
+        """(height, width, 3) of the frames; with no width/height given, the size the device
+        (or video) reports, asked once by opening and releasing it (DeviceError if it cannot)."""
+        if self._size is None and self.config.width is None:
+            self._close(self._open())  # _open records the size the device gives
         width, height = self._size or (self.config.width, self.config.height)
         if self.config.rotation in (90, -90):
             width, height = height, width

@@ -63,6 +63,18 @@ class So100FollowerConfig(RobotConfig):
             )
         if not self.port:
             raise ConfigError("--robot.port: missing; give the arm's serial port, or `sim`")
+        for name in ("position_p_coefficient", "position_i_coefficient", "position_d_coefficient"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 254:
+                raise ConfigError(
+                    f"--robot.{name}: got {value!r}; expected a whole number from 0 to 254 "
+                    "(one register byte of the STS3215; lerobot uses P 16, I 0, D 32)"
+                )
+        retries = self.num_read_retries
+        if isinstance(retries, bool) or not isinstance(retries, int) or not 0 <= retries <= 20:
+            raise ConfigError(
+                f"--robot.num_read_retries: got {retries!r}; expected a whole number from 0 to 20"
+            )
 
 
 @dataclass(kw_only=True)
@@ -121,6 +133,9 @@ class SoFollower(Robot):
             and all(cam.is_connected for cam in self.cameras.values())
         )
 
+    def check_files(self) -> None:
+        self.link.check_calibration()
+
     def connect(self, calibrate: bool = True) -> None:
         """Open the bus (or its emulator), check the calibration, start the cameras, configure
         the servos (lerobot's settings) and enable torque."""
@@ -173,7 +188,16 @@ class SoFollower(Robot):
                 cam.disconnect()
             except DeviceError as error:
                 log.warning("camera: %s", error)
-        self.link.close(disable_torque=self.config.disable_torque_on_disconnect)
+        keep = not self.config.disable_torque_on_disconnect
+        bus_was_open = self.bus is not None and self.bus.is_connected
+        self.link.close(disable_torque=not keep)
+        if keep and bus_was_open:
+            self.torque_left_on = (
+                f"{self.config.type}: torque stays on (--robot.disable_torque_on_disconnect="
+                "false): support the arm before switching its power off"
+            )
+        else:
+            self.torque_left_on = None if self.bus is None else self.bus.torque_left_on
 
     # ---- the control step ----------------------------------------------------------------
 

@@ -65,6 +65,9 @@ class SoLeader(Teleoperator):
     def is_connected(self) -> bool:
         return self.bus is not None and self.bus.is_connected
 
+    def check_files(self) -> None:
+        self.link.check_calibration()
+
     def connect(self, calibrate: bool = True) -> None:
         """Open the bus (or its emulator), check the calibration, torque off, position mode."""
         bus = self.link.open(calibrate)
