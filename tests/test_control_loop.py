@@ -411,3 +411,10 @@ def test_an_overheating_servo_is_reported_once_until_it_cools_down():
     rig.clock.at(0.65, lambda: setattr(rig.robot, "temperature", 71.0))
     rig.run()
     assert rig.reports.hot == ["wrist", "wrist"]
+
+
+def test_a_key_that_comes_as_the_episode_ends_adds_no_frame_past_its_time():
+    rig = Rig(episodes=1)
+    rig.press(0.45, m.ExitEarly())  # after the 5th and last frame (0.4), before 0.5
+    rig.run()
+    assert rig.frames.log == [("save", 5)]
