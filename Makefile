@@ -18,9 +18,15 @@ INTEROP_SPEC := lerobot[dataset,grpcio-dep]==0.6.1
 INTEROP_HOME ?= $(HOME)/.cache/lerecord
 INTEROP := $(INTEROP_HOME)/lerobot-0.6.1-py3.12
 INTEROP_STAMP := $(INTEROP)/.ok-$(shell echo '$(INTEROP_SPEC)' | cksum | cut -d' ' -f1)
+# The robot computer: lerecord's dependencies and onnxruntime, no torch, in the machine's Python,
+# cached outside the clone like the interop env (the clone itself runs there from PYTHONPATH).
+# tests/test_no_torch.py records a session in it with an ONNX export. The stamp names the list.
+NOTORCH_REQS := $(shell $(PYTHON) tests/no_torch_requirements.py | tr '\n' ' ' | cksum | cut -d' ' -f1)
+NOTORCH := $(INTEROP_HOME)/notorch-$(shell $(PYTHON) -c 'import sys; print("py%d.%d" % sys.version_info[:2])')
+NOTORCH_STAMP := $(NOTORCH)/.ok-$(NOTORCH_REQS)
 PYTHON312 ?= $(shell command -v python3.12 2>/dev/null || ls -d $(HOME)/.pyenv/versions/3.12*/bin/python 2>/dev/null | tail -1)
 
-.PHONY: setup interop run test bench lint clean
+.PHONY: setup interop notorch run test bench lint clean
 setup: $(VENV)/.deps
 
 interop: $(INTEROP_STAMP)
@@ -34,6 +40,17 @@ $(INTEROP_STAMP):
 	@rm -rf $(INTEROP) && $(PYTHON312) -m venv $(INTEROP)
 	@$(INTEROP)/bin/pip install -q "$(INTEROP_SPEC)" 2>&1 | $(QUIET_PIP)
 	@$(INTEROP)/bin/python -c "import lerobot, torch, grpc" || { echo "ERROR: the interop environment does not import lerobot" >&2; exit 1; }
+	@touch $@
+
+notorch: $(NOTORCH_STAMP)
+
+$(NOTORCH_STAMP):
+	@echo "Building the torch-free robot-computer environment in $(NOTORCH) (once)"
+	@rm -rf $(NOTORCH) && $(PYTHON) -m venv $(NOTORCH)
+	@$(PYTHON) tests/no_torch_requirements.py > $(NOTORCH)/requirements.txt
+	@$(NOTORCH)/bin/pip install -q -r $(NOTORCH)/requirements.txt 2>&1 | $(QUIET_PIP)
+	@if $(NOTORCH)/bin/python -c "import torch" 2>/dev/null; then echo "ERROR: torch got into $(NOTORCH)" >&2; exit 1; fi
+	@$(NOTORCH)/bin/python -c "import onnxruntime, numpy" || { echo "ERROR: $(NOTORCH) lacks onnxruntime" >&2; exit 1; }
 	@touch $@
 
 $(VENV)/.apt:
@@ -50,7 +67,7 @@ $(VENV)/.apt:
 $(VENV)/.deps: pyproject.toml $(VENV)/.apt
 	@[ -x $(BIN)/python ] || $(PYTHON) -m venv $(VENV)
 	@$(BIN)/python -c "import torch" 2>/dev/null || $(BIN)/pip install -q $(TORCH) 2>&1 | $(QUIET_PIP)
-	@$(BIN)/pip install -q -e ".[dev,gamepad]" 2>&1 | $(QUIET_PIP)
+	@$(BIN)/pip install -q -e ".[dev,gamepad,remote,onnx]" 2>&1 | $(QUIET_PIP)
 	@touch $@
 
 # Each run records a new dataset, stamped with the time as lerobot 0.6 stamps new repo ids.
@@ -58,12 +75,13 @@ run: setup
 	$(BIN)/lerecord --config examples/sim_session.toml \
 	  --dataset.repo_id=local/sim_pick_place_$$(date +%Y%m%d_%H%M%S)
 
-test: setup interop
+test: setup interop notorch
 	$(BIN)/ruff check core hardware tui tests bench
 	$(BIN)/ruff format --check core hardware tui tests bench
 	$(BIN)/lint-imports
 	$(BIN)/mypy
-	LERECORD_LEROBOT_PYTHON=$(INTEROP)/bin/python $(BIN)/python -m pytest
+	LERECORD_LEROBOT_PYTHON=$(INTEROP)/bin/python LERECORD_NOTORCH_PYTHON=$(NOTORCH)/bin/python \
+	  $(BIN)/python -m pytest
 
 bench: setup
 	$(BIN)/python -m bench

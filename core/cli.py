@@ -18,13 +18,14 @@ from hardware.errors import ConfigError, DeviceError
 
 SUBCOMMANDS = {
     "record": "core.commands.record",
+    "rollout": "core.commands.rollout",
     "calibrate": "core.commands.calibrate",
     "find-port": "core.commands.find_port",
     "find-cameras": "core.commands.find_cameras",
     "emulate": "core.commands.emulate",
     "push": "core.commands.push",
+    "export-policy": "core.commands.export_policy",
 }
-
 
 
 def main(argv: list[str] | None = None) -> int:

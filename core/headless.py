@@ -28,8 +28,11 @@ KEYS: dict[str, m.Command] = {
 }
 
 
-def key_command(key: str) -> m.Command:
-    """What a key pressed in the terminal means in headless mode."""
+def key_command(key: str, strategy_keys: dict[str, str] | None = None) -> m.Command:
+    """What a key pressed in the terminal means in headless mode (a rollout strategy's keys,
+    e.g. highlight's `s` / `h`, first)."""
+    if strategy_keys and key in strategy_keys:
+        return m.StrategyKey(strategy_keys[key])
     return KEYS.get(key, m.TeleopKey(key))
 
 
@@ -121,8 +124,10 @@ def _start_keys(session: Session):
     """Read keys from the terminal when stdin is one; None otherwise."""
     if not sys.stdin.isatty():
         return None
+    from core.strategies import strategy_keys
     from core.terminal_keys import TerminalKeys
 
-    keys = TerminalKeys(sys.stdin.fileno(), lambda key: session.send(key_command(key)))
+    mine = strategy_keys(session.config.rollout)
+    keys = TerminalKeys(sys.stdin.fileno(), lambda key: session.send(key_command(key, mine)))
     keys.start()
     return keys

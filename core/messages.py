@@ -55,7 +55,15 @@ class TeleopKey:
     pressed: bool = True
 
 
-Command = ExitEarly | Rerecord | Stop | EmergencyStop | Pause | Resume | TeleopKey
+@dataclass(frozen=True)
+class StrategyKey:
+    """A rollout strategy's key: "save" / "push" (highlight), "correction" / "pause" /
+    "upload" (dagger), "start" / "reset" (`--interactive`)."""
+
+    action: str
+
+
+Command = ExitEarly | Rerecord | Stop | EmergencyStop | Pause | Resume | TeleopKey | StrategyKey
 
 # ---- events (engine -> clients) ----------------------------------------------------------------
 
@@ -70,6 +78,8 @@ class SessionStarted:
     devices: tuple[str, ...] = ()
     log_dir: str | None = None
     sounds: bool = False
+    threads: str = ""  # the thread budget chosen ("2 cores, policy 1 thread, …")
+    policy: str = ""  # the policy and its runtime ("ACT on ONNX Runtime (CPU), 1 thread")
 
 
 @dataclass(frozen=True)

@@ -15,20 +15,22 @@ from core import messages as m
 from core.devices import Devices
 from core.plan import Phase
 from core.step import PolicyStep
+from core.threads import ThreadBudget
 
 
 @dataclass
 class SessionParts:
     devices: Devices
-    recorder: Any  # core.dataset.DatasetRecorder
+    recorder: Any  # core.dataset.DatasetRecorder; None when a rollout records nothing (base)
     policy: Any = None  # core.policy.session.SessionPolicy
     inference_log: Any = None  # core.logs.InferenceLog
     voice: Any = None  # core.voice.Voice
+    threads: ThreadBudget | None = None  # the cores' share each consumer got
 
     @property
     def first_episode(self) -> int:
         """The index this session's first episode gets (after a resumed dataset's episodes)."""
-        return self.recorder.meta.total_episodes
+        return 0 if self.recorder is None else self.recorder.meta.total_episodes
 
 
 class DeviceActions:
@@ -69,13 +71,20 @@ class RecorderFrames:
         self.action_names = parts.devices.action_names
         self.camera_names = parts.devices.camera_names
 
+    def phase_started(self, phase: Phase) -> None:
+        """Record's frames go to the dataset whatever the phase (rollouts: RolloutFrames)."""
+
     def start_episode(self) -> None:
         self.recorder.start_episode()
 
-    def add(self, observation: dict, action: dict[str, float]) -> None:
+    def arrays(self, observation: dict, action: dict[str, float]):
+        """(state, action, images) of one step, as the recorder takes them."""
         state = _vector(observation, self.state_names)
         act = _vector(action, self.action_names)
-        images = {cam: observation[cam] for cam in self.camera_names}
+        return state, act, {cam: observation[cam] for cam in self.camera_names}
+
+    def add(self, observation: dict, action: dict[str, float]) -> None:
+        state, act, images = self.arrays(observation, action)
         self.recorder.add_frame(state, act, images, self.task)
 
     def save_episode(self) -> None:

@@ -18,6 +18,7 @@ from pathlib import Path
 from core import messages as m
 from core.devices import Devices
 from core.parts import SessionParts
+from core.threads import ThreadBudget, session_budget
 
 log = logging.getLogger(__name__)
 
@@ -38,21 +39,25 @@ def open_session(
         log.info("lerecord always encodes the videos while recording (streaming_encoding)")
     devices = Devices(cfg.robot, cfg.teleop)  # features known (cameras asked), nothing connected
     root = check_session(cfg, devices)  # the one validation pass, before anything opens
+    threads = _thread_budget(cfg, devices)
     policy = recorder = parts = None
     created = False
     try:
         if cfg.policy is not None and cfg.policy.path:
             from core.policy.session import SessionPolicy
 
-            policy = SessionPolicy.load(cfg.policy, devices, fps=ds.fps)
-        if ds.push_to_hub:
+            policy = SessionPolicy.load(
+                cfg.policy, devices, fps=ds.fps, task=ds.single_task, threads=threads.policy
+            )
+        records = cfg.rollout is None or cfg.rollout.strategy.records  # a base rollout: nothing
+        if ds.push_to_hub and records:
             from core.dataset.hub import check_hub
 
             check_hub(ds.repo_id, private=ds.private, api=hub_api)
-        # refuses a bad resume or a taken folder
-        recorder, created = _open_recorder(cfg, devices, root, on_written)
+        if records:  # refuses a bad resume or a taken folder
+            recorder, created = _open_recorder(cfg, devices, root, on_written, threads.encoder)
         devices.connect()
-        parts = SessionParts(devices, recorder, policy)
+        parts = SessionParts(devices, recorder, policy, threads=threads)
         if cfg.log:
             from core.logs import open_inference_log
 
@@ -81,24 +86,40 @@ def _abandon(devices: Devices, policy, recorder, created: bool, parts) -> None:
             shutil.rmtree(recorder.root, ignore_errors=True)
 
 
-def session_started(cfg, parts: SessionParts, t: float) -> m.SessionStarted:
-    """The session's first event: what was opened."""
+def session_started(cfg, parts: SessionParts, t: float, plan) -> m.SessionStarted:
+    """The session's first event: what was opened, and how many episodes the plan records at
+    most (0: as many as a rollout's time allows)."""
     log_dir = None if parts.inference_log is None else str(parts.inference_log.folder)
+    episodes = max(0, plan.target - parts.first_episode) if plan.target else 0
     return m.SessionStarted(
         t,
         robot=parts.devices.robot_label,
-        dataset_root=str(parts.recorder.root),
+        dataset_root="" if parts.recorder is None else str(parts.recorder.root),
         repo_id=cfg.dataset.repo_id,
-        num_episodes=cfg.dataset.num_episodes,
+        num_episodes=episodes,
         devices=parts.devices.labels(),
         log_dir=log_dir,
         sounds=cfg.play_sounds,
+        threads="" if parts.threads is None else parts.threads.describe(),
+        policy="" if parts.policy is None else parts.policy.describe(),
     )
 
 
-def _open_recorder(cfg, devices: Devices, root: Path, on_written: Callable):
+def _thread_budget(cfg, devices: Devices) -> ThreadBudget:
+    ds = cfg.dataset
+    cameras = sum(isinstance(v, tuple) for v in devices.robot.observation_features.values())
+    return session_budget(
+        cameras if ds.video else 0,
+        policy_threads=cfg.policy.threads if cfg.policy is not None else None,
+        encoder_threads=ds.encoder_threads,
+        encoder_cap=ds.num_image_writer_threads_per_camera,
+    )
+
+
+def _open_recorder(cfg, devices: Devices, root: Path, on_written: Callable, encoder_threads: int):
     """The dataset, new or resumed; True when this call created its folder."""
     from core.dataset import DatasetRecorder, dataset_features
+    from core.rollout_session import extra_features
 
     ds = cfg.dataset
     robot = devices.robot
@@ -109,10 +130,15 @@ def _open_recorder(cfg, devices: Devices, root: Path, on_written: Callable):
         ds.repo_id,
         ds.fps,
         robot.name,
-        dataset_features(robot.observation_features, robot.action_features, ds.video),
+        dataset_features(
+            robot.observation_features,
+            robot.action_features,
+            ds.video,
+            extra=extra_features(cfg.rollout),
+        ),
         video=ds.video,
         encoder=ds.rgb_encoder,
-        encoder_threads=ds.encoder_threads or ds.num_image_writer_threads_per_camera or None,
+        encoder_threads=encoder_threads,
         queue_size=ds.encoder_queue_maxsize,
         on_written=on_written,
     )
@@ -128,17 +154,19 @@ def close_session(
         parts.policy.close()
     for note in parts.devices.disconnect():  # motors first: finishing the saves takes a while
         emit(m.WarningRaised(now(), note))
-    parts.recorder.close()
+    if parts.recorder is not None:
+        parts.recorder.close()
     if parts.inference_log is not None:
         parts.inference_log.close()
     ds = cfg.dataset
-    if ds.push_to_hub and parts.recorder.meta.total_episodes > 0:
-        _upload(cfg, parts, emit, now, hub_api)
+    if ds.push_to_hub and parts.recorder is not None and parts.recorder.meta.total_episodes > 0:
+        upload(cfg, parts, emit, now, hub_api)
     if parts.voice is not None:
         parts.voice.close()
 
 
-def _upload(cfg, parts: SessionParts, emit, now, hub_api) -> None:
+def upload(cfg, parts: SessionParts, emit, now, hub_api) -> None:
+    """Push the dataset; an UploadFinished or UploadFailed event says how it went."""
     from core.dataset.hub import push_dataset
 
     ds = cfg.dataset

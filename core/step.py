@@ -42,6 +42,9 @@ class PolicyStep:
     chunk_step: int | None = None  # step whose observation the chunk was computed from
     dropped: int = 0  # stale actions discarded when a chunk arrived in this step
     starvations: int = 0  # steps so far in this episode that found the queue dry
+    chunks: int = 0  # chunks received so far in this episode
+    link_error: str | None = None  # why the policy cannot be reached now (its server is lost)
+    where: str = "this computer"  # where the policy runs ("policy server HOST:PORT (device)")
 
 
 @dataclass(frozen=True)

@@ -133,6 +133,12 @@ def test_three_files_with_the_columns_of_formats_md_in_order(tmp_path):
         "output_min",
         "output_max",
         "task",
+        "origin",
+        "chunk_step",
+        "chunks_received",
+        "dropped_actions",
+        "held_steps",
+        "policy_reachable",
     ]
     trajectory = pd.read_csv(folder / "so100_follower_trajectory.csv")
     assert list(trajectory.columns) == [

@@ -82,12 +82,18 @@ def test_a_policy_session_records_the_policy_actions_and_logs_every_step(
         "forward_time_ms",
         "queue_size",
     ]
-    assert list(policy.columns[-5:]) == [
+    assert list(policy.columns[-11:]) == [
         "output_mean",
         "output_std",
         "output_min",
         "output_max",
         "task",
+        "origin",
+        "chunk_step",
+        "chunks_received",
+        "dropped_actions",
+        "held_steps",
+        "policy_reachable",
     ]
     # One row per step; policy rows only for recording steps (the teleop drives the reset).
     assert state["step"].tolist() == list(range(len(state)))

@@ -14,7 +14,7 @@ import enum
 import json
 import types
 from pathlib import PurePath
-from typing import Any, Literal, Union, get_args, get_origin, get_type_hints
+from typing import Any, ClassVar, Literal, Union, get_args, get_origin, get_type_hints
 
 from hardware import registry
 from hardware.base import CameraConfig, DeviceConfig, RobotConfig, TeleoperatorConfig
@@ -28,6 +28,24 @@ _KINDS: dict[type, registry.Kind] = {
 }
 _TRUE = ("true", "yes", "on", "1")
 _FALSE = ("false", "no", "off", "0")
+
+
+@dataclasses.dataclass(kw_only=True)
+class Choice:
+    """A config table chosen by its `type` among the subclasses of a base (`--strategy.type=`),
+    as the hardware registry chooses a device config; `flag` names the table in messages."""
+
+    type: ClassVar[str] = ""
+    flag: ClassVar[str] = ""
+
+    @classmethod
+    def variants(cls) -> dict[str, type]:
+        out: dict[str, type] = {}
+        for sub in cls.__subclasses__():
+            if sub.type:
+                out[sub.type] = sub
+            out.update(sub.variants())
+        return out
 
 
 class Mismatch(ConfigError):
@@ -48,9 +66,10 @@ def build(cls: type, raw: dict[str, Any], path: str) -> Any:
     hints = field_hints(cls)
     fields = init_fields(cls)
     device = issubclass(cls, DeviceConfig)
+    typed = device or issubclass(cls, Choice)
     kwargs = {}
     for key, value in raw.items():
-        if device and key == "type":
+        if typed and key == "type":
             continue
         if key not in fields:
             raise ConfigError(unknown_flag(_join(path, key), value, cls, path))
@@ -157,6 +176,8 @@ def _inner(value: Any, hint: Any, flag: str) -> Any:
 
 
 def _device_class(hint: type, table: dict, flag: str) -> type:
+    if isinstance(hint, type) and issubclass(hint, Choice) and not hint.type:
+        return _choice(hint, table, flag)
     kind = _KINDS.get(hint)
     if kind is None:
         return hint
@@ -170,6 +191,17 @@ def _device_class(hint: type, table: dict, flag: str) -> type:
         return registry.config_class(kind, type_)
     except ImportError as error:
         raise ConfigError(f"--{flag}.type: {type_} is not available here ({error})") from None
+
+
+def _choice(base: type[Choice], table: dict, flag: str) -> type:
+    variants = base.variants()
+    type_ = table.get("type")
+    known = ", ".join(variants)
+    if not type_:
+        raise ConfigError(f"--{flag}.type is required; known types: {known}")
+    if type_ not in variants:
+        raise ConfigError(f"--{flag}.type: unknown type {type_!r}; known types: {known}")
+    return variants[type_]
 
 
 def _union(value: Any, members: tuple, flag: str) -> Any:
@@ -325,7 +357,7 @@ def unknown_flag(flag: str, value: Any, cls: type, path: str) -> str:
 def known_flags(cls: type, deep: bool = False, prefix: str = "") -> list[str]:
     """Dotted flag names of `cls` (with `deep`, of its nested config tables too)."""
     hints = field_hints(cls)
-    names = [_join(prefix, "type")] if issubclass(cls, DeviceConfig) else []
+    names = [_join(prefix, "type")] if issubclass(cls, (DeviceConfig, Choice)) else []
     for key, f in init_fields(cls).items():
         names.append(_join(prefix, key))
         if deep:

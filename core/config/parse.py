@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -40,8 +41,14 @@ def parse_record_args(argv: list[str]) -> RecordConfig:
     return parse_flags(RecordConfig, argv)
 
 
-def parse_flags(cls: type[T], argv: list[str], profiles: bool = True) -> T:
-    """Parse flags (and a `--config` profile, when `profiles`) into config dataclass `cls`."""
+def parse_flags(
+    cls: type[T],
+    argv: list[str],
+    profiles: bool = True,
+    prepare: Callable[[dict], None] | None = None,
+) -> T:
+    """Parse flags (and a `--config` profile, when `profiles`) into config dataclass `cls`;
+    `prepare` may adjust the raw tree before it is built (rollout's `--task` rule)."""
     profile, flags = _split(argv)
     if profile is not None and not profiles:
         raise ConfigError("unknown flag --config (no such flag)")
@@ -54,6 +61,8 @@ def parse_flags(cls: type[T], argv: list[str], profiles: bool = True) -> T:
         _set(tree, name, value, from_file=profile is not None)
         given.append(name)
     try:
+        if prepare is not None:
+            prepare(tree)
         return build(cls, tree, "")
     except ConfigError as error:
         if profile is None or _from_flags(str(error), given) or "--" not in str(error):

@@ -10,20 +10,24 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from core.dataset.video_encoder import VCODECS, VideoSettings
+from core.policy.schedule import AGGREGATES
 from hardware import registry
 from hardware.base import RobotConfig, TeleoperatorConfig
 from hardware.errors import ConfigError
 from hardware.option import option
 
+POLICY_BACKENDS = ("auto", "torch", "onnx")
 DISPLAY_MODES = ("rerun", "foxglove")  # lerobot's; lerecord streams to Rerun only
 MAX_FPS = 240  # above this the servo bus (a read and a write per step) and encoders fall behind
 MAX_PHASE_S = 24 * 3600.0  # an episode or a reset longer than a day is a typo
 _DEVICE = re.compile(r"^(cpu|mps|cuda(:\d+)?|xpu(:\d+)?)$")
 _REPO_PART = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+_SERVER = re.compile(r"^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._-]+):(\d{1,5})$")
 
 
 @dataclass(kw_only=True)
@@ -35,15 +39,91 @@ class PolicyConfig:
     device: str = option("cpu", help="torch device the policy runs on: cpu, cuda, cuda:N or mps")
     use_amp: bool = option(False, help="run the policy in automatic mixed precision")
     async_: bool = option(True, help="compute the next action chunk ahead of need")
+    backend: str = option(
+        "auto",
+        help="runtime of the policy: auto (ONNX Runtime when installed and its export of the "
+        "checkpoint matches PyTorch), torch or onnx",
+        choices=POLICY_BACKENDS,
+    )
+    threads: int = option(
+        0, help="intra-op threads of the policy's runtime; 0: from the cores available"
+    )
+    server: str | None = option(
+        None,
+        help="run the policy on lerobot's policy server at HOST:PORT "
+        "(python -m lerobot.async_inference.policy_server)",
+        group="policy server",
+    )
+    type: str | None = option(
+        None,
+        help="the policy's type (act, diffusion, smolvla, pi0, …) when --policy.path is not a "
+        "checkpoint folder on this computer",
+        group="policy server",
+    )
+    actions_per_chunk: int | None = option(
+        None,
+        help="actions the server sends per chunk (default: the checkpoint's chunk_size)",
+        group="policy server",
+    )
+    chunk_size_threshold: float = option(
+        0.5,
+        help="ask for the next chunk when no more than this fraction of a chunk is left",
+        group="policy server",
+    )
+    aggregate: str = option(
+        "weighted_average",
+        help="how a step two chunks cover gets its action (lerobot's aggregate functions)",
+        choices=tuple(AGGREGATES),
+        group="policy server",
+    )
+
+    def overrides(self) -> dict[str, Any]:
+        """Checkpoint config fields the command line replaces (rollout's `--policy.*`)."""
+        return {}
+
+    def revision(self) -> str | None:
+        """The Hub revision of the checkpoint (None: the newest)."""
+        return None
 
     def __post_init__(self) -> None:
+        _check(
+            self.backend in POLICY_BACKENDS,
+            "--policy.backend",
+            self.backend,
+            " or ".join(POLICY_BACKENDS),
+        )
+        _check(self.threads >= 0, "--policy.threads", self.threads, "0 (automatic) or more")
         if not self.path:
             raise ConfigError("--policy.path: empty; give a Hub repo id or a checkpoint folder")
+        if self.server is not None:
+            self._check_server()
         if not _DEVICE.match(self.device):
             raise ConfigError(
                 f"--policy.device: {self.device!r} is not a torch device; "
                 "use cpu, cuda, cuda:N or mps"
             )
+
+    def _check_server(self) -> None:
+        found = _SERVER.match(self.server or "")
+        if not found or not 0 < int(found.group(2)) < 65536:
+            raise ConfigError(
+                f"--policy.server: {self.server!r} is not HOST:PORT; give the policy server's "
+                "address, e.g. --policy.server=192.168.1.20:8080"
+            )
+        if not self.async_:
+            raise ConfigError(
+                "--policy.async=false: a policy server's chunks come over the network, and the "
+                "control loop never waits on it; leave --policy.async=true with --policy.server"
+            )
+        if self.type is not None and not _REPO_PART.match(self.type):
+            raise ConfigError(f"--policy.type: got {self.type!r}; expected a type like act")
+        if self.actions_per_chunk is not None:
+            _check(self.actions_per_chunk >= 1, "--policy.actions_per_chunk",
+                   self.actions_per_chunk, "1 or more")  # fmt: skip
+        _check(0 <= self.chunk_size_threshold <= 1, "--policy.chunk_size_threshold",
+               self.chunk_size_threshold, "a fraction from 0 to 1")  # fmt: skip
+        _check(self.aggregate in AGGREGATES, "--policy.aggregate", self.aggregate,
+               " or ".join(AGGREGATES))  # fmt: skip
 
 
 @dataclass(kw_only=True)
@@ -223,6 +303,8 @@ class RecordConfig:
         default_factory=dict, help='console keys remapped, \'{"binding id": "key"}\''
     )
     theme: str | None = option(None, help="console theme: a theme file's name (none: dark)")
+    # Set by `lerecord rollout` (core.config.rollout): the strategy whose phase plan runs.
+    rollout: Any = field(default=None, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if self.teleop is None and self.policy is None:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import copy
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
 
@@ -38,6 +38,7 @@ from core.dataset.layout import (
 from core.dataset.meta import DatasetMeta, FileCursor
 from core.dataset.video_encoder import VideoSettings
 
+VISUAL = ("video", "image")
 IMAGE_ROWS_PER_GROUP = 64  # image parquet rows are big: write them in slices
 
 
@@ -48,6 +49,7 @@ class EpisodeFrames:
     states: list[np.ndarray]
     actions: list[np.ndarray]
     tasks: list[str]
+    extras: dict[str, list] = field(default_factory=dict)  # further per-frame features
 
     @property
     def length(self) -> int:
@@ -93,6 +95,13 @@ def stage_episode(
     columns["episode_index"] = np.full(n, episode_index, dtype=np.int64)
     columns["index"] = np.arange(start, start + n, dtype=np.int64)
     columns["task_index"] = task_index
+    for key, ft in features.items():
+        if key not in columns and key not in DEFAULT_FEATURES and ft["dtype"] not in VISUAL:
+            values = frames.extras.get(key)
+            if values is None or len(values) != n:
+                got = 0 if values is None else len(values)
+                raise ValueError(f"feature {key}: {got} values for {n} frames")
+            columns[key] = np.asarray(values, dtype=ft["dtype"]).reshape(n, *ft["shape"][1:])
 
     # statistics, in feature order
     episode_stats: dict[str, dstats.Stats] = {}

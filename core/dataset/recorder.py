@@ -120,6 +120,7 @@ class DatasetRecorder:
         self._states: list[np.ndarray] = []
         self._actions: list[np.ndarray] = []
         self._tasks: list[str] = []
+        self._extras: dict[str, list] = {}  # per-frame features beyond state/action (intervention)
         self._handed = 0  # saves handed to the saver (written by the control thread only)
         self._finished = 0  # saves the saver finished (written by the saver only)
         self._saved = 0
@@ -198,12 +199,18 @@ class DatasetRecorder:
             self.discard_episode()
         self._take += 1
         self._recording = True
-        self._states, self._actions, self._tasks = [], [], []
+        self._states, self._actions, self._tasks, self._extras = [], [], [], {}
 
     def add_frame(
-        self, state: np.ndarray, action: np.ndarray, images: dict[str, np.ndarray], task: str
+        self,
+        state: np.ndarray,
+        action: np.ndarray,
+        images: dict[str, np.ndarray],
+        task: str,
+        extra: dict[str, object] | None = None,
     ) -> None:
-        """Record one control step. Never blocks; images are handed over, not copied."""
+        """Record one control step. Never blocks; images are handed over, not copied.
+        `extra`: this frame's value of each further feature (dagger's `intervention`)."""
         if not self._recording:
             self.start_episode()
         index = len(self._tasks)
@@ -217,6 +224,8 @@ class DatasetRecorder:
         self._states.append(state)
         self._actions.append(action)
         self._tasks.append(task)
+        for key, value in (extra or {}).items():
+            self._extras.setdefault(key, []).append(value)
         for name, worker in self._workers.items():
             image = images.get(name)
             if image is None:
@@ -229,14 +238,14 @@ class DatasetRecorder:
         frames = len(self._tasks)
         for worker in self._workers.values():
             worker.abort(self._take)
-        self._states, self._actions, self._tasks = [], [], []
+        self._states, self._actions, self._tasks, self._extras = [], [], [], {}
         self._recording = False
         return frames
 
     def save_episode(self) -> SaveHandle:
         """Hand the episode in progress to the saver thread and return at once; it is published
         as soon as it is written (`remove_last_episode` takes it out again if need be)."""
-        frames = EpisodeFrames(self._states, self._actions, self._tasks)
+        frames = EpisodeFrames(self._states, self._actions, self._tasks, self._extras)
         pending = self._handed - self._finished
         handle = SaveHandle(self.meta.total_episodes + pending, frames.length)
         if frames.length == 0:
@@ -248,7 +257,7 @@ class DatasetRecorder:
         finishes = {name: w.finish(self._take, frames.length) for name, w in self._workers.items()}
         self._handed += 1
         self._jobs.put(_SaveJob(self._take, frames, finishes, handle, time.perf_counter()))
-        self._states, self._actions, self._tasks = [], [], []
+        self._states, self._actions, self._tasks, self._extras = [], [], [], {}
         self._recording = False
         return handle
 

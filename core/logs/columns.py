@@ -47,6 +47,8 @@ class LogLayout:
             *(f"obs.{n}" for n in self.state_names),
             *(f"action.{n}" for n in self.action_names),
             "output_mean", "output_std", "output_min", "output_max", "task",
+            "origin", "chunk_step", "chunks_received", "dropped_actions", "held_steps",
+            "policy_reachable",
         ]  # fmt: skip
 
     def trajectory_columns(self) -> list[str]:
@@ -75,7 +77,8 @@ class LogLayout:
             *[_num(p.inputs.get(n)) for n in self.state_names],
             *[_num(action.get(n)) for n in self.action_names],
             _num(p.output.mean), _num(p.output.std), _num(p.output.min), _num(p.output.max),
-            s.task,
+            s.task, p.origin, "" if p.chunk_step is None else p.chunk_step, p.chunks, p.dropped,
+            p.starvations, "false" if p.link_error else "true",
         ]  # fmt: skip
 
     def trajectory_row(self, s: ControlStep) -> list[Any]:

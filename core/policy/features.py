@@ -46,11 +46,15 @@ def _renamed(policy: Any, key: str) -> str:
 
 
 def match_features(
-    policy: Any, observation_features: dict[str, Any], action_features: dict[str, Any]
+    policy: Any,
+    observation_features: dict[str, Any],
+    action_features: dict[str, Any],
+    image_sizes: bool = True,
 ) -> FeatureMapping:
     """Build the mapping and set `policy.output_names` to the robot's action names.
 
-    Raises ConfigError on a state size, camera set, image shape or action size mismatch.
+    Raises ConfigError on a state size, camera set, image shape (unless not `image_sizes`: a
+    policy server resizes images itself) or action size mismatch.
     """
     positions = [k for k, v in observation_features.items() if v is float]  # lerobot's state order
     cameras = {k: tuple(v) for k, v in observation_features.items() if isinstance(v, tuple)}
@@ -72,7 +76,7 @@ def match_features(
             f"{', '.join(cameras) or 'no cameras'}; name the cameras as in training "
             "(--robot.cameras='{" + missing[0] + ": …}')"
         )
-    for feature in wanted_cams:
+    for feature in wanted_cams if image_sizes else ():
         camera = by_feature[feature]
         channels, height, width = inputs[feature].shape
         if cameras[camera] != (height, width, channels):

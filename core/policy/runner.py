@@ -11,13 +11,17 @@ a starvation. At an episode start nothing is queued: pass the first observation 
 
 Steps are counted by the caller's `step_index` (the frame within the episode): an action is
 "on time" when it was planned for that step.
+
+A remote policy (lerobot's policy server) runs under the same runner: the worker sends and
+receives, the policy's `request_fraction` and `aggregate` say when to ask and how to merge. When
+the policy becomes unreachable (`PolicyUnavailable`) the arm holds, every step's record carries
+the reason (`link_error`), and the worker calls `reconnect` until the policy answers again.
 """
 
 from __future__ import annotations
 
 import logging
 import math
-import os
 import queue
 import threading
 import time
@@ -27,12 +31,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from core.policy.policy import Policy
+from core.policy.policy import Policy, PolicyUnavailable
 from core.policy.schedule import ChunkSchedule
 from core.step import OutputStats, PolicyStep
 
 log = logging.getLogger(__name__)
 NO_STATS = OutputStats(math.nan, math.nan, math.nan, math.nan)
+RECONNECT = "reconnect"  # a worker job: set the policy up again
+RETRY_S = 1.0  # between reconnection attempts
 
 
 @dataclass(frozen=True)
@@ -43,6 +49,13 @@ class _Chunk:
     forward_ms: float
     stats: OutputStats
     error: BaseException | None = None
+
+
+@dataclass(frozen=True)
+class _Link:
+    """The worker lost the policy (`lost` says why) or has it back (`lost` None)."""
+
+    lost: str | None
 
 
 class PolicyRunner:
@@ -60,7 +73,6 @@ class PolicyRunner:
         *,
         state_names: Sequence[str] | None = None,
         margin: float = 1.5,
-        torch_threads: int | None = None,
     ):
         self.policy = policy
         self.fps = float(fps)
@@ -69,7 +81,7 @@ class PolicyRunner:
         self.state_names = list(state_names) if state_names is not None else None
         ensemble = policy.temporal_ensemble_coeff
         horizon = policy.chunk_size if ensemble is not None else policy.n_action_steps
-        self._schedule = ChunkSchedule(horizon, ensemble)
+        self._schedule = ChunkSchedule(horizon, ensemble, policy.aggregate)
         self._forward_s: float | None = None  # expected forward time (s)
         self._recent: deque[float] = deque(maxlen=5)
         self._generation = 0
@@ -77,7 +89,9 @@ class PolicyRunner:
         self._last_action: np.ndarray | None = None
         self._stats = NO_STATS
         self.starvations = 0
-        self._set_threads(torch_threads)
+        self.chunks = 0
+        self.link_error: str | None = None
+        self._closing = threading.Event()
         self._requests: queue.Queue = queue.Queue()
         self._results: queue.SimpleQueue = queue.SimpleQueue()
         self._worker: threading.Thread | None = None
@@ -87,14 +101,6 @@ class PolicyRunner:
             if horizon <= 1 and ensemble is None:
                 log.warning("n_action_steps=1 leaves no room to compute ahead; expect starvation")
 
-    def _set_threads(self, threads: int | None) -> None:
-        if threads is None and not self.async_mode:
-            return
-        import torch
-
-        threads = threads or max(1, (os.cpu_count() or 2) - 1)  # leave a core to the control loop
-        torch.set_num_threads(threads)
-
     @property
     def forward_estimate_ms(self) -> float | None:
         return None if self._forward_s is None else self._forward_s * 1000
@@ -102,6 +108,9 @@ class PolicyRunner:
     @property
     def lead_steps(self) -> int:
         """Steps of queued actions left when the next chunk is requested (async)."""
+        fraction = self.policy.request_fraction
+        if fraction is not None:
+            return math.floor(fraction * self._schedule.horizon)
         if self._forward_s is None:
             return 0
         return math.ceil(self._forward_s * self.margin * self.fps) + 1
@@ -126,18 +135,34 @@ class PolicyRunner:
         """Reset the policy and the queue; with an observation, compute the first chunk now."""
         self.policy.reset()
         self._generation += 1
-        self._pending = False
+        self._pending = self.link_error is not None  # a reconnecting worker is busy
         self._schedule.clear()
         self._last_action = None
         self._stats = NO_STATS
         self.starvations = 0
-        if observation is not None:
+        self.chunks = 0
+        if observation is None or self.link_error is not None:
+            return
+        try:
             chunk, _, self._stats = self._forward(observation)
-            self._schedule.add(chunk, 0, 0)
+        except PolicyUnavailable as lost:
+            self._lost(str(lost))
+            return
+        self._schedule.add(chunk, 0, 0)
+        self.chunks += 1
 
-    def _forward(self, observation: dict[str, np.ndarray]) -> tuple[np.ndarray, float, OutputStats]:
+    def _lost(self, why: str) -> None:
+        """The control thread found the policy unreachable: hold, and have the worker reconnect."""
+        self.link_error = why
+        if self.async_mode:
+            self._pending = True
+            self._requests.put(RECONNECT)
+
+    def _forward(
+        self, observation: dict[str, np.ndarray], step: int = 0
+    ) -> tuple[np.ndarray, float, OutputStats]:
         started = time.perf_counter()
-        chunk = self.policy.predict_chunk(observation)
+        chunk = self.policy.chunk_for(observation, step)
         seconds = time.perf_counter() - started
         self._measured(seconds)
         return chunk, seconds * 1000, OutputStats.of(chunk)
@@ -147,15 +172,38 @@ class PolicyRunner:
             job = self._requests.get()
             if job is None:
                 return
+            if job == RECONNECT:
+                self._reconnect()
+                continue
             generation, step, observation = job
             started = time.perf_counter()
             try:
-                actions = self.policy.predict_chunk(observation)
+                actions = self.policy.chunk_for(observation, step)
                 stats, error = OutputStats.of(actions), None
+            except PolicyUnavailable as lost:
+                log.warning("%s; holding the arm and reconnecting", lost)
+                self._results.put(_Link(str(lost)))
+                self._reconnect()
+                continue
             except Exception as exc:  # handed to the control thread, raised there
                 actions, stats, error = None, NO_STATS, exc
             forward_ms = (time.perf_counter() - started) * 1000
             self._results.put(_Chunk(generation, step, actions, forward_ms, stats, error))
+
+    def _reconnect(self) -> None:
+        """Set the policy up again, every RETRY_S, until it answers or the runner closes."""
+        while not self._closing.wait(RETRY_S):
+            try:
+                self.policy.reconnect()
+            except PolicyUnavailable as still:
+                log.debug("still unreachable: %s", still)
+                continue
+            except Exception as exc:  # refused now: raised in the control thread
+                self._results.put(_Chunk(-1, 0, None, math.nan, NO_STATS, exc))
+                return
+            log.warning("policy reachable again: %s", self.policy.where)
+            self._results.put(_Link(None))
+            return
 
     def _collect(self, step: int) -> tuple[float | None, int]:
         forward_ms, dropped = None, 0
@@ -164,14 +212,19 @@ class PolicyRunner:
                 result: _Chunk = self._results.get_nowait()
             except queue.Empty:
                 return forward_ms, dropped
+            if isinstance(result, _Link):
+                self.link_error = result.lost
+                self._pending = result.lost is not None  # the worker is reconnecting
+                continue
+            if result.error is not None and result.generation in (self._generation, -1):
+                raise RuntimeError(f"policy forward failed: {result.error}") from result.error
             if result.generation != self._generation:
                 continue
             self._pending = False
-            if result.error is not None:
-                raise RuntimeError(f"policy forward failed: {result.error}") from result.error
             self._measured(result.forward_ms / 1000)
             dropped += self._schedule.add(result.actions, result.computed_at, step)
             forward_ms, self._stats = result.forward_ms, result.stats
+            self.chunks += 1
 
     def _request(self, observation: dict[str, np.ndarray], step: int) -> None:
         snapshot = {key: np.array(value, copy=True) for key, value in observation.items()}
@@ -197,7 +250,7 @@ class PolicyRunner:
             ensembling = self._schedule.ensemble_coeff is not None
             action = None if ensembling else self._schedule.take(step_index)
             if action is None:  # lerobot: forward when the queue is empty, or every step
-                chunk, forward_ms, self._stats = self._forward(observation)
+                chunk, forward_ms, self._stats = self._forward(observation, step_index)
                 self._schedule.add(chunk, step_index, step_index)
                 action, origin = self._schedule.take(step_index), "forward"
         if action is None:
@@ -217,6 +270,9 @@ class PolicyRunner:
             chunk_step=self._schedule.source_step,
             dropped=dropped,
             starvations=self.starvations,
+            chunks=self.chunks,
+            link_error=self.link_error,
+            where=self.policy.where,
         )
         return (None if action is None else action.copy()), record
 
@@ -228,9 +284,11 @@ class PolicyRunner:
         return {name: float(value) for name, value in zip(names, state, strict=False)}
 
     def close(self) -> None:
-        """Stop the worker (waits for a forward in progress to finish)."""
+        """Stop the worker (waits for a forward in progress to finish) and let the policy go."""
+        self._closing.set()
         if self._worker is not None:
             self._generation += 1
             self._requests.put(None)
             self._worker.join(timeout=30)
             self._worker = None
+        self.policy.close()

@@ -5,20 +5,36 @@ first `horizon` of them are used (lerobot's `n_action_steps`). A newer chunk rep
 left of the older one, and its actions for steps already past are dropped, so the arm never
 plays an action late. With temporal ensembling every chunk covering a step contributes, weighted
 exp(-coeff * i), i = 0 for the oldest (lerobot's ACTTemporalEnsembler, generalised to chunks
-that do not arrive every step).
+that do not arrive every step). With an `aggregate` function (lerobot's async client), a newer
+chunk still replaces the rest of the older one, but a step both cover gets aggregate(old, new).
 """
 
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Callable
 
 import numpy as np
 
+# lerobot's async client's ways of merging two chunks' actions for one step (old, new)
+AGGREGATES: dict[str, Callable[[np.ndarray, np.ndarray], np.ndarray]] = {
+    "weighted_average": lambda old, new: 0.3 * old + 0.7 * new,
+    "latest_only": lambda old, new: new,
+    "average": lambda old, new: 0.5 * old + 0.5 * new,
+    "conservative": lambda old, new: 0.7 * old + 0.3 * new,
+}
+
 
 class ChunkSchedule:
-    def __init__(self, horizon: int, ensemble_coeff: float | None = None):
+    def __init__(
+        self,
+        horizon: int,
+        ensemble_coeff: float | None = None,
+        aggregate: Callable[[np.ndarray, np.ndarray], np.ndarray] | None = None,
+    ):
         self.horizon = horizon
         self.ensemble_coeff = ensemble_coeff
+        self.aggregate = aggregate
         self.clear()
 
     def clear(self) -> None:
@@ -39,9 +55,16 @@ class ChunkSchedule:
             self.source_step = computed_at
             return dropped
         if dropped < len(actions):  # a chunk entirely in the past leaves the queue as it is
+            first, fresh = computed_at + dropped, list(actions[dropped:])
+            if self.aggregate is not None:
+                older = {self._start + i: action for i, action in enumerate(self._queue)}
+                fresh = [
+                    self.aggregate(older[first + i], a) if first + i in older else a
+                    for i, a in enumerate(fresh)
+                ]
             self.source_step = computed_at
-            self._start = computed_at + dropped
-            self._queue = deque(actions[dropped:])
+            self._start = first
+            self._queue = deque(fresh)
         return dropped
 
     def take(self, step: int) -> np.ndarray | None:

@@ -10,10 +10,11 @@ import logging
 from typing import Any
 
 from core.policy.features import FeatureMapping, match_features
-from core.policy.loading import load_policy
+from core.policy.loading import LEROBOT, SERVER, backend, load_policy
 from core.policy.policy import Policy
 from core.policy.runner import PolicyRunner
 from core.step import PolicyStep
+from hardware.errors import ConfigError
 
 log = logging.getLogger(__name__)
 
@@ -26,19 +27,51 @@ class SessionPolicy:
         self._step = 0
 
     @classmethod
-    def load(cls, config: Any, devices: Any, fps: float) -> SessionPolicy:
-        """`config`: path, device, use_amp, async_ (lerecord's PolicyConfig); `devices.robot`
-        gives the observation and action features. Raises ConfigError on any mismatch."""
-        policy = load_policy(
-            config.path, device=getattr(config, "device", "cpu"), use_amp=config.use_amp
-        )
+    def load(
+        cls, config: Any, devices: Any, fps: float, task: str = "", threads: int | None = None
+    ) -> SessionPolicy:
+        """`config`: lerecord's PolicyConfig; `devices.robot` gives the observation and action
+        features; `task` goes to policies that read it; `threads`: the policy's share of the
+        thread budget. Raises ConfigError on any mismatch, on a policy server that cannot be
+        reached or refuses, before any motor moves."""
         robot = devices.robot
-        mapping = match_features(policy, robot.observation_features, robot.action_features)
+        kind = backend(config)
+        if kind == SERVER:
+            from core.policy.remote.policy import connect_remote
+
+            policy, mapping = connect_remote(config, robot, task)
+        else:
+            if kind == LEROBOT:
+                from core.policy.lerobot_classes import load_lerobot_policy
+
+                policy = load_lerobot_policy(config.path, config.device, task)
+            else:
+                policy = load_policy(
+                    config.path,
+                    device=config.device,
+                    use_amp=config.use_amp,
+                    revision=config.revision(),
+                    backend=config.backend,
+                    threads=threads,
+                    overrides=config.overrides(),
+                )
+            mapping = match_features(policy, robot.observation_features, robot.action_features)
         runner = PolicyRunner(
-            policy, fps, async_mode=getattr(config, "async_", True), state_names=mapping.state_names
+            policy, fps, async_mode=config.async_, state_names=mapping.state_names
         )
-        log.info("policy forward %.0f ms after warm-up", runner.warmup())
+        try:
+            log.info("policy forward %.0f ms after warm-up (%s)", runner.warmup(), policy.where)
+        except Exception as error:  # a lost server, a refused reply, a server failing on it
+            runner.close()
+            if isinstance(error, ConfigError):
+                raise
+            why = f"the policy did not run on this robot's observation: {error}"
+            raise ConfigError(why) from None
         return cls(policy, mapping, runner)
+
+    def describe(self) -> str:
+        """The policy and its runtime, for the session's first line."""
+        return f"ACT on {self.policy.runtime}, {self.policy.threads or 'default'} threads"
 
     def start_episode(self, observation: dict[str, Any] | None = None) -> None:
         """Reset the policy (each episode); with the robot's observation, compute a chunk now."""
