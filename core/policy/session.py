@@ -36,6 +36,7 @@ class SessionPolicy:
         reached or refuses, before any motor moves."""
         robot = devices.robot
         kind = backend(config)
+        policy: Policy
         if kind == SERVER:
             from core.policy.remote.policy import connect_remote
 

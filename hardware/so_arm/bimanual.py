@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+from collections.abc import Set
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -53,7 +54,9 @@ class BiSoLeaderConfig(TeleoperatorConfig):
     right_arm_config: So100LeaderConfig = option(help="the right leader arm (port, …)")
 
 
-def _prefixed(side: str, values: dict[str, Any], keep: set[str] = frozenset()) -> dict[str, Any]:
+def _prefixed(
+    side: str, values: dict[str, Any], keep: Set[str] = frozenset()
+) -> dict[str, Any]:
     return {k if k in keep else f"{side}_{k}": v for k, v in values.items()}
 
 
