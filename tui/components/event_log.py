@@ -35,6 +35,13 @@ def describe(event: m.Event) -> tuple[str, str]:
             "servo-warn",
             f"episode {event.episode_index + 1} discarded ({event.reason}): {event.frames} frames",
         )
+    if isinstance(event, m.OutcomeAsked):
+        return "primary", f"episode {event.episode_index + 1}: success or failure?"
+    if isinstance(event, m.OutcomeMarked):
+        return (
+            "success" if event.outcome == "success" else "error",
+            f"episode {event.episode_index + 1}: {event.outcome}. {event.score.summary()}",
+        )
     if isinstance(event, m.DeviceFault):
         state = "recovered" if event.recovered else "FAULT"
         return (
@@ -52,7 +59,8 @@ def describe(event: m.Event) -> tuple[str, str]:
         return (
             "done" if event.reason == "completed" else "servo-warn",
             f"session ended ({event.reason}), {event.episodes_saved} episodes saved in "
-            f"{event.dataset_root}{extra}",
+            f"{event.dataset_root}{extra}"
+            + (f". Score: {event.score.summary()}" if event.score is not None else ""),
         )
     return "foreground", repr(event)
 

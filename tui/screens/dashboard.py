@@ -14,10 +14,12 @@ from textual.screen import Screen
 from textual.widgets import Footer
 
 from core import messages as m
+from core.console import OUTCOME_KEYS
 from tui.components.camera_preview import CameraPreviews
 from tui.components.episode_progress import EpisodeProgress
 from tui.components.event_log import EventLog
 from tui.components.policy_panel import PolicyPanel
+from tui.components.score_tally import ScoreTally
 from tui.components.servo_table import ServoTable
 from tui.components.status_line import StatusLine
 from tui.components.timing_panel import TimingPanel
@@ -31,6 +33,8 @@ class DashboardScreen(Screen):
         Binding("left,r", "rerecord", "Re-record", id="rerecord"),
         Binding("escape,q", "stop", "Stop", id="stop"),
         Binding("p", "pause", "Pause", id="pause"),
+        Binding(OUTCOME_KEYS["success"], "mark('success')", "Success", id="mark-success"),
+        Binding(OUTCOME_KEYS["failure"], "mark('failure')", "Failure", id="mark-failure"),
         Binding("w", "wizard", "Wizard", id="wizard", show=False),
     ]
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (100, "-medium"), (130, "-wide")]
@@ -54,6 +58,7 @@ class DashboardScreen(Screen):
 
     def compose(self) -> ComposeResult:
         yield EpisodeProgress()
+        yield ScoreTally()
         with Horizontal(id="middle"):
             yield ServoTable()
             yield CameraPreviews()
@@ -66,6 +71,7 @@ class DashboardScreen(Screen):
 
     def show(self, telemetry: m.Telemetry) -> None:
         self.query_one(EpisodeProgress).show(telemetry)
+        self.query_one(ScoreTally).show(telemetry)
         self.query_one(ServoTable).show(telemetry.servos)
         self.query_one(CameraPreviews).show(telemetry.cameras)
         self.query_one(PolicyPanel).show(telemetry)
@@ -83,6 +89,10 @@ class DashboardScreen(Screen):
     # the actions live on the app, which owns the engine
     def action_exit_early(self) -> None:
         self.app.command(m.ExitEarly())
+
+    def action_mark(self, outcome: str) -> None:
+        """End the episode with this outcome, or mark the one just saved (during the reset)."""
+        self.app.command(m.MarkOutcome(outcome))
 
     def action_rerecord(self) -> None:
         self.app.command(m.Rerecord())
