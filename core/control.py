@@ -228,7 +228,8 @@ class ControlLoop:
 
         A command that ends the phase still gets one last step, marked with what happened
         (`episode_end`, `rerecord`, `stop`), so the logs show every ending; an emergency stop
-        gets none.
+        gets none, nor does a command that comes once the phase's time is up (an episode is
+        never longer than `episode_time_s`).
         """
         total = max(1, round(phase.duration_s * self.fps))
         frames = 0
@@ -236,8 +237,8 @@ class ControlLoop:
             lateness = self.deadlines.wait()
             start = self.clock.now()
             ending = self._handle_commands(phase)
-            if ending is not None and ending.outcome == "emergency_stop":
-                ending.frames = frames
+            if ending is not None and (ending.outcome == "emergency_stop" or frames >= total):
+                ending.frames = frames  # no step after an e-stop, nor past the phase's time
                 return ending
             time_up = frames >= total and self._marked is None  # a mark gets its own step
             if ending is None and time_up and not self._awaiting_outcome(phase):

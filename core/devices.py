@@ -9,7 +9,16 @@ import logging
 
 from core import messages as m
 from hardware import registry
-from hardware.base import Camera, HasCameras, Robot, TakesKeys, Teleoperator
+from hardware.base import (
+    Camera,
+    ExplainsControls,
+    HasCameras,
+    Robot,
+    RobotConfig,
+    TakesKeys,
+    Teleoperator,
+    TeleoperatorConfig,
+)
 
 log = logging.getLogger(__name__)
 
@@ -52,7 +61,8 @@ def teleop_key_help(robot_config, teleop_config) -> list[tuple[str, str]]:
     for config in keyboards:
         keyboard = registry.make_teleoperator(config)
         keyboard.bind(features)
-        rows += keyboard.mapping_help()
+        if isinstance(keyboard, ExplainsControls):
+            rows += keyboard.mapping_help()
     return rows
 
 
@@ -69,7 +79,7 @@ class Devices:
         self.motors = [k.removesuffix(".pos") for k in self.state_names if k.endswith(".pos")]
         self.robot_label = _label(robot_config)
         self.teleop_configs = teleop_configs(teleop_config)
-        self.connected: list[object] = []
+        self.connected: list[Robot | Teleoperator] = []
 
     @property
     def cameras(self) -> dict[str, Camera]:
@@ -114,15 +124,14 @@ class Devices:
         return self.teleop.get_action()
 
     def teleop_key(self, key: m.TeleopKey) -> None:
-        if not isinstance(self.teleop, TakesKeys):
-            return
-        if key.pressed:
-            self.teleop.press(key.key)
-        else:
-            self.teleop.release(key.key)
+        if isinstance(self.teleop, TakesKeys):
+            keys: TakesKeys = self.teleop
+            if key.pressed:
+                keys.press(key.key)
+            else:
+                keys.release(key.key)
 
 
-def _label(config) -> str:
+def _label(config: RobotConfig | TeleoperatorConfig) -> str:
     """`so101_follower 'arm_1'`: the device type and, when it has one, its id."""
-    device_id = getattr(config, "id", None)
-    return config.type + (f" '{device_id}'" if device_id else "")
+    return config.type + (f" '{config.id}'" if config.id else "")

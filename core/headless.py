@@ -20,7 +20,7 @@ from core.signals import COMPLETED, FAILED, STOP_SIGNALS
 from hardware.base import ExplainsControls
 
 POLL_S = 0.05
-KEYS = {
+KEYS: dict[str, m.Command] = {
     "n": m.ExitEarly(),
     "right": m.ExitEarly(),
     "r": m.Rerecord(),

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import logging
 import multiprocessing
+import multiprocessing.process
 import os
 import signal
 import sys
@@ -24,6 +25,7 @@ import threading
 import time
 import traceback
 from collections.abc import Callable
+from multiprocessing.connection import Connection
 from typing import Any, Protocol
 
 from core.messages import Command, Event, SessionEnded, Telemetry
@@ -32,12 +34,8 @@ from hardware.errors import ConfigError, DeviceError
 log = logging.getLogger(__name__)
 
 
-class Engine(Protocol):
-    """What a client needs from a session engine (in-process `core.session.Session` or remote)."""
-
-    finished: bool
-    error: str | None  # why the engine failed (one line), once it has
-    bad_input: bool  # the failure was the user's input (a ConfigError): exit status 2
+class DrivenEngine(Protocol):
+    """What the child process drives: `core.session.Session` (or a test's engine)."""
 
     def start(self) -> None: ...
     def send(self, command: Command) -> None: ...
@@ -46,10 +44,18 @@ class Engine(Protocol):
     def close(self) -> None: ...
 
 
-EngineFactory = Callable[[Any], Engine]
+class Engine(DrivenEngine, Protocol):
+    """What a client holds (`EngineProcess`, the scripted engine): also whether it has ended."""
+
+    finished: bool
+    error: str | None  # why the engine failed (one line), once it has
+    bad_input: bool  # the failure was the user's input (a ConfigError): exit status 2
 
 
-def session_factory(config: Any) -> Engine:
+EngineFactory = Callable[[Any], DrivenEngine]
+
+
+def session_factory(config: Any) -> DrivenEngine:
     """The real engine: `core.session.Session(config)` (imported in the child only)."""
     from core.session import Session
 
@@ -159,8 +165,8 @@ class EngineProcess:
         self.finished = False
         self._latest = Telemetry()
         self._events: list[Event] = []
-        self._process = None
-        self._conn = None
+        self._process: multiprocessing.process.BaseProcess | None = None
+        self._conn: Connection | None = None
         self._asked = False
         self._closed = False  # we asked the child to close
         self._said_goodbye = False  # the child reported the session's end

@@ -16,6 +16,7 @@ from core import messages as m
 from core.control import ControlLoop, SessionFault
 from core.parts import DeviceActions, RecorderFrames, SessionParts
 from core.plan import EpisodicPlan
+from core.queues import drain
 from core.score import Score
 from core.step import ControlStep
 from core.timing import Clock, MonotonicClock
@@ -105,12 +106,7 @@ class Session:
         return self._telemetry
 
     def events(self) -> list[m.Event]:
-        out = []
-        while True:
-            try:
-                out.append(self._events.get_nowait())
-            except queue.Empty:
-                return out
+        return drain(self._events)
 
     def last_step(self) -> ControlStep | None:
         return self._last_step

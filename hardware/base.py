@@ -103,7 +103,26 @@ class Camera(abc.ABC):
         """
 
 
-class Robot(abc.ABC):
+class Device(abc.ABC):
+    """What robots and teleoperators share: connecting (with or without loading the calibration
+    file) and leaving the hardware safe."""
+
+    @property
+    @abc.abstractmethod
+    def is_connected(self) -> bool: ...
+
+    @abc.abstractmethod
+    def connect(self, calibrate: bool = True) -> None: ...
+
+    @abc.abstractmethod
+    def disconnect(self) -> None: ...
+
+    def check_files(self) -> None:
+        """Read and check what connect() will read from disk (calibration files) without
+        opening anything; ConfigError for a bad one. Devices with no such files: nothing."""
+
+
+class Robot(Device):
     """A robot: `get_observation()` returns `<motor>.pos` plus diagnostics and camera images."""
 
     config: RobotConfig
@@ -130,13 +149,6 @@ class Robot(abc.ABC):
         (`<motor>.load`, `.temperature` °C, `.voltage` V, `.current` mA)."""
         return {}
 
-    @property
-    @abc.abstractmethod
-    def is_connected(self) -> bool: ...
-
-    @abc.abstractmethod
-    def connect(self, calibrate: bool = True) -> None: ...
-
     @abc.abstractmethod
     def get_observation(self) -> dict[str, Any]: ...
 
@@ -148,10 +160,6 @@ class Robot(abc.ABC):
     def disconnect(self) -> None:
         """Leave the motors safe (torque off when configured) and release the port."""
 
-    def check_files(self) -> None:
-        """Read and check what connect() will read from disk (calibration files) without
-        opening anything; ConfigError for a bad one. Robots with no such files: nothing."""
-
     def hold(self) -> None:
         """Stop moving at once and keep the current pose (used by pause)."""
 
@@ -159,7 +167,7 @@ class Robot(abc.ABC):
         """Cut motor torque now, whatever the configuration."""
 
 
-class Teleoperator(abc.ABC):
+class Teleoperator(Device):
     config: TeleoperatorConfig
     name: ClassVar[str] = ""
 
@@ -170,21 +178,8 @@ class Teleoperator(abc.ABC):
     @abc.abstractmethod
     def action_features(self) -> Features: ...
 
-    @property
-    @abc.abstractmethod
-    def is_connected(self) -> bool: ...
-
-    @abc.abstractmethod
-    def connect(self, calibrate: bool = True) -> None: ...
-
     @abc.abstractmethod
     def get_action(self) -> dict[str, float]: ...
-
-    @abc.abstractmethod
-    def disconnect(self) -> None: ...
-
-    def check_files(self) -> None:
-        """As `Robot.check_files`: calibration files read and checked, nothing opened."""
 
     def bind(self, robot_action_features: Features) -> None:
         """Learn the robot's action features before connecting.

@@ -436,6 +436,13 @@ def test_an_overheating_servo_is_reported_once_until_it_cools_down():
     assert rig.reports.hot == ["wrist", "wrist"]
 
 
+def test_a_key_that_comes_as_the_episode_ends_adds_no_frame_past_its_time():
+    rig = Rig(episodes=1)
+    rig.press(0.45, m.ExitEarly())  # after the 5th and last frame (0.4), before 0.5
+    rig.run()
+    assert rig.frames.log == [("save", 5)]
+
+
 def test_marking_while_recording_ends_the_episode_with_that_outcome():
     rig = Rig(episodes=2)
     rig.press(0.25, m.MarkOutcome("success"))

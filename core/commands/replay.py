@@ -110,6 +110,10 @@ def _stop_keys(stop: threading.Event):
         return None
     from core.terminal_keys import TerminalKeys
 
-    keys = TerminalKeys(sys.stdin.fileno(), lambda key: key in STOP_KEYS and stop.set())
+    def on_key(key: str) -> None:
+        if key in STOP_KEYS:
+            stop.set()
+
+    keys = TerminalKeys(sys.stdin.fileno(), on_key)
     keys.start()
     return keys

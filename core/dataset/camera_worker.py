@@ -24,6 +24,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -97,7 +98,7 @@ class CameraWorker:
         self._still = 0
         self._longest_still = 0
         self._queue: queue.SimpleQueue = queue.SimpleQueue()
-        self._takes: dict[int, _Take] = {}
+        self._takes: dict[int, _Take | _FailedTake] = {}
         self._thread = threading.Thread(target=self._run, name=f"encoder-{key}", daemon=True)
         self._thread.start()
 
@@ -186,7 +187,7 @@ class CameraWorker:
             take = self._takes.get(take_id)
             if take is None:
                 take = self._takes[take_id] = _Take(self, take_id)
-            if take.error is None:  # a failed take is reported once, at its end
+            if isinstance(take, _Take) and take.error is None:  # a failed take: once, at its end
                 take.write(index, image)
         except Exception as error:  # reported when the take is finished
             logger.exception("camera %s: frame %d not written", self.key, index)
@@ -222,8 +223,8 @@ class _Take:
         self.step = downsample_step(h, w)
         base = worker.staging / f"take-{take_id:06d}"
         self.path = base / (f"{worker.key}.mp4" if worker.video else worker.key)
-        self.container = None
-        self.stream = None
+        self.container: Any = None  # av's output container and stream, opened with the first frame
+        self.stream: Any = None
 
     def write(self, index: int, image: np.ndarray) -> None:
         if index < self.written:

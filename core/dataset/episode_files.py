@@ -225,7 +225,8 @@ def conform(table: pa.Table, schema: pa.Schema) -> pa.Table:
 
 
 def data_schema(features: dict) -> pa.Schema:
-    fields, hf = [], {}
+    fields: list = []
+    hf: dict[str, dict] = {}
     for key, ft in features.items():
         if ft["dtype"] == "video":
             continue

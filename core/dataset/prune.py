@@ -21,6 +21,7 @@ import json
 import shutil
 from fractions import Fraction
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
@@ -321,12 +322,14 @@ def _cut_video(src: Path, dst: Path, ranges: list[tuple[int, int]], fps: int, vi
     from core.dataset.video_encoder import VideoSettings
 
     settings = VideoSettings.from_info(vinfo)
-    wanted = set()
+    wanted: set[int] = set()
     for lo, hi in ranges:
         wanted.update(range(lo, hi))
     with av.open(str(src)) as source, av.open(str(dst), mode="w") as out:
         stream_in = source.streams.video[0]
-        stream = out.add_stream(settings.encoder, rate=Fraction(fps), options=settings.options())
+        stream: Any = out.add_stream(  # a video stream: width, height, pix_fmt, encode
+            settings.encoder, rate=Fraction(fps), options=settings.options()
+        )
         stream.width = stream_in.codec_context.width
         stream.height = stream_in.codec_context.height
         stream.pix_fmt = settings.pix_fmt

@@ -37,6 +37,7 @@ from core.dataset.features import IMAGES_PREFIX
 from core.dataset.layout import default_root
 from core.dataset.meta import DatasetMeta, forget_if_empty
 from core.dataset.video_encoder import VideoSettings
+from core.queues import drain
 from hardware.errors import ConfigError
 
 logger = logging.getLogger(__name__)
@@ -293,12 +294,7 @@ class DatasetRecorder:
 
     def events(self) -> list[Written]:
         """Saves finished since the last call."""
-        out = []
-        while True:
-            try:
-                out.append(self._events.get_nowait())
-            except queue.Empty:
-                return out
+        return drain(self._events)
 
     def remove_last_episode(self) -> bool:
         """Take the episode saved last back out of the dataset (re-record pressed during its

@@ -176,7 +176,7 @@ def encoder_opens(encoder: str) -> bool:
     if _pixel_formats(encoder) is None:
         return False
     try:
-        context = av.CodecContext.create(encoder, "w")
+        context: Any = av.CodecContext.create(encoder, "w")  # a video encoder's context
         context.width, context.height, context.pix_fmt = 64, 64, "yuv420p"
         context.time_base = "1/30"
         context.open()

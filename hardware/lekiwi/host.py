@@ -21,7 +21,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, cast
 
 import numpy as np
 import zmq
@@ -33,6 +33,9 @@ from hardware.lekiwi.feetech_wheels import FeetechWheels
 from hardware.lekiwi.wheels import Wheels, body_to_wheel_raw, wheel_raw_to_body
 from hardware.option import option
 from hardware.registry import config_class, make_camera, make_robot
+
+if TYPE_CHECKING:
+    from hardware.so_arm.follower import SoFollower
 
 log = logging.getLogger(__name__)
 
@@ -68,7 +71,8 @@ class LeKiwi(Robot):
 
     def __init__(self, config: LeKiwiConfig):
         super().__init__(config)
-        self.arm = make_robot(self._arm_config())
+        # the arm's SO follower: its link and bus carry the wheels too
+        self.arm = cast("SoFollower", make_robot(self._arm_config()))
         if config.port == SIM_PORT:
             # the arm's emulator serves the whole LeKiwi bus: arm 1..6 and wheels 7..9
             self.arm.link.device_type = "lekiwi"
