@@ -32,6 +32,7 @@ class SessionPolicy:
         features; `task` goes to policies that read it. Raises ConfigError on any mismatch, on
         a policy server that cannot be reached or refuses, before any motor moves."""
         robot = devices.robot
+        policy: Policy
         kind = backend(config)
         if kind == SERVER:
             from core.policy.remote.policy import connect_remote
