@@ -18,12 +18,17 @@ INTEROP_SPEC := lerobot[dataset,grpcio-dep]==0.6.1
 INTEROP_HOME ?= $(HOME)/.cache/lerecord
 INTEROP := $(INTEROP_HOME)/lerobot-0.6.1-py3.12
 INTEROP_STAMP := $(INTEROP)/.ok-$(shell echo '$(INTEROP_SPEC)' | cksum | cut -d' ' -f1)
+# Added on top (no rebuild): lerobot's Diffusion (diffusers), and lerecord's own runtime packages
+# that lerobot lacks, so lerecord runs from the clone in that Python with lerobot's policy classes.
+INTEROP_ADDED := "lerobot[diffusion]==0.6.1" "textual>=0.80" "rich>=13" "pyserial>=3.5" \
+  "feetech-servo-sdk>=1.0" "pyttsx3>=2.90" "pyzmq>=25"
+INTEROP_ADDED_STAMP := $(INTEROP)/.added-$(shell echo '$(INTEROP_ADDED)' | cksum | cut -d' ' -f1)
 PYTHON312 ?= $(shell command -v python3.12 2>/dev/null || ls -d $(HOME)/.pyenv/versions/3.12*/bin/python 2>/dev/null | tail -1)
 
 .PHONY: setup interop run test bench lint clean
 setup: $(VENV)/.deps
 
-interop: $(INTEROP_STAMP)
+interop: $(INTEROP_STAMP) $(INTEROP_ADDED_STAMP)
 
 $(INTEROP_STAMP):
 	@if [ -z "$(PYTHON312)" ]; then \
@@ -34,6 +39,10 @@ $(INTEROP_STAMP):
 	@rm -rf $(INTEROP) && $(PYTHON312) -m venv $(INTEROP)
 	@$(INTEROP)/bin/pip install -q "$(INTEROP_SPEC)" 2>&1 | $(QUIET_PIP)
 	@$(INTEROP)/bin/python -c "import lerobot, torch, grpc" || { echo "ERROR: the interop environment does not import lerobot" >&2; exit 1; }
+	@touch $@
+
+$(INTEROP_ADDED_STAMP): $(INTEROP_STAMP)
+	@$(INTEROP)/bin/pip install -q $(INTEROP_ADDED) 2>&1 | $(QUIET_PIP)
 	@touch $@
 
 $(VENV)/.apt:
