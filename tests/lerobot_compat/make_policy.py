@@ -11,7 +11,6 @@ network is shrunk so tests run fast on a CPU.
 import argparse
 
 import torch
-
 from lerobot.configs.types import FeatureType, NormalizationMode, PolicyFeature
 from lerobot.policies.factory import get_policy_class, make_policy_config, make_pre_post_processors
 

@@ -142,7 +142,8 @@ def connect_remote(config: Any, robot: Any, task: str) -> tuple[RemotePolicy, Fe
         inputs = parse_features(local.get("input_features"), f"{where} input_features")
         output = parse_features(local.get("output_features"), where).get("action")
         action_dim = output.shape[0] if output is not None else len(actions)
-        chunk = config.actions_per_chunk or int(local.get("chunk_size") or 0)
+        sizes = (local.get(k) for k in ("chunk_size", "n_action_steps", "horizon"))
+        chunk = config.actions_per_chunk or int(next((n for n in sizes if n), 0))
     else:
         inputs = {f"{IMAGE_PREFIX}{c}": PolicyFeature("VISUAL", (s[2], s[0], s[1]))
                   for c, s in cameras.items()}  # fmt: skip
