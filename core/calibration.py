@@ -5,18 +5,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from hardware.base import Calibratable
+from hardware.base import Calibratable, RobotConfig, TeleoperatorConfig
 from hardware.errors import ConfigError
-from hardware.registry import config_class, make_robot, make_teleoperator
+from hardware.registry import make_robot, make_teleoperator
 
 
-def open_for_calibration(kind: str, type_: str, port: str, id_: str | None) -> tuple[Any, Any]:
+def open_for_calibration(config: RobotConfig | TeleoperatorConfig) -> tuple[Any, Any]:
     """Connect a robot or teleoperator without loading its calibration (as lerobot does);
     return it and its calibration steps. Raises ConfigError for a device with no motors."""
-    config = config_class(kind, type_)(port=port, id=id_ or None)
-    device = make_robot(config) if kind == "robot" else make_teleoperator(config)
+    robot = isinstance(config, RobotConfig)
+    device = make_robot(config) if robot else make_teleoperator(config)
     if not isinstance(device, Calibratable):
-        raise ConfigError(f"calibrate: {type_} has no motors to calibrate")
+        raise ConfigError(f"calibrate: {config.type} has no motors to calibrate")
     device.connect(calibrate=False)
     try:
         return device, device.calibration_steps()

@@ -47,14 +47,23 @@ def format_event(event: m.Event) -> str | None:
     if isinstance(event, m.SessionStarted):
         devices = f" with {', '.join(event.devices)}" if event.devices else ""
         logs = f"; inference logs in {event.log_dir}" if event.log_dir else ""
+        if not event.dataset_root:  # lerecord rollout --strategy.type=base
+            what = "the policy runs, nothing is recorded"
+            return f"▶ Session started: {event.robot}{devices}; {what}{logs}"
+        count = f"{event.num_episodes} episodes" if event.num_episodes else "until stopped"
         return (
             f"▶ Session started: {event.robot}{devices} → {event.repo_id} "
-            f"({event.num_episodes} episodes) in {event.dataset_root}{logs}"
+            f"({count}) in {event.dataset_root}{logs}"
         )
     if isinstance(event, m.PhaseChanged):
         return {
             "reset": f"↻ Reset the environment (episode {event.episode_index} next)",
             "paused": "⏸ Paused: the arm holds its pose",
+            "running": f"▶ The policy drives (episode {event.episode_index} next)",
+            "buffering": "▶ The policy drives; the last seconds are kept for a highlight",
+            "handover": "↝ Hand-over: the arm moves to the human's pose",
+            "correction": f"✋ The human drives: correction {event.episode_index} recording",
+            "returning": "↩ Back to the start pose",
         }.get(event.phase)  # "recording" has its own event (EpisodeStarted)
     if isinstance(event, m.EpisodeStarted):
         return f"● Recording episode {event.episode_index}: {event.task}"

@@ -72,6 +72,10 @@ class ActionSource(Protocol):
 class FrameSink(Protocol):
     """Where recorded frames go: the dataset recorder (saves run on its own threads)."""
 
+    def phase_started(self, phase: Phase) -> None:
+        """Every phase, before its first step (a rollout's frames go by the phase)."""
+        ...
+
     def start_episode(self) -> None: ...
     def add(self, observation: Observation, action: Action) -> None: ...
     def save_episode(self) -> None: ...
@@ -93,6 +97,10 @@ class Reports(Protocol):
     def step_done(self, step: ControlStep) -> None: ...
     def active_warnings(self) -> tuple[str, ...]: ...
     def overheating(self, motor: str, temperature: float) -> None: ...
+
+    def push_dataset(self, asked: bool) -> None:
+        """A rollout strategy's push to the Hub (`asked`: a key pressed for it); never waits."""
+        ...
 
 
 # ---- the loop --------------------------------------------------------------------------------
@@ -162,11 +170,15 @@ class ControlLoop:
 
     def _begin(self, phase: Phase) -> None:
         self._episode = phase.episode
-        if phase.records:
+        self.frames.phase_started(phase)
+        if phase.records or phase.policy_drives:
             if self._last_obs is None:
                 self._observe()
+        if phase.records:
             self.frames.start_episode()
-            # With a policy this computes the first chunk before the episode's first frame.
+        if phase.policy_drives:
+            # With a policy this computes the first chunk before the phase's first step (a
+            # rollout's policy starts again from the present pose after a human drove).
             self.actions.start_episode(self._last_obs)
         self.reports.emit(m.PhaseChanged(self.now(), phase.name, phase.episode))
         if phase.records:
@@ -174,8 +186,10 @@ class ControlLoop:
             self.deadlines.restart()
 
     def _apply(self, phase: Phase, result: PhaseResult, verdict: str) -> None:
-        if verdict == "save":
+        if verdict in ("save", "save_push"):
             self.frames.save_episode()
+        if verdict in ("save_push", "push"):  # after the save: it waits for the saver
+            self.reports.push_dataset(asked=verdict == "push")
         elif verdict == "discard":
             self.frames.discard_episode()
             self.reports.emit(
@@ -251,6 +265,10 @@ class ControlLoop:
                 self.reports.emit(m.PhaseChanged(self.now(), phase.name, phase.episode))
             elif isinstance(cmd, m.TeleopKey):
                 self.actions.key(cmd)
+            elif isinstance(cmd, m.StrategyKey) and cmd.action == "pause":
+                self.commands.put(m.Resume() if self.paused else m.Pause())
+            elif isinstance(cmd, m.StrategyKey):  # a rollout strategy's key ends the phase
+                return PhaseResult(cmd.action, 0)
 
     # ---- one step --------------------------------------------------------------------------
 
@@ -286,7 +304,7 @@ class ControlLoop:
         t3 = self.clock.now()
         sections["send"] = (t3 - t2) * 1e3
 
-        if phase.records and not self.paused:
+        if (phase.records or phase.buffers) and not self.paused:
             self.frames.add(obs, action if action is not None else self._hold_action(obs))
         sections["record"] = (self.clock.now() - t3) * 1e3
 

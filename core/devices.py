@@ -82,14 +82,21 @@ class Devices:
             self.disconnect()
             raise
 
-    def disconnect(self) -> None:
-        """Robot first (motors safe), then the teleop; every device is tried."""
+    def disconnect(self) -> list[str]:
+        """Robot first (motors safe), then the teleop; every device is tried. Returns a line
+        for each thing the user must know is not safe (torque that may still be on)."""
+        notes = []
         for device in sorted(self.connected, key=lambda d: d is not self.robot):
             try:
                 device.disconnect()
             except Exception as error:  # keep going: the other devices must be released too
                 log.warning("disconnecting %s: %s", type(device).__name__, error)
+                if device is self.robot:
+                    notes.append(f"{self.robot_label}: {error}; torque may still be on")
+        if self.robot in self.connected and self.robot.torque_left_on:
+            notes.append(self.robot.torque_left_on)
         self.connected.clear()
+        return notes
 
     def teleop_action(self, obs: dict) -> dict[str, float]:
         self.teleop.feedback(obs)  # teleops that jog (keyboard, gamepad) start from the pose

@@ -2,19 +2,19 @@
 
 A line per event, and the step block when logging. Keys come from the terminal when stdin is a
 TTY (n/→ end the episode, r/← re-record, q/Esc stop); SIGINT, SIGTERM and SIGHUP end the session
-cleanly: the episode in progress is discarded, saved episodes stay, motors are left safe.
+cleanly at any instant (see `core.signals`): the episode in progress is discarded, saved episodes
+stay, motors are left safe, the exit code is 128+N.
 With `--display_data=true` the snapshots this loop polls also go to a Rerun viewer.
 """
 
 from __future__ import annotations
 
-import signal
 import sys
-import threading
 from typing import TextIO
 
 from core import messages as m
 from core.session import Session
+from core.signals import COMPLETED, FAILED, STOP_SIGNALS
 from hardware.base import ExplainsControls
 
 POLL_S = 0.05
@@ -26,38 +26,47 @@ KEYS = {
     "q": m.Stop(save_current=True),
     "escape": m.Stop(save_current=True),
 }
-SIGNALS = ("SIGINT", "SIGTERM", "SIGHUP")
 
 
-def key_command(key: str) -> m.Command:
-    """What a key pressed in the terminal means in headless mode."""
+def key_command(key: str, strategy_keys: dict[str, str] | None = None) -> m.Command:
+    """What a key pressed in the terminal means in headless mode (a rollout strategy's keys,
+    e.g. highlight's `s` / `h`, first)."""
+    if strategy_keys and key in strategy_keys:
+        return m.StrategyKey(strategy_keys[key])
     return KEYS.get(key, m.TeleopKey(key))
 
 
 def run_headless(config, out: TextIO | None = None, session: Session | None = None) -> int:
+    """Run the session to its end; the exit code (see `core.signals`)."""
     from core.console import ConsolePrinter
 
     out = out or sys.stdout
     session = session or Session(config)
     printer = ConsolePrinter(out, steps=config.log)
-    session.start()
-    streamer = _open_rerun(config, out)
-    interrupted = threading.Event()
-
-    def on_signal(signum, _frame):
-        interrupted.set()
-        session.send(m.Stop(save_current=False))
-
-    previous = {}
-    if threading.current_thread() is threading.main_thread():
-        for name in SIGNALS:
-            if hasattr(signal, name):
-                sig = getattr(signal, name)
-                previous[sig] = signal.signal(sig, on_signal)
-    keys = _start_keys(session)
-    _drain(session, printer)  # "Session started" first, then the teleop's keys
-    _show_teleop_keys(session, out, keys is not None)
+    installed = STOP_SIGNALS.install()  # before any device opens (the CLI did it already)
     try:
+        session.start()  # a signal meanwhile raises Interrupted; start() leaves nothing open
+        STOP_SIGNALS.hand_to(lambda: session.send(m.Stop(save_current=False)))
+        _watch(session, printer, config, out)
+    finally:
+        session.close()  # idempotent: motors safe, dataset consistent, whatever happened
+        STOP_SIGNALS.hand_to(None)
+        if installed:
+            STOP_SIGNALS.restore()
+    _drain(session, printer)
+    if session.end_reason == "error":
+        return FAILED
+    return STOP_SIGNALS.exit_code(COMPLETED)
+
+
+def _watch(session: Session, printer, config, out: TextIO) -> None:
+    """Print the session's events and steps until it ends."""
+    streamer = _open_rerun(config, out)
+    keys = None
+    try:
+        keys = _start_keys(session)
+        _drain(session, printer)  # "Session started" first, then the teleop's keys
+        _show_teleop_keys(session, out, keys is not None)
         while not session.wait(POLL_S):
             _drain(session, printer)
             step = session.last_step()
@@ -65,16 +74,9 @@ def run_headless(config, out: TextIO | None = None, session: Session | None = No
                 printer.step(step)
             if streamer is not None:
                 streamer = _stream(streamer, session.snapshot(), out)
-        _drain(session, printer)
     finally:
         if keys is not None:
             keys.stop()
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
-        session.close()
-    if session.end_reason == "error":
-        return 1
-    return 130 if interrupted.is_set() else 0
 
 
 def _drain(session: Session, printer) -> None:
@@ -92,8 +94,7 @@ def _open_rerun(config, out: TextIO):
         out.write(MISSING_NOTE + "\n")
         out.flush()
         return None
-    name = getattr(getattr(config, "dataset", None), "repo_id", "lerecord")
-    return RerunStreamer.open(name)
+    return RerunStreamer.for_session(config)
 
 
 def _stream(streamer, telemetry: m.Telemetry, out: TextIO):
@@ -123,8 +124,10 @@ def _start_keys(session: Session):
     """Read keys from the terminal when stdin is one; None otherwise."""
     if not sys.stdin.isatty():
         return None
+    from core.strategies import strategy_keys
     from core.terminal_keys import TerminalKeys
 
-    keys = TerminalKeys(sys.stdin.fileno(), lambda key: session.send(key_command(key)))
+    mine = strategy_keys(session.config.rollout)
+    keys = TerminalKeys(sys.stdin.fileno(), lambda key: session.send(key_command(key, mine)))
     keys.start()
     return keys

@@ -55,7 +55,15 @@ class TeleopKey:
     pressed: bool = True
 
 
-Command = ExitEarly | Rerecord | Stop | EmergencyStop | Pause | Resume | TeleopKey
+@dataclass(frozen=True)
+class StrategyKey:
+    """A rollout strategy's key: "save" / "push" (highlight), "correction" / "pause" /
+    "upload" (dagger), "start" / "reset" (`--interactive`)."""
+
+    action: str
+
+
+Command = ExitEarly | Rerecord | Stop | EmergencyStop | Pause | Resume | TeleopKey | StrategyKey
 
 # ---- events (engine -> clients) ----------------------------------------------------------------
 

@@ -20,7 +20,7 @@ from core.step import PolicyStep
 @dataclass
 class SessionParts:
     devices: Devices
-    recorder: Any  # core.dataset.DatasetRecorder
+    recorder: Any  # core.dataset.DatasetRecorder; None when a rollout records nothing (base)
     policy: Any = None  # core.policy.session.SessionPolicy
     inference_log: Any = None  # core.logs.InferenceLog
     voice: Any = None  # core.voice.Voice
@@ -28,7 +28,7 @@ class SessionParts:
     @property
     def first_episode(self) -> int:
         """The index this session's first episode gets (after a resumed dataset's episodes)."""
-        return self.recorder.meta.total_episodes
+        return 0 if self.recorder is None else self.recorder.meta.total_episodes
 
 
 class DeviceActions:
@@ -69,13 +69,20 @@ class RecorderFrames:
         self.action_names = parts.devices.action_names
         self.camera_names = parts.devices.camera_names
 
+    def phase_started(self, phase: Phase) -> None:
+        """Record's frames go to the dataset whatever the phase (rollouts: RolloutFrames)."""
+
     def start_episode(self) -> None:
         self.recorder.start_episode()
 
-    def add(self, observation: dict, action: dict[str, float]) -> None:
+    def arrays(self, observation: dict, action: dict[str, float]):
+        """(state, action, images) of one step, as the recorder takes them."""
         state = _vector(observation, self.state_names)
         act = _vector(action, self.action_names)
-        images = {cam: observation[cam] for cam in self.camera_names}
+        return state, act, {cam: observation[cam] for cam in self.camera_names}
+
+    def add(self, observation: dict, action: dict[str, float]) -> None:
+        state, act, images = self.arrays(observation, action)
         self.recorder.add_frame(state, act, images, self.task)
 
     def save_episode(self) -> None:

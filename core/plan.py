@@ -16,8 +16,9 @@ from typing import Literal, Protocol
 #   "save"    hand the episode to the recorder,
 #   "discard" throw it away (and say why: the phase's outcome),
 #   "unsave"  take the episode saved last back out of the dataset (re-record during its reset),
-#   "keep"    nothing (the phase recorded nothing, or an empty episode).
-Verdict = Literal["save", "discard", "unsave", "keep"]
+#   "keep"    nothing (the phase recorded nothing, or an empty episode);
+#   "save_push" save, then push the dataset to the Hub; "push" push it now (rollout strategies).
+Verdict = Literal["save", "discard", "unsave", "keep", "save_push", "push"]
 
 
 @dataclass(frozen=True)
@@ -27,6 +28,10 @@ class Phase:
     duration_s: float
     records: bool  # its frames go to the dataset; it starts and ends an episode
     policy_drives: bool  # a policy, when there is one, gives the actions (else the teleop)
+    # rollout strategies (core.strategies):
+    intervention: bool = False  # dagger: the frames are a human's correction
+    buffers: bool = False  # highlight: the frames go to the ring buffer
+    from_buffer: bool = False  # highlight: the episode starts with the ring buffer's frames
 
 
 @dataclass

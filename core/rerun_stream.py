@@ -21,9 +21,15 @@ MISSING_NOTE = (
 )
 
 
+def remote_url(ip: str, port: int) -> str:
+    """Where a remote Rerun viewer listens, as lerobot connects to it."""
+    return f"rerun+http://{ip}:{port}/proxy"
+
+
 class RerunStreamer:
-    def __init__(self, rr):
+    def __init__(self, rr, compress: bool = False):
         self.rr = rr
+        self.compress = compress  # camera pictures as JPEG (`--display_compressed_images`)
         self._last_step = -1
 
     @staticmethod
@@ -41,6 +47,22 @@ class RerunStreamer:
             return None
         rr.init(f"lerecord/{name}", spawn=spawn)
         return cls(rr)
+
+    @classmethod
+    def for_session(cls, config) -> RerunStreamer | None:
+        """The viewer a session's `--display_*` flags name: one spawned here, or the remote one
+        at `--display_ip`:`--display_port` (lerobot's URL), pictures then sent as JPEG."""
+        name = config.dataset.repo_id
+        if config.display_ip is None:
+            streamer = cls.open(name)
+            if streamer is not None:
+                streamer.compress = config.display_compressed_images
+            return streamer
+        streamer = cls.open(name, spawn=False)
+        if streamer is not None:
+            streamer.rr.connect_grpc(url=remote_url(config.display_ip, config.display_port))
+            streamer.compress = True
+        return streamer
 
     def log(self, t: Telemetry) -> None:
         """Log one snapshot (skipped when the engine has not stepped since the last one)."""
@@ -62,4 +84,7 @@ class RerunStreamer:
             rr.log("timing/lateness_ms", scalar(t.timing.lateness_ms[-1]))
         for thumb in t.cameras:
             image = np.frombuffer(thumb.rgb, dtype=np.uint8).reshape(thumb.height, thumb.width, 3)
-            rr.log(f"observation/images/{thumb.name}", rr.Image(image))
+            picture = rr.Image(image)
+            if self.compress:
+                picture = picture.compress()
+            rr.log(f"observation/images/{thumb.name}", picture)

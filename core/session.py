@@ -21,6 +21,7 @@ from core.timing import Clock, MonotonicClock
 log = logging.getLogger(__name__)
 
 WARNING_KEEP_S = 10.0
+PUSH_WAIT_S = 120.0
 
 
 class Session:
@@ -40,7 +41,9 @@ class Session:
         self.finished = threading.Event()
         self.end_reason: str | None = None
         self.error: str | None = None
+        self.save_error: str | None = None  # the first failed save, which ends the session
         self.parts: SessionParts | None = None
+        self._pushes: list[threading.Thread] = []  # a rollout strategy's pushes
 
     # ---- the clients' interface ------------------------------------------------------------
 
@@ -53,18 +56,25 @@ class Session:
 
         cfg = self.config
         ds = cfg.dataset
+        # closes what it opened if it fails or a signal comes part-way
         parts = open_session(
             cfg, on_written=self.on_episode_written, warn=self._warn, hub_api=self.hub_api
         )
         self.parts = parts
-        self.emit(session_started(cfg, parts, self.now()))
-        plan = EpisodicPlan(
-            parts.first_episode, ds.num_episodes, ds.episode_time_s, ds.reset_time_s
-        )
+        if cfg.rollout is not None:  # lerecord rollout: the strategy's plan (core.strategies)
+            from core.rollout_session import rollout_parts
+
+            plan, actions, frames = rollout_parts(cfg, parts, self._warn)
+        else:
+            plan = EpisodicPlan(
+                parts.first_episode, ds.num_episodes, ds.episode_time_s, ds.reset_time_s
+            )
+            actions = DeviceActions(parts.devices, parts.policy)
+            frames = RecorderFrames(parts, ds.single_task)
         self._loop = ControlLoop(
             parts.devices,
-            DeviceActions(parts.devices, parts.policy),
-            RecorderFrames(parts, ds.single_task),
+            actions,
+            frames,
             self,
             plan,
             fps=ds.fps,
@@ -72,6 +82,7 @@ class Session:
             clock=self.clock,
             t0=self.t0,
         )
+        self.emit(session_started(cfg, parts, self.now(), plan))
         self._thread = threading.Thread(target=self._run, name="control", daemon=True)
         self._thread.start()
 
@@ -101,8 +112,13 @@ class Session:
         if self._thread is not None and not self.finished.is_set():
             self.send(m.Stop(save_current=False))
             self._thread.join(timeout)
-        if not self.finished.is_set():
+        if not self._closed:
             self._teardown()
+        elif not self.finished.is_set():  # the control thread is stuck in its teardown
+            self.end_reason = "error"
+            self.error = self.error or f"the session did not finish closing within {timeout:g} s"
+            log.error("%s", self.error)
+            self.finished.set()
 
     @property
     def devices(self):
@@ -112,7 +128,8 @@ class Session:
     @property
     def episodes_saved(self) -> int:
         """Episodes this session put in the dataset (and did not take out again)."""
-        return 0 if self.parts is None else self.parts.recorder.episodes_saved
+        recorder = None if self.parts is None else self.parts.recorder
+        return 0 if recorder is None else recorder.episodes_saved
 
     # ---- the control loop's reports (control thread; `emit` from any thread) ---------------
 
@@ -151,15 +168,31 @@ class Session:
             self.parts.voice.say(overheating(motor))
 
     def on_episode_written(self, written) -> None:
-        """Called by the recorder's saver thread when an episode is on disk (or failed)."""
+        """Called by the recorder's saver thread when an episode is on disk (or failed).
+
+        A failed save ends the session with its error (recording on would lose every episode
+        the same way); the episodes saved before it stay."""
         if written.error is None:
             self.emit(
                 m.EpisodeSaved(self.now(), written.episode_index, written.frames, written.save_s)
             )
-        else:
-            self.emit(
-                m.WarningRaised(self.now(), f"an episode could not be saved: {written.error}")
-            )
+            if written.warning is not None:
+                self.emit(m.WarningRaised(self.now(), written.warning))
+            return
+        if self.save_error is None:
+            self.save_error = f"an episode could not be saved: {written.error}"
+            self.emit(m.WarningRaised(self.now(), self.save_error + "; recording stops"))
+            self.send(m.Stop(save_current=False))
+
+    def push_dataset(self, asked: bool) -> None:
+        """A rollout strategy's push (every N episodes, or its key), on its own thread."""
+        from core.rollout_session import push_in_background
+
+        thread = push_in_background(
+            self.config, self.parts, self.emit, self.now, self.hub_api, asked
+        )
+        if thread is not None:
+            self._pushes.append(thread)
 
     def _warn(self, text: str) -> None:
         self.emit(m.WarningRaised(self.now(), text))
@@ -176,13 +209,21 @@ class Session:
             self.end_reason = self._loop.run()
         except SessionFault as fault:
             self.end_reason, self.error = "error", str(fault)
-            self.parts.recorder.discard_episode()
+            self._discard()
         except Exception as error:  # a bug or an unexpected device failure: end safely
             log.exception("session failed")
             self.end_reason, self.error = "error", f"{type(error).__name__}: {error}"
-            self.parts.recorder.discard_episode()
+            self._discard()
         finally:
             self._teardown()
+
+    def _root(self) -> str:
+        recorder = None if self.parts is None else self.parts.recorder
+        return "" if recorder is None else str(recorder.root)
+
+    def _discard(self) -> None:
+        if self.parts.recorder is not None:
+            self.parts.recorder.discard_episode()
 
     def _teardown(self) -> None:
         if self._closed:
@@ -191,13 +232,17 @@ class Session:
         from core.setup import close_session
 
         if self.parts is not None:
+            for push in self._pushes:
+                push.join(PUSH_WAIT_S)  # a strategy's push under way ends first
             close_session(self.config, self.parts, self.emit, self.now, self.hub_api)
+        if self.save_error is not None:
+            self.end_reason, self.error = "error", self.error or self.save_error
         self.emit(
             m.SessionEnded(
                 self.now(),
                 reason=self.end_reason or "stopped",
                 episodes_saved=self.episodes_saved,
-                dataset_root="" if self.parts is None else str(self.parts.recorder.root),
+                dataset_root=self._root(),
                 error=self.error,
             )
         )

@@ -1,10 +1,10 @@
 """Opening and closing a session, in the order that keeps a user's mistakes cheap.
 
-Open: build the devices (features known, nothing connected) → load and check the policy →
-check the Hub → check the dataset → connect the devices → open the dataset, logs and voice.
+Open: build the devices (features known, nothing connected) → validate → load and check the
+policy → check the Hub → check the dataset → connect the devices → open the dataset, logs, voice.
 Everything that can be wrong with the command line fails before a motor is powered or a file is
-written. Close: stop the policy → wait for the saver and finalise the dataset → leave the motors
-safe → close the logs → upload.
+written (`core.config.validate` is the one validation pass). Close: stop the policy → leave the
+motors safe → wait for the saver and finalise the dataset → close the logs → upload.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import shutil
 from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
 
 from core import messages as m
@@ -25,63 +26,86 @@ def open_session(
     cfg, *, on_written: Callable, warn: Callable[[str], None], hub_api=None
 ) -> SessionParts:
     """Open everything a session needs, or raise (ConfigError / DeviceError, one line each)
-    with nothing left open or written. `on_written(EpisodeWritten)` is called by the recorder's
-    saver thread; `warn(text)` by the log writer and the voice when they give up."""
+    with nothing left open or written; a signal part-way (`core.signals.Interrupted`) closes
+    what opened too. `on_written(EpisodeWritten)` is called by the recorder's saver thread;
+    `warn(text)` by the log writer and the voice when they give up."""
+    from core.config.validate import check_session
+
     ds = cfg.dataset
-    devices = Devices(cfg.robot, cfg.teleop)
-    policy = None
-    if cfg.policy is not None and cfg.policy.path:
-        from core.policy.session import SessionPolicy
-
-        policy = SessionPolicy.load(cfg.policy, devices, fps=ds.fps, task=ds.single_task)
-    if ds.push_to_hub:
-        from core.dataset.hub import check_hub
-
-        check_hub(ds.repo_id, private=ds.private, api=hub_api)
-    # refuses a bad resume or a taken folder
-    recorder, created = _open_recorder(cfg, devices, on_written)
+    if not cfg.resume:
+        ds.stamp_repo_id(datetime.now())
+    if not ds.streaming_encoding:
+        log.info("lerecord always encodes the videos while recording (streaming_encoding)")
+    devices = Devices(cfg.robot, cfg.teleop)  # features known (cameras asked), nothing connected
+    root = check_session(cfg, devices)  # the one validation pass, before anything opens
+    policy = recorder = parts = None
+    created = False
     try:
+        if cfg.policy is not None and cfg.policy.path:
+            from core.policy.session import SessionPolicy
+
+            policy = SessionPolicy.load(cfg.policy, devices, fps=ds.fps, task=ds.single_task)
+        records = cfg.rollout is None or cfg.rollout.strategy.records  # a base rollout: nothing
+        if ds.push_to_hub and records:
+            from core.dataset.hub import check_hub
+
+            check_hub(ds.repo_id, private=ds.private, api=hub_api)
+        if records:  # refuses a bad resume or a taken folder
+            recorder, created = _open_recorder(cfg, devices, root, on_written)
         devices.connect()
+        parts = SessionParts(devices, recorder, policy)
+        if cfg.log:
+            from core.logs import open_inference_log
+
+            parts.inference_log = open_inference_log(cfg, devices, on_warning=warn)
+        from core.voice import Voice
+
+        parts.voice = Voice(enabled=cfg.play_sounds, on_warning=warn)
     except BaseException:
-        recorder.close()
-        if created:
-            shutil.rmtree(recorder.root, ignore_errors=True)
-        if policy is not None:
-            policy.close()
+        _abandon(devices, policy, recorder, created, parts)
         raise
-    parts = SessionParts(devices, recorder, policy)
-    if cfg.log:
-        from core.logs import open_inference_log
-
-        parts.inference_log = open_inference_log(cfg, devices, on_warning=warn)
-    from core.voice import Voice
-
-    parts.voice = Voice(enabled=cfg.play_sounds, on_warning=warn)
     return parts
 
 
-def session_started(cfg, parts: SessionParts, t: float) -> m.SessionStarted:
-    """The session's first event: what was opened."""
+def _abandon(devices: Devices, policy, recorder, created: bool, parts) -> None:
+    """Undo a start that did not finish: motors safe, nothing recorded left behind."""
+    for note in devices.disconnect():
+        log.warning("%s", note)
+    for part in (policy, None if parts is None else parts.inference_log):
+        if part is not None:
+            part.close()
+    if parts is not None and parts.voice is not None:
+        parts.voice.close()
+    if recorder is not None:
+        recorder.close()
+        if created:
+            shutil.rmtree(recorder.root, ignore_errors=True)
+
+
+def session_started(cfg, parts: SessionParts, t: float, plan) -> m.SessionStarted:
+    """The session's first event: what was opened, and how many episodes the plan records at
+    most (0: as many as a rollout's time allows)."""
     log_dir = None if parts.inference_log is None else str(parts.inference_log.folder)
+    episodes = max(0, plan.target - parts.first_episode) if plan.target else 0
     return m.SessionStarted(
         t,
         robot=parts.devices.robot_label,
-        dataset_root=str(parts.recorder.root),
+        dataset_root="" if parts.recorder is None else str(parts.recorder.root),
         repo_id=cfg.dataset.repo_id,
-        num_episodes=cfg.dataset.num_episodes,
+        num_episodes=episodes,
         devices=parts.devices.labels(),
         log_dir=log_dir,
         sounds=cfg.play_sounds,
     )
 
 
-def _open_recorder(cfg, devices: Devices, on_written: Callable):
+def _open_recorder(cfg, devices: Devices, root: Path, on_written: Callable):
     """The dataset, new or resumed; True when this call created its folder."""
-    from core.dataset import DatasetRecorder, dataset_features, default_root
+    from core.dataset import DatasetRecorder, dataset_features
+    from core.rollout_session import extra_features
 
     ds = cfg.dataset
     robot = devices.robot
-    root = Path(ds.root).expanduser() if ds.root else default_root(ds.repo_id)
     created = not root.exists() or not any(root.iterdir())
     opener = DatasetRecorder.resume if cfg.resume else DatasetRecorder.create
     recorder = opener(
@@ -89,10 +113,16 @@ def _open_recorder(cfg, devices: Devices, on_written: Callable):
         ds.repo_id,
         ds.fps,
         robot.name,
-        dataset_features(robot.observation_features, robot.action_features, ds.video),
+        dataset_features(
+            robot.observation_features,
+            robot.action_features,
+            ds.video,
+            extra=extra_features(cfg.rollout),
+        ),
         video=ds.video,
-        vcodec=ds.vcodec,
-        encoder_threads=ds.num_image_writer_threads_per_camera or None,
+        encoder=ds.rgb_encoder,
+        encoder_threads=ds.encoder_threads or ds.num_image_writer_threads_per_camera or None,
+        queue_size=ds.encoder_queue_maxsize,
         on_written=on_written,
     )
     return recorder, created and not cfg.resume
@@ -101,21 +131,25 @@ def _open_recorder(cfg, devices: Devices, on_written: Callable):
 def close_session(
     cfg, parts: SessionParts, emit: Callable[[m.Event], None], now: Callable[[], float], hub_api
 ) -> None:
-    """Stop the policy, finish the dataset, leave the motors safe, close the logs, upload."""
+    """Stop the policy, leave the motors safe (saying what may not be), finish the dataset,
+    close the logs, upload."""
     if parts.policy is not None:
         parts.policy.close()
-    parts.recorder.close()
-    parts.devices.disconnect()
+    for note in parts.devices.disconnect():  # motors first: finishing the saves takes a while
+        emit(m.WarningRaised(now(), note))
+    if parts.recorder is not None:
+        parts.recorder.close()
     if parts.inference_log is not None:
         parts.inference_log.close()
     ds = cfg.dataset
-    if ds.push_to_hub and parts.recorder.meta.total_episodes > 0:
-        _upload(cfg, parts, emit, now, hub_api)
+    if ds.push_to_hub and parts.recorder is not None and parts.recorder.meta.total_episodes > 0:
+        upload(cfg, parts, emit, now, hub_api)
     if parts.voice is not None:
         parts.voice.close()
 
 
-def _upload(cfg, parts: SessionParts, emit, now, hub_api) -> None:
+def upload(cfg, parts: SessionParts, emit, now, hub_api) -> None:
+    """Push the dataset; an UploadFinished or UploadFailed event says how it went."""
     from core.dataset.hub import push_dataset
 
     ds = cfg.dataset

@@ -12,10 +12,12 @@ from __future__ import annotations
 import abc
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, ClassVar, Protocol, runtime_checkable
 
 import numpy as np
+
+from hardware.option import option
 
 Features = dict[str, Any]  # name -> float | (h, w, c)
 
@@ -27,20 +29,23 @@ class DeviceConfig:
 
 @dataclass(kw_only=True)
 class CameraConfig(DeviceConfig):
-    fps: int | None = None
-    width: int | None = None
-    height: int | None = None
+    fps: int | None = option(None, help="frames per second asked of the camera", unit="Hz")
+    width: int | None = option(None, help="picture width", unit="px")
+    height: int | None = option(None, help="picture height", unit="px")
 
 
 @dataclass(kw_only=True)
 class RobotConfig(DeviceConfig):
-    id: str | None = None
-    cameras: dict[str, CameraConfig] = field(default_factory=dict)
+    id: str | None = option(None, help="the robot's name; selects its calibration file")
+    cameras: dict[str, CameraConfig] = option(
+        default_factory=dict,
+        help='cameras by name, \'{front: {type: opencv, index_or_path: 0, …}}\'',
+    )
 
 
 @dataclass(kw_only=True)
 class TeleoperatorConfig(DeviceConfig):
-    id: str | None = None
+    id: str | None = option(None, help="the teleoperator's name; selects its calibration file")
 
 
 @dataclass(frozen=True)
@@ -96,6 +101,9 @@ class Robot(abc.ABC):
 
     config: RobotConfig
     name: ClassVar[str] = ""  # robot_type written to datasets (lerobot's, e.g. "so_follower")
+    # Set by disconnect() when torque may still be on (servos that did not confirm, or torque
+    # left on by configuration): one line for the user, naming the servos and what to do.
+    torque_left_on: str | None = None
 
     def __init__(self, config: RobotConfig):
         self.config = config
@@ -133,6 +141,10 @@ class Robot(abc.ABC):
     def disconnect(self) -> None:
         """Leave the motors safe (torque off when configured) and release the port."""
 
+    def check_files(self) -> None:
+        """Read and check what connect() will read from disk (calibration files) without
+        opening anything; ConfigError for a bad one. Robots with no such files: nothing."""
+
     def hold(self) -> None:
         """Stop moving at once and keep the current pose (used by pause)."""
 
@@ -163,6 +175,9 @@ class Teleoperator(abc.ABC):
 
     @abc.abstractmethod
     def disconnect(self) -> None: ...
+
+    def check_files(self) -> None:
+        """As `Robot.check_files`: calibration files read and checked, nothing opened."""
 
     def bind(self, robot_action_features: Features) -> None:
         """Learn the robot's action features before connecting.

@@ -26,6 +26,7 @@ class Option:
     choices: Sequence[str] | Callable[[], Sequence[str]] | None = None
     unit: str | None = None
     group: str | None = None
+    example: str | None = None  # a typical value of a setting without a default
 
     def choice_list(self) -> list[str] | None:
         if self.choices is None:
@@ -40,10 +41,14 @@ def option(
     choices: Sequence[str] | Callable[[], Sequence[str]] | None = None,
     unit: str | None = None,
     group: str | None = None,
+    example: str | None = None,
     default_factory: Callable[[], Any] | Any = dataclasses.MISSING,
 ) -> Any:
-    """A dataclass field with its help; `default` omitted (and no factory) makes it required."""
-    meta = {HELP: Option(help=help, choices=choices, unit=unit, group=group)}
+    """A dataclass field with its help; `default` omitted (and no factory) makes it required.
+
+    `example` is a typical value for a setting without a default: the parser shows it when the
+    setting is missing, the wizard starts its field with it."""
+    meta = {HELP: Option(help=help, choices=choices, unit=unit, group=group, example=example)}
     if default_factory is not dataclasses.MISSING:
         return dataclasses.field(default_factory=default_factory, metadata=meta)
     return dataclasses.field(default=default, metadata=meta)

@@ -33,6 +33,9 @@ _ENTRIES = [
         "robot", "so101_follower", "hardware.so_arm.follower", "So101FollowerConfig", "SoFollower"
     ),
     DeviceEntry(
+        "robot", "bi_so_follower", "hardware.so_arm.bimanual", "BiSoFollowerConfig", "BiSoFollower"
+    ),
+    DeviceEntry(
         "robot", "lekiwi_client", "hardware.lekiwi.client", "LeKiwiClientConfig", "LeKiwiClient"
     ),
     DeviceEntry("robot", "lekiwi", "hardware.lekiwi.host", "LeKiwiConfig", "LeKiwi"),
@@ -41,6 +44,9 @@ _ENTRIES = [
     ),
     DeviceEntry(
         "teleop", "so101_leader", "hardware.so_arm.leader", "So101LeaderConfig", "SoLeader"
+    ),
+    DeviceEntry(
+        "teleop", "bi_so_leader", "hardware.so_arm.bimanual", "BiSoLeaderConfig", "BiSoLeader"
     ),
     DeviceEntry(
         "teleop", "keyboard", "hardware.teleop.keyboard", "KeyboardTeleopConfig", "KeyboardTeleop"

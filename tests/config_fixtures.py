@@ -15,6 +15,7 @@ import pytest
 from hardware import registry
 from hardware.base import CameraConfig, RobotConfig, TeleoperatorConfig
 from hardware.errors import ConfigError
+from hardware.option import option
 
 
 class ColorMode(str, enum.Enum):
@@ -42,7 +43,7 @@ class FakeSimCameraConfig(CameraConfig):
 @dataclass(kw_only=True)
 class FakeSo100FollowerConfig(RobotConfig):
     type = "so100_follower"
-    port: str
+    port: str = option(help="serial port", example="/dev/ttyACM0")
     disable_torque_on_disconnect: bool = True
     max_relative_target: float | dict[str, float] | None = None
     use_degrees: bool = True

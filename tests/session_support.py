@@ -25,6 +25,7 @@ def sim_args(root: Path, *extra: str, episodes: int = 2, seconds: float = 1.0) -
         "--teleop.port=sim",
         "--teleop.id=test_leader",
         "--dataset.repo_id=local/session_test",
+        "--dataset.no_stamp=true",
         f"--dataset.root={root}",
         "--dataset.single_task=Pick up the cube",
         f"--dataset.num_episodes={episodes}",

@@ -2,7 +2,7 @@
 
 import pytest
 
-from hardware.errors import DeviceError
+from hardware.errors import ConfigError, DeviceError
 from hardware.feetech import calibration as files
 from hardware.feetech.bus import FeetechBus
 from hardware.feetech.calibration import MotorCalibration, NormMode, normalize, unnormalize
@@ -140,7 +140,7 @@ def test_finishing_with_a_joint_that_never_moved_is_an_error(arm, tmp_path):
     steps.start()
     steps.set_middle()
     steps.sample()
-    with pytest.raises(DeviceError, match="did not move"):
+    with pytest.raises(ConfigError, match="did not move"):
         steps.finish()
     assert not (tmp_path / "f.json").exists()
 

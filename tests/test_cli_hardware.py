@@ -86,8 +86,12 @@ def test_find_port_rejects_unknown_arguments():
 @pytest.mark.parametrize(
     "args, message",
     [
-        (["--robot.type=so101_follower"], "--robot.port is missing"),
-        (["--robot.colour=red"], "unknown argument '--robot.colour=red'"),
+        (["--robot.type=so101_follower"], "--robot.port is required for so101_follower"),
+        (
+            ["--robot.type=so101_follower", "--robot.colour=red"],
+            "unknown flag --robot.colour (so101_follower has no such setting)",
+        ),
+        (["--robot.colour=red"], "--robot.type is required; known types: so100_follower"),
         (["--robot.type=so999", "--robot.port=sim"], "unknown type 'so999'"),
         ([], "either --robot.type"),
     ],

@@ -129,7 +129,7 @@ def error_of(argv: list[str]) -> str:
             "--policy.device: 'gpu' is not a torch device; use cpu, cuda",
         ),
         (GOOD + ["--dataset.repo_id=a/b/c"], "--dataset.repo_id: 'a/b/c' is not a repo id"),
-        (GOOD + ["--dataset.fps=0"], "--dataset.fps: got 0; expected a positive number"),
+        (GOOD + ["--dataset.fps=0"], "--dataset.fps: got 0; expected frames per second from 1"),
         (GOOD + ["--dataset.num_episodes=0"], "--dataset.num_episodes: got 0; expected 1 or more"),
         (
             GOOD + ["--dataset.reset_time_s=-1"],
@@ -137,7 +137,9 @@ def error_of(argv: list[str]) -> str:
         ),
         (
             GOOD + ["--dataset.vcodec=vp9"],
-            "--dataset.vcodec: got 'vp9'; expected libsvtav1 or h264 or hevc",
+            "--dataset.vcodec: got 'vp9'; expected one of auto, libsvtav1, h264, hevc, libaom-av1, "
+            "h264_videotoolbox, hevc_videotoolbox, h264_nvenc, hevc_nvenc, h264_vaapi, h264_qsv, "
+            "av1",
         ),
         (GOOD + ["stray"], "unexpected argument 'stray'"),
         (GOOD + ["--config"], "--config: needs a path to a TOML profile"),

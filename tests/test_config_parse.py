@@ -31,9 +31,9 @@ def test_basic_usage_from_the_documentation_gets_lerobot_defaults():
     assert config.teleop is None
     d = config.dataset
     assert (d.fps, d.episode_time_s, d.reset_time_s, d.num_episodes) == (30, 60, 60, 50)
-    assert (d.video, d.push_to_hub, d.private, d.tags, d.root) == (True, True, False, None, None)
+    assert (d.video, d.push_to_hub, d.private, d.tags, d.root) == (True, True, None, None, None)
     assert (d.num_image_writer_processes, d.num_image_writer_threads_per_camera) == (0, 4)
-    assert (d.video_encoding_batch_size, d.vcodec) == (1, "libsvtav1")
+    assert (d.video_encoding_batch_size, d.rgb_encoder.vcodec) == (1, "libsvtav1")
     assert d.name == "dataset_name"
     assert (config.display_data, config.log, config.play_sounds) == (False, False, True)
     assert (config.resume, config.headless, config.keys, config.theme) == (False, False, {}, None)

@@ -114,6 +114,10 @@ class FakeFrames:
         self.encoder_backlog = 0
         self.can_remove = can_remove
         self.on_save = lambda: None
+        self.phases: list[str] = []
+
+    def phase_started(self, phase):
+        self.phases.append(phase.name)
 
     def start_episode(self):
         self.frames = 0
@@ -142,6 +146,7 @@ class FakeReports:
         self.steps: list = []
         self.telemetry: list[m.Telemetry] = []
         self.hot: list[str] = []
+        self.pushes: list[bool] = []
 
     def emit(self, event):
         self.events.append(event)
@@ -157,6 +162,9 @@ class FakeReports:
 
     def overheating(self, motor, temperature):
         self.hot.append(motor)
+
+    def push_dataset(self, asked):
+        self.pushes.append(asked)
 
     def of(self, kind):
         return [e for e in self.events if isinstance(e, kind)]

@@ -111,9 +111,10 @@ def test_a_new_dataset_on_an_existing_folder_is_refused(tmp_path):
 def test_default_root_follows_hf_lerobot_home(tmp_path, monkeypatch):
     monkeypatch.setenv("HF_LEROBOT_HOME", str(tmp_path / "home"))
     recorder = DatasetRecorder.create(None, "alice/x", 30, "so_follower", so_features(CAMERAS))
-    recorder.close()
     assert recorder.root == tmp_path / "home/alice/x"
     assert (tmp_path / "home/alice/x/meta/info.json").exists()
+    recorder.close()
+    assert not (tmp_path / "home/alice/x").exists()  # no episode saved: no half-dataset left
 
 
 def test_a_dataset_being_recorded_cannot_be_opened_or_pushed_meanwhile(tmp_path):

@@ -75,9 +75,11 @@ def test_a_signal_ends_the_session_cleanly(tmp_path, signame):
     _read_until(proc, "Recording episode 1", lines)
     proc.send_signal(getattr(signal, signame))
     out, err = proc.communicate(timeout=30)
-    assert proc.returncode == 130, err
+    assert proc.returncode == 128 + getattr(signal, signame), err
     assert "Session ended" in out
-    assert check_loadable(root)["total_episodes"] == 1
+    # every episode finished before the signal is kept (a slow save may still be reported later)
+    saved = sum(" saved: " in line for line in lines + out.splitlines())
+    assert saved >= 1 and check_loadable(root)["total_episodes"] == saved
 
 
 def test_keys_in_the_terminal_end_rerecord_and_stop(tmp_path):

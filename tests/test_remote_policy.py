@@ -189,7 +189,7 @@ def test_a_server_refusing_the_policy_is_one_line_with_its_reason(tmp_path):
         ("--policy.server=nowhere", "is not HOST:PORT"),
         ("--policy.server=host:99999", "is not HOST:PORT"),
         ("--policy.chunk_size_threshold=1.5", "a fraction from 0 to 1"),
-        ("--policy.aggregate=median", "weighted_average or latest_only"),
+        ("--policy.aggregate=median", "one of weighted_average, latest_only"),
         ("--policy.actions_per_chunk=0", "1 or more"),
     ],
 )

@@ -58,6 +58,7 @@ async def test_the_wizard_walks_every_page_saves_the_profile_and_starts(tmp_path
             seen.append(text.splitlines()[0].strip())
             if step == "robot":
                 assert "/dev/ttyACM0  servo ids 1, 2, 3, 4, 5, 6" in text
+                field(app, "robot.port").value = "sim"
                 field(app, "robot.id").value = "left_arm"
             if step == "cameras":
                 assert "/dev/video0    /dev/video0 640x480 @ 30 fps" in text
@@ -66,8 +67,13 @@ async def test_the_wizard_walks_every_page_saves_the_profile_and_starts(tmp_path
                 field(app, "teleop.type").value = "keyboard"
             if step == "dataset":
                 await pilot.press("ctrl+n")  # the task is still empty
-                assert "--dataset.single_task: required" in await wait_for_text(
+                assert "--dataset.repo_id is required" in await wait_for_text(
                     pilot, app, "required"
+                )
+                field(app, "dataset.repo_id").value = "local/stack"
+                await pilot.press("ctrl+n")  # the task is still empty
+                assert "--dataset.single_task is required" in await wait_for_text(
+                    pilot, app, "single_task is required"
                 )
                 field(app, "dataset.single_task").value = "Stack the cubes"
                 field(app, "dataset.num_episodes").value = "4"
@@ -126,13 +132,14 @@ async def test_bad_numbers_are_refused_on_their_page():
         for _ in range(4):
             await pilot.press("ctrl+n")
         await pilot.pause(0.05)
+        field(app, "dataset.repo_id").value = "me/stack"
         field(app, "dataset.single_task").value = "Stack"
         field(app, "dataset.fps").value = "thirty"
         await pilot.press("ctrl+n")
         await pilot.pause(0.05)
         assert "step 5/6: dataset" in screen_text(app)
         error = app.screen.query_one(f"#{field(app, 'dataset.fps').id}-error")
-        assert str(error.render()) == "--dataset.fps: 'thirty' is not a number"
+        assert str(error.render()) == "--dataset.fps: got 'thirty'; expected a whole number"
         await pilot.press("ctrl+b")
         await pilot.pause(0.05)
         assert "step 4/6: policy" in screen_text(app)

@@ -345,7 +345,7 @@ def display_data(config: Any) -> tuple[Callable[[m.Telemetry], None] | None, lis
 
     if not RerunStreamer.available():
         return None, [MISSING_NOTE]
-    streamer = RerunStreamer.open(config.dataset.repo_id)
+    streamer = RerunStreamer.for_session(config)
     return (streamer.log if streamer is not None else None), []
 
 

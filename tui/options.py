@@ -1,148 +1,150 @@
-"""Every option the session wizard asks for, declared once: name, type, default, help, choices.
+"""The session wizard's pages: which declared settings each page asks for, nothing more.
 
-The wizard derives its pages and fields from this table, turns the answers into the same flags
-the CLI takes (`--robot.type=…`) so that the CLI's own parser validates them, and writes the
-profile with `core.config.save_profile`.
+Every field's type, default, help and choices come from the settings' declarations
+(`core.config.declared`); the answers become the flags the CLI takes (`--robot.type=…`), and the
+CLI's own parser checks each page and then the whole session. Two fields are the wizard's own,
+declared below with `option()`: the cameras shorthand and where the profile is saved.
 """
 
 from __future__ import annotations
 
-import dataclasses
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from core.config.declared import Setting, device_settings, settings
+from core.config.parse import parse_part
+from core.config.tree import RecordConfig
+from hardware import option as declare
 from hardware.errors import ConfigError
-from hardware.registry import config_class, known_types
+
+
+@dataclass(kw_only=True)
+class WizardAnswers:
+    """What the wizard asks beyond the session's own settings."""
+
+    cameras: str = declare.option(
+        "front=sim",
+        help="name=source, comma-separated: 'sim', a /dev/video path or an index; empty for none",
+    )
+    profile: str = declare.option("lerecord_session.toml", help="where to save this profile")
+
+
+PAGES: dict[str, tuple[str, ...]] = {
+    "robot": ("robot.type", "robot.port", "robot.id"),
+    "cameras": ("cameras",),
+    "teleop": ("teleop.type", "teleop.port", "teleop.id"),
+    "policy": ("policy.path",),
+    "dataset": (
+        "dataset.repo_id",
+        "dataset.single_task",
+        "dataset.num_episodes",
+        "dataset.episode_time_s",
+        "dataset.reset_time_s",
+        "dataset.fps",
+    ),
+    "options": (
+        "dataset.video",
+        "dataset.push_to_hub",
+        "play_sounds",
+        "log",
+        "display_data",
+        "theme",
+        "profile",
+    ),
+}
+STEPS = tuple(PAGES)
+NOT_FLAGS = {"profile", "cameras"}
+NO_TELEOP = "none"
+_CAMERA_SIZE = {"width": 640, "height": 480, "fps": 30}
 
 
 @dataclass(frozen=True)
 class Option:
+    """One wizard field: a view of a declared setting."""
+
     name: str  # the flag without dashes: "robot.type", "dataset.num_episodes"
-    kind: type  # str, int, float, bool
-    default: Any
-    help: str
     step: str
-    choices: Callable[[], list[str]] | None = None
-    required: bool = False
+    setting: Setting
+
+    @property
+    def kind(self) -> type:
+        return self.setting.scalar or str
+
+    @property
+    def help(self) -> str:
+        return self.setting.option.help
+
+    @property
+    def required(self) -> bool:
+        return self.setting.required
+
+    @property
+    def default(self) -> Any:
+        """What the field starts with: the declared default (a device type: the declared
+        example; no teleoperator: "none"), else nothing."""
+        if self.name == "teleop.type" and self.setting.default is None:
+            return NO_TELEOP
+        if self.setting.device_kind:
+            return self.setting.option.example
+        return "" if self.setting.default is None else self.setting.default
+
+    def choices(self) -> list[str] | None:
+        if self.name == "theme":
+            from tui.themes import load_themes
+
+            return [theme.name for theme in load_themes()]
+        listed = self.setting.choices
+        if listed is not None and self.name == "teleop.type":
+            return [NO_TELEOP, *listed]
+        return listed
 
     @property
     def field_id(self) -> str:
         return "opt-" + self.name.replace(".", "-").replace("_", "-")
 
 
-def _robots() -> list[str]:
-    return known_types("robot")
+def _setting(name: str) -> Setting:
+    """The declaration behind a wizard field; a device's settings are those of its example
+    type (the SO arm a new user has)."""
+    group, _, rest = name.partition(".")
+    if name in NOT_FLAGS:
+        return next(s for s in settings(WizardAnswers) if s.flag == name)
+    top = {s.flag: s for s in settings(RecordConfig)}
+    if name in top:
+        return top[name]
+    device = top[group]
+    if rest == "type":
+        return device
+    found = device_settings(device.device_kind, device.option.example, group)
+    return next(s for s in found if s.flag == name)
 
 
-def _teleops() -> list[str]:
-    return ["none", *known_types("teleop")]
-
-
-def _themes() -> list[str]:
-    from tui.themes import theme_files
-
-    return list(theme_files())
-
-
-STEPS = ("robot", "cameras", "teleop", "policy", "dataset", "options")
-OPTIONS = (
-    Option("robot.type", str, "so101_follower", "the follower arm", "robot", _robots),
-    Option(
-        "robot.port",
-        str,
-        "sim",
-        "serial port of its servo bus ('sim': the emulator)",
-        "robot",
-        required=True,
-    ),
-    Option(
-        "robot.id",
-        str,
-        "my_follower",
-        "its name; selects its calibration file",
-        "robot",
-        required=True,
-    ),
-    Option(
-        "cameras",
-        str,
-        "front=sim",
-        "name=source, comma-separated: 'sim', a /dev/video path or an index; empty for none",
-        "cameras",
-    ),
-    Option(
-        "teleop.type",
-        str,
-        "so101_leader",
-        "how you drive the arm ('none' with a policy)",
-        "teleop",
-        _teleops,
-    ),
-    Option("teleop.port", str, "sim", "serial port of the leader arm", "teleop"),
-    Option("teleop.id", str, "my_leader", "its name; selects its calibration file", "teleop"),
-    Option(
-        "policy.path", str, "", "checkpoint folder or Hub repo id; empty to teleoperate", "policy"
-    ),
-    Option(
-        "dataset.repo_id",
-        str,
-        "local/my_dataset",
-        "<user>/<name> of the dataset",
-        "dataset",
-        required=True,
-    ),
-    Option("dataset.single_task", str, "", "what the arm does, in words", "dataset", required=True),
-    Option("dataset.num_episodes", int, 10, "episodes to record", "dataset"),
-    Option("dataset.episode_time_s", float, 60.0, "length of an episode (s)", "dataset"),
-    Option(
-        "dataset.reset_time_s",
-        float,
-        30.0,
-        "time to reset the scene between episodes (s)",
-        "dataset",
-    ),
-    Option("dataset.fps", int, 30, "control and recording rate (frames/s)", "dataset"),
-    Option("dataset.video", bool, True, "encode camera frames as video", "options"),
-    Option("dataset.push_to_hub", bool, False, "upload to the Hub at the end", "options"),
-    Option("play_sounds", bool, True, "spoken announcements", "options"),
-    Option("log", bool, False, "per-step inference logs (CSV)", "options"),
-    Option("display_data", bool, False, "also stream to a Rerun viewer", "options"),
-    Option("theme", str, "dark", "console colours", "options", _themes),
-    Option(
-        "profile",
-        str,
-        "lerecord_session.toml",
-        "where to save this profile",
-        "options",
-        required=True,
-    ),
+OPTIONS = tuple(
+    Option(name, step, _setting(name)) for step, names in PAGES.items() for name in names
 )
-NOT_FLAGS = {"profile", "cameras"}
 
 
 def options_of(step: str) -> list[Option]:
     return [o for o in OPTIONS if o.step == step]
 
 
-def convert(option: Option, text: str) -> Any:
-    """The typed value of a field, or ConfigError naming the field and what it takes."""
-    text = text.strip()
-    if option.required and not text:
-        raise ConfigError(f"--{option.name}: required; give {option.help}")
-    if option.kind is bool:
-        return text.lower() in ("1", "true", "yes", "on") if isinstance(text, str) else bool(text)
-    if option.kind in (int, float) and text:
-        try:
-            value = option.kind(text)
-        except ValueError:
-            raise ConfigError(f"--{option.name}: {text!r} is not a number") from None
-        if value <= 0:
-            raise ConfigError(f"--{option.name}: must be positive, got {text}")
-        return value
-    if option.choices is not None and text not in option.choices():
-        raise ConfigError(f"--{option.name}: {text!r} is not one of {', '.join(option.choices())}")
-    return text
+def check_page(step: str, values: dict[str, Any]) -> None:
+    """Raise the CLI's ConfigError for what this page says wrong (the parts of the session its
+    fields belong to are parsed from the answers, as `lerecord record` would)."""
+    if step == "cameras":
+        parse_cameras(str(values.get("cameras", "")))
+    if step == "options" and not str(values.get("profile", "")).strip():
+        raise ConfigError("--profile: empty; give the file to save this profile in")
+    argv = to_argv(values)
+    parts = {o.name.split(".")[0] for o in options_of(step) if o.name not in NOT_FLAGS}
+    if step == "cameras":
+        parts.add("robot")
+    for part in sorted(parts):
+        if part == "teleop" and values.get("teleop.type") == NO_TELEOP:
+            continue
+        if part == "policy" and not str(values.get("policy.path", "")).strip():
+            continue
+        parse_part(argv, part)
 
 
 def parse_cameras(text: str) -> dict[str, dict[str, Any]]:
@@ -154,25 +156,19 @@ def parse_cameras(text: str) -> dict[str, dict[str, Any]]:
         if not name.isidentifier() or not source:
             raise ConfigError(f"--cameras: {item!r} should be name=source, e.g. front=sim")
         if source == "sim":
-            cameras[name] = {"type": "sim", "width": 640, "height": 480, "fps": 30}
+            cameras[name] = {"type": "sim", **_CAMERA_SIZE}
         else:
             where: Any = int(source) if source.isdigit() else source
-            cameras[name] = {
-                "type": "opencv",
-                "index_or_path": where,
-                "width": 640,
-                "height": 480,
-                "fps": 30,
-            }
+            cameras[name] = {"type": "opencv", "index_or_path": where, **_CAMERA_SIZE}
     return cameras
 
 
-def device_settings(kind: str, type_: str) -> set[str]:
-    """The settings a device type takes (`port`, `id` …), from its config dataclass."""
-    try:
-        return {f.name for f in dataclasses.fields(config_class(kind, type_))}
-    except ConfigError:
-        return set()
+def _takes(kind: str, type_: str, name: str) -> bool:
+    """Whether a device of this type has the setting `name` ("robot.port")."""
+    device = _setting(kind)
+    if type_ not in (device.choices or []):
+        return False
+    return any(s.flag == name for s in device_settings(device.device_kind, type_, kind))
 
 
 def to_argv(values: dict[str, Any]) -> list[str]:
@@ -183,12 +179,11 @@ def to_argv(values: dict[str, Any]) -> list[str]:
         if option.name in NOT_FLAGS or value in ("", None):
             continue
         kind, _, setting = option.name.partition(".")
-        if kind in ("robot", "teleop") and setting != "type":
-            type_ = values.get(f"{kind}.type", "none")
-            if setting not in device_settings(kind, type_):
-                continue
-        if option.name.startswith("teleop.") and values.get("teleop.type") == "none":
+        if option.name.startswith("teleop.") and values.get("teleop.type") == NO_TELEOP:
             continue
+        if kind in ("robot", "teleop") and setting != "type":
+            if not _takes(kind, str(values.get(f"{kind}.type", "")), option.name):
+                continue
         argv.append(f"--{option.name}={str(value).lower() if option.kind is bool else value}")
     cameras = parse_cameras(values.get("cameras", ""))
     if cameras:

@@ -9,12 +9,11 @@ define the same domain variables, so switching themes never leaves a widget with
 from __future__ import annotations
 
 import re
-from importlib import resources
-from pathlib import Path
 
 from textual.theme import Theme
 
 from hardware.errors import ConfigError
+from themes import theme_files
 
 BASE_FIELDS = {
     "primary",
@@ -61,11 +60,6 @@ def theme_from_tcss(name: str, text: str) -> Theme:
     return Theme(name=name, dark=dark, variables=variables, **base)
 
 
-def theme_files() -> dict[str, Path]:
-    folder = Path(str(resources.files("themes")))
-    return {path.stem: path for path in sorted(folder.glob("*.tcss"))}
-
-
 def load_themes() -> list[Theme]:
     """All shipped themes, the default first."""
     files = theme_files()
@@ -74,6 +68,7 @@ def load_themes() -> list[Theme]:
 
 
 def check_theme_name(name: str) -> str:
-    if name not in theme_files():
-        raise ConfigError(f"theme: unknown theme {name!r}; known: {', '.join(theme_files())}")
+    from core.config.tree import check_theme
+
+    check_theme(name)
     return name

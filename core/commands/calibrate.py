@@ -12,43 +12,49 @@ from __future__ import annotations
 import os
 import select
 import sys
+from dataclasses import dataclass
 
 from core.calibration import open_for_calibration, range_table
+from core.config.help import command_help, help_request
+from core.config.parse import parse_flags
+from hardware.base import RobotConfig, TeleoperatorConfig
 from hardware.errors import ConfigError
+from hardware.option import option
+from hardware.registry import known_types
 
-GROUPS = ("robot", "teleop")
-KEYS = ("type", "port", "id")
 SAMPLE_PERIOD_S = 0.02  # 50 Hz, as lerobot
+SUMMARY = "calibrate an SO arm (follower or leader) and write lerobot's calibration file"
+USAGE = """lerecord calibrate --robot.type=TYPE --robot.port=PORT --robot.id=NAME
+       lerecord calibrate --teleop.type=TYPE --teleop.port=PORT --teleop.id=NAME"""
 
 
-def parse(argv: list[str]) -> tuple[str, dict[str, str]]:
-    """`--robot.type=x --robot.port y …` → ("robot", {"type": "x", "port": "y", …})."""
-    values: dict[str, dict[str, str]] = {}
-    args = list(argv)
-    while args:
-        arg = args.pop(0)
-        name, eq, value = arg.partition("=")
-        group, _, key = name.removeprefix("--").partition(".")
-        if not arg.startswith("--") or group not in GROUPS or key not in KEYS:
+@dataclass(kw_only=True)
+class CalibrateFlags:
+    """What `lerecord calibrate` takes: one arm, with the settings it has in a session."""
+
+    robot: RobotConfig | None = option(
+        None, help="the follower arm to calibrate", choices=lambda: known_types("robot")
+    )
+    teleop: TeleoperatorConfig | None = option(
+        None, help="or the leader arm to calibrate", choices=lambda: known_types("teleop")
+    )
+
+    def __post_init__(self) -> None:
+        if (self.robot is None) == (self.teleop is None):
             raise ConfigError(
-                f"calibrate: unknown argument {arg!r}; use --robot.type/port/id or "
-                "--teleop.type/port/id"
+                "calibrate: give either --robot.type=… or --teleop.type=… (with .port and .id)"
             )
-        if not eq:
-            if not args:
-                raise ConfigError(f"calibrate: {name} needs a value")
-            value = args.pop(0)
-        values.setdefault(group, {})[key] = value
-    if len(values) != 1:
-        raise ConfigError(
-            "calibrate: give either --robot.type=… or --teleop.type=… (with .port and .id)"
-        )
-    group, fields = next(iter(values.items()))
-    if "type" not in fields:
-        raise ConfigError(f"calibrate: --{group}.type is missing")
-    if "port" not in fields:
-        raise ConfigError(f"calibrate: --{group}.port is missing (a serial port, or `sim`)")
-    return group, fields
+
+
+def parse(argv: list[str]) -> RobotConfig | TeleoperatorConfig:
+    """`--robot.type=x --robot.port y …` → the arm's config."""
+    flags = parse_flags(CalibrateFlags, argv, profiles=False)
+    return flags.robot or flags.teleop
+
+
+def help(argv: list[str]) -> str:
+    given, wanted = help_request(argv)
+    return command_help(USAGE, SUMMARY, CalibrateFlags, given, wanted, __doc__.split("\n\n")[1])
 
 
 class _Keyboard:
@@ -71,11 +77,11 @@ class _Keyboard:
 
 
 def main(argv: list[str]) -> int:
-    group, fields = parse(argv)
+    config = parse(argv)
     keys = _Keyboard(sys.stdin.fileno())
     out = sys.stdout
     live = out.isatty()
-    device, steps = open_for_calibration(group, fields["type"], fields["port"], fields.get("id"))
+    device, steps = open_for_calibration(config)
     try:
         if steps.existing is not None:
             print(
@@ -90,7 +96,7 @@ def main(argv: list[str]) -> int:
                 return 0
         steps.start()
         print(
-            f"Move {fields['type']} to the middle of its range of motion and press ENTER...",
+            f"Move {config.type} to the middle of its range of motion and press ENTER...",
             flush=True,
         )
         keys.line()

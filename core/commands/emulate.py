@@ -9,9 +9,19 @@ interrupted. Lines typed on stdin inject faults (`silent 3`, `corrupt 2 5`, `ove
 
 from __future__ import annotations
 
+from core.config.help import command_help
 from hardware.errors import ConfigError
 from hardware.sim import serve
 from hardware.sim.arms import ARM_TYPES
+
+SUMMARY = "serve a simulated arm's servo bus (or a LeKiwi host) for other programs"
+USAGE = "lerecord emulate TYPE"
+
+
+def help(argv: list[str]) -> str:
+    types = f"TYPE: {', '.join(ARM_TYPES)} (lekiwi: a whole LeKiwi host)"
+    details = __doc__.split("\n\n", 1)[1]
+    return command_help(USAGE, SUMMARY, None, epilog=f"{types}\n\n{details}")
 
 
 def main(argv: list[str]) -> int:

@@ -9,35 +9,42 @@ from __future__ import annotations
 
 import argparse
 import json
+from dataclasses import dataclass
 from pathlib import Path
 
 import cv2
 
+from core.config.declared import settings
+from core.config.help import command_help
 from hardware.cameras.discovery import DEVICE_GLOB, CameraInfo, find_cameras, grab_frame, probe
 from hardware.errors import ConfigError, DeviceError
+from hardware.option import option
 
 KINDS = ("opencv", "sim")
+SUMMARY = "list the cameras that open, with their size and rate, and save a picture of each"
+USAGE = "lerecord find-cameras [opencv|sim|realsense|PATH] [--output-dir=DIR]"
+
+
+@dataclass(kw_only=True)
+class FindCamerasFlags:
+    output_dir: Path = option(
+        Path("outputs/captured_images"), help="where to save the pictures"
+    )
+
+
+def help(argv: list[str]) -> str:
+    kinds = (
+        "Which cameras: opencv (default: USB cameras), sim (the simulated camera), realsense "
+        "(Intel RealSense, needs the realsense extra), or one device or video file path."
+    )
+    return command_help(USAGE, SUMMARY, FindCamerasFlags, epilog=kinds)
 
 
 def main(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser(
-        prog="lerecord find-cameras",
-        description="List the cameras that open, with their default resolution and frame rate, "
-        "and save one picture from each.",
-    )
-    parser.add_argument(
-        "kind",
-        nargs="?",
-        default="opencv",
-        help="opencv (default: USB cameras), sim (the simulated camera), realsense (Intel "
-        "RealSense, needs the realsense extra), or one device or video file path to try",
-    )
-    parser.add_argument(
-        "--output-dir",
-        type=Path,
-        default=Path("outputs/captured_images"),
-        help="where to save the pictures (default: outputs/captured_images)",
-    )
+    parser = argparse.ArgumentParser(prog="lerecord find-cameras", add_help=False)
+    parser.add_argument("kind", nargs="?", default="opencv")
+    (output_dir,) = settings(FindCamerasFlags)
+    parser.add_argument("--output-dir", "--output_dir", type=Path, default=output_dir.default)
     args = parser.parse_args(argv)
     if args.kind == "realsense":
         return _find_realsense(args.output_dir)

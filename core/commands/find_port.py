@@ -7,8 +7,26 @@ then pings each at 1 Mbps and shows the servo ids that answered.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
+from core.config.help import command_help
 from hardware.errors import ConfigError
 from hardware.feetech.discovery import find_servo_ports
+from hardware.option import option
+
+SUMMARY = "list the serial ports and which of them are servo buses"
+USAGE = "lerecord find-port [--port=PATH …]"
+
+
+@dataclass(kw_only=True)
+class FindPortFlags:
+    port: str | None = option(
+        None, help="also probe this port (an emulator's pseudo-terminal); give it again for more"
+    )
+
+
+def help(argv: list[str]) -> str:
+    return command_help(USAGE, SUMMARY, FindPortFlags, epilog=__doc__.split("\n\n", 1)[1])
 
 
 def main(argv: list[str]) -> int:

@@ -8,11 +8,34 @@ import argparse
 import json
 import logging
 import sys
+from dataclasses import dataclass
 
+from core.config.declared import settings
+from core.config.help import command_help
 from core.dataset.hub import HubUploadError, check_hub, push_dataset
 from hardware.errors import ConfigError
+from hardware.option import option
 
 logger = logging.getLogger(__name__)
+SUMMARY = "upload a recorded dataset to the Hugging Face Hub (the retry after a failed upload)"
+USAGE = "lerecord push REPO_ID [--root=PATH] [--private=true|false] [--tags='[\"a\", \"b\"]']"
+
+
+@dataclass(kw_only=True)
+class PushFlags:
+    """`lerecord push`'s flags (each also spelled as in a session: `--dataset.root`)."""
+
+    root: str | None = option(
+        None, help="the dataset's folder; default ~/.cache/huggingface/lerobot/<repo_id>"
+    )
+    private: bool | None = option(
+        None, help="make the repository private (none: the organisation's default)"
+    )
+    tags: list[str] | None = option(None, help="tags of the dataset: a JSON list or a,b,c")
+
+
+def help(argv: list[str]) -> str:
+    return command_help(USAGE, SUMMARY, PushFlags)
 
 
 def _bool(value: str) -> bool:
@@ -36,9 +59,12 @@ def _tags(value: str) -> list[str]:
 def main(argv: list[str], api=None) -> int:
     parser = argparse.ArgumentParser(prog="lerecord push", description=__doc__.split("\n")[0])
     parser.add_argument("repo_id")
-    parser.add_argument("--root", "--dataset.root", dest="root", default=None)
-    parser.add_argument("--private", "--dataset.private", dest="private", type=_bool, default=None)
-    parser.add_argument("--tags", "--dataset.tags", dest="tags", type=_tags, default=None)
+    readers = {"root": str, "private": _bool, "tags": _tags}
+    for setting in settings(PushFlags):
+        name = setting.flag
+        parser.add_argument(
+            f"--{name}", f"--dataset.{name}", dest=name, type=readers[name], default=setting.default
+        )
     args = parser.parse_args(argv)
     check_hub(args.repo_id, args.private, api=api, recording=False)
     try:

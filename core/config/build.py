@@ -12,14 +12,14 @@ import dataclasses
 import difflib
 import enum
 import json
-import re
 import types
 from pathlib import PurePath
-from typing import Any, Literal, Union, get_args, get_origin, get_type_hints
+from typing import Any, ClassVar, Literal, Union, get_args, get_origin, get_type_hints
 
 from hardware import registry
 from hardware.base import CameraConfig, DeviceConfig, RobotConfig, TeleoperatorConfig
 from hardware.errors import ConfigError
+from hardware.option import declared
 
 _KINDS: dict[type, registry.Kind] = {
     RobotConfig: "robot",
@@ -28,16 +28,24 @@ _KINDS: dict[type, registry.Kind] = {
 }
 _TRUE = ("true", "yes", "on", "1")
 _FALSE = ("false", "no", "off", "0")
-_EXAMPLES = {
-    "robot.type": "so101_follower",
-    "robot.port": "/dev/ttyACM0",
-    "teleop.port": "/dev/ttyACM1",
-    "dataset.repo_id": "username/pick_place",
-    "dataset.single_task": '"Pick up the cube"',
-    "policy.path": "username/act_policy",
-    "index_or_path": "0",
-    "port": "/dev/ttyACM0",
-}
+
+
+@dataclasses.dataclass(kw_only=True)
+class Choice:
+    """A config table chosen by its `type` among the subclasses of a base (`--strategy.type=`),
+    as the hardware registry chooses a device config; `flag` names the table in messages."""
+
+    type: ClassVar[str] = ""
+    flag: ClassVar[str] = ""
+
+    @classmethod
+    def variants(cls) -> dict[str, type]:
+        out: dict[str, type] = {}
+        for sub in cls.__subclasses__():
+            if sub.type:
+                out[sub.type] = sub
+            out.update(sub.variants())
+        return out
 
 
 class Mismatch(ConfigError):
@@ -55,17 +63,19 @@ def init_fields(cls: type) -> dict[str, dataclasses.Field]:
 
 def build(cls: type, raw: dict[str, Any], path: str) -> Any:
     """Build dataclass `cls` from the dict `raw`; `path` is its dotted flag prefix ("" at top)."""
-    hints = _hints(cls)
+    hints = field_hints(cls)
     fields = init_fields(cls)
     device = issubclass(cls, DeviceConfig)
+    typed = device or issubclass(cls, Choice)
     kwargs = {}
     for key, value in raw.items():
-        if device and key == "type":
+        if typed and key == "type":
             continue
         if key not in fields:
             raise ConfigError(unknown_flag(_join(path, key), value, cls, path))
         f = fields[key]
         kwargs[f.name] = _inner(value, hints[f.name], _join(path, key))
+        _check_choice(f, kwargs[f.name], _join(path, key))
     for key, f in fields.items():
         required = f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
         if required and f.name not in kwargs:
@@ -73,8 +83,10 @@ def build(cls: type, raw: dict[str, Any], path: str) -> Any:
                 kwargs[f.name] = convert({}, hints[f.name], _join(path, key))
                 continue
             flag = _join(path, key)
-            plain = re.sub(r"\[\d+\]", "", flag)
-            example = _EXAMPLES.get(plain) or _EXAMPLES.get(plain.rsplit(".", 1)[-1])
+            option = declared(f)
+            example = option.example if option else None
+            if example and " " in example:
+                example = f'"{example}"'
             hint = f" (e.g. --{flag}={example})" if example and "[" not in flag else ""
             owner = f" for {cls.type}" if device and cls.type else ""
             raise ConfigError(f"--{flag} is required{owner}{hint}")
@@ -84,10 +96,23 @@ def build(cls: type, raw: dict[str, Any], path: str) -> Any:
         message = str(error).splitlines()[0] if str(error) else type(error).__name__
         if message.startswith("--") or not path:
             raise ConfigError(message) from None
+        named, colon, rest = message.partition(": ")
+        if colon and named in fields:  # "vcodec: got …" from the class: --path.vcodec
+            raise ConfigError(f"--{path}.{named}: {rest}") from None
         raise ConfigError(f"--{path}: {message}") from None
 
 
-def _hints(cls: type) -> dict[str, Any]:
+def _check_choice(f: dataclasses.Field, value: Any, flag: str) -> None:
+    """A plain value must be one of the field's declared choices (when it declares some)."""
+    option = declared(f)
+    if option is None or option.choices is None or not isinstance(value, (str, int)):
+        return
+    choices = option.choice_list() or []
+    if str(value) not in choices:
+        raise ConfigError(_bad(flag, value, "one of " + ", ".join(choices)))
+
+
+def field_hints(cls: type) -> dict[str, Any]:
     """The fields' types; a hint that cannot be resolved takes the value as given."""
     try:
         return get_type_hints(cls)
@@ -151,6 +176,8 @@ def _inner(value: Any, hint: Any, flag: str) -> Any:
 
 
 def _device_class(hint: type, table: dict, flag: str) -> type:
+    if isinstance(hint, type) and issubclass(hint, Choice) and not hint.type:
+        return _choice(hint, table, flag)
     kind = _KINDS.get(hint)
     if kind is None:
         return hint
@@ -164,6 +191,17 @@ def _device_class(hint: type, table: dict, flag: str) -> type:
         return registry.config_class(kind, type_)
     except ImportError as error:
         raise ConfigError(f"--{flag}.type: {type_} is not available here ({error})") from None
+
+
+def _choice(base: type[Choice], table: dict, flag: str) -> type:
+    variants = base.variants()
+    type_ = table.get("type")
+    known = ", ".join(variants)
+    if not type_:
+        raise ConfigError(f"--{flag}.type is required; known types: {known}")
+    if type_ not in variants:
+        raise ConfigError(f"--{flag}.type: unknown type {type_!r}; known types: {known}")
+    return variants[type_]
 
 
 def _union(value: Any, members: tuple, flag: str) -> Any:
@@ -228,16 +266,50 @@ def parse_structured(text: str, flag: str, hint: str = "") -> Any:
     """A flag's JSON value, or the YAML flow style draccus also takes in lerobot's docs
     (`--robot.cameras="{ front: {type: opencv, index_or_path: 0}}"`)."""
     try:
-        return json.loads(text)
+        value = json.loads(text, object_pairs_hook=_no_duplicates(flag))
+    except RecursionError:
+        raise ConfigError(f"--{flag}: nested too deeply; at most {MAX_DEPTH} levels") from None
     except json.JSONDecodeError as error:
         import yaml
 
         try:
-            return yaml.safe_load(text)
-        except yaml.YAMLError:
+            value = yaml.safe_load(text)
+        except (yaml.YAMLError, RecursionError):
             raise ConfigError(
                 f"--{flag}: invalid JSON ({error.msg} at column {error.colno}){hint}"
             ) from None
+    check_depth(value, flag)
+    return value
+
+
+MAX_DEPTH = 32  # no configuration value is nested deeper; deeper is garbage, not a session
+
+
+def check_depth(value: Any, flag: str) -> None:
+    """ConfigError for a value nested more than MAX_DEPTH levels (no RecursionError later)."""
+    level = [value]
+    for _ in range(MAX_DEPTH):
+        level = [
+            child
+            for node in level
+            if isinstance(node, (dict, list))
+            for child in (node.values() if isinstance(node, dict) else node)
+        ]
+        if not level:
+            return
+    raise ConfigError(f"--{flag}: nested too deeply; at most {MAX_DEPTH} levels")
+
+
+def _no_duplicates(flag: str):
+    def pairs(items: list[tuple[str, Any]]) -> dict[str, Any]:
+        seen: dict[str, Any] = {}
+        for key, value in items:
+            if key in seen:
+                raise ConfigError(f"--{flag}: {key!r} is given twice; give each key once")
+            seen[key] = value
+        return seen
+
+    return pairs
 
 
 def _bad(flag: str, value: Any, accepted: str) -> str:
@@ -284,8 +356,8 @@ def unknown_flag(flag: str, value: Any, cls: type, path: str) -> str:
 
 def known_flags(cls: type, deep: bool = False, prefix: str = "") -> list[str]:
     """Dotted flag names of `cls` (with `deep`, of its nested config tables too)."""
-    hints = _hints(cls)
-    names = [_join(prefix, "type")] if issubclass(cls, DeviceConfig) else []
+    hints = field_hints(cls)
+    names = [_join(prefix, "type")] if issubclass(cls, (DeviceConfig, Choice)) else []
     for key, f in init_fields(cls).items():
         names.append(_join(prefix, key))
         if deep:

@@ -16,7 +16,7 @@ import tempfile
 from pathlib import Path, PurePath
 from typing import Any
 
-from core.config.build import flag_name
+from core.config.build import Choice, flag_name
 from core.config.tree import RecordConfig
 from hardware.base import DeviceConfig
 
@@ -49,7 +49,7 @@ def _plain(obj: Any) -> Any:
     """Dataclasses to dicts of non-default settings; paths, enums and tuples to TOML values."""
     if dataclasses.is_dataclass(obj):
         out: dict[str, Any] = {}
-        if isinstance(obj, DeviceConfig):
+        if isinstance(obj, (DeviceConfig, Choice)):
             out["type"] = obj.type
         for f in dataclasses.fields(obj):
             if not f.init:

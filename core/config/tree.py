@@ -8,15 +8,22 @@ wizard) is held to the same rules as one parsed from flags.
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
 
+from core.dataset.video_encoder import VCODECS, VideoSettings
 from core.policy.schedule import AGGREGATES
+from hardware import registry
 from hardware.base import RobotConfig, TeleoperatorConfig
 from hardware.errors import ConfigError
 from hardware.option import option
 
-VCODECS = ("libsvtav1", "h264", "hevc")
+DISPLAY_MODES = ("rerun", "foxglove")  # lerobot's; lerecord streams to Rerun only
+MAX_FPS = 240  # above this the servo bus (a read and a write per step) and encoders fall behind
+MAX_PHASE_S = 24 * 3600.0  # an episode or a reset longer than a day is a typo
 _DEVICE = re.compile(r"^(cpu|mps|cuda(:\d+)?|xpu(:\d+)?)$")
 _REPO_PART = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 _SERVER = re.compile(r"^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._-]+):(\d{1,5})$")
@@ -24,10 +31,13 @@ _SERVER = re.compile(r"^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._-]+):(\d{1,5})$")
 
 @dataclass(kw_only=True)
 class PolicyConfig:
-    path: str  # a Hugging Face Hub repo id or a local checkpoint folder
-    device: str = "cpu"
-    use_amp: bool = False
-    async_: bool = True  # `--policy.async`: compute the next chunk ahead of need
+    path: str = option(
+        help="the trained policy: a Hugging Face Hub repo id or a local checkpoint folder",
+        example="username/act_policy",
+    )
+    device: str = option("cpu", help="torch device the policy runs on: cpu, cuda, cuda:N or mps")
+    use_amp: bool = option(False, help="run the policy in automatic mixed precision")
+    async_: bool = option(True, help="compute the next action chunk ahead of need")
     server: str | None = option(
         None,
         help="run the policy on lerobot's policy server at HOST:PORT "
@@ -56,6 +66,14 @@ class PolicyConfig:
         choices=tuple(AGGREGATES),
         group="policy server",
     )
+
+    def overrides(self) -> dict[str, Any]:
+        """Checkpoint config fields the command line replaces (rollout's `--policy.*`)."""
+        return {}
+
+    def revision(self) -> str | None:
+        """The Hub revision of the checkpoint (None: the newest)."""
+        return None
 
     def __post_init__(self) -> None:
         if not self.path:
@@ -93,21 +111,54 @@ class PolicyConfig:
 
 @dataclass(kw_only=True)
 class DatasetConfig:
-    repo_id: str  # "<user>/<name>"
-    single_task: str
-    root: str | None = None  # default ~/.cache/huggingface/lerobot/<repo_id>
-    fps: int = 30
-    episode_time_s: float = 60
-    reset_time_s: float = 60
-    num_episodes: int = 50
-    video: bool = True
-    push_to_hub: bool = True
-    private: bool = False
-    tags: list[str] | None = None
-    num_image_writer_processes: int = 0
-    num_image_writer_threads_per_camera: int = 4
-    video_encoding_batch_size: int = 1
-    vcodec: str = "libsvtav1"
+    repo_id: str = option(
+        help="the dataset's name, <user>/<name>", example="username/pick_place"
+    )
+    single_task: str = option(
+        help="what the robot does in every episode, in a sentence", example="Pick up the cube"
+    )
+    root: str | None = option(
+        None, help="folder of the dataset; default ~/.cache/huggingface/lerobot/<repo_id>"
+    )
+    fps: int = option(30, help="frames per second of the control loop and recording", unit="Hz")
+    episode_time_s: float = option(60, help="length of each episode", unit="s")
+    reset_time_s: float = option(
+        60, help="time to reset the scene after each episode (0: none)", unit="s"
+    )
+    num_episodes: int = option(50, help="number of episodes to record")
+    video: bool = option(True, help="encode camera frames as MP4 video (else PNG images)")
+    push_to_hub: bool = option(True, help="upload the dataset to the Hugging Face Hub at the end")
+    private: bool | None = option(
+        None, help="make the dataset private on the Hub (none: the organisation's default)"
+    )
+    tags: list[str] | None = option(None, help='tags of the dataset on the Hub, \'["a", "b"]\'')
+    num_image_writer_processes: int = option(
+        0, help="image-writer subprocesses (lerobot's; lerecord encodes in threads)"
+    )
+    num_image_writer_threads_per_camera: int = option(
+        4, help="image-writer threads per camera (lerobot's; lerecord encodes in threads)"
+    )
+    video_encoding_batch_size: int = option(
+        1, help="episodes recorded before their videos are encoded"
+    )
+    rgb_encoder: VideoSettings = option(
+        default_factory=VideoSettings, help="encoder of the camera videos"
+    )
+    vcodec: str | None = option(
+        None, help="lerobot 0.5's name for --dataset.rgb_encoder.vcodec", choices=VCODECS
+    )
+    streaming_encoding: bool = option(
+        False, help="encode while recording (lerecord always does; false prints a note)"
+    )
+    encoder_queue_maxsize: int = option(
+        30, help="camera frames waiting for the encoder before frames are dropped", unit="frames"
+    )
+    encoder_threads: int | None = option(
+        None, help="threads per video encoder (none: num_image_writer_threads_per_camera)"
+    )
+    no_stamp: bool = option(
+        False, help="keep repo_id as given (else _YYYYmmdd_HHMMSS is appended to a new one)"
+    )
 
     def __post_init__(self) -> None:
         parts = self.repo_id.split("/")
@@ -118,18 +169,24 @@ class DatasetConfig:
             )
         if not self.single_task.strip():
             raise ConfigError("--dataset.single_task: empty; describe the task in a sentence")
-        _check(self.fps > 0, "--dataset.fps", self.fps, "a positive number of frames per second")
+        _check_utf8("--dataset.single_task", self.single_task)
         _check(
-            self.episode_time_s > 0,
-            "--dataset.episode_time_s",
-            self.episode_time_s,
-            "a positive number of seconds",
+            0 < self.fps <= MAX_FPS,
+            "--dataset.fps",
+            self.fps,
+            f"frames per second from 1 to {MAX_FPS} (what the servo bus and encoders keep up with)",
         )
         _check(
-            self.reset_time_s >= 0,
+            math.isfinite(self.episode_time_s) and 0 < self.episode_time_s <= MAX_PHASE_S,
+            "--dataset.episode_time_s",
+            self.episode_time_s,
+            f"a positive number of seconds, at most {MAX_PHASE_S:.0f} (a day)",
+        )
+        _check(
+            math.isfinite(self.reset_time_s) and 0 <= self.reset_time_s <= MAX_PHASE_S,
             "--dataset.reset_time_s",
             self.reset_time_s,
-            "zero or more seconds",
+            f"zero or more seconds, at most {MAX_PHASE_S:.0f} (a day)",
         )
         _check(self.num_episodes >= 1, "--dataset.num_episodes", self.num_episodes, "1 or more")
         for name in ("num_image_writer_processes", "num_image_writer_threads_per_camera"):
@@ -141,30 +198,96 @@ class DatasetConfig:
             self.video_encoding_batch_size,
             "1 or more",
         )
-        _check(self.vcodec in VCODECS, "--dataset.vcodec", self.vcodec, " or ".join(VCODECS))
+        _check(
+            self.encoder_queue_maxsize >= 1,
+            "--dataset.encoder_queue_maxsize",
+            self.encoder_queue_maxsize,
+            "1 or more",
+        )
+        if self.encoder_threads is not None:
+            _check(
+                self.encoder_threads >= 1,
+                "--dataset.encoder_threads",
+                self.encoder_threads,
+                "1 or more, or none",
+            )
+        if self.vcodec is not None:  # the old name: it sets the encoder's codec
+            given = self.rgb_encoder.vcodec
+            if given != VideoSettings().vcodec and given != self.vcodec:
+                raise ConfigError(
+                    f"--dataset.vcodec={self.vcodec} disagrees with "
+                    f"--dataset.rgb_encoder.vcodec={given}; give one of them"
+                )
+            self.rgb_encoder = self.rgb_encoder.with_codec(self.vcodec)
 
     @property
     def name(self) -> str:
         """The part of `repo_id` after the `/` (names the inference-log folder)."""
         return self.repo_id.rsplit("/", 1)[-1]
 
+    def stamp_repo_id(self, now: datetime) -> None:
+        """Name a new dataset as lerobot 0.6 does: `_YYYYmmdd_HHMMSS` appended to `repo_id`, so
+        each session records a dataset of its own (unless `no_stamp`; never on resume)."""
+        if not self.no_stamp:
+            self.repo_id = f"{self.repo_id}_{now:%Y%m%d_%H%M%S}"
+
 
 Teleop = TeleoperatorConfig | list[TeleoperatorConfig] | None
 
 
+def _robots() -> list[str]:
+    return registry.known_types("robot")
+
+
+def _teleops() -> list[str]:
+    return registry.known_types("teleop")
+
+
 @dataclass(kw_only=True)
 class RecordConfig:
-    robot: RobotConfig
-    teleop: Teleop = None
-    policy: PolicyConfig | None = None
-    dataset: DatasetConfig
-    display_data: bool = False
-    log: bool = False
-    play_sounds: bool = True
-    resume: bool = False
-    headless: bool = False
-    keys: dict[str, str] = field(default_factory=dict)  # console binding id -> key
-    theme: str | None = None  # console theme name; None: the app's default
+    robot: RobotConfig = option(
+        help="the robot that records",
+        choices=_robots,
+        example="so101_follower",
+    )
+    teleop: Teleop = option(
+        None,
+        help="what drives the robot: --teleop.type (a leader arm, keyboard, gamepad) or a list",
+        choices=_teleops,
+        example="so101_leader",
+    )
+    policy: PolicyConfig | None = option(
+        None, help="a trained policy that drives the robot instead of (or with) a teleoperator"
+    )
+    dataset: DatasetConfig = option(help="the dataset recorded")
+    display_data: bool = option(
+        False, help="stream cameras and joints to a Rerun viewer", group="display"
+    )
+    display_mode: str = option(
+        "rerun",
+        help="the viewer (foxglove: not in lerecord)",
+        choices=DISPLAY_MODES,
+        group="display",
+    )
+    display_ip: str | None = option(
+        None, help="address of a remote Rerun viewer (none: start one here)", group="display"
+    )
+    display_port: int | None = option(
+        None, help="gRPC port of that remote viewer (Rerun's default: 9876)", group="display"
+    )
+    display_compressed_images: bool = option(
+        False, help="send camera pictures as JPEG (always, to a remote viewer)", group="display"
+    )
+    log: bool = option(False, help="write per-step inference logs (CSV) beside the dataset")
+    play_sounds: bool = option(True, help="speak the session's events aloud")
+    resume: bool = option(False, help="add episodes to an existing dataset")
+    headless: bool = option(False, help="plain log lines instead of the console")
+    keys: dict[str, str] = option(
+        default_factory=dict, help='console keys remapped, \'{"binding id": "key"}\''
+    )
+    theme: str | None = option(None, help="console theme: a theme file's name (none: dark)")
+    # Set by `lerecord rollout` (core.config.rollout): the strategy whose phase plan runs.
+    rollout: Any = field(default=None, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if self.teleop is None and self.policy is None:
@@ -174,6 +297,42 @@ class RecordConfig:
             )
         if isinstance(self.teleop, list) and not self.teleop:
             raise ConfigError("--teleop: empty list; give at least one teleoperator")
+        if self.display_mode != "rerun":
+            raise ConfigError(
+                f"--display_mode: {self.display_mode} is not in lerecord; use rerun (the default)"
+            )
+        if (self.display_ip is None) != (self.display_port is None):
+            raise ConfigError(
+                "--display_ip and --display_port go together: give both for a remote Rerun "
+                "viewer, or neither"
+            )
+        if self.policy is None and not self.resume and self.dataset.name.startswith("eval_"):
+            raise ConfigError(
+                f"--dataset.repo_id: {self.dataset.name!r}: names starting with eval_ are for "
+                "policy runs (lerobot 0.6); rename it, or give --policy.path=…"
+            )
+        if self.theme is not None:
+            check_theme(self.theme)  # headless too: a profile is meant for both
+
+
+def check_theme(name: str) -> None:
+    """ConfigError for a theme the console does not ship."""
+    from themes import theme_files
+
+    if name not in theme_files():
+        raise ConfigError(f"--theme: unknown theme {name!r}; known: {', '.join(theme_files())}")
+
+
+def _check_utf8(flag: str, text: str) -> None:
+    """Text from a command line with bytes that are not UTF-8 (kept as lone surrogates) cannot
+    be written to a dataset: refused now rather than at every save."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as error:
+        raise ConfigError(
+            f"{flag}: not valid UTF-8 (character {error.start + 1}); retype it in a UTF-8 "
+            "terminal or profile"
+        ) from None
 
 
 def _check(ok: bool, flag: str, value: object, accepted: str) -> None:

@@ -39,11 +39,11 @@ How it works, and what lerobot's image-writer flags mean here:
   to a scratch folder and the saver embeds them in the data parquet as lerobot's `image` feature.
 """
 
-from core.dataset.camera_worker import VideoSettings
 from core.dataset.features import dataset_features
 from core.dataset.hub import check_hub, push_dataset
 from core.dataset.layout import default_root
 from core.dataset.recorder import DatasetRecorder, EpisodeWritten, SaveHandle
+from core.dataset.video_encoder import VideoSettings
 
 __all__ = [
     "DatasetRecorder",

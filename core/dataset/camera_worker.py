@@ -21,12 +21,14 @@ import queue
 import shutil
 import sys
 import threading
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from core.dataset.stats import downsample_step, sample_indices
+from core.dataset.video_encoder import VideoSettings
 
 logger = logging.getLogger(__name__)
 
@@ -34,57 +36,9 @@ logger = logging.getLogger(__name__)
 # only. Set at import, before any encoder thread exists (setenv is not thread-safe).
 os.environ.setdefault("SVT_LOG", "1")
 
-# lerobot's RGBEncoderConfig defaults, and the faster h264 option.
-CODECS = {"libsvtav1": "libsvtav1", "av1": "libsvtav1", "h264": "libx264", "libx264": "libx264"}
-H264_PRESET = "ultrafast"
+FINISH_STALL_S = 30.0  # an encoder that makes no progress this long is given up on
+WAIT_SLICE_S = 0.2
 ENCODER_NICE = 5  # encoders yield the CPU to the control thread (Linux; inherited by codec threads)
-
-
-@dataclass(frozen=True)
-class VideoSettings:
-    vcodec: str = "libsvtav1"
-    pix_fmt: str = "yuv420p"
-    g: int = 2
-    crf: int = 30
-    preset: int | str | None = None  # None: 12 for libsvtav1, H264_PRESET for libx264
-    fast_decode: int = 0
-    threads: int | None = None
-
-    @property
-    def encoder(self) -> str:
-        return CODECS[self.vcodec]
-
-    @property
-    def resolved_preset(self) -> int | str:
-        if self.preset is not None:
-            return self.preset
-        return 12 if self.encoder == "libsvtav1" else H264_PRESET
-
-    def options(self) -> dict[str, str]:
-        """Codec options, as lerobot passes them to PyAV's `add_stream`."""
-        opts = {"g": str(self.g), "crf": str(self.crf), "preset": str(self.resolved_preset)}
-        if self.encoder == "libsvtav1":
-            params = [f"fast-decode={max(0, min(2, self.fast_decode))}"]
-            if self.threads:
-                params.append(f"lp={self.threads}")
-            opts["svtav1-params"] = ":".join(params)
-        else:
-            if self.fast_decode:
-                opts["tune"] = "fastdecode"
-            if self.threads:
-                opts["threads"] = str(self.threads)
-        return opts
-
-    def info(self) -> dict:
-        """The encoder part of the `video.*` block lerobot writes into info.json."""
-        return {
-            "video.g": self.g,
-            "video.crf": self.crf,
-            "video.preset": self.resolved_preset,
-            "video.fast_decode": self.fast_decode,
-            "video.video_backend": "pyav",
-            "video.extra_options": {},
-        }
 
 
 @dataclass
@@ -126,6 +80,7 @@ class CameraWorker:
         staging: Path,
         video: VideoSettings | None,
         queue_size: int = 30,
+        threads: int | None = None,
     ):
         self.key = key
         self.shape = tuple(shape)
@@ -133,6 +88,7 @@ class CameraWorker:
         self.staging = staging
         self.video = video
         self.queue_size = queue_size
+        self.threads = threads  # encoder threads (`--dataset.encoder_threads`); None: the codec's
         self.enqueued = 0  # written by the producer only
         self.consumed = 0  # written by the worker only
         self.dropped = 0  # written by the producer only
@@ -161,6 +117,21 @@ class CameraWorker:
         self._queue.put(request)
         return request
 
+    def wait_finished(self, request: _Finish, stall_s: float = FINISH_STALL_S) -> TakeResult:
+        """The take's result once the worker has closed it; an error result, never a wait for
+        ever, when the worker thread has ended or has made no progress for `stall_s`."""
+        seen, since = self.consumed, time.monotonic()
+        while not request.done.wait(WAIT_SLICE_S):
+            if not self.alive:
+                return TakeResult(None, error=f"camera {self.key}: its encoder thread ended")
+            if self.consumed != seen:
+                seen, since = self.consumed, time.monotonic()
+            elif time.monotonic() - since > stall_s:
+                return TakeResult(
+                    None, error=f"camera {self.key}: the encoder made no progress in {stall_s:g} s"
+                )
+        return request.result or TakeResult(None, error=f"camera {self.key}: the take failed")
+
     def abort(self, take: int) -> None:
         self._queue.put(_Abort(take))
 
@@ -180,35 +151,46 @@ class CameraWorker:
                 self._takes.clear()
                 return
             if isinstance(item, _Finish):
-                item.result = self._finish(item.take, item.length)
-                item.done.set()
+                try:
+                    item.result = self._finish(item.take, item.length)
+                finally:  # whoever waits on it is never left waiting
+                    item.done.set()
             elif isinstance(item, _Abort):
                 take = self._takes.pop(item.take, None)
                 if take is not None:
                     take.discard()
             else:
-                take_id, index, image = item
-                take = self._takes.get(take_id)
-                if take is None:
-                    take = self._takes[take_id] = _Take(self, take_id)
-                try:
-                    if take.error is None:  # a failed take is reported once, at its end
-                        take.write(index, image)
-                except Exception as error:  # reported when the take is finished
-                    logger.exception("camera %s: frame %d not written", self.key, index)
-                    take.error = take.error or str(error)
-                finally:
-                    self.consumed += 1
+                self._write(*item)
+
+    @property
+    def alive(self) -> bool:
+        """False once the worker thread has ended (stopped, or died on a bug)."""
+        return self._thread.is_alive()
+
+    def _write(self, take_id: int, index: int, image: np.ndarray) -> None:
+        try:
+            take = self._takes.get(take_id)
+            if take is None:
+                take = self._takes[take_id] = _Take(self, take_id)
+            if take.error is None:  # a failed take is reported once, at its end
+                take.write(index, image)
+        except Exception as error:  # reported when the take is finished
+            logger.exception("camera %s: frame %d not written", self.key, index)
+            failed = self._takes.setdefault(take_id, _FailedTake(self, str(error)))
+            failed.error = failed.error or str(error)
+        finally:
+            self.consumed += 1
 
     def _finish(self, take_id: int, length: int) -> TakeResult:
         take = self._takes.pop(take_id, None)
-        if take is None:
-            take = _Take(self, take_id)
         try:
+            if take is None:
+                take = _Take(self, take_id)
             return take.close(length)
         except Exception as error:
             logger.exception("camera %s: take %d not finished", self.key, take_id)
-            take.discard()
+            if take is not None:
+                take.discard()
             return TakeResult(None, error=f"camera {self.key}: {error}")
 
 
@@ -302,11 +284,24 @@ class _Take:
         self.realtime_before = _realtime_threads()
         self.container = av.open(str(self.path), "w")
         stream = self.container.add_stream(
-            settings.encoder, rate=self.worker.fps, options=settings.options()
+            settings.encoder, rate=self.worker.fps, options=settings.options(self.worker.threads)
         )
         h, w, _ = self.worker.shape
         stream.width, stream.height, stream.pix_fmt = w, h, settings.pix_fmt
         self.stream = stream
+
+
+class _FailedTake:
+    """A take whose files could not even be started: only its error, reported at its end."""
+
+    def __init__(self, worker: CameraWorker, error: str):
+        self.error = error
+
+    def close(self, length: int) -> TakeResult:
+        raise RuntimeError(self.error)
+
+    def discard(self) -> None:
+        pass
 
 
 def _lower_priority() -> None:

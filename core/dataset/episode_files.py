@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import copy
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
 
@@ -22,7 +22,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from core.dataset import stats as dstats
-from core.dataset.camera_worker import TakeResult, VideoSettings
+from core.dataset.camera_worker import TakeResult
 from core.dataset.features import DEFAULT_FEATURES
 from core.dataset.layout import (
     DATA_FILES_SIZE_IN_MB,
@@ -36,7 +36,9 @@ from core.dataset.layout import (
     write_json,
 )
 from core.dataset.meta import DatasetMeta, FileCursor
+from core.dataset.video_encoder import VideoSettings
 
+VISUAL = ("video", "image")
 IMAGE_ROWS_PER_GROUP = 64  # image parquet rows are big: write them in slices
 
 
@@ -47,6 +49,7 @@ class EpisodeFrames:
     states: list[np.ndarray]
     actions: list[np.ndarray]
     tasks: list[str]
+    extras: dict[str, list] = field(default_factory=dict)  # further per-frame features
 
     @property
     def length(self) -> int:
@@ -92,6 +95,13 @@ def stage_episode(
     columns["episode_index"] = np.full(n, episode_index, dtype=np.int64)
     columns["index"] = np.arange(start, start + n, dtype=np.int64)
     columns["task_index"] = task_index
+    for key, ft in features.items():
+        if key not in columns and key not in DEFAULT_FEATURES and ft["dtype"] not in VISUAL:
+            values = frames.extras.get(key)
+            if values is None or len(values) != n:
+                got = 0 if values is None else len(values)
+                raise ValueError(f"feature {key}: {got} values for {n} frames")
+            columns[key] = np.asarray(values, dtype=ft["dtype"]).reshape(n, *ft["shape"][1:])
 
     # statistics, in feature order
     episode_stats: dict[str, dstats.Stats] = {}

@@ -26,9 +26,13 @@ DEFAULT_FEATURES: dict[str, dict[str, Any]] = {
 
 
 def dataset_features(
-    observation_features: dict[str, Any], action_features: dict[str, Any], video: bool = True
+    observation_features: dict[str, Any],
+    action_features: dict[str, Any],
+    video: bool = True,
+    extra: dict[str, dict[str, Any]] | None = None,
 ) -> dict[str, dict[str, Any]]:
-    """The full feature table (action, state, cameras, then the defaults) for info.json."""
+    """The full feature table (action, state, cameras, `extra` such as dagger's
+    `intervention`, then the defaults) for info.json."""
     features: dict[str, dict[str, Any]] = {}
     action_names = [k for k, v in action_features.items() if v is float]
     state_names = [k for k, v in observation_features.items() if v is float]
@@ -41,6 +45,10 @@ def dataset_features(
             continue
         if len(shape) != 3 or shape[2] != 3:
             raise ConfigError(f"camera {name!r} has shape {shape}; expected (height, width, 3)")
+        if not all(isinstance(n, int) and n > 0 for n in shape):
+            raise ConfigError(
+                f"camera {name!r}: its frame size is not known; give its width and height"
+            )
         features[IMAGES_PREFIX + name] = {
             "dtype": "video" if video else "image",
             "shape": list(shape),
@@ -50,6 +58,7 @@ def dataset_features(
     for name in features:
         if "/" in name:
             raise ConfigError(f"feature name {name!r} contains '/'; rename the motor or camera")
+    features.update(copy.deepcopy(extra or {}))
     features.update(copy.deepcopy(DEFAULT_FEATURES))
     return features
 

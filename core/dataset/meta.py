@@ -76,9 +76,9 @@ class DatasetMeta:
         return copied
 
     def release(self) -> None:
-        if self.lock_file is not None:
-            self.lock_file.close()
-            self.lock_file = None
+        """Give the folder back (the lock file is removed). Idempotent."""
+        handle, self.lock_file = self.lock_file, None
+        commit.unlock(self.root, handle)
 
     @property
     def fps(self) -> int:
@@ -115,7 +115,7 @@ class DatasetMeta:
         use_videos: bool = True,
     ) -> DatasetMeta:
         """Start an empty dataset at `root` (which must not hold anything yet)."""
-        if root.exists() and any(p.name != SCRATCH_DIR for p in root.iterdir()):
+        if root.exists() and not _unused(root):
             raise ConfigError(
                 f"dataset folder {root} already exists and is not empty; "
                 "use --resume=true to add episodes to it, or another --dataset.repo_id"
@@ -153,7 +153,7 @@ class DatasetMeta:
             raise ConfigError(
                 f"{where}: no {INFO_PATH} to resume; drop --resume=true to start a new dataset"
             )
-        info = read_json(info_path)
+        info = _read_info(info_path, where)
         version = info.get("codebase_version")
         if version != CODEBASE_VERSION:
             raise ConfigError(
@@ -178,15 +178,35 @@ class DatasetMeta:
             elif "dtype is image on disk, video" in difference:
                 hint = "use --dataset.video=false or "
             raise ConfigError(f"{where}: {difference}; {hint}use another --dataset.repo_id")
+        commit.check_journal(root)  # a journal naming paths outside: refused, nothing touched
+        cls(root, repo_id, info)._load_state()  # everything parsed before the folder is claimed
         meta_lock = commit.lock(root)
-        commit.recover(root)
-        info = read_json(info_path)  # a replayed save may have updated it
-        meta = cls(root, repo_id, info)
+        try:
+            commit.recover(root)
+            info = _read_info(info_path, where)  # a replayed save may have updated it
+            meta = cls(root, repo_id, info)
+            meta._load_state()
+        except BaseException:
+            commit.unlock(root, meta_lock)
+            raise
         meta.lock_file = meta_lock
-        meta._load_state()
         return meta
 
     def _load_state(self) -> None:
+        """Tasks, stats and the episodes' file cursors from disk; ConfigError naming the file
+        for one that cannot be read."""
+        try:
+            self._read_state()
+        except ConfigError:
+            raise
+        except Exception as error:  # a torn or foreign file: parquet, JSON, a missing column
+            raise ConfigError(
+                f"dataset {self.repo_id} at {self.root}: its metadata cannot be read "
+                f"({type(error).__name__}: {str(error)[:160]}); repair it from a copy or use "
+                "another --dataset.repo_id"
+            ) from None
+
+    def _read_state(self) -> None:
         tasks_path = self.root / TASKS_PATH
         if tasks_path.exists():
             table = pq.read_table(tasks_path)
@@ -195,6 +215,10 @@ class DatasetMeta:
         stats_path = self.root / STATS_PATH
         if stats_path.exists():
             self.stats = from_lists(read_json(stats_path))
+            for key, values in self.stats.items():
+                for name, array in values.items():
+                    if array.dtype.kind not in "biuf":
+                        raise ValueError(f"stats.json {key} {name} holds {array.dtype} values")
         last_data, last_meta = (0, -1), (0, -1)
         last_video = {key: (0, -1) for key in self.video_keys}
         for path in sorted((self.root / "meta/episodes").glob("*/*.parquet")):
@@ -213,6 +237,56 @@ class DatasetMeta:
         self.next_video = {
             key: next_file(*last) if last[1] >= 0 else (0, 0) for key, last in last_video.items()
         }
+
+
+def _unused(root: Path) -> bool:
+    """Nothing in the folder but, at most, the info.json of a dataset that never got an episode
+    (a session stopped before its first save): a new dataset may start there."""
+    others = [p for p in root.iterdir() if p.name not in (SCRATCH_DIR, "meta")]
+    meta = root / "meta"
+    if others or not meta.exists():
+        return not others
+    if [p.name for p in meta.iterdir()] != ["info.json"]:
+        return False
+    try:
+        return read_json(root / INFO_PATH).get("total_episodes") == 0
+    except (OSError, ValueError, AttributeError, RecursionError):
+        return False
+
+
+def forget_if_empty(meta: DatasetMeta) -> None:
+    """After a session that saved nothing into a dataset it started: remove its info.json and
+    the folders left empty, so no half-dataset stays behind."""
+    if meta.total_episodes != 0:
+        return
+    (meta.root / INFO_PATH).unlink(missing_ok=True)
+    for folder in (meta.root / "meta", meta.root):
+        try:
+            folder.rmdir()
+        except OSError:  # something else is in it: leave it
+            return
+
+
+def _read_info(path: Path, where: str) -> dict[str, Any]:
+    """info.json read and checked for the fields a resume relies on (ConfigError otherwise)."""
+    try:
+        info = read_json(path)
+    except (OSError, ValueError, RecursionError) as error:
+        raise ConfigError(
+            f"{where}: {INFO_PATH} cannot be read ({type(error).__name__}); repair it from a "
+            "copy or use another --dataset.repo_id"
+        ) from None
+    if isinstance(info, dict) and isinstance(info.get("features"), dict):
+        if not all(isinstance(ft, dict) for ft in info["features"].values()):
+            info["features"] = None  # refused below
+    wanted = {"fps": int, "features": dict, "total_episodes": int, "total_frames": int}
+    for key, kind in wanted.items():
+        if not isinstance(info, dict) or not isinstance(info.get(key), kind):
+            raise ConfigError(
+                f"{where}: {INFO_PATH} has no valid {key!r}; repair it from a copy or use "
+                "another --dataset.repo_id"
+            )
+    return info
 
 
 def _pair(table: dict, prefix: str, i: int) -> tuple[int, int]:

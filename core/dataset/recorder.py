@@ -30,13 +30,17 @@ from pathlib import Path
 import numpy as np
 
 from core.dataset import commit
-from core.dataset.camera_worker import CameraWorker, TakeResult, VideoSettings
+from core.dataset.camera_worker import CameraWorker, TakeResult
 from core.dataset.episode_files import EpisodeFrames, stage_episode
 from core.dataset.features import IMAGES_PREFIX
 from core.dataset.layout import default_root
-from core.dataset.meta import DatasetMeta
+from core.dataset.meta import DatasetMeta, forget_if_empty
+from core.dataset.video_encoder import VideoSettings
 
 logger = logging.getLogger(__name__)
+
+CLOSE_DEADLINE_S = 120.0  # the pending saves' share of a session's end
+WORKER_STOP_S = 5.0
 
 
 @dataclass(frozen=True)
@@ -48,6 +52,7 @@ class EpisodeWritten:
     save_s: float  # from save_episode() to the episode being published
     error: str | None = None
     repeated_frames: int = 0  # video frames repeated to cover frames dropped during the episode
+    warning: str | None = None  # saved, but the disk will not hold the next episode, say
 
 
 @dataclass
@@ -88,6 +93,7 @@ class DatasetRecorder:
         video: VideoSettings | None,
         queue_size: int,
         on_written: Callable[[EpisodeWritten], None] | None,
+        encoder_threads: int | None = None,
     ):
         self.meta = meta  # as published on disk; replaced by the saver after each save
         self.root = meta.root
@@ -95,6 +101,8 @@ class DatasetRecorder:
         self.fps = meta.fps
         self.video = video
         self._on_written = on_written
+        self.started_here = False  # a new dataset: nothing of it is left if nothing is saved
+        self.episode_bytes = 0  # what the last episode took on disk while being saved
         self._events: queue.SimpleQueue[EpisodeWritten] = queue.SimpleQueue()
         self._staging = commit.staging(self.root)
         shutil.rmtree(self._staging, ignore_errors=True)
@@ -104,13 +112,14 @@ class DatasetRecorder:
         for key in meta.camera_keys:
             shape = tuple(meta.features[key]["shape"])
             self._workers[key.removeprefix(IMAGES_PREFIX)] = CameraWorker(
-                key, shape, self.fps, self._staging, video, queue_size
+                key, shape, self.fps, self._staging, video, queue_size, encoder_threads
             )
         self._take = 0
         self._recording = False
         self._states: list[np.ndarray] = []
         self._actions: list[np.ndarray] = []
         self._tasks: list[str] = []
+        self._extras: dict[str, list] = {}  # per-frame features beyond state/action (intervention)
         self._handed = 0  # saves handed to the saver (written by the control thread only)
         self._finished = 0  # saves the saver finished (written by the saver only)
         self._saved = 0
@@ -144,17 +153,23 @@ class DatasetRecorder:
         features: dict,
         video: bool = True,
         vcodec: str = "libsvtav1",
+        encoder: VideoSettings | None = None,
         encoder_threads: int | None = None,
         queue_size: int = 30,
         on_written: Callable[[EpisodeWritten], None] | None = None,
     ) -> DatasetRecorder:
+        """`encoder` (`--dataset.rgb_encoder.*`) wins over `vcodec`, its codec alone."""
         root = Path(root) if root else default_root(repo_id)
-        settings = _settings(features, video, vcodec, encoder_threads)
+        settings = _settings(features, video, encoder or VideoSettings(vcodec=vcodec))
+        if encoder_threads:
+            encoder_threads = max(1, min(encoder_threads, os.cpu_count() or 1))
         if resume:
             meta = DatasetMeta.open_existing(root, repo_id, fps, robot_type, features)
         else:
             meta = DatasetMeta.create(root, repo_id, fps, robot_type, features, use_videos=video)
-        return cls(meta, settings, queue_size, on_written)
+        recorder = cls(meta, settings, queue_size, on_written, encoder_threads)
+        recorder.started_here = not resume
+        return recorder
 
     # ---- control thread ------------------------------------------------------------------------
 
@@ -183,12 +198,18 @@ class DatasetRecorder:
             self.discard_episode()
         self._take += 1
         self._recording = True
-        self._states, self._actions, self._tasks = [], [], []
+        self._states, self._actions, self._tasks, self._extras = [], [], [], {}
 
     def add_frame(
-        self, state: np.ndarray, action: np.ndarray, images: dict[str, np.ndarray], task: str
+        self,
+        state: np.ndarray,
+        action: np.ndarray,
+        images: dict[str, np.ndarray],
+        task: str,
+        extra: dict[str, object] | None = None,
     ) -> None:
-        """Record one control step. Never blocks; images are handed over, not copied."""
+        """Record one control step. Never blocks; images are handed over, not copied.
+        `extra`: this frame's value of each further feature (dagger's `intervention`)."""
         if not self._recording:
             self.start_episode()
         index = len(self._tasks)
@@ -202,6 +223,8 @@ class DatasetRecorder:
         self._states.append(state)
         self._actions.append(action)
         self._tasks.append(task)
+        for key, value in (extra or {}).items():
+            self._extras.setdefault(key, []).append(value)
         for name, worker in self._workers.items():
             image = images.get(name)
             if image is None:
@@ -214,14 +237,14 @@ class DatasetRecorder:
         frames = len(self._tasks)
         for worker in self._workers.values():
             worker.abort(self._take)
-        self._states, self._actions, self._tasks = [], [], []
+        self._states, self._actions, self._tasks, self._extras = [], [], [], {}
         self._recording = False
         return frames
 
     def save_episode(self) -> SaveHandle:
         """Hand the episode in progress to the saver thread and return at once; it is published
         as soon as it is written (`remove_last_episode` takes it out again if need be)."""
-        frames = EpisodeFrames(self._states, self._actions, self._tasks)
+        frames = EpisodeFrames(self._states, self._actions, self._tasks, self._extras)
         pending = self._handed - self._finished
         handle = SaveHandle(self.meta.total_episodes + pending, frames.length)
         if frames.length == 0:
@@ -233,7 +256,7 @@ class DatasetRecorder:
         finishes = {name: w.finish(self._take, frames.length) for name, w in self._workers.items()}
         self._handed += 1
         self._jobs.put(_SaveJob(self._take, frames, finishes, handle, time.perf_counter()))
-        self._states, self._actions, self._tasks = [], [], []
+        self._states, self._actions, self._tasks, self._extras = [], [], [], {}
         self._recording = False
         return handle
 
@@ -264,20 +287,30 @@ class DatasetRecorder:
         self._jobs.put(marker)
         return marker.wait(timeout)
 
-    def close(self) -> None:
-        """Finish pending saves, drop the episode in progress, stop the threads. Idempotent."""
+    def close(self, timeout: float = CLOSE_DEADLINE_S) -> None:
+        """Finish pending saves (for at most `timeout` s), drop the episode in progress, stop the
+        threads. Idempotent."""
         if self._closed:
             return
         self._closed = True
         if self._tasks:
             self.discard_episode()
         self._jobs.put(None)
-        self._saver.join()
+        self._saver.join(timeout)
+        if self._saver.is_alive():
+            logger.error(
+                "dataset %s: a save did not finish within %g s; the episodes saved before it "
+                "are kept",
+                self.repo_id,
+                timeout,
+            )
         for worker in self._workers.values():
-            worker.stop()
+            worker.stop(WORKER_STOP_S)
         shutil.rmtree(self._staging, ignore_errors=True)
         shutil.rmtree(commit.scratch(self.root) / "undo", ignore_errors=True)
         self.meta.release()
+        if self.started_here and not self._saver.is_alive():
+            forget_if_empty(self.meta)
 
     # ---- saver thread --------------------------------------------------------------------------
 
@@ -298,36 +331,69 @@ class DatasetRecorder:
         results: dict[str, TakeResult] = {}
         error = None
         for name, request in job.finishes.items():
-            request.done.wait()
-            result = request.result
+            result = self._workers[name].wait_finished(request)
             if result.error:
                 error = error or result.error
             results[IMAGES_PREFIX + name] = result
         staged = self._staging / f"save-{job.take:06d}"
+        take = self._staging / f"take-{job.take:06d}"
         index = self.meta.total_episodes
+        warning = None
         try:
             if error:
                 raise RuntimeError(error)
             moves, new_meta = stage_episode(self.meta, job.frames, results, self.video, staged)
+            self.episode_bytes = _bytes_under(staged) + _bytes_under(take)
             undo = commit.keep_for_undo(self.root, moves)
             commit.publish(self.root, moves)
             self._last_publish = (self.meta, undo)
             self.meta = new_meta
             self._saved += 1
+            warning = self._space_warning()
         except Exception as exc:
             logger.exception("dataset %s: episode not saved", self.repo_id)
-            error = f"episode not saved: {exc}"
+            error = f"episode not saved: {exc}{self._space_note()}"
             index = -1
             self._last_publish = None  # a re-record now must not take out the one before
         finally:
             shutil.rmtree(staged, ignore_errors=True)
-            shutil.rmtree(self._staging / f"take-{job.take:06d}", ignore_errors=True)
+            shutil.rmtree(take, ignore_errors=True)
             self._finished += 1
         repeated = max((r.repeated for r in results.values()), default=0)
         written = EpisodeWritten(
-            index, job.frames.length, time.perf_counter() - job.requested_at, error, repeated
+            index,
+            job.frames.length,
+            time.perf_counter() - job.requested_at,
+            error,
+            repeated,
+            warning,
         )
         self._finish(job.handle, written)
+
+    def _free_bytes(self) -> int | None:
+        try:
+            return shutil.disk_usage(self.root).free
+        except OSError:
+            return None
+
+    def _space_warning(self) -> str | None:
+        """After a save: a warning when the disk cannot hold another episode like this one."""
+        free = self._free_bytes()
+        if free is None or free >= self.episode_bytes:
+            return None
+        return (
+            f"only {_mb(free)} free on the disk of {self.root}; the next episode needs about "
+            f"{_mb(self.episode_bytes)}: free some space, or stop and add episodes later with "
+            "--resume=true"
+        )
+
+    def _space_note(self) -> str:
+        """After a failed save: how much space is free and about how much one episode needs."""
+        free = self._free_bytes()
+        if free is None or not self.episode_bytes and free > 0:
+            return ""
+        need = f"; an episode needs about {_mb(self.episode_bytes)}" if self.episode_bytes else ""
+        return f" ({_mb(free)} free on the disk of {self.root}{need})"
 
     def _undo_last(self) -> None:
         if self._last_publish is None:
@@ -354,23 +420,22 @@ class DatasetRecorder:
                 logger.exception("on_written callback failed")
 
 
+def _bytes_under(folder: Path) -> int:
+    return sum(p.stat().st_size for p in folder.rglob("*") if p.is_file())
+
+
+def _mb(size: int) -> str:
+    return f"{size / 1e6:.1f} MB"
+
+
 def _dim(features: dict, key: str) -> int:
     return features[key]["shape"][0] if key in features else 0
 
 
-def _settings(
-    features: dict, video: bool, vcodec: str, encoder_threads: int | None
-) -> VideoSettings | None:
-    from core.dataset.camera_worker import CODECS
+def _settings(features: dict, video: bool, encoder: VideoSettings) -> VideoSettings | None:
     from hardware.errors import ConfigError
 
     dtypes = {ft["dtype"] for ft in features.values()}
     if video and "image" in dtypes or not video and "video" in dtypes:
         raise ConfigError("features disagree with video=" + str(video).lower())
-    if vcodec not in CODECS:
-        raise ConfigError(
-            f"--dataset.vcodec={vcodec} is not supported; use libsvtav1 (lerobot's) or h264"
-        )
-    if encoder_threads:
-        encoder_threads = max(1, min(encoder_threads, os.cpu_count() or 1))
-    return VideoSettings(vcodec=vcodec, threads=encoder_threads) if video else None
+    return encoder if video else None

@@ -72,7 +72,9 @@ class ACTConfig:
         return self.output_features["action"].shape[0]
 
     def validate(self, where: str) -> None:
-        """The checks lerobot's ACTConfig makes, as one-line ConfigErrors."""
+        """The checks lerobot's ACTConfig makes, and the types and sizes a network can be
+        built from, as one-line ConfigErrors."""
+        self._check_types(where)
         if "action" not in self.output_features:
             raise ConfigError(f"{where}: output_features has no 'action' entry")
         if not self.image_features and self.env_state_feature is None:
@@ -108,6 +110,47 @@ class ACTConfig:
                     f"(supported: {', '.join(NORM_MODES)})"
                 )
 
+    def _check_types(self, where: str) -> None:
+        for name in POSITIVE_INTS:
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ConfigError(f"{where}: {name} is {value!r}; expected a whole number ≥ 1")
+        for name in ("use_vae", "pre_norm", "replace_final_stride_with_dilation"):
+            if not isinstance(getattr(self, name), bool):
+                raise ConfigError(
+                    f"{where}: {name} is {getattr(self, name)!r}; expected true/false"
+                )
+        if self.dim_model % self.n_heads:
+            raise ConfigError(
+                f"{where}: dim_model ({self.dim_model}) is not divisible by n_heads "
+                f"({self.n_heads}); the checkpoint's config.json is damaged"
+            )
+        if (
+            isinstance(self.dropout, bool)
+            or not isinstance(self.dropout, (int, float))
+            or not (0 <= self.dropout < 1)
+        ):
+            raise ConfigError(f"{where}: dropout is {self.dropout!r}; expected a number in [0, 1)")
+        for name in ("vision_backbone", "feedforward_activation"):
+            if not isinstance(getattr(self, name), str):
+                raise ConfigError(f"{where}: {name} is {getattr(self, name)!r}; expected a name")
+        if not isinstance(self.normalization_mapping, dict):
+            raise ConfigError(f"{where}: normalization_mapping is not an object")
+
+
+POSITIVE_INTS = (
+    "n_obs_steps",
+    "chunk_size",
+    "n_action_steps",
+    "dim_model",
+    "n_heads",
+    "dim_feedforward",
+    "n_encoder_layers",
+    "n_decoder_layers",
+    "latent_dim",
+    "n_vae_encoder_layers",
+)
+
 
 def parse_features(raw: Any, where: str) -> dict[str, PolicyFeature]:
     if not isinstance(raw, dict):
@@ -118,6 +161,8 @@ def parse_features(raw: Any, where: str) -> dict[str, PolicyFeature]:
             kind, shape = str(spec["type"]), tuple(int(n) for n in spec["shape"])
         except (KeyError, TypeError, ValueError) as error:
             raise ConfigError(f"{where}: feature {name!r} needs a type and a shape") from error
+        if not shape or any(n < 1 for n in shape):
+            raise ConfigError(f"{where}: feature {name!r} has shape {list(shape)}; sizes are ≥ 1")
         if kind not in FEATURE_TYPES:
             raise ConfigError(
                 f"{where}: feature {name!r} has type {kind!r} "
@@ -132,8 +177,8 @@ def read_json(path: Path) -> dict[str, Any]:
         raise ConfigError(f"{path}: missing; a lerobot checkpoint folder has one")
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise ConfigError(f"{path}: not valid JSON ({error})") from error
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError, RecursionError) as error:
+        raise ConfigError(f"{path}: not valid JSON ({str(error)[:120]})") from None
     if not isinstance(data, dict):
         raise ConfigError(f"{path}: expected a JSON object")
     return data
@@ -157,7 +202,10 @@ def read_config(path: Path) -> ACTConfig:
             continue
         values[spec.name] = raw[spec.name]
     if raw.get("temporal_ensemble_coeff") is not None:
-        values["temporal_ensemble_coeff"] = float(raw["temporal_ensemble_coeff"])
+        try:
+            values["temporal_ensemble_coeff"] = float(raw["temporal_ensemble_coeff"])
+        except (TypeError, ValueError):
+            raise ConfigError(f"{path}: temporal_ensemble_coeff is not a number") from None
     try:
         config = ACTConfig(**values)
     except TypeError as error:

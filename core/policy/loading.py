@@ -3,8 +3,10 @@ from a folder or Hub repo id to lerecord's own ACT, ready on the chosen device."
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
+from typing import Any
 
 from core.policy.policy import Policy
 from hardware.errors import ConfigError
@@ -86,6 +88,7 @@ def load_policy(
     device: str = "cpu",
     use_amp: bool = False,
     revision: str | None = None,
+    overrides: dict[str, Any] | None = None,
 ) -> Policy:
     """Load a lerobot checkpoint (folder or Hub repo id) ready for `select_action`.
 
@@ -100,6 +103,9 @@ def load_policy(
     if use_amp and torch_device.type != "cuda":
         log.info("--policy.use_amp applies on CUDA only; running in float32 on %s", torch_device)
     checkpoint = read_checkpoint(resolve_folder(path_or_repo_id, revision))
+    if overrides:  # `--policy.n_action_steps=…` and the like (lerobot-rollout's overrides)
+        checkpoint.config = dataclasses.replace(checkpoint.config, **overrides)
+        checkpoint.config.validate("--policy")
     policy = ACTPolicy(checkpoint, torch_device, use_amp=use_amp)
     policy.where = f"this computer ({torch_device})"
     log.info(

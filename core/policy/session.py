@@ -44,7 +44,13 @@ class SessionPolicy:
 
                 policy = load_lerobot_policy(config.path, config.device, task)
             else:
-                policy = load_policy(config.path, device=config.device, use_amp=config.use_amp)
+                policy = load_policy(
+                    config.path,
+                    device=config.device,
+                    use_amp=config.use_amp,
+                    revision=config.revision(),
+                    overrides=config.overrides(),
+                )
             mapping = match_features(policy, robot.observation_features, robot.action_features)
         runner = PolicyRunner(
             policy, fps, async_mode=config.async_, state_names=mapping.state_names

@@ -22,6 +22,7 @@ import numpy as np
 from hardware.base import CameraConfig
 from hardware.cameras.streaming import Grab, StreamingCamera, check_size_and_fps
 from hardware.errors import ConfigError, DeviceError
+from hardware.option import option
 
 log = logging.getLogger(__name__)
 
@@ -39,12 +40,18 @@ FIND_CAMERAS = "run `lerecord find-cameras` to list the cameras"
 @dataclass(kw_only=True)
 class OpenCVCameraConfig(CameraConfig):
     type: ClassVar[str] = "opencv"
-    index_or_path: int | str | Path
-    color_mode: str = "rgb"
-    rotation: int = 0  # degrees clockwise: 0, 90, 180 or -90
-    warmup_s: float = 1.0  # let a device's exposure settle before connect() returns
-    fourcc: str | None = None  # e.g. "MJPG"
-    backend: int = 0  # cv2.CAP_ANY; V4L2=200, AVFOUNDATION=1200, MSMF=1400
+    index_or_path: int | str | Path = option(
+        help="camera index (0, 1, …), /dev/video path or video file", example="0"
+    )
+    color_mode: str = option("rgb", help="channel order of the pictures", choices=COLOR_MODES)
+    rotation: int = option(
+        0, help="rotation clockwise", choices=("0", "90", "180", "-90"), unit="degrees"
+    )
+    warmup_s: float = option(1.0, help="time for the exposure to settle at connect", unit="s")
+    fourcc: str | None = option(None, help="pixel format asked of the device, e.g. MJPG")
+    backend: int = option(
+        0, help="OpenCV backend: 0 any, 200 V4L2, 1200 AVFoundation, 1400 MSMF"
+    )
 
     def __post_init__(self) -> None:
         if isinstance(self.index_or_path, str) and self.index_or_path.isdigit():
@@ -101,6 +108,10 @@ class OpenCVCamera(StreamingCamera):
 
     @property
     def shape(self) -> tuple[int, int, int]:
+        """(height, width, 3) of the frames; with no width/height given, the size the device
+        (or video) reports, asked once by opening and releasing it (DeviceError if it cannot)."""
+        if self._size is None and self.config.width is None:
+            self._close(self._open())  # _open records the size the device gives
         width, height = self._size or (self.config.width, self.config.height)
         if self.config.rotation in (90, -90):
             width, height = height, width

@@ -20,6 +20,7 @@ import numpy as np
 
 from hardware.base import Camera, CameraConfig, Features, Frame
 from hardware.errors import ConfigError, DeviceError
+from hardware.option import option
 
 log = logging.getLogger(__name__)
 
@@ -42,10 +43,12 @@ def _rs() -> Any:
 @dataclass(kw_only=True)
 class RealSenseCameraConfig(CameraConfig):
     type: ClassVar[str] = "realsense"
-    serial_number_or_name: str = ""
-    use_rgb: bool = True
-    use_depth: bool = False
-    warmup_s: float = 1.0
+    serial_number_or_name: str = option(
+        "", help="the camera's serial number or name (`lerecord find-cameras realsense`)"
+    )
+    use_rgb: bool = option(True, help="record the colour picture")
+    use_depth: bool = option(False, help="record the depth picture too, as <name>_depth")
+    warmup_s: float = option(1.0, help="time for the exposure to settle at connect", unit="s")
 
     def __post_init__(self) -> None:
         if not str(self.serial_number_or_name):

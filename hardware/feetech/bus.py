@@ -46,6 +46,7 @@ from hardware.feetech.tables import (
 
 log = logging.getLogger(__name__)
 
+TORQUE_OFF_GRACE_S = 2.0  # disconnect() asks servos that did not confirm torque off again this long
 NORMALIZED = ("Goal_Position", "Present_Position")
 VOLTAGE_ERROR = 0x01  # a sagging supply: logged once in sync reads, not fatal (lerobot ignores it)
 
@@ -69,6 +70,14 @@ class ServoState:
     current: float  # mA
     status: int
     moving: bool
+
+
+class TorqueStillOn(DeviceError):
+    """Servos that did not confirm torque off (they may still hold, or move, the arm)."""
+
+    def __init__(self, message: str, motors: list[str]):
+        super().__init__(message)
+        self.motors = motors
 
 
 class ServoFault(DeviceError):
@@ -112,6 +121,7 @@ class FeetechBus:
         self._readers: dict[tuple, scs.GroupSyncRead] = {}
         self._writers: dict[tuple, scs.GroupSyncWrite] = {}
         self._voltage_warned: set[int] = set()
+        self.torque_left_on: str | None = None  # after disconnect(): servos not confirmed off
 
     # ---- connection ----------------------------------------------------------------------
 
@@ -171,14 +181,18 @@ class FeetechBus:
                 )
 
     def disconnect(self, disable_torque: bool = True) -> None:
-        """Optionally cut torque (5 retries, errors logged), then always close the port."""
+        """Optionally cut torque, then always close the port. Servos that do not confirm are
+        asked again for up to TORQUE_OFF_GRACE_S; any still unconfirmed are named in
+        `torque_left_on` (and logged), for the session to tell the user."""
+        self.torque_left_on = None
         if not self.is_connected:
             return
         try:
             if disable_torque:
-                self.disable_torque(num_retry=5)
+                self._torque_off_within(TORQUE_OFF_GRACE_S)
         except DeviceError as error:
-            log.warning("could not disable torque on %s: %s", self.port, error)
+            self.torque_left_on = str(error)
+            log.warning("%s", error)
         finally:
             with self._lock:
                 self._port.is_using = False
@@ -186,6 +200,19 @@ class FeetechBus:
                     self._port.closePort()
                 except PORT_ERRORS:
                     self._port.is_open = False
+
+    def _torque_off_within(self, grace_s: float) -> None:
+        deadline = time.monotonic() + grace_s
+        motors = None
+        while True:
+            try:
+                self.disable_torque(motors, num_retry=5)
+                return
+            except TorqueStillOn as error:
+                if time.monotonic() >= deadline or not self.is_connected:
+                    raise
+                motors = error.motors
+                time.sleep(0.1)
 
     # ---- discovery -----------------------------------------------------------------------
 
@@ -411,16 +438,24 @@ class FeetechBus:
             self._write(name, "Lock", 1, False, num_retry, check_errors=True)
 
     def disable_torque(self, motors: Iterable[str] | None = None, num_retry: int = 0) -> None:
-        """Torque off and EEPROM unlocked, servo by servo; tries every servo even if one fails."""
-        failures = []
+        """Torque off and EEPROM unlocked, servo by servo; tries every servo even if one fails,
+        then raises TorqueStillOn naming the ones that did not confirm."""
+        failed = []
         for name in self.motors if motors is None else motors:
             try:
                 self._write(name, "Torque_Enable", 0, False, num_retry, check_errors=False)
                 self._write(name, "Lock", 0, False, num_retry, check_errors=False)
             except DeviceError as error:
-                failures.append(str(error))
-        if failures:
-            raise DeviceError("; ".join(failures))
+                log.debug("torque off on %s: %s", name, error)
+                failed.append(name)
+        if failed:
+            raise TorqueStillOn(
+                f"torque may still be on for {self._named(failed)}: switch the arm's power off",
+                failed,
+            )
+
+    def _named(self, motors: list[str]) -> str:
+        return ", ".join(f"{m} (id {self.motors[m].id})" for m in motors)
 
     # ---- calibration ---------------------------------------------------------------------
 

@@ -88,8 +88,25 @@ def calibration_root() -> Path:
 
 
 def calibration_path(kind: str, name: str, device_id: str | None) -> Path:
-    """`kind` is "robots" or "teleoperators"; `name` the device's lerobot name ("so_follower")."""
-    return calibration_root() / kind / name / f"{device_id}.json"
+    """`kind` is "robots" or "teleoperators"; `name` the device's lerobot name ("so_follower").
+    ConfigError for an id that is not a file name, or a calibration folder that is a file."""
+    flag = "--robot.id" if kind == "robots" else "--teleop.id"
+    text = str(device_id)
+    if not text.strip() or text in (".", "..") or any(c in text for c in "/\\\x00"):
+        raise ConfigError(
+            f"{flag}: {device_id!r} cannot name a calibration file; use letters, digits, '_' "
+            "or '-' (e.g. my_arm)"
+        )
+    root = calibration_root()
+    for folder in (root, *root.parents):
+        if folder.exists():
+            if not folder.is_dir():
+                raise ConfigError(
+                    f"calibration folder {root}: {folder} is a file, not a folder; point "
+                    "HF_LEROBOT_CALIBRATION at a folder (or unset it)"
+                )
+            break
+    return root / kind / name / f"{text}.json"
 
 
 def dumps(calibration: Calibration) -> str:
@@ -108,13 +125,21 @@ def save(calibration: Calibration, path: Path) -> None:
 def load(path: Path) -> Calibration:
     """Read a calibration file; a malformed one is a ConfigError naming the file and the fix."""
     try:
-        data = json.loads(path.read_text())
-        return {
+        data = json.loads(path.read_text(encoding="utf-8"))
+        calibration = {
             motor: MotorCalibration(**{key: int(values[key]) for key in FIELDS})
             for motor, values in data.items()
         }
-    except (OSError, ValueError, TypeError, KeyError, AttributeError) as error:
+    except (OSError, ValueError, TypeError, KeyError, AttributeError, RecursionError) as error:
         raise ConfigError(
-            f"calibration file {path} is unreadable ({error}); "
+            f"calibration file {path} is unreadable ({str(error)[:120]}); "
             "delete it and run `lerecord calibrate`"
         ) from None
+    for motor, cal in calibration.items():
+        if cal.range_min == cal.range_max:
+            raise ConfigError(
+                f"calibration file {path}: {motor} has range_min equal to range_max "
+                f"({cal.range_min}); run `lerecord calibrate` again, moving every joint through "
+                "its whole range"
+            )
+    return calibration

@@ -17,7 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from hardware.errors import DeviceError
+from hardware.errors import ConfigError, DeviceError
 from hardware.feetech import calibration as files
 from hardware.feetech.bus import FeetechBus
 from hardware.feetech.calibration import Calibration, MotorCalibration
@@ -90,7 +90,7 @@ class ArmCalibration:
             raise DeviceError("calibration: set the middle position first")
         still = [m for m in self._mins if self._mins[m] == self._maxes[m]]
         if still:
-            raise DeviceError(
+            raise ConfigError(
                 f"calibration: {', '.join(still)} did not move (min equals max): move every joint "
                 "through its whole range before finishing"
             )

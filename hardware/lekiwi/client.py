@@ -31,6 +31,7 @@ from hardware.base import Features, Robot, RobotConfig
 from hardware.errors import DeviceError
 from hardware.lekiwi import protocol
 from hardware.lekiwi.host import ARM_MOTORS, BASE_FEATURES, STATE_FEATURES
+from hardware.option import option
 
 log = logging.getLogger(__name__)
 
@@ -41,12 +42,14 @@ DIAGNOSTICS = ("load", "temperature", "voltage", "current")
 @dataclass(kw_only=True)
 class LeKiwiClientConfig(RobotConfig):
     type: ClassVar[str] = "lekiwi_client"
-    remote_ip: str = "127.0.0.1"
-    port_zmq_cmd: int = 5555
-    port_zmq_observations: int = 5556
-    polling_timeout_ms: int = 15
-    connect_timeout_s: float = 5.0
-    host_timeout_s: float = 1.0
+    remote_ip: str = option("127.0.0.1", help="address of the LeKiwi host (the robot's computer)")
+    port_zmq_cmd: int = option(5555, help="host's ZMQ port for commands")
+    port_zmq_observations: int = option(5556, help="host's ZMQ port for observations")
+    polling_timeout_ms: int = option(15, help="wait for an observation per step", unit="ms")
+    connect_timeout_s: float = option(5.0, help="wait for the host at connect", unit="s")
+    host_timeout_s: float = option(
+        1.0, help="silence after which the host counts as lost", unit="s"
+    )
 
 
 class LeKiwiClient(Robot):

@@ -20,7 +20,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import numpy as np
@@ -31,6 +31,7 @@ from hardware.errors import ConfigError, DeviceError
 from hardware.lekiwi import protocol
 from hardware.lekiwi.feetech_wheels import FeetechWheels
 from hardware.lekiwi.wheels import Wheels, body_to_wheel_raw, wheel_raw_to_body
+from hardware.option import option
 from hardware.registry import config_class, make_camera, make_robot
 
 log = logging.getLogger(__name__)
@@ -44,12 +45,20 @@ STATE_FEATURES = tuple(f"arm_{m}.pos" for m in ARM_MOTORS) + BASE_FEATURES
 @dataclass(kw_only=True)
 class LeKiwiConfig(RobotConfig):
     type: ClassVar[str] = "lekiwi"
-    port: str = "/dev/ttyACM0"  # the Feetech bus of arm and wheels; "sim" for the emulator
-    arm_type: str = "so100_follower"
-    use_degrees: bool = False  # lerobot's LeKiwi default
-    max_relative_target: float | dict[str, float] | None = None
-    disable_torque_on_disconnect: bool = True
-    cameras: dict[str, CameraConfig] = field(default_factory=dict)
+    port: str = option(
+        "/dev/ttyACM0", help="serial port of the arm's and wheels' servo bus ('sim': emulated)"
+    )
+    arm_type: str = option(
+        "so100_follower", help="the arm on the base", choices=("so100_follower", "so101_follower")
+    )
+    use_degrees: bool = option(False, help="joint positions in degrees (else -100..100)")
+    max_relative_target: float | dict[str, float] | None = option(
+        None, help="cap on |goal - present| per step: one number, or one per motor"
+    )
+    disable_torque_on_disconnect: bool = option(True, help="release the motors when done")
+    cameras: dict[str, CameraConfig] = option(
+        default_factory=dict, help="the base's cameras by name"
+    )
 
 
 class LeKiwi(Robot):
@@ -184,12 +193,16 @@ def _unprefixed(target: float | dict[str, float] | None) -> float | dict[str, fl
 
 @dataclass(kw_only=True)
 class LeKiwiHostConfig:
-    bind_ip: str = "0.0.0.0"  # the emulator binds 127.0.0.1
-    port_zmq_cmd: int = 5555
-    port_zmq_observations: int = 5556
-    connection_time_s: float | None = None  # lerobot stops after 30 s; None: until stopped
-    watchdog_timeout_ms: int = 500
-    max_loop_freq_hz: int = 30
+    bind_ip: str = option("0.0.0.0", help="address the host listens on (the emulator: 127.0.0.1)")
+    port_zmq_cmd: int = option(5555, help="ZMQ port for commands")
+    port_zmq_observations: int = option(5556, help="ZMQ port for observations")
+    connection_time_s: float | None = option(
+        None, help="serve this long (lerobot: 30), none: until stopped", unit="s"
+    )
+    watchdog_timeout_ms: int = option(
+        500, help="stop the base when no command came for this long", unit="ms"
+    )
+    max_loop_freq_hz: int = option(30, help="rate of the host loop", unit="Hz")
 
 
 class LeKiwiHost:

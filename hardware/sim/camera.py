@@ -17,6 +17,7 @@ from typing import ClassVar
 from hardware.base import CameraConfig
 from hardware.cameras.streaming import Grab, StreamingCamera, check_size_and_fps
 from hardware.errors import ConfigError, DeviceError
+from hardware.option import option
 from hardware.sim.arm_view import REST_POSE, VIEWS, ArmView
 
 log = logging.getLogger(__name__)
@@ -28,10 +29,12 @@ MIN_SIZE = (64, 48)
 @dataclass(kw_only=True)
 class SimCameraConfig(CameraConfig):
     type: ClassVar[str] = "sim"
-    fps: int | None = 30
-    width: int | None = 640
-    height: int | None = 480
-    view: str = "side+top"  # "side", "top" or "side+top" (side by side)
+    fps: int | None = option(30, help="frames per second drawn", unit="Hz")
+    width: int | None = option(640, help="picture width", unit="px")
+    height: int | None = option(480, help="picture height", unit="px")
+    view: str = option(
+        "side+top", help="what the picture shows of the arm", choices=("side", "top", "side+top")
+    )
 
     def __post_init__(self) -> None:
         for name, value in (("fps", self.fps), ("width", self.width), ("height", self.height)):

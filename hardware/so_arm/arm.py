@@ -18,8 +18,9 @@ Files lerobot ≤ 0.4.2 wrote under the per-type folder (`robots/so101_follower/
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 
-from hardware.errors import DeviceError
+from hardware.errors import ConfigError, DeviceError
 from hardware.feetech import calibration as files
 from hardware.feetech.bus import FeetechBus, Motor
 from hardware.feetech.calibration import NormMode
@@ -116,17 +117,24 @@ class ArmLink:
             raise
         return self.bus
 
-    def _load_calibration(self, check: bool) -> None:
+    def check_calibration(self) -> tuple[Path, files.Calibration | None]:
+        """The calibration file (lerobot's name, else the one lerobot <= 0.4.2 wrote) and what
+        it holds, read and checked without touching the bus; ConfigError for a bad one."""
         path = self.calibration_file
         if not path.exists() and self._legacy_file.exists():
-            log.info("using the calibration file lerobot <= 0.4.2 wrote: %s", self._legacy_file)
             path = self._legacy_file
         calibration = files.load(path) if path.exists() else None
         if calibration is not None and set(calibration) != set(self.motors):
-            raise DeviceError(
+            raise ConfigError(
                 f"calibration file {path} names motors {sorted(calibration)}, expected "
                 f"{sorted(self.motors)}: run `{self.calibrate_command}`"
             )
+        return path, calibration
+
+    def _load_calibration(self, check: bool) -> None:
+        path, calibration = self.check_calibration()
+        if path == self._legacy_file:
+            log.info("using the calibration file lerobot <= 0.4.2 wrote: %s", path)
         if self.is_sim:
             if calibration is None:
                 calibration = self.bus.read_calibration()

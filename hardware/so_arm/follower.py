@@ -16,6 +16,7 @@ import numpy as np
 from hardware.base import Features, Robot, RobotConfig
 from hardware.errors import ConfigError, DeviceError
 from hardware.feetech.bus import FeetechBus
+from hardware.option import option
 from hardware.so_arm.arm import MOTOR_IDS, ArmLink
 
 log = logging.getLogger(__name__)
@@ -29,15 +30,19 @@ class So100FollowerConfig(RobotConfig):
     """lerobot's SOFollowerConfig fields and defaults (0.6.1)."""
 
     type: ClassVar[str] = "so100_follower"
-    port: str
-    disable_torque_on_disconnect: bool = True
-    # Cap on |goal - present| per step, in normalised units: one number, or one per motor.
-    max_relative_target: float | dict[str, float] | None = None
-    use_degrees: bool = True
-    position_p_coefficient: int = 16
-    position_i_coefficient: int = 0
-    position_d_coefficient: int = 32
-    num_read_retries: int = 2
+    port: str = option(
+        help="serial port of the arm's servo bus ('sim': an emulated arm)", example="/dev/ttyACM0"
+    )
+    disable_torque_on_disconnect: bool = option(True, help="release the motors when done")
+    max_relative_target: float | dict[str, float] | None = option(
+        None,
+        help="cap on |goal - present| per step: one number, or one per motor '{\"gripper\": 5}'",
+    )
+    use_degrees: bool = option(True, help="joint positions in degrees (else -100..100)")
+    position_p_coefficient: int = option(16, help="servo position loop P gain")
+    position_i_coefficient: int = option(0, help="servo position loop I gain")
+    position_d_coefficient: int = option(32, help="servo position loop D gain")
+    num_read_retries: int = option(2, help="retries of a failed bus read before a fault")
 
     def __post_init__(self) -> None:
         target = self.max_relative_target
@@ -58,6 +63,18 @@ class So100FollowerConfig(RobotConfig):
             )
         if not self.port:
             raise ConfigError("--robot.port: missing; give the arm's serial port, or `sim`")
+        for name in ("position_p_coefficient", "position_i_coefficient", "position_d_coefficient"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 254:
+                raise ConfigError(
+                    f"--robot.{name}: got {value!r}; expected a whole number from 0 to 254 "
+                    "(one register byte of the STS3215; lerobot uses P 16, I 0, D 32)"
+                )
+        retries = self.num_read_retries
+        if isinstance(retries, bool) or not isinstance(retries, int) or not 0 <= retries <= 20:
+            raise ConfigError(
+                f"--robot.num_read_retries: got {retries!r}; expected a whole number from 0 to 20"
+            )
 
 
 @dataclass(kw_only=True)
@@ -116,6 +133,9 @@ class SoFollower(Robot):
             and all(cam.is_connected for cam in self.cameras.values())
         )
 
+    def check_files(self) -> None:
+        self.link.check_calibration()
+
     def connect(self, calibrate: bool = True) -> None:
         """Open the bus (or its emulator), check the calibration, start the cameras, configure
         the servos (lerobot's settings) and enable torque."""
@@ -168,7 +188,16 @@ class SoFollower(Robot):
                 cam.disconnect()
             except DeviceError as error:
                 log.warning("camera: %s", error)
-        self.link.close(disable_torque=self.config.disable_torque_on_disconnect)
+        keep = not self.config.disable_torque_on_disconnect
+        bus_was_open = self.bus is not None and self.bus.is_connected
+        self.link.close(disable_torque=not keep)
+        if keep and bus_was_open:
+            self.torque_left_on = (
+                f"{self.config.type}: torque stays on (--robot.disable_torque_on_disconnect="
+                "false): support the arm before switching its power off"
+            )
+        else:
+            self.torque_left_on = None if self.bus is None else self.bus.torque_left_on
 
     # ---- the control step ----------------------------------------------------------------
 

@@ -14,6 +14,7 @@ from hardware.base import Features, Teleoperator, TeleoperatorConfig
 from hardware.errors import ConfigError, DeviceError
 from hardware.feetech.bus import FeetechBus
 from hardware.feetech.tables import POSITION_MODE
+from hardware.option import option
 from hardware.so_arm.arm import ArmLink
 
 log = logging.getLogger(__name__)
@@ -24,9 +25,12 @@ class So100LeaderConfig(TeleoperatorConfig):
     """lerobot's SOLeaderConfig fields and defaults (0.6.1)."""
 
     type: ClassVar[str] = "so100_leader"
-    port: str
-    use_degrees: bool = True
-    num_read_retries: int = 2
+    port: str = option(
+        help="serial port of the leader arm's servo bus ('sim': an emulated arm)",
+        example="/dev/ttyACM1",
+    )
+    use_degrees: bool = option(True, help="joint positions in degrees (else -100..100)")
+    num_read_retries: int = option(2, help="retries of a failed bus read before a fault")
 
     def __post_init__(self) -> None:
         if not self.port:
@@ -60,6 +64,9 @@ class SoLeader(Teleoperator):
     @property
     def is_connected(self) -> bool:
         return self.bus is not None and self.bus.is_connected
+
+    def check_files(self) -> None:
+        self.link.check_calibration()
 
     def connect(self, calibrate: bool = True) -> None:
         """Open the bus (or its emulator), check the calibration, torque off, position mode."""

@@ -72,6 +72,10 @@ class CompositeTeleop(Teleoperator):
     def is_connected(self) -> bool:
         return all(t.is_connected for t in self.teleops)
 
+    def check_files(self) -> None:
+        for teleop in self.teleops:
+            teleop.check_files()
+
     def connect(self, calibrate: bool = True) -> None:
         for teleop in self.teleops:
             if not teleop.is_connected:

@@ -32,6 +32,7 @@ from typing import Any, ClassVar, Protocol
 
 from hardware.base import Features, Teleoperator, TeleoperatorConfig
 from hardware.errors import ConfigError, DeviceError
+from hardware.option import option
 from hardware.teleop.jog import JointJog, joint_features
 
 log = logging.getLogger(__name__)
@@ -46,17 +47,27 @@ INSTALL = "pip install 'lerecord[gamepad]'"
 @dataclass(kw_only=True)
 class GamepadTeleopConfig(TeleoperatorConfig):
     type: ClassVar[str] = "gamepad"
-    index: int = 0  # which pad, in SDL's order
-    deadman_button: int = 4
-    axes: dict[str, str] = field(default_factory=lambda: dict(AXES))
-    buttons: dict[str, str] = field(default_factory=lambda: dict(BUTTONS))
-    joint_speed: float = 45.0
-    gripper_speed: float = 60.0
-    deadzone: float = 0.12
-    mode: str = "auto"  # "auto" (base on a mobile robot, else arm) | "arm" | "base"
-    base_axes: dict[str, str] = field(default_factory=lambda: dict(BASE_AXES))
-    base_speed: float = 0.3  # m/s at full deflection (lerobot's fast level)
-    base_turn_speed: float = 90.0  # deg/s at full deflection
+    index: int = option(0, help="which gamepad, in SDL's order")
+    deadman_button: int = option(4, help="button held to move (released: the arm holds)")
+    axes: dict[str, str] = option(
+        default_factory=lambda: dict(AXES), help="stick axis number -> joint and direction"
+    )
+    buttons: dict[str, str] = option(
+        default_factory=lambda: dict(BUTTONS), help="button number -> joint and direction"
+    )
+    joint_speed: float = option(45.0, help="joint speed at full deflection", unit="deg/s")
+    gripper_speed: float = option(60.0, help="gripper speed at full deflection", unit="deg/s")
+    deadzone: float = option(0.12, help="stick deflection ignored around the centre (0..1)")
+    mode: str = option(
+        "auto",
+        help="what the pad drives (auto: the base on a mobile robot, else the arm)",
+        choices=("auto", "arm", "base"),
+    )
+    base_axes: dict[str, str] = option(
+        default_factory=lambda: dict(BASE_AXES), help="stick axis number -> base motion"
+    )
+    base_speed: float = option(0.3, help="base speed at full deflection", unit="m/s")
+    base_turn_speed: float = option(90.0, help="base turn rate at full deflection", unit="deg/s")
 
     def __post_init__(self) -> None:
         if not 0 <= self.deadzone < 1:

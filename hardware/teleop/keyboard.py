@@ -30,6 +30,7 @@ from typing import Any, ClassVar
 
 from hardware.base import Features, Teleoperator, TeleoperatorConfig
 from hardware.errors import ConfigError
+from hardware.option import option
 from hardware.teleop.jog import JointJog, joint_features
 
 log = logging.getLogger(__name__)
@@ -84,11 +85,19 @@ _BASE_HELP = {
 @dataclass(kw_only=True)
 class KeyboardTeleopConfig(TeleoperatorConfig):
     type: ClassVar[str] = "keyboard"
-    mode: str = "auto"  # "auto" | "arm" | "base"
-    keys: dict[str, str] | None = None  # key -> meaning; None: ARM_KEYS or BASE_KEYS
-    joint_speed: float = 30.0
-    gripper_speed: float = 50.0
-    hold_timeout_s: float = 0.6
+    mode: str = option(
+        "auto",
+        help="what the keys drive (auto: the base on a mobile robot, else the arm)",
+        choices=("auto", "arm", "base"),
+    )
+    keys: dict[str, str] | None = option(
+        None, help="key -> meaning, replacing the default key map"
+    )
+    joint_speed: float = option(30.0, help="joint speed while a key is held", unit="deg/s")
+    gripper_speed: float = option(50.0, help="gripper speed while a key is held", unit="deg/s")
+    hold_timeout_s: float = option(
+        0.6, help="a key counts as held this long after its last repeat", unit="s"
+    )
 
     def __post_init__(self) -> None:
         if self.mode not in ("auto", "arm", "base"):

@@ -18,6 +18,7 @@ from textual.widgets import Static
 
 from core.calibration import open_for_calibration, range_table
 from hardware.errors import ConfigError, DeviceError
+from hardware.registry import config_class
 
 SAMPLE_HZ = 20
 
@@ -70,7 +71,8 @@ class CalibrationScreen(ModalScreen["str | None"]):
 
     def _connect(self) -> None:
         try:
-            device, steps = open_for_calibration(self.kind, self.type_, self.port, self.id_)
+            config = config_class(self.kind, self.type_)(port=self.port, id=self.id_ or None)
+            device, steps = open_for_calibration(config)
         except (ConfigError, DeviceError) as error:
             self.app.call_from_thread(self._failed, str(error))
             return

@@ -1,10 +1,10 @@
 """The session wizard: robot, cameras, teleop, policy, dataset and options, one page each.
 
-Fields come from `tui.options.OPTIONS`. While the cameras page is shown, the first camera named
-in its field plays live below it (`tui.live_camera`). Each page is checked when leaving it
-(types, choices, required values); the last page runs the CLI's own parser on the equivalent
-flags, shows its message under the field it names, then saves the TOML profile and hands back
-the parsed config.
+Fields come from `tui.options.OPTIONS` (views of the settings' declarations). While the cameras
+page is shown, the first camera named in its field plays live below it (`tui.live_camera`). Each
+page is checked when leaving it by the CLI's own parser on the equivalent flags; the last page
+parses the whole session, shows any message under the field it names, then saves the TOML
+profile and hands back the parsed config.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from hardware.errors import ConfigError
 from tui.components.camera_preview import CameraImage
 from tui.detect import Detected, detect
 from tui.live_camera import LiveCamera
-from tui.options import OPTIONS, STEPS, Option, convert, options_of, parse_cameras, to_argv
+from tui.options import OPTIONS, STEPS, Option, check_page, options_of, to_argv
 from tui.screens.calibration import CalibrationScreen
 
 log = logging.getLogger(__name__)
@@ -110,8 +110,7 @@ class WizardScreen(Screen[Any]):
             yield Label(f"[bold]{option.name}[/]  [dim]{option.help}[/]")
             if option.kind is bool:
                 yield Switch(value=bool(value), id=option.field_id)
-            elif option.choices is not None:
-                choices = option.choices()
+            elif (choices := option.choices()) is not None:
                 yield Select(
                     [(c, c) for c in choices],
                     value=value if value in choices else choices[0],
@@ -151,10 +150,14 @@ class WizardScreen(Screen[Any]):
             + ("\n".join(cameras) if cameras else "  none")
             + "\n  sim            draws the simulated arm (picture below)"
         )
-        suggestions = SuggestFromList(["sim", *(path for path, _ in detected.ports)])
+        paths = [path for path, _ in detected.ports]  # servo buses first
+        suggestions = SuggestFromList(["sim", *paths])
         for name in ("robot.port", "teleop.port"):
             option = next(o for o in OPTIONS if o.name == name)
-            self.query_one(f"#{option.field_id}", Input).suggester = suggestions
+            port = self.query_one(f"#{option.field_id}", Input)
+            port.suggester = suggestions
+            if not port.value:  # a port has no default: offer the first found, or the emulator
+                port.value = paths[0] if paths else "sim"
         self._show_picture()
 
     def _camera_sources(self) -> list[str]:
@@ -232,23 +235,19 @@ class WizardScreen(Screen[Any]):
         return out
 
     def _check_page(self, step: str) -> bool:
-        ok = True
+        """The CLI's checks of what this page sets (`tui.options.check_page`)."""
         for option in options_of(step):
-            error = self.query_one(f"#{option.field_id}-error", Static)
-            raw = self.query_one(f"#{option.field_id}").value
-            try:
-                if option.kind is not bool:
-                    convert(option, str(raw))
-                if option.name == "cameras":
-                    parse_cameras(str(raw))
-                _say(error, "")
-            except ConfigError as problem:
-                _say(error, str(problem))
-                ok = False
-        return ok
+            _say(self.query_one(f"#{option.field_id}-error", Static), "")
+        _say(self.query_one(f"#error-{step}", Static), "")
+        try:
+            check_page(step, self.values())
+        except ConfigError as problem:
+            self._show_cli_error(str(problem))
+            return False
+        return True
 
     def _show_cli_error(self, message: str) -> None:
-        """Put the parser's message under the field it names (or on this page)."""
+        """Put the parser's message under the field it names (on its page), or on this page."""
         named = [
             (m.start(), o)
             for o in OPTIONS
@@ -273,13 +272,9 @@ class WizardScreen(Screen[Any]):
             self._show_page()
             return
         values = self.values()
-        typed = {
-            o.name: (values[o.name] if o.kind is bool else convert(o, values[o.name]))
-            for o in OPTIONS
-        }
-        path = Path(str(typed["profile"])).expanduser()
+        path = Path(str(values["profile"]).strip()).expanduser()
         try:
-            config = build_config(typed, path)
+            config = build_config(values, path)
         except ConfigError as problem:
             self._show_cli_error(str(problem))
             return

@@ -1,0 +1,173 @@
+"""The camera videos' encoder settings: lerobot 0.6.1's `--dataset.rgb_encoder.*`.
+
+Same names, defaults and meaning as lerobot's `RGBEncoderConfig`: a codec name as lerobot
+spells it (`libsvtav1`, `h264`, `hevc`, `libaom-av1`, a hardware encoder, or `auto`), then the
+tuning fields, which `options()` turns into the codec's own options the way lerobot does
+(`crf` is `qp` for NVENC and VAAPI, `global_quality` for Quick Sync …), `extra_options` last.
+The one difference: `preset` left unset is 12 for libsvtav1 (as lerobot) and `ultrafast` for
+libx264/libx265, whose own default is too slow to keep up on a small computer.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from hardware.errors import ConfigError
+from hardware.option import option
+
+logger = logging.getLogger(__name__)
+
+HARDWARE_CODECS = (  # `auto` takes the first that opens here, in this order (lerobot's)
+    "h264_videotoolbox",
+    "hevc_videotoolbox",
+    "h264_nvenc",
+    "hevc_nvenc",
+    "h264_vaapi",
+    "h264_qsv",
+)
+# lerobot's codec name -> the PyAV (FFmpeg) encoder that writes it
+ENCODERS = {
+    "libsvtav1": "libsvtav1",
+    "h264": "libx264",
+    "hevc": "libx265",
+    "libaom-av1": "libaom-av1",
+    **{name: name for name in HARDWARE_CODECS},
+}
+ALIASES = {"av1": "libsvtav1"}  # lerobot's, the name a stream reports
+VCODECS = ("auto", *ENCODERS, *ALIASES)
+SVTAV1_PRESET = 12
+X26X_PRESET = "ultrafast"
+
+
+@dataclass(frozen=True, kw_only=True)
+class VideoSettings:
+    """How camera frames become MP4 video (`--dataset.rgb_encoder.*`)."""
+
+    vcodec: str = option(
+        "libsvtav1",
+        help="video codec; auto: the first hardware encoder that opens here, else libsvtav1",
+        choices=VCODECS,
+    )
+    pix_fmt: str = option("yuv420p", help="pixel format of the video")
+    g: int | None = option(2, help="keyframe interval (GOP size)", unit="frames")
+    crf: int | float | None = option(30, help="quality: lower is better and bigger")
+    preset: int | str | None = option(
+        None, help="the codec's speed/quality preset (none: 12 for libsvtav1, else ultrafast)"
+    )
+    fast_decode: int = option(0, help="fast-decode tuning, 0: off (libsvtav1: 1 or 2)")
+    video_backend: str = option("pyav", help="encoding library", choices=("pyav",))
+    extra_options: dict[str, Any] = option(
+        default_factory=dict, help='more codec options, merged last: \'{"tune": "film"}\''
+    )
+
+    def __post_init__(self) -> None:
+        vcodec = ALIASES.get(self.vcodec, self.vcodec)
+        if vcodec not in VCODECS:
+            raise ConfigError(f"vcodec: got {self.vcodec!r}; expected one of {', '.join(VCODECS)}")
+        if vcodec == "auto":
+            vcodec = next((c for c in HARDWARE_CODECS if encoder_opens(c)), "libsvtav1")
+            logger.info("video codec auto: %s", vcodec)
+        object.__setattr__(self, "vcodec", vcodec)
+        if self.video_backend != "pyav":
+            raise ConfigError(f"video_backend: got {self.video_backend!r}; expected pyav")
+        formats = _pixel_formats(self.encoder)
+        if formats is None:
+            raise ConfigError(
+                f"vcodec: {vcodec} is not in this FFmpeg build (PyAV); use libsvtav1 or h264"
+            )
+        if formats and self.pix_fmt not in formats:
+            raise ConfigError(
+                f"pix_fmt: {self.pix_fmt!r} is not one {self.encoder} writes; "
+                f"expected one of {', '.join(formats)}"
+            )
+
+    @property
+    def encoder(self) -> str:
+        return ENCODERS[self.vcodec]
+
+    @property
+    def resolved_preset(self) -> int | str | None:
+        if self.preset is not None:
+            return self.preset
+        if self.vcodec == "libsvtav1":
+            return SVTAV1_PRESET
+        return X26X_PRESET if self.vcodec in ("h264", "hevc") else None
+
+    def options(self, threads: int | None = None) -> dict[str, str]:
+        """The codec's options, as lerobot passes them to PyAV's `add_stream`; `threads` is
+        `--dataset.encoder_threads` (hardware encoders ignore it)."""
+        opts: dict[str, Any] = {"g": self.g}
+        quality = {"h264_nvenc": "qp", "hevc_nvenc": "qp", "h264_vaapi": "qp"}
+        if self.vcodec in ("h264_videotoolbox", "hevc_videotoolbox"):
+            opts["q:v"] = None if self.crf is None else max(1, min(100, 100 - self.crf * 2))
+        elif self.vcodec == "h264_qsv":
+            opts["global_quality"] = self.crf
+        else:
+            opts[quality.get(self.vcodec, "crf")] = self.crf
+        if self.vcodec in ("h264_nvenc", "hevc_nvenc"):
+            opts["rc"] = 0
+        if self.vcodec not in ("h264_vaapi", "h264_videotoolbox", "hevc_videotoolbox"):
+            opts["preset"] = self.resolved_preset
+        if self.vcodec == "libsvtav1":
+            params = [f"fast-decode={max(0, min(2, self.fast_decode))}"]
+            params += [f"lp={threads}"] if threads else []
+            opts["svtav1-params"] = ":".join(params)
+        elif self.vcodec in ("h264", "hevc"):
+            if self.fast_decode:
+                opts["tune"] = "fastdecode"
+            opts["threads"] = threads
+        elif self.vcodec == "libaom-av1" and threads:
+            opts.update({"threads": threads, "row-mt": 1})
+        opts = {key: value for key, value in opts.items() if value is not None}
+        for key, value in self.extra_options.items():
+            opts.setdefault(key, value)  # never over a structured field
+        return {key: str(value) for key, value in opts.items()}
+
+    def info(self) -> dict:
+        """The encoder part of the `video.*` block lerobot writes into info.json."""
+        return {
+            "video.g": self.g,
+            "video.crf": self.crf,
+            "video.preset": self.resolved_preset,
+            "video.fast_decode": self.fast_decode,
+            "video.video_backend": self.video_backend,
+            "video.extra_options": dict(self.extra_options),
+        }
+
+    def with_codec(self, vcodec: str) -> VideoSettings:
+        return dataclasses.replace(self, vcodec=vcodec)
+
+
+def _pixel_formats(encoder: str) -> list[str] | None:
+    """The pixel formats PyAV's `encoder` takes ([] when it does not say), None if absent."""
+    import av
+
+    try:
+        codec = av.Codec(encoder, "w")
+    except Exception:  # av.codec.codec.UnknownCodecError and kin
+        return None
+    return [f.name for f in codec.video_formats or ()]
+
+
+def encoder_opens(encoder: str) -> bool:
+    """Whether a hardware encoder really encodes here (in the build is not enough: NVENC
+    without an NVIDIA GPU fails at the first frame)."""
+    import av
+    import numpy as np
+
+    if _pixel_formats(encoder) is None:
+        return False
+    try:
+        context = av.CodecContext.create(encoder, "w")
+        context.width, context.height, context.pix_fmt = 64, 64, "yuv420p"
+        context.time_base = "1/30"
+        context.open()
+        frame = av.VideoFrame.from_ndarray(np.zeros((64, 64, 3), np.uint8), format="rgb24")
+        context.encode(frame.reformat(format="yuv420p"))
+        context.encode(None)
+    except Exception:  # no device, no driver: not this one
+        return False
+    return True

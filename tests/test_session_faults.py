@@ -1,0 +1,166 @@
+"""Faults on the emulators, end to end: the session always ends, within a deadline, with the
+saved episodes loadable, the motors safe (or the user told), and the exit code saying what
+happened (0 completed, 1 device or disk failure, 128+N for signal N).
+
+The only injected failures that are not a real device's are the worker crash (the encoder's
+write is replaced by one that raises, as a bug in it would) and the file-size limit (`ulimit -f`,
+a filesystem that really refuses writes)."""
+
+from __future__ import annotations
+
+import json
+import resource
+import signal
+import time
+from pathlib import Path
+
+import pytest
+from camera_clips import write_clip
+from dataset_support import check_loadable
+from session_support import finish, lerecord, sim_args, start_session, wait_for
+
+from core import messages as m
+from core.dataset import camera_worker
+
+DEADLINE_S = 30.0
+
+
+def _opencv_clip_args(root: Path, clip: Path, **kw) -> list[str]:
+    args = sim_args(root, **kw)
+    camera = json.dumps({"front": {"type": "opencv", "index_or_path": str(clip)}})
+    return [
+        a if not a.startswith("--robot.cameras=") else f"--robot.cameras={camera}" for a in args
+    ]
+
+
+def test_an_opencv_camera_without_a_size_records_at_the_size_it_gives(tmp_path):
+    """The seed documentation's `{"type": "opencv", "index_or_path": 0}`: no width/height."""
+    clip = write_clip(tmp_path / "clip.mp4", frames=6, width=80, height=60)
+    root = tmp_path / "ds"
+    proc = lerecord("record", "--headless", *_opencv_clip_args(root, clip, episodes=1, seconds=0.5))
+    out, err = proc.communicate(timeout=DEADLINE_S)
+    assert proc.returncode == 0, err
+    info = check_loadable(root)
+    assert info["features"]["observation.images.front"]["shape"] == [60, 80, 3]
+    assert info["total_episodes"] == 1
+
+
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnhandledThreadExceptionWarning")
+def test_an_encoder_that_dies_ends_the_session_with_its_error(tmp_path, monkeypatch):
+    seen: list = []
+    session = start_session(tmp_path / "ds", episodes=3, seconds=0.5)
+    wait_for(session, m.EpisodeSaved, seen)
+
+    def broken_write(self, index, image):
+        raise SystemExit("encoder bug")  # not an Exception: the worker thread ends
+
+    monkeypatch.setattr(camera_worker._Take, "write", broken_write)
+    ended = finish(session, seen, timeout=DEADLINE_S)
+    assert ended.reason == "error" and "encoder thread ended" in ended.error
+    assert ended.episodes_saved == 1
+    assert check_loadable(tmp_path / "ds")["total_episodes"] == 1
+    robot = session.devices  # closed: devices released
+    assert robot is not None and not robot.connected
+
+
+def _limit_file_size(limit: int):
+    return lambda: resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+
+
+def test_a_disk_that_refuses_writes_stops_at_the_first_failed_save(tmp_path):
+    """A file-size limit (`ulimit -f`): the videos grow with each episode until a write fails."""
+    root = tmp_path / "ds"
+    probe = lerecord("record", "--headless", *sim_args(tmp_path / "probe", episodes=1))
+    assert probe.wait(DEADLINE_S) == 0
+    video = max((tmp_path / "probe/videos").rglob("*.mp4"), key=lambda p: p.stat().st_size)
+    limit = int(video.stat().st_size * 2.5)  # room for two episodes' video, not three
+    proc = lerecord(
+        "record", "--headless", *sim_args(root, episodes=6), preexec_fn=_limit_file_size(limit)
+    )
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 1, out + err
+    assert "could not be saved" in out and "recording stops" in out
+    assert "free on the disk" in out  # how much space there is, and what an episode needs
+    saved = check_loadable(root)["total_episodes"]
+    assert 1 <= saved < 6
+    assert "Recording episode 5" not in out
+
+
+def _catches_sigterm(pid: int) -> bool:
+    """Whether the process has its own SIGTERM handler yet (/proc's caught-signals mask)."""
+    status = Path(f"/proc/{pid}/status").read_text()
+    caught = int(next(line for line in status.splitlines() if line.startswith("SigCgt:"))[7:], 16)
+    return bool(caught >> (signal.SIGTERM - 1) & 1)
+
+
+def _has_children(pid: int) -> bool:
+    """The sim arms' emulators are child processes: started when the devices connect."""
+    return bool(Path(f"/proc/{pid}/task/{pid}/children").read_text().split())
+
+
+def _wait(condition, proc, timeout: float = DEADLINE_S) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert proc.poll() is None and time.monotonic() < deadline, proc.stderr.read()
+        time.sleep(0.005)
+
+
+@pytest.mark.parametrize(
+    "signame, after",
+    [
+        ("SIGTERM", "handlers"),
+        ("SIGINT", "connecting"),
+        ("SIGHUP", "connecting"),
+        ("SIGTERM", "running"),
+    ],
+)
+def test_a_signal_at_each_startup_stage_ends_cleanly(tmp_path, signame, after):
+    """`handlers`: just after lerecord took the signals (flags parsed next, devices built);
+    `connecting`: the arms' emulators are starting; `running`: the first episode runs. Each
+    ends with 128+N, the motors off, nothing half-made left (a plain rerun works)."""
+    root = tmp_path / "ds"
+    proc = lerecord("record", "--headless", *sim_args(root, episodes=3, seconds=1.0))
+    if after == "handlers":
+        _wait(lambda: _catches_sigterm(proc.pid), proc)
+    elif after == "connecting":
+        _wait(lambda: _has_children(proc.pid), proc)
+    else:
+        line = ""
+        while "Recording episode 0" not in line:
+            line = proc.stdout.readline()
+            assert line, proc.stderr.read()
+    proc.send_signal(getattr(signal, signame))
+    out, err = proc.communicate(timeout=DEADLINE_S)
+    assert proc.returncode == 128 + getattr(signal, signame), (proc.returncode, err)
+    assert "Traceback" not in err
+    rerun = lerecord("record", "--headless", *sim_args(root, episodes=1, seconds=0.3))
+    rerun_out, rerun_err = rerun.communicate(timeout=DEADLINE_S)
+    assert rerun.returncode == 0, rerun_err
+    assert check_loadable(root)["total_episodes"] == 1
+    assert not (root / ".lerecord").exists()  # the lock went with the session
+
+
+def test_a_servo_that_goes_silent_ends_the_session_and_says_torque_may_be_on(tmp_path):
+    seen: list = []
+    session = start_session(tmp_path / "ds", episodes=3, seconds=1.0)
+    wait_for(session, m.EpisodeSaved, seen)
+    session.devices.robot.link.fault("silent 3")
+    ended = finish(session, seen, timeout=DEADLINE_S)
+    assert ended.reason == "error" and "stopped answering" in ended.error
+    warnings = [e.message for e in seen if isinstance(e, m.WarningRaised)]
+    torque = [w for w in warnings if "torque may still be on" in w]
+    assert torque == ["torque may still be on for elbow_flex (id 3): switch the arm's power off"], (
+        warnings
+    )
+    assert check_loadable(tmp_path / "ds")["total_episodes"] == 1
+
+
+def test_a_stop_before_the_first_save_leaves_no_folder(tmp_path):
+    seen: list = []
+    root = tmp_path / "ds"
+    session = start_session(root, episodes=2, seconds=5.0)
+    wait_for(session, m.EpisodeStarted, seen)
+    session.send(m.Stop(save_current=False))
+    ended = finish(session, seen)
+    assert ended.episodes_saved == 0
+    assert not root.exists()
