@@ -122,7 +122,7 @@ def main() -> None:
     print(f"chunks {chunks}, held steps {holds}")
     if trips and server_ms:
         # the server's last len(trips) predictions are the episode's (the first are warm-up)
-        own = server_ms[-len(trips):]
+        own = server_ms[-len(trips) :]
         print(f"round trip median {statistics.median(trips):.1f} ms; server's own time median "
               f"{statistics.median(own):.1f} ms; overhead median "
               f"{statistics.median(trips) - statistics.median(own):.1f} ms")  # fmt: skip
