@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -50,6 +51,9 @@ class RemotePolicy(Policy):
         self.task = task
         self._state_names: tuple[str, ...] = ()
         self._camera_shapes: dict[str, tuple[int, int, int]] = {}
+        # the server pairs an observation with the next GetActions: one exchange at a time
+        # (the control thread's first chunk of an episode may meet a worker's late request)
+        self._exchange = threading.Lock()
 
     def bind(self, mapping: FeatureMapping, camera_shapes: dict[str, tuple]) -> None:
         """Name the state values and give the cameras' shapes (robot side), for the setup."""
@@ -81,7 +85,8 @@ class RemotePolicy(Policy):
         log.info("%s set up the policy in %.1f s", self.where, seconds)
 
     def reconnect(self) -> None:
-        self.server.connect()
+        with self._exchange:
+            self.server.connect()
 
     def close(self) -> None:
         self.server.close()
@@ -101,7 +106,8 @@ class RemotePolicy(Policy):
             raw[feature.removeprefix(IMAGE_PREFIX)] = observation[feature]
         raw["task"] = self.task
         sent = payloads.TimedObservation(time.time(), step, raw, must_go=True)
-        pairs = self.server.chunk(sent)
+        with self._exchange:
+            pairs = self.server.chunk(sent)
         steps = [timestep for timestep, _ in pairs]
         if not pairs or steps != list(range(step, step + len(pairs))):
             raise ValueError(
