@@ -23,9 +23,15 @@ INTEROP_STAMP := $(INTEROP)/.ok-$(shell echo '$(INTEROP_SPEC)' | cksum | cut -d'
 INTEROP_ADDED := "lerobot[diffusion]==0.6.1" "textual>=0.80" "rich>=13" "pyserial>=3.5" \
   "feetech-servo-sdk>=1.0" "pyttsx3>=2.90" "pyzmq>=25"
 INTEROP_ADDED_STAMP := $(INTEROP)/.added-$(shell echo '$(INTEROP_ADDED)' | cksum | cut -d' ' -f1)
+# The robot computer: lerecord's dependencies and onnxruntime, no torch, in the machine's Python,
+# cached outside the clone like the interop env (the clone itself runs there from PYTHONPATH).
+# tests/test_no_torch.py records a session in it with an ONNX export. The stamp names the list.
+NOTORCH_REQS := $(shell $(PYTHON) tests/no_torch_requirements.py | tr '\n' ' ' | cksum | cut -d' ' -f1)
+NOTORCH := $(INTEROP_HOME)/notorch-$(shell $(PYTHON) -c 'import sys; print("py%d.%d" % sys.version_info[:2])')
+NOTORCH_STAMP := $(NOTORCH)/.ok-$(NOTORCH_REQS)
 PYTHON312 ?= $(shell command -v python3.12 2>/dev/null || ls -d $(HOME)/.pyenv/versions/3.12*/bin/python 2>/dev/null | tail -1)
 
-.PHONY: setup interop run test bench lint clean
+.PHONY: setup interop notorch run test bench lint clean
 setup: $(VENV)/.deps
 
 interop: $(INTEROP_STAMP) $(INTEROP_ADDED_STAMP)
@@ -45,6 +51,17 @@ $(INTEROP_ADDED_STAMP): $(INTEROP_STAMP)
 	@$(INTEROP)/bin/pip install -q $(INTEROP_ADDED) 2>&1 | $(QUIET_PIP)
 	@touch $@
 
+notorch: $(NOTORCH_STAMP)
+
+$(NOTORCH_STAMP):
+	@echo "Building the torch-free robot-computer environment in $(NOTORCH) (once)"
+	@rm -rf $(NOTORCH) && $(PYTHON) -m venv $(NOTORCH)
+	@$(PYTHON) tests/no_torch_requirements.py > $(NOTORCH)/requirements.txt
+	@$(NOTORCH)/bin/pip install -q -r $(NOTORCH)/requirements.txt 2>&1 | $(QUIET_PIP)
+	@if $(NOTORCH)/bin/python -c "import torch" 2>/dev/null; then echo "ERROR: torch got into $(NOTORCH)" >&2; exit 1; fi
+	@$(NOTORCH)/bin/python -c "import onnxruntime, numpy" || { echo "ERROR: $(NOTORCH) lacks onnxruntime" >&2; exit 1; }
+	@touch $@
+
 $(VENV)/.apt:
 	@mkdir -p $(VENV)
 	@if command -v apt-get >/dev/null 2>&1; then \
@@ -59,7 +76,7 @@ $(VENV)/.apt:
 $(VENV)/.deps: pyproject.toml $(VENV)/.apt
 	@[ -x $(BIN)/python ] || $(PYTHON) -m venv $(VENV)
 	@$(BIN)/python -c "import torch" 2>/dev/null || $(BIN)/pip install -q $(TORCH) 2>&1 | $(QUIET_PIP)
-	@$(BIN)/pip install -q -e ".[dev,gamepad,remote]" 2>&1 | $(QUIET_PIP)
+	@$(BIN)/pip install -q -e ".[dev,gamepad,remote,onnx]" 2>&1 | $(QUIET_PIP)
 	@touch $@
 
 # Each run records a new dataset, stamped with the time as lerobot 0.6 stamps new repo ids.
@@ -67,12 +84,13 @@ run: setup
 	$(BIN)/lerecord --config examples/sim_session.toml \
 	  --dataset.repo_id=local/sim_pick_place_$$(date +%Y%m%d_%H%M%S)
 
-test: setup interop
+test: setup interop notorch
 	$(BIN)/ruff check core hardware tui tests bench
 	$(BIN)/ruff format --check core hardware tui tests bench
 	$(BIN)/lint-imports
 	$(BIN)/mypy
-	LERECORD_LEROBOT_PYTHON=$(INTEROP)/bin/python $(BIN)/python -m pytest
+	LERECORD_LEROBOT_PYTHON=$(INTEROP)/bin/python LERECORD_NOTORCH_PYTHON=$(NOTORCH)/bin/python \
+	  $(BIN)/python -m pytest
 
 bench: setup
 	$(BIN)/python -m bench

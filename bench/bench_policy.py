@@ -27,14 +27,14 @@ import numpy as np
 RESULTS = Path(__file__).resolve().parent / "results" / "policy.md"
 
 
-def build_policy(height: int, width: int):
-    """ACT with lerobot's default hyperparameters and random weights (unit statistics)."""
+def build_checkpoint(height: int, width: int):
+    """ACT with lerobot's default hyperparameters and random weights (unit statistics), as a
+    read checkpoint; returns (checkpoint, parameters)."""
     import torch
 
     from core.policy.act import ACT
     from core.policy.checkpoint import Checkpoint, NormSpec
     from core.policy.config import ACTConfig, PolicyFeature
-    from core.policy.policy import ACTPolicy
 
     inputs = {
         "observation.state": PolicyFeature("STATE", (6,)),
@@ -61,9 +61,25 @@ def build_policy(height: int, width: int):
         NormSpec(inputs, mapping, stats),
         NormSpec(outputs, mapping, stats),
     )
-    policy = ACTPolicy(checkpoint, torch.device("cpu"))
-    params = sum(v.numel() for v in weights.values())
-    return policy, params
+    return checkpoint, sum(v.numel() for v in weights.values())
+
+
+def build_policy(height: int, width: int, backend: str = "torch", threads: int | None = None):
+    """The random default-size ACT on PyTorch, or exported and run on ONNX Runtime."""
+    import tempfile
+
+    import torch
+
+    from core.policy.export import export_policy
+    from core.policy.onnx_act import OnnxACTPolicy
+    from core.policy.policy import ACTPolicy
+
+    checkpoint, params = build_checkpoint(height, width)
+    if backend == "onnx":  # the session holds the model: the export folder can go at once
+        with tempfile.TemporaryDirectory(prefix="bench-onnx-") as scratch:
+            folder = export_policy(checkpoint, Path(scratch) / "act")
+            return OnnxACTPolicy(folder, threads=threads), params
+    return ACTPolicy(checkpoint, torch.device("cpu"), threads=threads), params
 
 
 def rss_mb() -> float:
@@ -194,7 +210,8 @@ def run_mode(policy, mode: str, fps: float, duration: float, arm):
     arrivals = [r.dropped for r in records if r.forward_ms is not None]
     return {
         "mode": mode if mode != "none" else "no policy",
-        "threads": __import__("torch").get_num_threads(),
+        "threads": policy.threads or __import__("torch").get_num_threads(),
+        "runtime": policy.runtime,
         "steps": steps,
         "missed": int(missed.sum()),
         "missed_pct": 100 * missed.mean(),
@@ -221,18 +238,19 @@ def report(rows: list[dict], args, params: int, memory: dict) -> str:
         f"Machine: {platform.machine()}, {os.cpu_count()} cores, {platform.system()} "
         f"{platform.release()}, Python {platform.python_version()}, torch "
         f"{__import__('torch').__version__}. Command: `python -m bench.bench_policy "
-        f"--duration {args.duration:g} --arm {args.arm}` ({args.arm_label}). "
+        f"--duration {args.duration:g} --arm {args.arm} --backend {args.backend}` "
+        f"({args.arm_label}), {len(os.sched_getaffinity(0))} core(s) allowed. "
         f"Model {params / 1e6:.1f} M parameters. Load average "
         f"{memory['load']:.2f} before the run (other processes share the cores).",
         "",
-        "| mode | torch threads | steps | missed deadlines | longest stall | latest action "
+        "| mode | runtime | threads | steps | missed deadlines | longest stall | latest action "
         "| forward median / max | act() median / max | chunks | dropped per chunk "
         "| starved steps | waiting steps | failed arm reads |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in rows:
         lines.append(
-            f"| {r['mode']} | {r['threads']} | {r['steps']} | {r['missed']} "
+            f"| {r['mode']} | {r['runtime']} | {r['threads']} | {r['steps']} | {r['missed']} "
             f"({r['missed_pct']:.2f} %) | {r['stall_ms']:.0f} ms | {r['max_late_ms']:.0f} ms "
             f"| {r['forward_ms']:.0f} / {r['forward_max_ms']:.0f} ms "
             f"| {r['act_p50_ms']:.2f} / {r['act_max_ms']:.1f} ms | {r['chunks']} "
@@ -262,14 +280,31 @@ def main(argv: list[str] | None = None) -> int:
         default="emulated",
         help="the emulated SO-101 (real driver, servo emulator, sim camera) or in-memory data",
     )
+    parser.add_argument("--backend", choices=("torch", "onnx"), default="torch")
+    parser.add_argument(
+        "--one-core", action="store_true", help="this process on one core, the emulator on another"
+    )
+    parser.add_argument("--threads", type=int, default=0, help="0: the session's thread budget")
     parser.add_argument("--append", action="store_true", help=f"append the table to {RESULTS}")
     args = parser.parse_args(argv)
+    arm_cores = None
+    if args.one_core:
+        from bench.pin import pin_to_one_core
+
+        _, arm_cores = pin_to_one_core()
     logging.basicConfig(level=logging.WARNING)
     memory = {"before": rss_mb(), "load": os.getloadavg()[0] if hasattr(os, "getloadavg") else 0}
-    policy, params = build_policy(args.height, args.width)
+    from core.threads import session_budget
+
+    threads = args.threads or session_budget(cameras=0).policy
+    policy, params = build_policy(args.height, args.width, args.backend, threads)
     memory["loaded"] = rss_mb()
     arm_class = EmulatedArm if args.arm == "emulated" else SimulatedArm
     arm = arm_class(policy, args.height, args.width, args.fps)
+    if arm_cores:
+        from bench.pin import move_children
+
+        move_children(arm_cores)
     rows = []
     try:
         for mode in args.modes.split(","):

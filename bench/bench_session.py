@@ -25,13 +25,22 @@ from core import messages as m
 from core.config import parse_record_args
 from core.session import Session
 
-CAMERA = '"{name}": {{"type": "sim", "width": 640, "height": 480, "fps": 30}}'
+CAMERA = '"{name}": {{"type": "sim", "width": {w}, "height": {h}, "fps": {fps}}}'
 
 
 def session_args(
-    root: Path, fps: int, seconds: float, episodes: int, cameras: int, vcodec: str, log: bool
+    root: Path,
+    fps: int,
+    seconds: float,
+    episodes: int,
+    cameras: int,
+    vcodec: str,
+    log: bool,
+    size: tuple[int, int] = (640, 480),
+    reset: float = 2.0,
 ) -> list[str]:
-    cams = ", ".join(CAMERA.format(name=f"cam{i}") for i in range(cameras))
+    w, h = size
+    cams = ", ".join(CAMERA.format(name=f"cam{i}", w=w, h=h, fps=fps) for i in range(cameras))
     return [
         "--robot.type=so101_follower",
         "--robot.port=sim",
@@ -45,7 +54,7 @@ def session_args(
         "--dataset.single_task=Benchmark",
         f"--dataset.fps={fps}",
         f"--dataset.episode_time_s={seconds}",
-        "--dataset.reset_time_s=2",
+        f"--dataset.reset_time_s={reset:g}",
         f"--dataset.num_episodes={episodes}",
         f"--dataset.vcodec={vcodec}",
         "--dataset.push_to_hub=false",
@@ -62,7 +71,7 @@ def rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def run(args: list[str]) -> dict:
+def run(args: list[str], arm_cores: set[int] | None = None) -> dict:
     session = Session(parse_record_args(args))
     lateness: list[float] = []
     step_done = session.step_done
@@ -74,12 +83,17 @@ def run(args: list[str]) -> dict:
 
     session.step_done = collect
     session.start()
-    saves, rss = [], []
+    if arm_cores:
+        from bench.pin import move_children
+
+        move_children(arm_cores)
+    saves, rss, frames = [], [], []
     while True:
         ended = session.wait(0.2)
         for event in session.events():
             if isinstance(event, m.EpisodeSaved):
                 saves.append(event.save_s)
+                frames.append(event.frames)
                 rss.append(rss_mb())
         if ended:
             break
@@ -94,6 +108,10 @@ def run(args: list[str]) -> dict:
         "missed": int((lat > 1e3 / session.config.dataset.fps).sum()),
         "dropped": t.dropped_frames,
         "saves": saves,
+        "frames": frames,
+        "threads": session.parts.threads.describe()
+        if session.parts and session.parts.threads
+        else "",
         "rss": rss,
     }
 
@@ -104,6 +122,7 @@ def show(label: str, r: dict) -> None:
         f"{label:28s} steps {r['steps']:5d}  lateness p50 {r['p50']:.2f} ms  p99 {r['p99']:.2f} ms"
         f"  max {r['max']:.1f} ms  late>period {r['missed']}  dropped {r['dropped']}"
         f"  saves [{', '.join(f'{v:.2f}' for v in r['saves'])}] s  RSS/episode MB [{rss}]"
+        f"  frames/episode {r['frames']}  threads: {r['threads']}"
     )
 
 
@@ -116,7 +135,20 @@ def main() -> None:
     p.add_argument("--vcodec", default="libsvtav1")
     p.add_argument("--compare-log", action="store_true")
     p.add_argument("--max-rate", action="store_true")
+    p.add_argument("--reset", type=float, default=2.0, help="reset time between episodes (s)")
+    p.add_argument("--size", default="640x480", help="camera frame size, WxH")
+    p.add_argument(
+        "--one-core",
+        action="store_true",
+        help="lerecord pinned to one core (as taskset -c 0), the emulators on the others",
+    )
     a = p.parse_args()
+    arm_cores = None
+    if a.one_core:
+        from bench.pin import pin_to_one_core
+
+        core, arm_cores = pin_to_one_core()
+        print(f"lerecord on core {core}, emulators on {sorted(arm_cores)}")
     print(f"machine: {os.cpu_count()} cores, load {os.getloadavg()[0]:.1f}")
     with tempfile.TemporaryDirectory() as tmp:
         os.chdir(tmp)
@@ -126,8 +158,11 @@ def main() -> None:
                 show(f"{fps} Hz, no camera", r)
             return
         per = a.seconds / a.episodes
-        base = session_args(Path(tmp) / "a", a.fps, per, a.episodes, a.cameras, a.vcodec, False)
-        show(f"{a.cameras} cams {a.vcodec} {a.fps} Hz", run(base))
+        size = tuple(int(v) for v in a.size.split("x"))
+        base = session_args(
+            Path(tmp) / "a", a.fps, per, a.episodes, a.cameras, a.vcodec, False, size, a.reset
+        )
+        show(f"{a.cameras} cams {a.vcodec} {a.fps} Hz", run(base, arm_cores))
         if a.compare_log:
             with_log = session_args(
                 Path(tmp) / "b", a.fps, per, a.episodes, a.cameras, a.vcodec, True

@@ -24,8 +24,8 @@ SUBCOMMANDS = {
     "find-cameras": "core.commands.find_cameras",
     "emulate": "core.commands.emulate",
     "push": "core.commands.push",
+    "export-policy": "core.commands.export_policy",
 }
-
 
 
 def main(argv: list[str] | None = None) -> int:

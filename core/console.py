@@ -47,13 +47,15 @@ def format_event(event: m.Event) -> str | None:
     if isinstance(event, m.SessionStarted):
         devices = f" with {', '.join(event.devices)}" if event.devices else ""
         logs = f"; inference logs in {event.log_dir}" if event.log_dir else ""
+        policy = f"; policy {event.policy}" if event.policy else ""
+        threads = f"; threads: {event.threads}" if event.threads else ""
         if not event.dataset_root:  # lerecord rollout --strategy.type=base
             what = "the policy runs, nothing is recorded"
-            return f"▶ Session started: {event.robot}{devices}; {what}{logs}"
+            return f"▶ Session started: {event.robot}{devices}; {what}{logs}{policy}{threads}"
         count = f"{event.num_episodes} episodes" if event.num_episodes else "until stopped"
         return (
             f"▶ Session started: {event.robot}{devices} → {event.repo_id} "
-            f"({count}) in {event.dataset_root}{logs}"
+            f"({count}) in {event.dataset_root}{logs}{policy}{threads}"
         )
     if isinstance(event, m.PhaseChanged):
         return {

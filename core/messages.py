@@ -78,6 +78,8 @@ class SessionStarted:
     devices: tuple[str, ...] = ()
     log_dir: str | None = None
     sounds: bool = False
+    threads: str = ""  # the thread budget chosen ("2 cores, policy 1 thread, …")
+    policy: str = ""  # the policy and its runtime ("ACT on ONNX Runtime (CPU), 1 thread")
 
 
 @dataclass(frozen=True)

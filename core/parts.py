@@ -15,6 +15,7 @@ from core import messages as m
 from core.devices import Devices
 from core.plan import Phase
 from core.step import PolicyStep
+from core.threads import ThreadBudget
 
 
 @dataclass
@@ -24,6 +25,7 @@ class SessionParts:
     policy: Any = None  # core.policy.session.SessionPolicy
     inference_log: Any = None  # core.logs.InferenceLog
     voice: Any = None  # core.voice.Voice
+    threads: ThreadBudget | None = None  # the cores' share each consumer got
 
     @property
     def first_episode(self) -> int:

@@ -18,6 +18,7 @@ from pathlib import Path
 from core import messages as m
 from core.devices import Devices
 from core.parts import SessionParts
+from core.threads import ThreadBudget, session_budget
 
 log = logging.getLogger(__name__)
 
@@ -38,22 +39,25 @@ def open_session(
         log.info("lerecord always encodes the videos while recording (streaming_encoding)")
     devices = Devices(cfg.robot, cfg.teleop)  # features known (cameras asked), nothing connected
     root = check_session(cfg, devices)  # the one validation pass, before anything opens
+    threads = _thread_budget(cfg, devices)
     policy = recorder = parts = None
     created = False
     try:
         if cfg.policy is not None and cfg.policy.path:
             from core.policy.session import SessionPolicy
 
-            policy = SessionPolicy.load(cfg.policy, devices, fps=ds.fps, task=ds.single_task)
+            policy = SessionPolicy.load(
+                cfg.policy, devices, fps=ds.fps, task=ds.single_task, threads=threads.policy
+            )
         records = cfg.rollout is None or cfg.rollout.strategy.records  # a base rollout: nothing
         if ds.push_to_hub and records:
             from core.dataset.hub import check_hub
 
             check_hub(ds.repo_id, private=ds.private, api=hub_api)
         if records:  # refuses a bad resume or a taken folder
-            recorder, created = _open_recorder(cfg, devices, root, on_written)
+            recorder, created = _open_recorder(cfg, devices, root, on_written, threads.encoder)
         devices.connect()
-        parts = SessionParts(devices, recorder, policy)
+        parts = SessionParts(devices, recorder, policy, threads=threads)
         if cfg.log:
             from core.logs import open_inference_log
 
@@ -96,10 +100,23 @@ def session_started(cfg, parts: SessionParts, t: float, plan) -> m.SessionStarte
         devices=parts.devices.labels(),
         log_dir=log_dir,
         sounds=cfg.play_sounds,
+        threads="" if parts.threads is None else parts.threads.describe(),
+        policy="" if parts.policy is None else parts.policy.describe(),
     )
 
 
-def _open_recorder(cfg, devices: Devices, root: Path, on_written: Callable):
+def _thread_budget(cfg, devices: Devices) -> ThreadBudget:
+    ds = cfg.dataset
+    cameras = sum(isinstance(v, tuple) for v in devices.robot.observation_features.values())
+    return session_budget(
+        cameras if ds.video else 0,
+        policy_threads=cfg.policy.threads if cfg.policy is not None else None,
+        encoder_threads=ds.encoder_threads,
+        encoder_cap=ds.num_image_writer_threads_per_camera,
+    )
+
+
+def _open_recorder(cfg, devices: Devices, root: Path, on_written: Callable, encoder_threads: int):
     """The dataset, new or resumed; True when this call created its folder."""
     from core.dataset import DatasetRecorder, dataset_features
     from core.rollout_session import extra_features
@@ -121,7 +138,7 @@ def _open_recorder(cfg, devices: Devices, root: Path, on_written: Callable):
         ),
         video=ds.video,
         encoder=ds.rgb_encoder,
-        encoder_threads=ds.encoder_threads or ds.num_image_writer_threads_per_camera or None,
+        encoder_threads=encoder_threads,
         queue_size=ds.encoder_queue_maxsize,
         on_written=on_written,
     )

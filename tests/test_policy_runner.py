@@ -140,7 +140,7 @@ def test_a_failing_forward_is_raised_in_the_control_thread():
             raise RuntimeError("out of memory")
 
     policy = Broken({"observation.state": PolicyFeature("STATE", (2,))}, 2, 10, 10)
-    runner = PolicyRunner(policy, fps=100, torch_threads=1)
+    runner = PolicyRunner(policy, fps=100)
     obs = {"observation.state": np.zeros(2, np.float32)}
     with pytest.raises(RuntimeError, match="policy forward failed: out of memory"):
         for step in range(200):
@@ -222,7 +222,7 @@ def test_session_policy_turns_robot_observations_into_robot_actions(ref):
     )
     from core.config.tree import PolicyConfig
 
-    config = PolicyConfig(path=str(ACT), async_=False)
+    config = PolicyConfig(path=str(ACT), async_=False, backend="torch")
     session_policy = SessionPolicy.load(config, SimpleNamespace(robot=robot), fps=30)
     session_policy.start_episode()
     actions = []

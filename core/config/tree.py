@@ -21,6 +21,7 @@ from hardware.base import RobotConfig, TeleoperatorConfig
 from hardware.errors import ConfigError
 from hardware.option import option
 
+POLICY_BACKENDS = ("auto", "torch", "onnx")
 DISPLAY_MODES = ("rerun", "foxglove")  # lerobot's; lerecord streams to Rerun only
 MAX_FPS = 240  # above this the servo bus (a read and a write per step) and encoders fall behind
 MAX_PHASE_S = 24 * 3600.0  # an episode or a reset longer than a day is a typo
@@ -38,6 +39,15 @@ class PolicyConfig:
     device: str = option("cpu", help="torch device the policy runs on: cpu, cuda, cuda:N or mps")
     use_amp: bool = option(False, help="run the policy in automatic mixed precision")
     async_: bool = option(True, help="compute the next action chunk ahead of need")
+    backend: str = option(
+        "auto",
+        help="runtime of the policy: auto (ONNX Runtime when installed and its export of the "
+        "checkpoint matches PyTorch), torch or onnx",
+        choices=POLICY_BACKENDS,
+    )
+    threads: int = option(
+        0, help="intra-op threads of the policy's runtime; 0: from the cores available"
+    )
     server: str | None = option(
         None,
         help="run the policy on lerobot's policy server at HOST:PORT "
@@ -76,6 +86,13 @@ class PolicyConfig:
         return None
 
     def __post_init__(self) -> None:
+        _check(
+            self.backend in POLICY_BACKENDS,
+            "--policy.backend",
+            self.backend,
+            " or ".join(POLICY_BACKENDS),
+        )
+        _check(self.threads >= 0, "--policy.threads", self.threads, "0 (automatic) or more")
         if not self.path:
             raise ConfigError("--policy.path: empty; give a Hub repo id or a checkpoint folder")
         if self.server is not None:

@@ -15,12 +15,14 @@ import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-
-import torch
+from typing import TYPE_CHECKING
 
 from core.policy.config import ACTConfig, PolicyFeature, read_config, read_json
 from core.policy.normalize import Stats
 from hardware.errors import ConfigError
+
+if TYPE_CHECKING:
+    import torch
 
 WEIGHTS = "model.safetensors"
 PREPROCESSOR = "policy_preprocessor.json"

@@ -1,5 +1,6 @@
-"""Which code runs a policy (`backend`: the one place that choice is made), and `load_policy`:
-from a folder or Hub repo id to lerecord's own ACT, ready on the chosen device."""
+"""Which code runs a policy (`backend`: server, native ACT or lerobot; `choose_backend`: torch or
+ONNX Runtime for native ACT: the one place these choices are made), and `load_policy`: from a
+folder or Hub repo id to lerecord's own ACT, ready on the chosen device."""
 
 from __future__ import annotations
 
@@ -84,37 +85,131 @@ def lerobot_importable() -> bool:
     return importlib.util.find_spec("lerobot") is not None
 
 
+def choose_backend(backend: str, device: str = "cpu", use_amp: bool = False) -> str:
+    """The runtime, torch or onnx, for `--policy.backend` (auto|torch|onnx): decided here only.
+
+    auto: ONNX Runtime when it is installed, offers an execution provider for the device and
+    float32 is asked for (use_amp is a PyTorch feature); PyTorch otherwise.
+    """
+    from core.policy.onnx_act import onnxruntime_installed, providers_for
+
+    if backend == "torch":
+        return "torch"
+    if backend == "onnx":
+        if not onnxruntime_installed():
+            raise ConfigError(
+                "--policy.backend=onnx: onnxruntime is not installed; "
+                "pip install 'lerecord[onnx]' or use --policy.backend=torch"
+            )
+        return "onnx"
+    if backend != "auto":
+        raise ConfigError(f"--policy.backend={backend}: use auto, torch or onnx")
+    if not onnxruntime_installed():
+        return "torch"
+    if use_amp:
+        log.info("--policy.use_amp: running PyTorch (the ONNX export is float32)")
+        return "torch"
+    if providers_for(device) is None:
+        log.info("onnxruntime has no execution provider for %s; running PyTorch", device)
+        return "torch"
+    return "onnx"
+
+
 def load_policy(
     path_or_repo_id: str | os.PathLike,
     device: str = "cpu",
     use_amp: bool = False,
     revision: str | None = None,
+    backend: str = "auto",
+    threads: int | None = None,
     overrides: dict[str, Any] | None = None,
 ) -> Policy:
-    """Load a lerobot checkpoint (folder or Hub repo id) ready for `select_action`.
+    """Load a lerobot checkpoint (folder or Hub repo id) or an ONNX export, ready for
+    `select_action`, on the backend `choose_backend` picks; `threads`: intra-op threads;
+    `overrides`: checkpoint config fields the command line replaces (lerobot-rollout's
+    `--policy.n_action_steps=…` and the like; they run on PyTorch).
 
     Everything is checked here, before a session starts: the folder or download, config.json and
     its type, the weights (safetensors only, strict key and shape match), the normalisation
-    statistics, the device. Any problem is a one-line ConfigError.
+    statistics, the device, an ONNX export against PyTorch. Any problem is a one-line
+    ConfigError; with backend auto a refused ONNX export falls back to PyTorch, saying why.
     """
-    from core.policy.checkpoint import read_checkpoint, resolve_folder
+    from core.policy.checkpoint import resolve_folder
+    from core.policy.onnx_act import OnnxACTPolicy, is_export
+
+    folder = resolve_folder(path_or_repo_id, revision)
+    if is_export(folder):
+        if backend == "torch":
+            raise ConfigError(
+                f"--policy.path={path_or_repo_id} is an ONNX export, which runs on "
+                "--policy.backend=onnx (or auto); give the checkpoint folder for torch"
+            )
+        if overrides:
+            raise ConfigError(
+                f"--policy.path={path_or_repo_id} is an ONNX export: its settings are fixed "
+                f"({', '.join(overrides)} cannot be changed); give the checkpoint folder"
+            )
+        choose_backend("onnx", device)
+        policy = OnnxACTPolicy(folder, device, threads)
+        policy.where = f"this computer (ONNX Runtime {', '.join(policy.providers)})"
+        _log_loaded(policy, folder, f"ONNX Runtime {', '.join(policy.providers)}")
+        return policy
+    chosen = choose_backend(backend, device, use_amp)
+    if chosen == "onnx" and overrides:
+        if backend == "onnx":
+            raise ConfigError(
+                f"--policy.backend=onnx: {', '.join(overrides)} change the checkpoint, which "
+                "runs on PyTorch then; drop them or use --policy.backend=torch"
+            )
+        log.info("checkpoint settings changed (%s): running PyTorch", ", ".join(overrides))
+        chosen = "torch"
+    if chosen == "onnx":
+        from core.policy.export import cached_onnx_policy
+
+        try:
+            policy = cached_onnx_policy(folder, device, threads)
+        except ConfigError as error:
+            if backend == "onnx":
+                raise
+            log.warning("ONNX Runtime backend refused: %s; running PyTorch", error)
+        else:
+            policy.where = f"this computer (ONNX Runtime {', '.join(policy.providers)})"
+            _log_loaded(policy, folder, f"ONNX Runtime {', '.join(policy.providers)}")
+            return policy
+    return _load_torch(folder, device, use_amp, threads, overrides)
+
+
+def _load_torch(
+    folder, device: str, use_amp: bool, threads: int | None, overrides: dict[str, Any] | None
+) -> Policy:
+    try:
+        import torch  # noqa: F401
+    except ImportError as error:
+        raise ConfigError(
+            f"--policy.path={folder}: torch is not installed; install it, or run an ONNX export "
+            "of this checkpoint (lerecord export-policy, then --policy.path=<export folder>)"
+        ) from error
+    from core.policy.checkpoint import read_checkpoint
     from core.policy.policy import ACTPolicy
 
     torch_device = resolve_device(device)
     if use_amp and torch_device.type != "cuda":
         log.info("--policy.use_amp applies on CUDA only; running in float32 on %s", torch_device)
-    checkpoint = read_checkpoint(resolve_folder(path_or_repo_id, revision))
-    if overrides:  # `--policy.n_action_steps=…` and the like (lerobot-rollout's overrides)
+    checkpoint = read_checkpoint(folder)
+    if overrides:
         checkpoint.config = dataclasses.replace(checkpoint.config, **overrides)
         checkpoint.config.validate("--policy")
-    policy = ACTPolicy(checkpoint, torch_device, use_amp=use_amp)
+    policy = ACTPolicy(checkpoint, torch_device, use_amp=use_amp, threads=threads)
     policy.where = f"this computer ({torch_device})"
+    _log_loaded(policy, checkpoint.folder, f"PyTorch {torch_device} ({checkpoint.layout} layout)")
+    return policy
+
+
+def _log_loaded(policy: Policy, folder, backend: str) -> None:
     log.info(
-        "loaded ACT policy from %s (%s layout) on %s: chunk %d, n_action_steps %d",
-        checkpoint.folder,
-        checkpoint.layout,
-        torch_device,
+        "loaded ACT policy from %s on %s: chunk %d, n_action_steps %d",
+        folder,
+        backend,
         policy.chunk_size,
         policy.n_action_steps,
     )
-    return policy

@@ -19,6 +19,15 @@ import numpy as np
 
 from core.policy.config import PolicyFeature
 from core.step import OutputStats
+from core.threads import default_policy_threads
+
+
+def check_image(name: str, value: np.ndarray) -> np.ndarray:
+    """An HxWx3 RGB image as a numpy array, or a ValueError naming the input."""
+    image = np.asarray(value)
+    if image.ndim != 3 or image.shape[2] != 3:
+        raise ValueError(f"{name}: expected an HxWx3 RGB image, got shape {image.shape}")
+    return image
 
 
 class PolicyUnavailable(Exception):
@@ -58,6 +67,9 @@ class TemporalEnsembler:
 class Policy(abc.ABC):
     """A loaded policy. Subclasses implement `predict_chunk`; the rest is shared.
 
+    `runtime` names what runs it ("PyTorch cpu", "ONNX Runtime CPUExecutionProvider") and
+    `threads` the intra-op threads it was given (None: the runtime's default).
+
     `output_names` defaults to `action_0 … action_{n-1}` (config.json only gives the action's
     size); `match_features` replaces them with the robot's action names (`shoulder_pan.pos` …).
 
@@ -69,6 +81,7 @@ class Policy(abc.ABC):
 
     where: str = "this computer"  # where the model runs, for the console's policy panel
     computes_here = True  # the runner budgets this computer's torch threads for it
+    kind = "ACT"  # the policy's type, as the session's first line names it
     request_fraction: float | None = None
     aggregate: Callable[[np.ndarray, np.ndarray], np.ndarray] | None = None
 
@@ -87,6 +100,9 @@ class Policy(abc.ABC):
         self.temporal_ensemble_coeff = temporal_ensemble_coeff
         self.last_output_stats: OutputStats | None = None
         self.last_forward_ms: float | None = None
+        self.rename_map: dict[str, str] = {}
+        self.runtime = "a custom runtime"
+        self.threads: int | None = None
         self.reset()
 
     @property
@@ -116,6 +132,14 @@ class Policy(abc.ABC):
             else None
         )
 
+    def named_inputs(self, observation: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        """The observation under the checkpoint's input names; a missing input is an error."""
+        named = {self.rename_map.get(key, key): value for key, value in observation.items()}
+        missing = [name for name in self.input_features if name not in named]
+        if missing:
+            raise ValueError(f"observation lacks the policy's inputs {missing}")
+        return named
+
     def select_action(self, observation: dict[str, np.ndarray]) -> np.ndarray:
         """The action for this step, float32 [action_dim] (lerobot's select_action)."""
         if self._ensembler is not None:
@@ -139,7 +163,7 @@ class Policy(abc.ABC):
 class ACTPolicy(Policy):
     """lerobot's ACTPolicy with its pre- and post-processors, in plain PyTorch."""
 
-    def __init__(self, checkpoint, device, use_amp: bool = False):
+    def __init__(self, checkpoint, device, use_amp: bool = False, threads: int | None = None):
         import torch
 
         from core.policy.act import ACT
@@ -170,14 +194,16 @@ class ACTPolicy(Policy):
             post.features, post.norm_map, post.stats, eps=post.eps, inverse=True, where=where
         ).to(device)
         self._torch = torch
+        self.runtime = f"PyTorch {device}"
+        self.threads = threads or default_policy_threads()
+        torch.set_num_threads(self.threads)  # process-wide in torch
 
-    def _tensor(self, name: str, value: np.ndarray):
+    def input_tensor(self, name: str, value: np.ndarray):
+        """One input as the network takes it: batched, normalised, on the device."""
         torch = self._torch
         feature = self.input_features[name]
         if feature.type == "VISUAL":
-            image = np.asarray(value)
-            if image.ndim != 3 or image.shape[2] != 3:
-                raise ValueError(f"{name}: expected an HxWx3 RGB image, got shape {image.shape}")
+            image = check_image(name, value)
             tensor = torch.from_numpy(np.ascontiguousarray(image)).to(self.device)
             tensor = tensor.to(torch.float32).div_(255).permute(2, 0, 1)
         else:
@@ -190,14 +216,11 @@ class ACTPolicy(Policy):
     def predict_chunk(self, observation: dict[str, np.ndarray]) -> np.ndarray:
         torch = self._torch
         started = time.perf_counter()
-        named = {self.rename_map.get(key, key): value for key, value in observation.items()}
-        missing = [name for name in self.input_features if name not in named]
-        if missing:
-            raise ValueError(f"observation lacks the policy's inputs {missing}")
+        named = self.named_inputs(observation)
         amp = torch.autocast(device_type="cuda") if self.use_amp else contextlib.nullcontext()
         config = self.config
         with torch.inference_mode(), amp:
-            inputs = {name: self._tensor(name, named[name]) for name in self.input_features}
+            inputs = {name: self.input_tensor(name, named[name]) for name in self.input_features}
             actions = self.model(
                 inputs.get(config.state_feature),
                 inputs.get(config.env_state_feature),

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import logging
 import math
-import os
 import queue
 import threading
 import time
@@ -74,7 +73,6 @@ class PolicyRunner:
         *,
         state_names: Sequence[str] | None = None,
         margin: float = 1.5,
-        torch_threads: int | None = None,
     ):
         self.policy = policy
         self.fps = float(fps)
@@ -94,7 +92,6 @@ class PolicyRunner:
         self.chunks = 0
         self.link_error: str | None = None
         self._closing = threading.Event()
-        self._set_threads(torch_threads)
         self._requests: queue.Queue = queue.Queue()
         self._results: queue.SimpleQueue = queue.SimpleQueue()
         self._worker: threading.Thread | None = None
@@ -103,14 +100,6 @@ class PolicyRunner:
             self._worker.start()
             if horizon <= 1 and ensemble is None:
                 log.warning("n_action_steps=1 leaves no room to compute ahead; expect starvation")
-
-    def _set_threads(self, threads: int | None) -> None:
-        if (threads is None and not self.async_mode) or not self.policy.computes_here:
-            return
-        import torch
-
-        threads = threads or max(1, (os.cpu_count() or 2) - 1)  # leave a core to the control loop
-        torch.set_num_threads(threads)
 
     @property
     def forward_estimate_ms(self) -> float | None:

@@ -27,10 +27,13 @@ class SessionPolicy:
         self._step = 0
 
     @classmethod
-    def load(cls, config: Any, devices: Any, fps: float, task: str = "") -> SessionPolicy:
+    def load(
+        cls, config: Any, devices: Any, fps: float, task: str = "", threads: int | None = None
+    ) -> SessionPolicy:
         """`config`: lerecord's PolicyConfig; `devices.robot` gives the observation and action
-        features; `task` goes to policies that read it. Raises ConfigError on any mismatch, on
-        a policy server that cannot be reached or refuses, before any motor moves."""
+        features; `task` goes to policies that read it; `threads`: the policy's share of the
+        thread budget. Raises ConfigError on any mismatch, on a policy server that cannot be
+        reached or refuses, before any motor moves."""
         robot = devices.robot
         policy: Policy
         kind = backend(config)
@@ -49,6 +52,8 @@ class SessionPolicy:
                     device=config.device,
                     use_amp=config.use_amp,
                     revision=config.revision(),
+                    backend=config.backend,
+                    threads=threads,
                     overrides=config.overrides(),
                 )
             mapping = match_features(policy, robot.observation_features, robot.action_features)
@@ -64,6 +69,13 @@ class SessionPolicy:
             why = f"the policy did not run on this robot's observation: {error}"
             raise ConfigError(why) from None
         return cls(policy, mapping, runner)
+
+    def describe(self) -> str:
+        """The policy and its runtime, for the session's first line."""
+        policy = self.policy
+        if not policy.computes_here:
+            return f"{policy.kind} on {policy.runtime}"
+        return f"{policy.kind} on {policy.runtime}, {policy.threads or 'default'} threads"
 
     def start_episode(self, observation: dict[str, Any] | None = None) -> None:
         """Reset the policy (each episode); with the robot's observation, compute a chunk now."""

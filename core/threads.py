@@ -1,0 +1,93 @@
+"""The thread budget: how many threads each consumer of the robot computer's cores gets.
+
+One place decides, from the cores this process may run on (`os.sched_getaffinity`, so `taskset`
+and cgroup cpusets count; `os.cpu_count()` where there is no affinity, as on macOS):
+- the policy's intra-op threads (torch's `set_num_threads`, onnxruntime's `intra_op_num_threads`),
+- each camera encoder's threads (SVT-AV1 `lp`, x264 `threads`).
+The control loop, the cameras and the console keep a core of their own when there are two or
+more; on one core everything gets one thread, since more only adds switching. A user's choice
+replaces the figure (`--policy.threads`, `--dataset.encoder_threads`) or caps it
+(`--dataset.num_image_writer_threads_per_camera`, lerobot's, default 4). The budget says what it
+chose (`describe()`), for the log and the session's first line.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import dataclass
+
+log = logging.getLogger(__name__)
+MAX_POLICY_THREADS = 8  # ACT's matrix products gain little past this on a CPU
+MAX_ENCODER_THREADS = 4
+
+
+def usable_cores() -> int:
+    """The cores this process may run on."""
+    if hasattr(os, "sched_getaffinity"):  # Linux; absent on macOS and Windows
+        return max(1, len(os.sched_getaffinity(0)))
+    return max(1, os.cpu_count() or 1)
+
+
+@dataclass(frozen=True)
+class ThreadBudget:
+    cores: int  # the cores the process may use
+    policy: int  # intra-op threads of the policy's runtime
+    encoder: int  # threads of each camera's encoder
+    cameras: int
+
+    def describe(self) -> str:
+        parts = [f"{self.cores} core{'s' if self.cores != 1 else ''}"]
+        parts.append(f"policy {self.policy} thread{'s' if self.policy != 1 else ''}")
+        if self.cameras:
+            parts.append(
+                f"encoder {self.encoder} thread{'s' if self.encoder != 1 else ''} "
+                f"x {self.cameras} camera{'s' if self.cameras != 1 else ''}"
+            )
+        return ", ".join(parts)
+
+
+def plan_threads(
+    cores: int,
+    cameras: int = 0,
+    *,
+    policy_threads: int | None = None,
+    encoder_threads: int | None = None,
+    encoder_cap: int | None = None,
+) -> ThreadBudget:
+    """The budget for `cores` allowed cores and `cameras` encoders.
+
+    `policy_threads` and `encoder_threads` replace the figures; `encoder_cap` caps the
+    encoders' own.
+    """
+    cores = max(1, int(cores))
+    spare = max(1, cores - 1)  # one core for the control loop, cameras and console
+    policy = policy_threads or min(spare, MAX_POLICY_THREADS)
+    encoder = max(1, min(MAX_ENCODER_THREADS, spare // max(1, cameras)))
+    if encoder_cap:
+        encoder = max(1, min(encoder, int(encoder_cap)))
+    encoder = encoder_threads or encoder
+    return ThreadBudget(cores=cores, policy=int(policy), encoder=encoder, cameras=cameras)
+
+
+def default_policy_threads() -> int:
+    """The policy's share when nobody gave one (a policy loaded outside a session)."""
+    return plan_threads(usable_cores()).policy
+
+
+def session_budget(
+    cameras: int,
+    policy_threads: int | None = None,
+    encoder_threads: int | None = None,
+    encoder_cap: int | None = None,
+) -> ThreadBudget:
+    """The budget for this process, logged."""
+    budget = plan_threads(
+        usable_cores(),
+        cameras,
+        policy_threads=policy_threads,
+        encoder_threads=encoder_threads,
+        encoder_cap=encoder_cap,
+    )
+    log.info("thread budget: %s", budget.describe())
+    return budget

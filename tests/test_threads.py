@@ -1,0 +1,52 @@
+"""The thread budget: what each consumer gets on 1, 2 and 8 allowed cores, and overrides."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+from core.threads import plan_threads, usable_cores
+
+
+@pytest.mark.parametrize(
+    ("cores", "cameras", "policy", "encoder"),
+    [
+        (1, 2, 1, 1),  # one core: one thread each, more only adds switching
+        (2, 2, 1, 1),  # the control loop keeps a core
+        (2, 1, 1, 1),
+        (8, 2, 7, 3),
+        (8, 1, 7, 4),  # encoders capped at 4 (SVT-AV1 gains little past it at 640x480)
+        (8, 0, 7, 4),
+        (64, 2, 8, 4),  # the policy is capped at 8 intra-op threads
+    ],
+)
+def test_budget_for_the_allowed_cores(cores, cameras, policy, encoder):
+    budget = plan_threads(cores, cameras)
+    assert (budget.cores, budget.policy, budget.encoder) == (cores, policy, encoder)
+
+
+def test_the_user_overrides_the_policy_and_the_encoders():
+    budget = plan_threads(8, 2, policy_threads=2, encoder_threads=1)
+    assert (budget.policy, budget.encoder) == (2, 1)
+    assert plan_threads(1, 2, encoder_threads=3).encoder == 3  # asked for: given
+    assert plan_threads(1, 2, encoder_cap=4).encoder == 1  # lerobot's default 4 is a cap
+    assert plan_threads(8, 1, encoder_cap=2).encoder == 2
+    assert plan_threads(2, 2).describe() == (
+        "2 cores, policy 1 thread, encoder 1 thread x 2 cameras"
+    )
+    assert plan_threads(1, 0).describe() == "1 core, policy 1 thread"
+
+
+@pytest.mark.skipif(not hasattr(os, "sched_setaffinity"), reason="no CPU affinity on this OS")
+def test_usable_cores_follow_the_affinity_taskset_sets():
+    assert usable_cores() == len(os.sched_getaffinity(0))
+    one = sorted(os.sched_getaffinity(0))[:1]
+    code = (
+        f"import os; os.sched_setaffinity(0, {set(one)!r}); "
+        "from core.threads import usable_cores; print(usable_cores())"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "1"
