@@ -18,6 +18,11 @@ INTEROP_SPEC := lerobot[dataset,grpcio-dep]==0.6.1
 INTEROP_HOME ?= $(HOME)/.cache/lerecord
 INTEROP := $(INTEROP_HOME)/lerobot-0.6.1-py3.12
 INTEROP_STAMP := $(INTEROP)/.ok-$(shell echo '$(INTEROP_SPEC)' | cksum | cut -d' ' -f1)
+# Added on top (no rebuild): lerobot's Diffusion (diffusers), and lerecord's own runtime packages
+# that lerobot lacks, so lerecord runs from the clone in that Python with lerobot's policy classes.
+INTEROP_ADDED := "lerobot[diffusion]==0.6.1" "textual>=0.80" "rich>=13" "pyserial>=3.5" \
+  "feetech-servo-sdk>=1.0" "pyttsx3>=2.90" "pyzmq>=25"
+INTEROP_ADDED_STAMP := $(INTEROP)/.added-$(shell echo '$(INTEROP_ADDED)' | cksum | cut -d' ' -f1)
 # The robot computer: lerecord's dependencies and onnxruntime, no torch, in the machine's Python,
 # cached outside the clone like the interop env (the clone itself runs there from PYTHONPATH).
 # tests/test_no_torch.py records a session in it with an ONNX export. The stamp names the list.
@@ -29,7 +34,7 @@ PYTHON312 ?= $(shell command -v python3.12 2>/dev/null || ls -d $(HOME)/.pyenv/v
 .PHONY: setup interop notorch run test bench lint clean
 setup: $(VENV)/.deps
 
-interop: $(INTEROP_STAMP)
+interop: $(INTEROP_STAMP) $(INTEROP_ADDED_STAMP)
 
 $(INTEROP_STAMP):
 	@if [ -z "$(PYTHON312)" ]; then \
@@ -40,6 +45,10 @@ $(INTEROP_STAMP):
 	@rm -rf $(INTEROP) && $(PYTHON312) -m venv $(INTEROP)
 	@$(INTEROP)/bin/pip install -q "$(INTEROP_SPEC)" 2>&1 | $(QUIET_PIP)
 	@$(INTEROP)/bin/python -c "import lerobot, torch, grpc" || { echo "ERROR: the interop environment does not import lerobot" >&2; exit 1; }
+	@touch $@
+
+$(INTEROP_ADDED_STAMP): $(INTEROP_STAMP)
+	@$(INTEROP)/bin/pip install -q $(INTEROP_ADDED) 2>&1 | $(QUIET_PIP)
 	@touch $@
 
 notorch: $(NOTORCH_STAMP)

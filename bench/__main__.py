@@ -11,6 +11,7 @@ BENCHMARKS = [
     "bench.bench_dataset",
     "bench.bench_logs",
     "bench.bench_policy",
+    "bench.bench_remote_policy",
     "bench.bench_lekiwi",
     "bench.bench_session",
     "bench.bench_console",

@@ -236,3 +236,67 @@ def test_overlapping_chunks_are_merged_with_lerobots_aggregate_functions():
         np.testing.assert_allclose(overlap, [expected] * 4, rtol=1e-6)
         assert schedule.take(6)[0] == 20.0  # only the new chunk covers step 6
         assert schedule.take(7) is None
+
+
+# ---- the runner when the policy is lost ------------------------------------------------------
+
+
+def test_the_runner_holds_while_the_policy_is_lost_and_resumes_once_it_reconnects(monkeypatch):
+    """A policy whose link drops after its first chunk: the arm holds (the last action), every
+    step says why, the worker reconnects, and the chunks resume (fresh ones, none played late)."""
+    import threading
+    import time
+
+    from core.policy import runner as runner_module
+    from core.policy.config import PolicyFeature
+    from core.policy.policy import Policy, PolicyUnavailable
+    from core.policy.runner import PolicyRunner
+
+    monkeypatch.setattr(runner_module, "RETRY_S", 0.05)
+
+    class Flaky(Policy):
+        computes_here = False
+
+        def __init__(self):
+            super().__init__({"observation.state": PolicyFeature("STATE", (1,))}, 1, 10, 10)
+            self.request_fraction = 0.5
+            self.up = threading.Event()
+            self.up.set()
+            self.reconnects = 0
+
+        def chunk_for(self, observation, step):
+            if not self.up.is_set():
+                raise PolicyUnavailable("policy server 127.0.0.1:1: gone")
+            return np.arange(step, step + 10, dtype=np.float32)[:, None]
+
+        def predict_chunk(self, observation):
+            return self.chunk_for(observation, 0)
+
+        def reconnect(self):
+            self.reconnects += 1
+            if not self.up.is_set():
+                raise PolicyUnavailable("policy server 127.0.0.1:1: still gone")
+
+    policy = Flaky()
+    runner = PolicyRunner(policy, fps=100)
+    obs = {"observation.state": np.zeros(1, np.float32)}
+    runner.start_episode(obs)
+    policy.up.clear()  # the first chunk is in; the next request will fail
+    records = []
+    for step in range(60):
+        action, record = runner.act(obs, step)
+        records.append((step, action, record))
+        if step == 30:
+            policy.up.set()
+        time.sleep(0.01)
+    runner.close()
+    lost = [r for _, _, r in records if r.link_error]
+    assert lost and all("gone" in r.link_error for r in lost)
+    held = [(step, action) for step, action, r in records if r.origin == "hold"]
+    assert len(held) >= 5 and {r.origin for r in lost} <= {"queue", "hold"}
+    assert all(action[0] == 9 for _, action in held[:5])  # the first chunk's last action, held
+    assert policy.reconnects >= 2
+    assert records[-1][2].link_error is None and records[-1][2].chunks >= 2
+    for step, action, record in records:
+        if record.origin == "queue":  # an action is only ever the one planned for its step
+            assert action[0] == step

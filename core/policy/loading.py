@@ -64,7 +64,8 @@ def backend(config) -> str:
     from core.policy.checkpoint import resolve_folder
     from core.policy.config import read_json
 
-    kind = read_json(resolve_folder(config.path) / "config.json").get("type")
+    folder = resolve_folder(config.path, config.revision())
+    kind = read_json(folder / "config.json").get("type")
     if kind == "act":
         return NATIVE_ACT
     if lerobot_importable():

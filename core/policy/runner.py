@@ -145,6 +145,7 @@ class PolicyRunner:
         self._chunk_forward_ms = None
         self.starvations = 0
         self.chunks = 0
+        self._collect(0)  # a link lost or back since the last step (old chunks are ignored)
         if observation is None or self.link_error is not None:
             return
         try:

@@ -35,6 +35,7 @@ class SessionPolicy:
         thread budget. Raises ConfigError on any mismatch, on a policy server that cannot be
         reached or refuses, before any motor moves."""
         robot = devices.robot
+        policy: Policy
         kind = backend(config)
         policy: Policy
         if kind == SERVER:

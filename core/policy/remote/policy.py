@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -43,11 +44,16 @@ class RemotePolicy(Policy):
         super().__init__(input_features, action_dim, actions_per_chunk, actions_per_chunk)
         self.server = server
         self.where = f"policy server {server.address} ({server.setup.device})"
+        self.runtime = f"lerobot's policy server at {server.address} ({server.setup.device})"
+        self.kind = server.setup.policy_type
         self.request_fraction = chunk_size_threshold
         self.aggregate = AGGREGATES[aggregate]
         self.task = task
         self._state_names: tuple[str, ...] = ()
         self._camera_shapes: dict[str, tuple[int, int, int]] = {}
+        # the server pairs an observation with the next GetActions: one exchange at a time
+        # (the control thread's first chunk of an episode may meet a worker's late request)
+        self._exchange = threading.Lock()
 
     def bind(self, mapping: FeatureMapping, camera_shapes: dict[str, tuple]) -> None:
         """Name the state values and give the cameras' shapes (robot side), for the setup."""
@@ -79,7 +85,8 @@ class RemotePolicy(Policy):
         log.info("%s set up the policy in %.1f s", self.where, seconds)
 
     def reconnect(self) -> None:
-        self.server.connect()
+        with self._exchange:
+            self.server.connect()
 
     def close(self) -> None:
         self.server.close()
@@ -99,7 +106,8 @@ class RemotePolicy(Policy):
             raw[feature.removeprefix(IMAGE_PREFIX)] = observation[feature]
         raw["task"] = self.task
         sent = payloads.TimedObservation(time.time(), step, raw, must_go=True)
-        pairs = self.server.chunk(sent)
+        with self._exchange:
+            pairs = self.server.chunk(sent)
         steps = [timestep for timestep, _ in pairs]
         if not pairs or steps != list(range(step, step + len(pairs))):
             raise ValueError(
@@ -140,7 +148,8 @@ def connect_remote(config: Any, robot: Any, task: str) -> tuple[RemotePolicy, Fe
         inputs = parse_features(local.get("input_features"), f"{where} input_features")
         output = parse_features(local.get("output_features"), where).get("action")
         action_dim = output.shape[0] if output is not None else len(actions)
-        chunk = config.actions_per_chunk or int(local.get("chunk_size") or 0)
+        sizes = (local.get(k) for k in ("chunk_size", "n_action_steps", "horizon"))
+        chunk = config.actions_per_chunk or int(next((n for n in sizes if n), 0))
     else:
         inputs = {f"{IMAGE_PREFIX}{c}": PolicyFeature("VISUAL", (s[2], s[0], s[1]))
                   for c, s in cameras.items()}  # fmt: skip
