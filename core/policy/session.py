@@ -35,7 +35,6 @@ class SessionPolicy:
         thread budget. Raises ConfigError on any mismatch, on a policy server that cannot be
         reached or refuses, before any motor moves."""
         robot = devices.robot
-        policy: Policy
         kind = backend(config)
         policy: Policy
         if kind == SERVER:
