@@ -81,8 +81,7 @@ $(VENV)/.deps: pyproject.toml $(VENV)/.apt
 
 # Each run records a new dataset, stamped with the time as lerobot 0.6 stamps new repo ids.
 run: setup
-	$(BIN)/lerecord --config examples/sim_session.toml \
-	  --dataset.repo_id=local/sim_pick_place_$$(date +%Y%m%d_%H%M%S)
+	$(BIN)/lerecord --config examples/sim_session.toml
 
 test: setup interop notorch
 	$(BIN)/ruff check core hardware tui tests bench

@@ -211,7 +211,7 @@ def run_mode(policy, mode: str, fps: float, duration: float, arm):
     return {
         "mode": mode if mode != "none" else "no policy",
         "threads": policy.threads or __import__("torch").get_num_threads(),
-        "runtime": policy.runtime,
+        "runtime": policy.where,
         "steps": steps,
         "missed": int(missed.sum()),
         "missed_pct": 100 * missed.mean(),

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import importlib
 import logging
+import os
 import sys
 from importlib import metadata
 
@@ -25,26 +26,17 @@ SUBCOMMANDS = {
     "emulate": "core.commands.emulate",
     "push": "core.commands.push",
     "export-policy": "core.commands.export_policy",
+    "score": "core.commands.score",
+    "edit": "core.commands.edit",
+    "review": "core.commands.review",
+    "replay": "core.commands.replay",
 }
 
 
 def main(argv: list[str] | None = None) -> int:
-    STOP_SIGNALS.install()
-    argv = list(sys.argv[1:] if argv is None else argv)
-    if argv[:1] == ["--version"]:
-        print(f"lerecord {version()}")
-        return 0
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     try:
-        if argv[:1] in (["-h"], ["--help"], ["help"]) and len(argv) == 1:
-            print(overview())
-            return 0
-        name = argv.pop(0) if argv and argv[0] in SUBCOMMANDS else "record"
-        command = importlib.import_module(SUBCOMMANDS[name])
-        if "--help" in argv or "-h" in argv or argv[:1] == ["help"]:
-            print(command.help(argv))
-            return 0
-        return command.main(argv)
+        STOP_SIGNALS.install()  # first of all: from here a signal unwinds through the cleanups
+        return _command(list(sys.argv[1:] if argv is None else argv))
     except ConfigError as error:
         print(f"lerecord: error: {error}", file=sys.stderr)
         return REFUSED
@@ -54,6 +46,30 @@ def main(argv: list[str] | None = None) -> int:
     except Interrupted as stop:
         print(f"lerecord: stopped by {stop}", file=sys.stderr)
         return 128 + stop.signum
+
+
+def _command(argv: list[str]) -> int:
+    if argv[:1] == ["--version"]:
+        print(f"lerecord {version()}")
+        return 0
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    if argv[:1] in (["-h"], ["--help"], ["help"]) and len(argv) == 1:
+        _page(overview())
+        return 0
+    name = argv.pop(0) if argv and argv[0] in SUBCOMMANDS else "record"
+    command = importlib.import_module(SUBCOMMANDS[name])
+    if "--help" in argv or "-h" in argv or argv[:1] == ["help"]:
+        _page(command.help(argv))
+        return 0
+    return command.main(argv)
+
+
+def _page(text: str) -> None:
+    """A help page on stdout; a reader that stops early (`| head`) is not an error."""
+    try:
+        print(text, flush=True)
+    except BrokenPipeError:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
 
 
 def version() -> str:

@@ -12,9 +12,10 @@ from collections.abc import Callable
 from typing import TextIO
 
 from core import messages as m
-from core.step import ControlStep
+from core.step import ControlStep, PolicyStep
 
 RULE = "=" * 60
+OUTCOME_KEYS = {"success": "h", "failure": "m"}  # hit / miss, headless and console defaults
 
 
 def format_step(step: ControlStep) -> str:
@@ -28,13 +29,19 @@ def format_step(step: ControlStep) -> str:
         lines.append("🎯 POLICY OUTPUT:" if step.source == "policy" else "🎮 TELEOP ACTION:")
         lines += [_value_line(k, v, width) for k, v in action]
     if step.policy is not None:
-        lines.append(f"⏱️  TIMING: Inference took {step.policy.inference_ms:.1f}ms")
+        lines.append(f"⏱️  TIMING: Inference took {_inference_ms(step.policy):.1f}ms")
     else:
         lines.append(f"⏱️  TIMING: Loop period {step.period_s * 1000:.1f}ms")
     if step.task:
         lines.append(f"📋 TASK: {step.task}")
     lines.append(RULE)
     return "\n".join(lines)
+
+
+def _inference_ms(policy: PolicyStep) -> float:
+    """The model's forward time behind this step's action (the step's own wait before any chunk
+    exists): what `inference_time_ms` holds in the policy log."""
+    return policy.chunk_forward_ms if policy.chunk_forward_ms is not None else policy.inference_ms
 
 
 def _value_line(name: str, value: float | None, width: int) -> str:
@@ -79,6 +86,13 @@ def format_event(event: m.Event) -> str | None:
                   "emergency_stop": "emergency stop"}  # fmt: skip
         why = reason.get(event.reason, event.reason)
         return f"✖ Episode {event.episode_index} discarded ({why}): {event.frames} frames"
+    if isinstance(event, m.OutcomeAsked):
+        return (
+            f"? Episode {event.episode_index}: success or failure? "
+            f"({OUTCOME_KEYS['success']} / {OUTCOME_KEYS['failure']}; the next episode waits)"
+        )
+    if isinstance(event, m.OutcomeMarked):
+        return f"★ Episode {event.episode_index}: {event.outcome}. Score: {event.score.summary()}"
     if isinstance(event, m.DeviceFault):
         state = "recovered" if event.recovered else "not recovered"
         return f"⚠ {event.device}: {event.message} ({state})"
@@ -90,11 +104,17 @@ def format_event(event: m.Event) -> str | None:
         return f"✖ Upload failed: {event.message}"
     if isinstance(event, m.SessionEnded):
         error = f": {event.error}" if event.error else ""
+        score = f"\n  Score: {event.score.summary()}" if event.score is not None else ""
         return (
-            f"■ Session ended ({event.reason}{error}); {event.episodes_saved} episodes "
-            f"saved in {event.dataset_root}"
+            f"■ Session ended ({event.reason}{error}); {episodes(event.episodes_saved)} "
+            f"saved in {event.dataset_root}{score}"
         )
     return None
+
+
+def episodes(count: int) -> str:
+    """'1 episode', '3 episodes'."""
+    return f"{count} episode" if count == 1 else f"{count} episodes"
 
 
 class ConsolePrinter:

@@ -9,33 +9,51 @@ import logging
 
 from core import messages as m
 from hardware import registry
-from hardware.base import Camera, HasCameras, Robot, TakesKeys, Teleoperator
+from hardware.base import (
+    Camera,
+    ExplainsControls,
+    HasCameras,
+    Robot,
+    RobotConfig,
+    TakesKeys,
+    Teleoperator,
+    TeleoperatorConfig,
+)
 
 log = logging.getLogger(__name__)
 
 
-def teleop_configs(teleop_config) -> list:
-    """`--teleop` as a list: none, one, or several (LeKiwi)."""
+def teleop_configs(teleop_config, robot_config=None) -> list:
+    """`--teleop` as a list: none, one, or several (LeKiwi); with `robot_config`, a keyboard
+    takes the robot's base keys (lekiwi_client's `teleop_keys`) when given none."""
     if teleop_config is None:
         return []
-    return list(teleop_config) if isinstance(teleop_config, (list, tuple)) else [teleop_config]
+    configs = list(teleop_config) if isinstance(teleop_config, (list, tuple)) else [teleop_config]
+    if robot_config is None:
+        return configs
+    from hardware.teleop.keyboard import with_robot_keys
+
+    return [with_robot_keys(c, robot_config) if c.type == "keyboard" else c for c in configs]
 
 
-def build_teleop(teleop_config, robot_action_features: dict) -> Teleoperator | None:
+def build_teleop(
+    teleop_config, robot_action_features: dict, robot_config=None
+) -> Teleoperator | None:
     """One teleoperator or several (`--teleop='[…]'`), bound to the robot's action names
     (a leader's `<m>.pos` drive LeKiwi's `arm_<m>.pos`; see hardware.teleop.composite)."""
     if teleop_config is None:
         return None
     from hardware.teleop.composite import bind_teleoperators
 
-    teleops = [registry.make_teleoperator(c) for c in teleop_configs(teleop_config)]
+    configs = teleop_configs(teleop_config, robot_config)
+    teleops = [registry.make_teleoperator(c) for c in configs]
     return bind_teleoperators(teleops, robot_action_features)
 
 
 def teleop_key_help(robot_config, teleop_config) -> list[tuple[str, str]]:
     """The keyboard teleoperator's keys and what they do (for the console's help), worked out
     from the configs alone: nothing is opened."""
-    keyboards = [c for c in teleop_configs(teleop_config) if c.type == "keyboard"]
+    keyboards = [c for c in teleop_configs(teleop_config, robot_config) if c.type == "keyboard"]
     if not keyboards:
         return []
     features = registry.make_robot(robot_config).action_features
@@ -43,14 +61,17 @@ def teleop_key_help(robot_config, teleop_config) -> list[tuple[str, str]]:
     for config in keyboards:
         keyboard = registry.make_teleoperator(config)
         keyboard.bind(features)
-        rows += keyboard.mapping_help()
+        if isinstance(keyboard, ExplainsControls):
+            rows += keyboard.mapping_help()
     return rows
 
 
 class Devices:
     def __init__(self, robot_config, teleop_config):
         self.robot: Robot = registry.make_robot(robot_config)
-        self.teleop: Teleoperator | None = build_teleop(teleop_config, self.robot.action_features)
+        self.teleop: Teleoperator | None = build_teleop(
+            teleop_config, self.robot.action_features, robot_config
+        )
         features = self.robot.observation_features
         self.state_names = [k for k, v in features.items() if not isinstance(v, tuple)]
         self.camera_names = [k for k, v in features.items() if isinstance(v, tuple)]
@@ -58,7 +79,7 @@ class Devices:
         self.motors = [k.removesuffix(".pos") for k in self.state_names if k.endswith(".pos")]
         self.robot_label = _label(robot_config)
         self.teleop_configs = teleop_configs(teleop_config)
-        self.connected: list[object] = []
+        self.connected: list[Robot | Teleoperator] = []
 
     @property
     def cameras(self) -> dict[str, Camera]:
@@ -103,15 +124,14 @@ class Devices:
         return self.teleop.get_action()
 
     def teleop_key(self, key: m.TeleopKey) -> None:
-        if not isinstance(self.teleop, TakesKeys):
-            return
-        if key.pressed:
-            self.teleop.press(key.key)
-        else:
-            self.teleop.release(key.key)
+        if isinstance(self.teleop, TakesKeys):
+            keys: TakesKeys = self.teleop
+            if key.pressed:
+                keys.press(key.key)
+            else:
+                keys.release(key.key)
 
 
-def _label(config) -> str:
+def _label(config: RobotConfig | TeleoperatorConfig) -> str:
     """`so101_follower 'arm_1'`: the device type and, when it has one, its id."""
-    device_id = getattr(config, "id", None)
-    return config.type + (f" '{device_id}'" if device_id else "")
+    return config.type + (f" '{config.id}'" if config.id else "")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from core.score import Score
 from core.step import PolicyStep
 
 # ---- commands (client -> engine) ---------------------------------------------------------------
@@ -58,12 +59,30 @@ class TeleopKey:
 @dataclass(frozen=True)
 class StrategyKey:
     """A rollout strategy's key: "save" / "push" (highlight), "correction" / "pause" /
-    "upload" (dagger), "start" / "reset" (`--interactive`)."""
+    "upload" (dagger)."""
 
     action: str
 
 
-Command = ExitEarly | Rerecord | Stop | EmergencyStop | Pause | Resume | TeleopKey | StrategyKey
+@dataclass(frozen=True)
+class MarkOutcome:
+    """Judge an episode: while recording, end it with this outcome; during the reset after it,
+    mark (or change) the outcome of the episode just saved."""
+
+    outcome: str  # "success" | "failure"
+
+
+Command = (
+    ExitEarly
+    | Rerecord
+    | Stop
+    | EmergencyStop
+    | Pause
+    | Resume
+    | TeleopKey
+    | StrategyKey
+    | MarkOutcome
+)
 
 # ---- events (engine -> clients) ----------------------------------------------------------------
 
@@ -113,6 +132,24 @@ class EpisodeDiscarded:
 
 
 @dataclass(frozen=True)
+class OutcomeAsked:
+    """`--dataset.outcome_prompt=true`: the next episode waits for the outcome of this one."""
+
+    at: float
+    episode_index: int
+
+
+@dataclass(frozen=True)
+class OutcomeMarked:
+    """An episode's outcome is on disk; `score` counts this session's episodes."""
+
+    at: float
+    episode_index: int
+    outcome: str
+    score: Score
+
+
+@dataclass(frozen=True)
 class DeviceFault:
     at: float
     device: str
@@ -145,6 +182,8 @@ class SessionEnded:
     episodes_saved: int
     dataset_root: str
     error: str | None = None
+    score: Score | None = None  # the session's episodes, when any was marked
+    torque: str = "unknown"  # the follower's motors once the session closed: "off" | "on" | …
 
 
 Event = (
@@ -153,6 +192,8 @@ Event = (
     | EpisodeStarted
     | EpisodeSaved
     | EpisodeDiscarded
+    | OutcomeAsked
+    | OutcomeMarked
     | DeviceFault
     | WarningRaised
     | UploadFinished
@@ -200,6 +241,8 @@ class CameraThumb:
 
 @dataclass(frozen=True)
 class Telemetry:
+    # "connecting" | "recording" | "reset" | "paused" | "saving" (the session's last episodes are
+    # being written) | "ended" | "e-stopped" (the last two once the session is over)
     phase: str = "connecting"
     episode_index: int = 0
     num_episodes: int = 0
@@ -218,3 +261,6 @@ class Telemetry:
     encoder_backlog: int = 0
     paused: bool = False
     warnings: tuple[str, ...] = ()
+    score: Score = field(default_factory=Score)  # this session's saved episodes
+    awaiting_outcome: bool = False  # the reset waits for the outcome of the episode just saved
+    torque: str = "unknown"  # the follower's motors: "on" | "off" | "unknown"

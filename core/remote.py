@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import logging
 import multiprocessing
+import multiprocessing.process
 import os
 import signal
 import sys
@@ -24,17 +25,17 @@ import threading
 import time
 import traceback
 from collections.abc import Callable
+from multiprocessing.connection import Connection
 from typing import Any, Protocol
 
 from core.messages import Command, Event, SessionEnded, Telemetry
+from hardware.errors import ConfigError, DeviceError
 
 log = logging.getLogger(__name__)
 
 
-class Engine(Protocol):
-    """What a client needs from a session engine (in-process `core.session.Session` or remote)."""
-
-    finished: bool
+class DrivenEngine(Protocol):
+    """What the child process drives: `core.session.Session` (or a test's engine)."""
 
     def start(self) -> None: ...
     def send(self, command: Command) -> None: ...
@@ -43,10 +44,18 @@ class Engine(Protocol):
     def close(self) -> None: ...
 
 
-EngineFactory = Callable[[Any], Engine]
+class Engine(DrivenEngine, Protocol):
+    """What a client holds (`EngineProcess`, the scripted engine): also whether it has ended."""
+
+    finished: bool
+    error: str | None  # why the engine failed (one line), once it has
+    bad_input: bool  # the failure was the user's input (a ConfigError): exit status 2
 
 
-def session_factory(config: Any) -> Engine:
+EngineFactory = Callable[[Any], DrivenEngine]
+
+
+def session_factory(config: Any) -> DrivenEngine:
     """The real engine: `core.session.Session(config)` (imported in the child only)."""
     from core.session import Session
 
@@ -108,15 +117,23 @@ def _child_main(conn, factory: EngineFactory, config: Any, parent_pid: int, outp
         _send_quietly(conn, ("tick", engine.snapshot(), engine.events()))
         _send_quietly(conn, ("closed", reason))
     except BaseException as error:  # noqa: BLE001 - every failure must reach the app
-        text = "".join(traceback.format_exception_only(type(error), error)).strip()
+        text = failure_line(error)
         log.error("engine failed: %s\n%s", text, traceback.format_exc())
-        _send_quietly(conn, ("error", text))
+        _send_quietly(conn, ("error", text, isinstance(error, ConfigError)))
         if engine is not None:
             try:
                 engine.close()
             except Exception:  # noqa: BLE001
                 log.exception("engine close after failure failed")
         sys.exit(1)
+
+
+def failure_line(error: BaseException) -> str:
+    """The one line a user reads: a lerecord error's own message (it names the problem and the
+    fix); anything else (a bug) with its exception type."""
+    if isinstance(error, (ConfigError, DeviceError)):
+        return str(error)
+    return "".join(traceback.format_exception_only(type(error), error)).strip()
 
 
 def _send_quietly(conn, message) -> None:
@@ -144,11 +161,12 @@ class EngineProcess:
         self.factory = factory
         self.output = output
         self.error: str | None = None
+        self.bad_input = False
         self.finished = False
         self._latest = Telemetry()
         self._events: list[Event] = []
-        self._process = None
-        self._conn = None
+        self._process: multiprocessing.process.BaseProcess | None = None
+        self._conn: Connection | None = None
         self._asked = False
         self._closed = False  # we asked the child to close
         self._said_goodbye = False  # the child reported the session's end
@@ -241,7 +259,7 @@ class EngineProcess:
                     if any(isinstance(e, SessionEnded) for e in events):
                         self.finished = self._said_goodbye = True
                 elif kind == "error":
-                    self.error = payload[0]
+                    self.error, self.bad_input = payload[0], payload[1]
                     self.finished = True
                 elif kind == "closed":
                     self.finished = self._said_goodbye = True

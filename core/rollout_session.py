@@ -68,7 +68,8 @@ class RolloutActions(DeviceActions):
         if phase.name == "handover":
             target = self.devices.teleop_action(observation)
             if not self.smooth_handover:
-                return self._judge(target), "hold", None
+                self._judge(target)  # the arm holds either way; a refusal is said once
+                return None, "hold", None
             return self._slide(phase, target), "teleop", None
         if phase.policy_drives and self.policy is not None and self.multiplier > 1:
             return self._interpolated(phase, observation)

@@ -10,11 +10,14 @@ from __future__ import annotations
 import logging
 import queue
 import threading
+from dataclasses import replace
 
 from core import messages as m
 from core.control import ControlLoop, SessionFault
 from core.parts import DeviceActions, RecorderFrames, SessionParts
 from core.plan import EpisodicPlan
+from core.queues import drain
+from core.score import Score
 from core.step import ControlStep
 from core.timing import Clock, MonotonicClock
 
@@ -41,9 +44,13 @@ class Session:
         self.finished = threading.Event()
         self.end_reason: str | None = None
         self.error: str | None = None
+        self.bad_input = False  # start() raises a ConfigError itself, in process
         self.save_error: str | None = None  # the first failed save, which ends the session
         self.parts: SessionParts | None = None
         self._pushes: list[threading.Thread] = []  # a rollout strategy's pushes
+        # this session's saved episodes and their outcomes, as on disk (replaced, never mutated:
+        # the saver thread writes it, the control thread reads it)
+        self.outcomes: dict[int, str | None] = {}
 
     # ---- the clients' interface ------------------------------------------------------------
 
@@ -67,7 +74,11 @@ class Session:
             plan, actions, frames = rollout_parts(cfg, parts, self._warn)
         else:
             plan = EpisodicPlan(
-                parts.first_episode, ds.num_episodes, ds.episode_time_s, ds.reset_time_s
+                parts.first_episode,
+                ds.num_episodes,
+                ds.episode_time_s,
+                ds.reset_time_s,
+                outcome_prompt=ds.outcome_prompt,
             )
             actions = DeviceActions(parts.devices, parts.policy)
             frames = RecorderFrames(parts, ds.single_task)
@@ -81,6 +92,7 @@ class Session:
             task=ds.single_task,
             clock=self.clock,
             t0=self.t0,
+            outcome_prompt=ds.outcome_prompt,
         )
         self.emit(session_started(cfg, parts, self.now(), plan))
         self._thread = threading.Thread(target=self._run, name="control", daemon=True)
@@ -94,12 +106,7 @@ class Session:
         return self._telemetry
 
     def events(self) -> list[m.Event]:
-        out = []
-        while True:
-            try:
-                out.append(self._events.get_nowait())
-            except queue.Empty:
-                return out
+        return drain(self._events)
 
     def last_step(self) -> ControlStep | None:
         return self._last_step
@@ -167,17 +174,36 @@ class Session:
 
             self.parts.voice.say(overheating(motor))
 
+    @property
+    def score(self) -> Score:
+        return Score.of(self.outcomes.values())
+
     def on_episode_written(self, written) -> None:
-        """Called by the recorder's saver thread when an episode is on disk (or failed).
+        """Called by the recorder's saver thread when an episode is on disk (or failed), an
+        outcome is written, or the episode saved last is taken out.
 
         A failed save ends the session with its error (recording on would lose every episode
         the same way); the episodes saved before it stay."""
+        from core.dataset.recorder import EpisodeRemoved, OutcomeWritten
+
+        if isinstance(written, EpisodeRemoved):
+            self.outcomes = {k: v for k, v in self.outcomes.items() if k != written.episode_index}
+            return
+        if isinstance(written, OutcomeWritten):
+            self._outcome_written(written)
+            return
         if written.error is None:
+            self.outcomes = {**self.outcomes, written.episode_index: written.outcome}
             self.emit(
                 m.EpisodeSaved(self.now(), written.episode_index, written.frames, written.save_s)
             )
             if written.warning is not None:
                 self.emit(m.WarningRaised(self.now(), written.warning))
+            if written.outcome is not None:
+                marked = m.OutcomeMarked(
+                    self.now(), written.episode_index, written.outcome, self.score
+                )
+                self.emit(marked)
             return
         if self.save_error is None:
             self.save_error = f"an episode could not be saved: {written.error}"
@@ -194,12 +220,29 @@ class Session:
         if thread is not None:
             self._pushes.append(thread)
 
+    def _outcome_written(self, written) -> None:
+        if written.error is not None:
+            self._warn(f"episode {written.episode_index}: {written.error}")
+            return
+        if written.episode_index in self.outcomes:
+            self.outcomes = {**self.outcomes, written.episode_index: written.outcome}
+        self.emit(m.OutcomeMarked(self.now(), written.episode_index, written.outcome, self.score))
+
     def _warn(self, text: str) -> None:
         self.emit(m.WarningRaised(self.now(), text))
 
     def _remember_warning(self, text: str) -> None:
         with self._warnings_lock:
             self._warnings.append((self.clock.now(), text))
+
+    def _torque_after_close(self) -> str:
+        if self.end_reason == "emergency_stop":
+            return "off"
+        if self.parts is None:
+            return "unknown"
+        # disconnect() says when torque may still be on (configured so, or servos that did not
+        # confirm); otherwise it is off
+        return "on" if self.parts.devices.robot.torque_left_on else "off"
 
     # ---- the control thread's life ---------------------------------------------------------
 
@@ -231,12 +274,24 @@ class Session:
         self._closed = True
         from core.setup import close_session
 
+        # the last episodes may still be written (and uploaded): say so until they are
+        self.publish(replace(self._telemetry, phase="saving"))
         if self.parts is not None:
             for push in self._pushes:
                 push.join(PUSH_WAIT_S)  # a strategy's push under way ends first
             close_session(self.config, self.parts, self.emit, self.now, self.hub_api)
         if self.save_error is not None:
             self.end_reason, self.error = "error", self.error or self.save_error
+        torque = self._torque_after_close()
+        self.publish(
+            replace(
+                self._telemetry,
+                phase="e-stopped" if self.end_reason == "emergency_stop" else "ended",
+                episodes_saved=self.episodes_saved,
+                frame_index=0,
+                torque=torque,
+            )
+        )
         self.emit(
             m.SessionEnded(
                 self.now(),
@@ -244,6 +299,8 @@ class Session:
                 episodes_saved=self.episodes_saved,
                 dataset_root=self._root(),
                 error=self.error,
+                score=self.score if self.score.marked else None,
+                torque=torque,
             )
         )
         self.finished.set()

@@ -113,6 +113,7 @@ def _thread_budget(cfg, devices: Devices) -> ThreadBudget:
         policy_threads=cfg.policy.threads if cfg.policy is not None else None,
         encoder_threads=ds.encoder_threads,
         encoder_cap=ds.num_image_writer_threads_per_camera,
+        with_policy=cfg.policy is not None,
     )
 
 
@@ -135,6 +136,7 @@ def _open_recorder(cfg, devices: Devices, root: Path, on_written: Callable, enco
             robot.action_features,
             ds.video,
             extra=extra_features(cfg.rollout),
+            outcomes=ds.outcome_features,
         ),
         video=ds.video,
         encoder=ds.rgb_encoder,

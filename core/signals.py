@@ -17,6 +17,7 @@ import logging
 import signal
 import threading
 from collections.abc import Callable
+from typing import Any
 
 log = logging.getLogger(__name__)
 
@@ -40,7 +41,7 @@ class StopSignals:
     def __init__(self) -> None:
         self.received: int | None = None
         self._target: Callable[[], None] | None = None
-        self._previous: dict[int, object] = {}
+        self._previous: dict[int, Any] = {}  # signal -> the handler it had before
 
     def install(self) -> bool:
         """Take the signals (main thread only; elsewhere nothing to do). True when this call

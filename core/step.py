@@ -45,6 +45,9 @@ class PolicyStep:
     chunks: int = 0  # chunks received so far in this episode
     link_error: str | None = None  # why the policy cannot be reached now (its server is lost)
     where: str = "this computer"  # where the policy runs ("policy server HOST:PORT (device)")
+    # forward time of the chunk this step's action came from (None before the first chunk): the
+    # model's inference time behind the action, on every step, not only where it was computed
+    chunk_forward_ms: float | None = None
 
 
 @dataclass(frozen=True)

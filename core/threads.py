@@ -35,10 +35,12 @@ class ThreadBudget:
     policy: int  # intra-op threads of the policy's runtime
     encoder: int  # threads of each camera's encoder
     cameras: int
+    with_policy: bool = True  # False: no policy in this session (its figure is not shown)
 
     def describe(self) -> str:
         parts = [f"{self.cores} core{'s' if self.cores != 1 else ''}"]
-        parts.append(f"policy {self.policy} thread{'s' if self.policy != 1 else ''}")
+        if self.with_policy:
+            parts.append(f"policy {self.policy} thread{'s' if self.policy != 1 else ''}")
         if self.cameras:
             parts.append(
                 f"encoder {self.encoder} thread{'s' if self.encoder != 1 else ''} "
@@ -54,6 +56,7 @@ def plan_threads(
     policy_threads: int | None = None,
     encoder_threads: int | None = None,
     encoder_cap: int | None = None,
+    with_policy: bool = True,
 ) -> ThreadBudget:
     """The budget for `cores` allowed cores and `cameras` encoders.
 
@@ -67,7 +70,7 @@ def plan_threads(
     if encoder_cap:
         encoder = max(1, min(encoder, int(encoder_cap)))
     encoder = encoder_threads or encoder
-    return ThreadBudget(cores=cores, policy=int(policy), encoder=encoder, cameras=cameras)
+    return ThreadBudget(cores, int(policy), encoder, cameras, with_policy)
 
 
 def default_policy_threads() -> int:
@@ -80,6 +83,7 @@ def session_budget(
     policy_threads: int | None = None,
     encoder_threads: int | None = None,
     encoder_cap: int | None = None,
+    with_policy: bool = True,
 ) -> ThreadBudget:
     """The budget for this process, logged."""
     budget = plan_threads(
@@ -88,6 +92,7 @@ def session_budget(
         policy_threads=policy_threads,
         encoder_threads=encoder_threads,
         encoder_cap=encoder_cap,
+        with_policy=with_policy,
     )
     log.info("thread budget: %s", budget.describe())
     return budget

@@ -13,6 +13,7 @@ import abc
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, ClassVar, Protocol, runtime_checkable
 
 import numpy as np
@@ -37,15 +38,21 @@ class CameraConfig(DeviceConfig):
 @dataclass(kw_only=True)
 class RobotConfig(DeviceConfig):
     id: str | None = option(None, help="the robot's name; selects its calibration file")
+    calibration_dir: Path | None = option(
+        None, help="folder of its calibration files (none: lerobot's, by robot type)"
+    )
     cameras: dict[str, CameraConfig] = option(
         default_factory=dict,
-        help='cameras by name, \'{front: {type: opencv, index_or_path: 0, …}}\'',
+        help="cameras by name, '{front: {type: opencv, index_or_path: 0, …}}'",
     )
 
 
 @dataclass(kw_only=True)
 class TeleoperatorConfig(DeviceConfig):
     id: str | None = option(None, help="the teleoperator's name; selects its calibration file")
+    calibration_dir: Path | None = option(
+        None, help="folder of its calibration files (none: lerobot's, by teleoperator type)"
+    )
 
 
 @dataclass(frozen=True)
@@ -96,7 +103,26 @@ class Camera(abc.ABC):
         """
 
 
-class Robot(abc.ABC):
+class Device(abc.ABC):
+    """What robots and teleoperators share: connecting (with or without loading the calibration
+    file) and leaving the hardware safe."""
+
+    @property
+    @abc.abstractmethod
+    def is_connected(self) -> bool: ...
+
+    @abc.abstractmethod
+    def connect(self, calibrate: bool = True) -> None: ...
+
+    @abc.abstractmethod
+    def disconnect(self) -> None: ...
+
+    def check_files(self) -> None:
+        """Read and check what connect() will read from disk (calibration files) without
+        opening anything; ConfigError for a bad one. Devices with no such files: nothing."""
+
+
+class Robot(Device):
     """A robot: `get_observation()` returns `<motor>.pos` plus diagnostics and camera images."""
 
     config: RobotConfig
@@ -123,13 +149,6 @@ class Robot(abc.ABC):
         (`<motor>.load`, `.temperature` °C, `.voltage` V, `.current` mA)."""
         return {}
 
-    @property
-    @abc.abstractmethod
-    def is_connected(self) -> bool: ...
-
-    @abc.abstractmethod
-    def connect(self, calibrate: bool = True) -> None: ...
-
     @abc.abstractmethod
     def get_observation(self) -> dict[str, Any]: ...
 
@@ -141,10 +160,6 @@ class Robot(abc.ABC):
     def disconnect(self) -> None:
         """Leave the motors safe (torque off when configured) and release the port."""
 
-    def check_files(self) -> None:
-        """Read and check what connect() will read from disk (calibration files) without
-        opening anything; ConfigError for a bad one. Robots with no such files: nothing."""
-
     def hold(self) -> None:
         """Stop moving at once and keep the current pose (used by pause)."""
 
@@ -152,7 +167,7 @@ class Robot(abc.ABC):
         """Cut motor torque now, whatever the configuration."""
 
 
-class Teleoperator(abc.ABC):
+class Teleoperator(Device):
     config: TeleoperatorConfig
     name: ClassVar[str] = ""
 
@@ -163,21 +178,8 @@ class Teleoperator(abc.ABC):
     @abc.abstractmethod
     def action_features(self) -> Features: ...
 
-    @property
-    @abc.abstractmethod
-    def is_connected(self) -> bool: ...
-
-    @abc.abstractmethod
-    def connect(self, calibrate: bool = True) -> None: ...
-
     @abc.abstractmethod
     def get_action(self) -> dict[str, float]: ...
-
-    @abc.abstractmethod
-    def disconnect(self) -> None: ...
-
-    def check_files(self) -> None:
-        """As `Robot.check_files`: calibration files read and checked, nothing opened."""
 
     def bind(self, robot_action_features: Features) -> None:
         """Learn the robot's action features before connecting.

@@ -7,3 +7,7 @@ class DeviceError(Exception):
 
 class ConfigError(ValueError):
     """A device configuration value is invalid (the message names the field and the fix)."""
+
+
+class CameraLost(DeviceError):
+    """A camera that was giving frames stopped (unplugged, hung, taken by another program)."""

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import importlib
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 from hardware.base import Camera, DeviceConfig, Robot, Teleoperator
 from hardware.errors import ConfigError
@@ -60,6 +60,13 @@ _ENTRIES = [
     DeviceEntry("camera", "sim", "hardware.sim.camera", "SimCameraConfig", "SimCamera"),
     DeviceEntry(
         "camera",
+        "intelrealsense",
+        "hardware.cameras.realsense",
+        "RealSenseCameraConfig",
+        "RealSenseCamera",
+    ),
+    DeviceEntry(  # lerecord's first name for it
+        "camera",
         "realsense",
         "hardware.cameras.realsense",
         "RealSenseCameraConfig",
@@ -83,7 +90,8 @@ def entry(kind: Kind, type_: str) -> DeviceEntry:
         ) from None
 
 
-def config_class(kind: Kind, type_: str) -> type[DeviceConfig]:
+def config_class(kind: Kind, type_: str) -> type[Any]:
+    """The config dataclass for a type string (a `DeviceConfig` subclass, fields its own)."""
     e = entry(kind, type_)
     return getattr(importlib.import_module(e.module), e.config_name)
 

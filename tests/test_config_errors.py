@@ -71,11 +71,13 @@ def error_of(argv: list[str]) -> str:
         ),
         (
             GOOD + ['--robot.cameras={"top": {"index_or_path": 0}}'],
-            "--robot.cameras.top.type is required; known types: opencv, sim, realsense",
+            "--robot.cameras.top.type is required; "
+            "known types: opencv, sim, intelrealsense, realsense",
         ),
         (
             GOOD + ['--robot.cameras={"top": {"type": "webcam"}}'],
-            "--robot.cameras.top.type: unknown type 'webcam'; known types: opencv, sim, realsense",
+            "--robot.cameras.top.type: unknown type 'webcam'; "
+            "known types: opencv, sim, intelrealsense, realsense",
         ),
         (
             GOOD + ['--robot.cameras={"top": {"type": "opencv", "fps": 0}}'],
@@ -88,7 +90,7 @@ def error_of(argv: list[str]) -> str:
         (
             ["--robot.type=ur5"],
             "--robot.type: unknown type 'ur5'; "
-            "known types: so100_follower, so101_follower, lekiwi_client",
+            "known types: so100_follower, so101_follower, bi_so_follower, lekiwi_client",
         ),
         (GOOD + ["--teleop.type=joystick"], "--teleop.type: unknown type 'joystick'; known types:"),
         (

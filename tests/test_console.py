@@ -21,8 +21,8 @@ def documented_step(**changes) -> ControlStep:
         step=1284, t=59.2149, wall_time=0.0, episode_index=2, frame_index=500, phase="recording",
         period_s=0.0334, lateness_s=0.0, observation=obs,
         action={f"{n}.pos": v for n, v in zip(NAMES, OUTPUT, strict=True)}, source="policy",
-        policy=PolicyStep(inference_ms=14.31, forward_ms=None, queue_size=40, inputs={},
-                          output=OutputStats(0, 1, -1, 1)),
+        policy=PolicyStep(inference_ms=0.04, forward_ms=None, queue_size=40, inputs={},
+                          output=OutputStats(0, 1, -1, 1), chunk_forward_ms=14.31),
         task="Put the plastic part in the cup",
     )  # fmt: skip
     fields.update(changes)
@@ -121,6 +121,8 @@ def test_one_line_per_event():
          "■ Session ended (stopped); 4 episodes saved in /data/u/pick"),
         (m.SessionEnded(at=8, reason="error", episodes_saved=0, dataset_root="/d", error="boom"),
          "■ Session ended (error: boom); 0 episodes saved in /d"),
+        (m.SessionEnded(at=8, reason="completed", episodes_saved=1, dataset_root="/d"),
+         "■ Session ended (completed); 1 episode saved in /d"),
     ]  # fmt: skip
     for event, line in events:
         assert format_event(event) == line

@@ -127,3 +127,20 @@ def test_corrupt_resume_metadata_is_refused_before_the_lock(tmp_path, damage):
         _open(root, resume=True)
     assert "\n" not in str(error.value)
     assert _tree(root) == before  # not even .lerecord/lock
+
+
+def test_a_folder_left_by_a_kill_before_the_first_save_is_reused_by_a_plain_rerun(tmp_path):
+    root = tmp_path / "ds"
+    recorder = _open(root)
+    info = (root / "meta/info.json").read_bytes()
+    recorder.close()
+    assert not root.exists()
+    (root / "meta").mkdir(parents=True)  # what a kill -9 before the first save leaves
+    (root / "meta/info.json").write_bytes(info)
+    scratch(root).mkdir()
+    (scratch(root) / "lock").write_text("pid 1")
+    recorder = _open(root)
+    record_episode(recorder, 0, 5, "task", CAMERAS)
+    assert recorder.save_episode().wait(30).error is None
+    recorder.close()
+    assert check_loadable(root)["total_episodes"] == 1

@@ -159,3 +159,14 @@ def test_on_lekiwi_the_pad_drives_the_base_while_the_deadman_is_held():
     assert actions[12]["y.vel"] == pytest.approx(-0.3)
     assert actions[28] == {"x.vel": 0.0, "y.vel": 0.0, "theta.vel": 0.0}  # deadman let go
     assert ("axis 3", "theta-") in pad.mapping_help()
+
+
+def test_use_gripper_false_leaves_the_gripper_alone():
+    mapping = GamepadMapping(GamepadTeleopConfig(use_gripper=False), joint_features(SO_ARM))
+    assert mapping.velocities(state_at(2.0)) == {}  # the gripper button, held: nothing moves
+    assert "shoulder_pan.pos" in mapping.velocities(state_at(1.0))
+
+
+def test_hidapi_fallback_is_refused_with_the_reason():
+    with pytest.raises(ConfigError, match="hidapi_fallback: lerecord reads pads through SDL"):
+        GamepadTeleopConfig(hidapi_fallback=True)

@@ -62,7 +62,10 @@ def test_kill_9_mid_episode_leaves_every_saved_episode_loadable(tmp_path):
     proc.kill()
     proc.wait(10)
     info = check_loadable(root)
-    assert info["total_episodes"] == 2 and info["total_frames"] == 60
+    # on a busy machine a save is reported late: the episodes saved are those printed, or one more
+    printed = sum(" saved: " in line for line in lines)
+    assert info["total_episodes"] in (printed, printed + 1) and info["total_episodes"] >= 2
+    assert info["total_frames"] == 30 * info["total_episodes"]
     assert emulators and _gone(emulators), "the emulators outlived the killed session"
 
 

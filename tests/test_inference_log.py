@@ -39,8 +39,9 @@ def make_step(
     p = None
     if policy:
         p = PolicyStep(
-            inference_ms=14.3 + i,
+            inference_ms=0.2 + i % 10,
             forward_ms=80.0 if i % 10 == 0 else None,
+            chunk_forward_ms=14.3 + i,
             queue_size=99 - i % 100,
             inputs={n: obs[n] for n in STATE},
             output=OutputStats(mean=0.1, std=1.5, min=-2.0, max=3.0),
@@ -121,6 +122,7 @@ def test_three_files_with_the_columns_of_formats_md_in_order(tmp_path):
         "frame_index",
         "inference_time_ms",
         "forward_time_ms",
+        "step_wait_ms",
         "queue_size",
         "obs.shoulder_pan.pos",
         "obs.shoulder_lift.pos",
@@ -190,6 +192,7 @@ def test_one_row_per_step_with_the_steps_values(tmp_path):
             assert row[f"{m}.{d}"] == pytest.approx(s7.observation[f"{m}.{d}"])
     p = policy.iloc[7]
     assert p["inference_time_ms"] == pytest.approx(21.3) and p["queue_size"] == 92
+    assert p["step_wait_ms"] == pytest.approx(7.2)
     assert pd.isna(p["forward_time_ms"]) and policy.iloc[10]["forward_time_ms"] == 80.0
     assert p["obs.gripper.pos"] == pytest.approx(s7.observation["gripper.pos"])
     assert p["action.gripper.pos"] == pytest.approx(s7.action["gripper.pos"])

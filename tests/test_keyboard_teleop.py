@@ -170,3 +170,18 @@ def test_keys_from_another_thread_are_safe():
     for t in threads:
         t.join()
     assert kb.held_keys() == []
+
+
+def test_lekiwi_client_teleop_keys_drive_the_base_from_the_keyboard():
+    from core.devices import build_teleop
+    from hardware.lekiwi.client import TELEOP_KEYS, LeKiwiClientConfig
+
+    keys = dict(TELEOP_KEYS, forward="i", backward="k")
+    robot = LeKiwiClientConfig(teleop_keys=keys)
+    kb = build_teleop(KeyboardTeleopConfig(), LEKIWI, robot)
+    kb.connect()
+    assert kb.press("i") is True and kb.press("w") is False  # w is not forward any more
+    assert kb.get_action()["x.vel"] == pytest.approx(0.1)
+    kb.disconnect()
+    default = build_teleop(KeyboardTeleopConfig(), LEKIWI, LeKiwiClientConfig())
+    assert default.press("r") is False  # lerobot's map: lerecord's own, r re-records

@@ -51,7 +51,7 @@ def test_an_onnx_export_records_a_session_without_torch(tmp_path):
         stdin=subprocess.DEVNULL,
     )  # fmt: skip
     assert done.returncode == 0, done.stderr[-2000:]
-    assert "policy ACT on ONNX Runtime CPUExecutionProvider" in done.stdout
+    assert "(ONNX Runtime CPUExecutionProvider), 1 thread" in done.stdout
     assert "threads:" in done.stdout
     table = pq.read_table(next((tmp_path / "data" / "data").rglob("*.parquet")))
     episodes = table.column("episode_index").to_pylist()

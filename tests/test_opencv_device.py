@@ -126,7 +126,8 @@ def test_a_supported_mode_is_set_verified_and_streamed(cameras):
 
 def test_device_defaults_are_used_when_nothing_is_asked(cameras):
     camera = cameras(warmup_s=0)
-    assert camera.shape == (None, None, 3)  # unknown before connecting
+    assert camera.shape == (480, 640, 3)  # asked of the device (opened and released) at once
+    assert not UsbCamera.opened[-1].is_open
     camera.connect()
     assert camera.shape == (480, 640, 3) and camera.fps == 30.0
 

@@ -38,7 +38,7 @@ def test_every_declared_setting_has_one_line_of_help():
     assert len(seen) > 80
     for setting in seen:
         text = setting.option.help
-        assert text and "\n" not in text and len(text) <= 96, setting.flag
+        assert text.strip() and "\n" not in text, setting.flag
 
 
 def test_a_field_declared_without_option_is_refused_by_name():
@@ -133,7 +133,7 @@ def test_the_wizard_checks_a_field_as_the_cli_does(flag, text):
 
 def test_reset_time_zero_is_accepted_and_negative_refused_with_the_flag_named():
     assert _wizard_error("dataset.reset_time_s", "0") is None
-    assert _wizard_error("dataset.reset_time_s", "-1") == (
+    assert _wizard_error("dataset.reset_time_s", "-1").startswith(
         "--dataset.reset_time_s: got -1.0; expected zero or more seconds"
     )
 

@@ -183,3 +183,17 @@ def test_export_policy_command(tmp_path, ref):
     assert refused.stderr.count("\n") == 1 and "is not an ONNX export" in refused.stderr
     assert sorted(p.name for p in taken.iterdir()) == ["notes.txt"]
     assert not (tmp_path / "hf").exists()
+
+
+def test_an_export_that_fails_leaves_nothing_and_says_why(tmp_path, monkeypatch):
+    import torch
+
+    from core.policy.export import export_checkpoint
+
+    def unsupported(*args, **kwargs):  # as torch's exporter fails on an operator it lacks
+        raise RuntimeError("Exporting the operator 'aten::frobnicate' is not supported")
+
+    monkeypatch.setattr(torch.onnx, "export", unsupported)
+    with pytest.raises(ConfigError, match=r"cannot export to ONNX \(Exporting the operator"):
+        export_checkpoint(ACT, tmp_path / "out")
+    assert list(tmp_path.iterdir()) == []

@@ -149,6 +149,26 @@ def test_a_failing_forward_is_raised_in_the_control_thread():
     runner.close()
 
 
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnhandledThreadExceptionWarning")
+def test_a_policy_worker_that_dies_is_raised_in_the_control_thread_not_waited_for():
+    from core.policy import PolicyRunner
+    from core.policy.config import PolicyFeature
+    from core.policy.policy import Policy
+
+    class Dying(Policy):
+        def predict_chunk(self, obs):
+            raise SystemExit("a bug that ends the thread")  # not caught as a failed forward
+
+    policy = Dying({"observation.state": PolicyFeature("STATE", (2,))}, 2, 10, 10)
+    runner = PolicyRunner(policy, fps=100, torch_threads=1)
+    obs = {"observation.state": np.zeros(2, np.float32)}
+    with pytest.raises(RuntimeError, match="policy worker thread ended"):
+        for step in range(300):
+            runner.act(obs, step)
+            time.sleep(0.01)
+    runner.close()
+
+
 SO_ARM = {f"{m}.pos": float for m in ("shoulder_pan", "shoulder_lift", "elbow_flex")} | {
     f"{m}.pos": float for m in ("wrist_flex", "wrist_roll", "gripper")
 }

@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from hardware.cameras.realsense import RealSenseCamera, RealSenseCameraConfig
 from hardware.errors import ConfigError, DeviceError
 from hardware.registry import config_class
 
@@ -32,11 +33,16 @@ def test_without_pyrealsense2_the_error_says_how_to_install_it():
 
 def test_config_errors_name_the_field():
     cls = config_class("camera", "realsense")
+    assert cls is config_class("camera", "intelrealsense") and cls.type == "intelrealsense"
     with pytest.raises(ConfigError, match="serial_number_or_name"):
-        cls()
+        cls(serial_number_or_name="")
+    with pytest.raises(ConfigError, match="fps, width and height together"):
+        cls(serial_number_or_name="1", width=64)
+    with pytest.raises(ConfigError, match="exposure need use_rgb=true"):
+        cls(serial_number_or_name="1", use_rgb=False, use_depth=True, exposure=100)
     with pytest.raises(ConfigError, match="enable one"):
         cls(serial_number_or_name="1", use_rgb=False)
-    cfg = cls(serial_number_or_name="1", width=64, height=48, use_depth=True)
+    cfg = cls(serial_number_or_name="1", width=64, height=48, fps=30, use_depth=True)
     assert cfg.features("top") == {"top": (48, 64, 3), "top_depth": (48, 64, 1)}
 
 
@@ -171,6 +177,97 @@ def test_find_cameras_realsense_without_the_package_says_how_to_install_it():
     out = subprocess.run(
         [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60
     )
-    assert out.returncode == 2
+    assert out.returncode == 1  # a device that cannot be used (its driver is missing)
     assert out.stderr.startswith("lerecord: error: RealSense cameras need Intel's pyrealsense2")
     assert "pip install 'lerecord[realsense]'" in out.stderr
+
+
+def _with_colour_sensor(rs, refuse: set[str] = frozenset()):
+    """Give the fake module lerobot's manual colour options and a sensor recording them."""
+    names = ("exposure", "gain", "white_balance")
+    names += ("enable_auto_exposure", "enable_auto_white_balance")
+    rs.option = types.SimpleNamespace(**{n: n for n in names})
+    rs.set = []
+
+    class Sensor:
+        def supports(self, key):
+            return True
+
+        def set_option(self, key, value):
+            if key in refuse:
+                raise RuntimeError("out of range")
+            rs.set.append((key, value))
+
+        def get_option_range(self, key):
+            return types.SimpleNamespace(min=1, max=10000)
+
+    class Device:
+        def first_color_sensor(self):
+            return Sensor()
+
+    start, wait = rs.pipeline.start, rs.pipeline.wait_for_frames
+    picture = np.zeros((48, 64, 3), np.uint8)
+    picture[...] = (10, 20, 30)  # R, G, B
+    picture[0, :] = 255  # the top row, white: after a quarter turn clockwise, the right column
+
+    def start_with_device(self, config):
+        profile = start(self, config)
+        profile.get_device = Device
+        return profile
+
+    def wait_with_picture(self, timeout_ms):
+        frames = wait(self, timeout_ms)
+        frames.get_color_frame = lambda: types.SimpleNamespace(get_data=lambda: picture)
+        return frames
+
+    rs.pipeline.start, rs.pipeline.wait_for_frames = start_with_device, wait_with_picture
+    return rs
+
+
+def test_intelrealsense_turns_orders_and_sets_the_colour_sensor_as_lerobot(monkeypatch):
+    rs = _with_colour_sensor(fake_pyrealsense2([("Intel RealSense D435", "0451")]))
+    monkeypatch.setitem(sys.modules, "pyrealsense2", rs)
+    from core.config import parse_record_args
+
+    camera = (
+        '{"top": {"type": "intelrealsense", "serial_number_or_name": "0451", "width": 48, '
+        '"height": 64, "fps": 30, "rotation": 90, "color_mode": "bgr", "use_depth": true, '
+        '"exposure": 150, "white_balance": 4600, "warmup_s": 0}}'
+    )
+    config = parse_record_args(
+        [
+            "--robot.type=so101_follower",
+            "--robot.port=sim",
+            f"--robot.cameras={camera}",
+            "--teleop.type=keyboard",
+            "--dataset.repo_id=me/turned",
+            "--dataset.single_task=Look",
+        ]
+    )
+    cam = RealSenseCamera(config.robot.cameras["top"], "top")
+    cam.connect()
+    try:
+        assert ("color", 64, 48, "rgb8", 30) in rs.enabled  # captured landscape, shown portrait
+        assert (cam.config.width, cam.config.height) == (48, 64)
+        image = cam.read_latest().image
+        assert image.shape == (64, 48, 3) and image.flags.c_contiguous
+        assert tuple(image[10, 10]) == (30, 20, 10)  # bgr
+        assert (image[:, -1] == 255).all() and not (image[:, 0] == 255).any()
+        assert cam.read_latest_depth().image.shape == (64, 48, 1)
+        assert rs.set == [
+            ("enable_auto_exposure", 0),
+            ("enable_auto_white_balance", 0),
+            ("exposure", 150),
+            ("white_balance", 4600),
+        ]
+    finally:
+        cam.disconnect()
+
+
+def test_a_refused_exposure_names_the_range_and_stops_the_camera(monkeypatch):
+    rs = _with_colour_sensor(fake_pyrealsense2([("D435", "0451")]), refuse={"exposure"})
+    monkeypatch.setitem(sys.modules, "pyrealsense2", rs)
+    config = RealSenseCameraConfig(serial_number_or_name="0451", exposure=99999, warmup_s=0)
+    with pytest.raises(DeviceError, match=r"exposure=99999 refused; this camera takes 1\.\.10000"):
+        RealSenseCamera(config).connect()
+    assert rs.enabled[-1] == "stopped"

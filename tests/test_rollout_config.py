@@ -159,3 +159,19 @@ def test_sentry_episode_length_follows_the_video_size():
     seconds = sentry_episode_seconds([(480, 640, 3), (48, 64, 3)], 30.0, 1)
     assert seconds == pytest.approx(1024 * 1024 / (48 * 64 * 0.1 * 30 / 8))
     assert sentry_episode_seconds([], 30.0, 200) == 300.0
+
+
+def test_rtc_with_act_runs_sync_and_says_so_in_one_line():
+    done = subprocess.run(
+        [sys.executable, "-m", "core.cli", "rollout", "--strategy.type=base", POLICY, *ARM,
+         "--robot.cameras={front: {type: sim, width: 64, height: 48, fps: 30}}",
+         "--inference.type=rtc", "--inference.rtc.execution_horizon=10", "--task=pick up cube",
+         "--duration=0.5", "--play_sounds=false", "--return_to_initial_position=false",
+         "--headless=true"],
+        cwd=ROOT, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    notes = [line for line in done.stderr.splitlines() if "rtc" in line]
+    assert len(notes) == 1 and "does not apply to ACT" in notes[0]
+    assert "the policy runs, nothing is recorded" in done.stdout
+    assert "Session ended (completed)" in done.stdout

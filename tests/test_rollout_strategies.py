@@ -65,7 +65,8 @@ def test_base_runs_the_policy_for_the_duration_and_records_nothing():
     assert ended.reason == "completed" and ended.episodes_saved == 0
     assert session.last_step().source == "policy"
     assert not any(isinstance(e, m.EpisodeStarted) for e in seen)
-    assert not default_root("local/rollout_base").exists()
+    assert not list(default_root("local/rollout_base").parent.glob("rollout_base*"))
+    assert session.parts.recorder is None
 
 
 def test_sentry_cuts_episodes_by_duration_and_lerobot_loads_them(tmp_path):
@@ -202,3 +203,19 @@ def test_interpolated_steps_are_recorded_at_the_rate_the_arm_is_driven(tmp_path)
         assert np.allclose(actions[i], (actions[i - 1] + actions[i + 1]) / 2, atol=1e-3)
     data = lerobot_values(root, "interp", "frame_index")
     assert data["episodes"] == [list(range(30))]
+
+
+def test_rename_map_names_a_camera_as_the_policy_was_trained():
+    args = [a for a in COMMON if not a.startswith("--robot.cameras")] + [
+        "--robot.cameras={top: {type: sim, width: 64, height: 48, fps: 30}}",
+        "--strategy.type=base",
+        "--duration=0.2",
+    ]
+    with pytest.raises(ConfigError, match="front"):
+        Session(parse_rollout_args(args).session_config()).start()
+    renamed = '--rename_map={"observation.images.top": "observation.images.front"}'
+    session = Session(parse_rollout_args([*args, renamed]).session_config())
+    session.start()
+    seen: list = []
+    assert finish(session, seen).reason == "completed"
+    assert session.last_step().source == "policy"

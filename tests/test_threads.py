@@ -38,6 +38,7 @@ def test_the_user_overrides_the_policy_and_the_encoders():
         "2 cores, policy 1 thread, encoder 1 thread x 2 cameras"
     )
     assert plan_threads(1, 0).describe() == "1 core, policy 1 thread"
+    assert plan_threads(1, 1, with_policy=False).describe() == "1 core, encoder 1 thread x 1 camera"
 
 
 @pytest.mark.skipif(not hasattr(os, "sched_setaffinity"), reason="no CPU affinity on this OS")
@@ -50,3 +51,20 @@ def test_usable_cores_follow_the_affinity_taskset_sets():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "1"
+
+
+@pytest.mark.skipif(not hasattr(os, "sched_setaffinity"), reason="no CPU affinity on this OS")
+def test_a_session_pinned_to_one_core_says_what_it_chose(tmp_path):
+    from session_support import ROOT, sim_args
+
+    first = min(os.sched_getaffinity(0))
+    env = dict(os.environ, PYTHONPATH=str(ROOT), PYTHONUNBUFFERED="1")
+    done = subprocess.run(
+        [sys.executable, "-m", "core.cli", "record", "--headless",
+         *sim_args(tmp_path / "ds", episodes=1, seconds=0.5)],
+        capture_output=True, text=True, timeout=120, cwd=ROOT, env=env,
+        stdin=subprocess.DEVNULL, preexec_fn=lambda: os.sched_setaffinity(0, {first}),
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-2000:]
+    started = next(line for line in done.stdout.splitlines() if "Session started" in line)
+    assert started.endswith("; threads: 1 core, encoder 1 thread x 1 camera")  # teleop only

@@ -31,10 +31,10 @@ async def test_the_dashboard_shows_phase_servos_and_events():
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.pause(0.3)
         text = await wait_for_text(pilot, app, "missed 2")
-    assert "RECORDING" in text and "episode 1/3" in text and "frames 90" in text
+    assert "RECORDING" in text and "ep 0 · 1 of 3" in text and "frames 90" in text
     assert "✖ elbow_flex" in text and "… wrist_roll" in text
     assert "FAULT follower bus: servo 5 (wrist_roll) not answering" in text
-    assert "missed 2  dropped 1" in text
+    assert "30.0 Hz  missed 2  dropped 1" in text
 
 
 async def test_arrow_keys_and_letters_end_or_redo_the_episode():
@@ -46,10 +46,11 @@ async def test_arrow_keys_and_letters_end_or_redo_the_episode():
         lines = "\n".join(app.screen.query_one(EventLog).lines_written)
         assert await shows(pilot, app, "RESET")
     assert kinds(engine) == ["ExitEarly", "ExitEarly", "Rerecord", "Rerecord"]
-    assert "episode 1 saved: 90 frames" in lines  # right: saved
-    assert "episode 2 started" in lines  # n: the reset skipped
-    assert "episode 2 discarded (rerecord)" in lines  # left: the episode in progress redone
-    assert "episode 1 discarded (rerecord)" in lines  # r in the reset: the saved one too
+    assert "episode 0 saved: 90 frames" in lines  # right: saved
+    assert "episode 1 started" in lines  # n: the reset skipped
+    assert "episode 1 discarded (rerecord)" in lines  # left: the episode in progress redone
+    # r in the reset: the saved one too, with its real length
+    assert "episode 0 discarded (rerecord): 240 frames" in lines
 
 
 async def test_p_pauses_then_resumes():
@@ -105,7 +106,7 @@ async def test_stop_and_save_keeps_the_episode_in_progress():
         await pilot.pause(0.2)
         await pilot.press("escape", "s")
         await pilot.pause(0.2)
-        assert await shows(pilot, app, "session ended (stopped), 1 episodes saved")
+        assert await shows(pilot, app, "session ended (stopped), 1 episode saved")
     assert engine.received == [m.Stop(save_current=True)]
 
 
@@ -117,7 +118,7 @@ async def test_stop_during_the_reset_needs_no_confirmation():
         await pilot.press("escape")
         await pilot.pause(0.2)
         assert kinds(engine) == ["Stop"]
-        assert await shows(pilot, app, "session ended (stopped), 1 episodes saved")
+        assert await shows(pilot, app, "session ended (stopped), 1 episode saved")
 
 
 async def test_keys_are_remapped_from_the_profile():
@@ -169,8 +170,12 @@ async def test_t_cycles_the_themes_and_the_profile_picks_the_first():
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.pause(0.1)
         assert app.theme == "light"
+        await pilot.press("t")  # the README's order: dark, light, high-contrast
+        assert app.theme == "high-contrast"
         await pilot.press("t")
         assert app.theme == "dark"
+        await pilot.press("t")
+        assert app.theme == "light"
         await pilot.press("t")
         assert app.theme == "high-contrast"
         assert app.theme_variables["servo-fault"] == "#ff0000"
@@ -182,13 +187,13 @@ async def test_the_servo_table_rewrites_only_changed_cells():
         await pilot.pause(0.2)
         table = app.screen.query_one(ServoTable)
         first = table.cell_updates
-        assert first == 6 * 7
+        assert first == 6 * 6
         await pilot.pause(0.3)  # same telemetry polled again: nothing rewritten
         assert table.cell_updates == first
         clock.t += 0.5  # positions, goals, loads and currents move; temperatures don't
         await pilot.pause(0.2)
         changed = table.cell_updates - first
-        assert 0 < changed < 6 * 7
+        assert 0 < changed < 6 * 6
 
 
 async def test_an_engine_exception_is_shown_not_hung_on():
@@ -286,7 +291,8 @@ def test_a_profile_with_an_unknown_key_binding_or_theme_is_refused_in_one_line()
         console_options(SimpleNamespace(keys={"next": "x"}, theme=None, teleop=None))
     assert str(bad_key.value) == (
         "keys: unknown binding 'next'; the console's are emergency-stop, help, theme, "
-        "exit-early, rerecord, stop, pause, wizard"
+        "exit-early, rerecord, stop, quit, pause, resume, mark-success, mark-failure, review, "
+        "wizard"
     )
     with pytest.raises(ConfigError, match="theme: unknown theme 'solarized'; known: dark"):
         console_options(SimpleNamespace(keys={}, theme="solarized", teleop=None))
@@ -307,3 +313,29 @@ async def test_fault_rows_take_the_themes_fault_colour_when_the_theme_changes():
         app.theme = "light"
         await pilot.pause(0.2)
         assert elbow_colour() == "#c62828"  # light theme's
+
+
+async def test_input_the_engine_refuses_is_one_line_and_exit_status_2(tmp_path, monkeypatch):
+    """A session the engine refuses at its start (here: an upload with no Hub token): the
+    message as written, no class path, on the dashboard and in the summary; exit status 2."""
+    from pathlib import Path
+
+    from core.config import parse_record_args
+    from core.session import Session
+
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf"))
+    monkeypatch.delenv("HF_TOKEN", raising=False)
+    example = Path(__file__).parents[1] / "examples/sim_session.toml"
+    config = parse_record_args(
+        ["--config", str(example), f"--dataset.root={tmp_path / 'd'}", "--dataset.push_to_hub=true"]
+    )
+    app = make_app(Session(config))
+    async with app.run_test(size=(100, 30)) as pilot:
+        text = await wait_for_text(pilot, app, "no Hugging Face token found")
+        assert "The session engine failed" in text and "Error:" not in text
+    line = app.engine_error
+    assert line.startswith("no Hugging Face token found") and "\n" not in line
+    assert app.exit_status() == 2
+    assert app.summary() == [f"lerecord: {line}"]
+    assert not (tmp_path / "d").exists()

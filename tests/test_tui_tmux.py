@@ -102,25 +102,25 @@ def test_keys_in_a_real_terminal_shape_the_recorded_dataset(tmp_path):
     # resets of 60 s: every reset here is ended by a key, whatever the machine's speed
     term = Terminal(tmp_path, _session(tmp_path, reset_time_s=60))
     try:
-        term.wait_for("episode 1 started")
+        term.wait_for("episode 0 started")
         time.sleep(1.0)
-        term.press("Right")  # end episode 1 early
+        term.press("Right")  # end episode 0 early
         term.wait_for("RESET")
         term.press("n")  # end the reset
-        term.wait_for("episode 2 started")
+        term.wait_for("episode 1 started")
         time.sleep(0.5)
-        term.press("Left")  # re-record episode 2
-        term.wait_for("episode 2 discarded (rerecord)")
+        term.press("Left")  # re-record episode 1
+        term.wait_for("episode 1 discarded (rerecord)")
         term.wait_for("RESET")
         term.press("n")
-        term.wait_for("episode 2 saved", timeout=20)
+        term.wait_for("episode 1 saved", timeout=20)
         term.wait_for("RESET")
         term.press("n")
-        term.wait_for("episode 3 started")
+        term.wait_for("episode 2 started")
         time.sleep(1.0)
         term.press("q")  # mid-episode: the console asks
         term.wait_for("Stop the session?")
-        term.press("s")  # save episode 3 and stop
+        term.press("s")  # save episode 2 and stop
         screen = term.wait_for("session ended")
         term.press("q")
         term.wait_for("EXIT=0")
@@ -140,8 +140,8 @@ def test_keys_in_a_real_terminal_shape_the_recorded_dataset(tmp_path):
 def test_the_terminal_closing_mid_episode_ends_the_session_cleanly(tmp_path):
     term = Terminal(tmp_path, _session(tmp_path, episode_time_s=2))
     try:
-        term.wait_for("episode 1 saved")
-        term.wait_for("episode 2 started")
+        term.wait_for("episode 0 saved")
+        term.wait_for("episode 1 started")
         shell = term.shell_pid()
         app = next(p for p in _children(shell))
         engines = _children(app)
@@ -152,7 +152,7 @@ def test_the_terminal_closing_mid_episode_ends_the_session_cleanly(tmp_path):
     while any(_alive(p) for p in [app, *engines]) and time.monotonic() < deadline:
         time.sleep(0.1)
     assert not any(_alive(p) for p in [app, *engines]), "console or engine still running"
-    assert _lengths(tmp_path / "dataset") == [60]  # episode 1 kept, episode 2 discarded
+    assert _lengths(tmp_path / "dataset") == [60]  # episode 0 kept, episode 1 discarded
     info = json.loads((tmp_path / "dataset/meta/info.json").read_text())
     assert info["total_episodes"] == 1 and info["total_frames"] == 60
 
@@ -160,7 +160,7 @@ def test_the_terminal_closing_mid_episode_ends_the_session_cleanly(tmp_path):
 def test_the_emergency_stop_key_ends_the_session_at_once(tmp_path):
     term = Terminal(tmp_path, _session(tmp_path, episode_time_s=30))
     try:
-        term.wait_for("episode 1 started")
+        term.wait_for("episode 0 started")
         time.sleep(0.5)
         term.press("Space")  # no question asked
         screen = term.wait_for("session ended (emergency_stop)", timeout=10)
@@ -169,6 +169,73 @@ def test_the_emergency_stop_key_ends_the_session_at_once(tmp_path):
         term.wait_for("EXIT=0")
     finally:
         term.close()
-    assert "episode 1 discarded (emergency_stop)" in screen
+    assert "episode 0 discarded (emergency_stop)" in screen
     info = json.loads((tmp_path / "dataset/meta/info.json").read_text())
     assert info["total_episodes"] == 0
+
+
+def _header(screen: str) -> str:
+    return screen.splitlines()[0]
+
+
+def _key_bar(screen: str) -> str:
+    return [line for line in screen.splitlines() if line.strip()][-1]
+
+
+@pytest.mark.skipif(not Path("/proc").exists(), reason="reads processes from /proc")
+def test_each_state_reads_true_on_the_real_console(tmp_path):
+    """Recording, paused, reset and e-stopped as the real `lerecord` draws them: the header's
+    phase and counts, the key bar offering only what works, the servo table's torque; then the
+    summary printed once the console has closed."""
+    term = Terminal(tmp_path, _session(tmp_path, num_episodes=2, episode_time_s=60,
+                                       reset_time_s=60))  # fmt: skip
+    try:
+        screen = term.wait_for("frames", timeout=60)
+        assert "● RECORDING" in _header(screen) and "ep 0 · 1 of 2" in _header(screen)
+        assert "servos · torque on" in screen
+        assert "→ Next" in _key_bar(screen) and "p Pause" in _key_bar(screen)
+        term.press("p")
+        screen = term.wait_for("PAUSED", timeout=30)
+        assert "p Resume" in _key_bar(screen) and "Next" not in _key_bar(screen)
+        assert "frames" not in _header(screen) or "PAUSED" in _header(screen)
+        term.press("p")
+        term.wait_for("resumed (recording, episode 0)", timeout=30)
+        term.press("Right")
+        screen = term.wait_for("next ep 1", timeout=30)
+        assert "RESET" in _header(screen) and "frames" not in _header(screen)
+        assert "→ Next" in _key_bar(screen)
+        term.press("n")
+        term.wait_for("episode 1 started", timeout=30)
+        term.press("Space")
+        screen = term.wait_for("E-STOPPED", timeout=30)
+        screen = term.wait_for("TORQUE OFF", timeout=30)
+        assert "saved 1" in _header(screen)
+        assert "esc Quit" in _key_bar(screen) and "E-STOP" not in _key_bar(screen)
+        term.press("q")
+        screen = term.wait_for("EXIT=0", timeout=30)
+    finally:
+        term.close()
+    assert "session emergency_stop: 1 episode saved" in screen
+    assert f"dataset: {tmp_path / 'dataset'}" in screen
+
+
+@pytest.mark.skipif(not Path("/proc").exists(), reason="reads processes from /proc")
+def test_an_engine_that_dies_reads_failed_and_exits_1(tmp_path):
+    term = Terminal(tmp_path, _session(tmp_path, episode_time_s=60))
+    try:
+        term.wait_for("episode 0 started", timeout=60)
+        app = next(p for p in _children(term.shell_pid()))
+        (engine,) = [
+            p for p in _children(app)
+            if b"resource_tracker" not in Path(f"/proc/{p}/cmdline").read_bytes()
+        ]  # fmt: skip
+        os.kill(engine, 9)
+        screen = term.wait_for("FAILED", timeout=30)
+        assert "engine process died (killed by SIGKILL)" in screen
+        assert "servos · torque unknown" in screen
+        assert "esc Quit" in _key_bar(screen) and "Next" not in _key_bar(screen)
+        term.press("q")
+        screen = term.wait_for("EXIT=1", timeout=30)
+    finally:
+        term.close()
+    assert "lerecord: engine process died (killed by SIGKILL)" in screen

@@ -63,6 +63,13 @@ async def test_the_wizard_walks_every_page_saves_the_profile_and_starts(tmp_path
             if step == "cameras":
                 assert "/dev/video0    /dev/video0 640x480 @ 30 fps" in text
                 field(app, "cameras").value = "front=sim, wrist=/dev/video2"
+                await pilot.press("ctrl+n")  # no such camera here: the page says so, stays
+                assert "wrist=/dev/video2: no such camera" in await wait_for_text(
+                    pilot, app, "no such camera"
+                )
+                assert "step 2/6: cameras" in screen_text(app)
+                field(app, "cameras").value = "front=sim, wrist=sim@320x240"
+                field(app, "camera_fps").value = "15"
             if step == "teleop":
                 field(app, "teleop.type").value = "keyboard"
             if step == "dataset":
@@ -90,7 +97,9 @@ async def test_the_wizard_walks_every_page_saves_the_profile_and_starts(tmp_path
     assert seen == [f"Session wizard — step {i + 1}/6: {s}" for i, s in enumerate(STEPS)]
     saved = tomllib.loads(profile.read_text())
     assert saved["robot"]["id"] == "left_arm" and saved["robot"]["port"] == "sim"
-    assert saved["robot"]["cameras"]["wrist"]["index_or_path"] == "/dev/video2"
+    wrist = saved["robot"]["cameras"]["wrist"]
+    assert (wrist["type"], wrist["width"], wrist["height"], wrist["fps"]) == ("sim", 320, 240, 15)
+    assert saved["robot"]["cameras"]["front"]["fps"] == 15
     assert saved["teleop"]["type"] == "keyboard"
     assert saved["dataset"]["single_task"] == "Stack the cubes"
     assert saved["dataset"]["num_episodes"] == 4
@@ -99,6 +108,8 @@ async def test_the_wizard_walks_every_page_saves_the_profile_and_starts(tmp_path
     (config,) = started
     assert parse_record_args(["--config", str(profile)]) == config
     assert config.teleop.type == "keyboard" and config.dataset.num_episodes == 4
+    front = config.robot.cameras["front"]
+    assert (front.width, front.height, front.fps) == (640, 480, 15)
 
 
 async def test_the_clis_parser_speaks_under_the_field_it_names(tmp_path):
@@ -160,7 +171,13 @@ async def test_escape_leaves_the_wizard_and_the_app_when_nothing_runs():
     app = wizard_app()
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.pause(0.1)
-        await pilot.press("escape")
+        await pilot.press("escape")  # one Esc only asks
+        await pilot.pause(0.1)
+        assert "Leave the wizard?" in screen_text(app)
+        await pilot.press("n")
+        await pilot.pause(0.1)
+        assert isinstance(app.screen, WizardScreen)
+        await pilot.press("escape", "y")
         await pilot.pause(0.1)
     assert app.return_value == 0
 
@@ -251,7 +268,7 @@ async def test_a_video_file_named_in_the_field_plays_its_frames(tmp_path):
         images = [np.frombuffer(t.rgb, np.uint8).reshape(t.height, t.width, 3) for t in thumbs]
         assert all(close(image[2, 2], RED) for image in images)
         assert len({index_of(image) for image in images}) >= 2  # the clip's frames go by
-        await pilot.press("escape")
+        await pilot.press("escape", "y")
         await pilot.pause(0.1)
     for _ in range(100):
         if not _preview_threads():
@@ -269,3 +286,56 @@ async def test_a_source_that_does_not_open_says_so_on_the_page(tmp_path):
         text = await _live_line(pilot, app, "does not open")
         missing = tmp_path / "nothing.mp4"
         assert text == f"Live: {missing}: {missing} does not open as a camera"
+
+
+async def test_the_wizard_with_the_fixture_policy_builds_a_session_that_starts(tmp_path):
+    """The policy page reads the checkpoint: its camera (front, 64x48) fills the cameras page;
+    the profile saved starts a real session (the engine in process) driven by the policy."""
+    from pathlib import Path
+
+    from core.session import Session
+
+    policy = Path(__file__).parent / "data/lerobot-0.6.1/act_policy"
+    engines = []
+
+    def start_engine(config):
+        engines.append(Session(config))
+        return engines[-1]
+
+    app = wizard_app(start_engine=start_engine)
+    async with app.run_test(size=(100, 40)) as pilot:
+        await pilot.pause(0.1)
+        field(app, "robot.port").value = "sim"
+        field(app, "robot.id").value = "wizard_arm"
+        await pilot.press("ctrl+n", "ctrl+n")  # robot, then cameras as they are
+        field(app, "teleop.type").value = "none"
+        await pilot.press("ctrl+n")
+        field(app, "policy.path").value = str(tmp_path / "no_such_policy")
+        await pilot.press("ctrl+n")  # refused on its page, before anything starts
+        assert "--policy.path" in await wait_for_text(pilot, app, "--policy.path: ")
+        assert "step 4/6: policy" in screen_text(app)
+        field(app, "policy.path").value = str(policy)
+        await pilot.press("ctrl+n")
+        await wait_for_text(pilot, app, "step 5/6")
+        assert field(app, "cameras").value == "front=sim@64x48"
+        field(app, "dataset.repo_id").value = "local/wizard_policy"
+        field(app, "dataset.single_task").value = "Pick the cube"
+        field(app, "dataset.root").value = str(tmp_path / "dataset")
+        field(app, "dataset.num_episodes").value = "1"
+        field(app, "dataset.episode_time_s").value = "30"
+        await pilot.press("ctrl+n")
+        field(app, "play_sounds").value = False
+        field(app, "dataset.push_to_hub").value = False
+        field(app, "profile").value = str(tmp_path / "policy.toml")
+        await pilot.press("ctrl+n")
+        text = await wait_for_text(pilot, app, "policy · this computer", timeout=60)
+        assert app.engine_error is None
+        assert "policy · this computer" in text and "● RECORDING" in text
+        await pilot.press("space")  # E-STOP: the session ends at once
+        assert "E-STOPPED" in await wait_for_text(pilot, app, "E-STOPPED", timeout=30)
+    (session,) = engines
+    session.close()
+    config = parse_record_args(["--config", str(tmp_path / "policy.toml")])
+    front = config.robot.cameras["front"]
+    assert (front.width, front.height) == (64, 48)
+    assert str(config.policy.path) == str(policy)

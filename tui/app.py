@@ -12,12 +12,12 @@ from __future__ import annotations
 import logging
 import os
 import sys
-import tempfile
 import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
+from dataclasses import replace
 from typing import Any
 
 from textual.app import App
@@ -25,11 +25,12 @@ from textual.binding import Binding
 from textual.css.query import NoMatches
 
 from core import messages as m
-from core.remote import Engine
+from core.console import episodes
+from core.remote import Engine, failure_line
 from hardware.errors import ConfigError
 from tui.graphics import detect_graphics
 from tui.screens.confirm import StopScreen
-from tui.screens.dashboard import TELEOP_KEYS_WIN, DashboardScreen
+from tui.screens.dashboard import LIVE, TELEOP_KEYS_WIN, DashboardScreen
 from tui.screens.engine_failed import EngineFailedScreen
 from tui.screens.help import EXPLANATIONS, HelpScreen
 from tui.themes import DEFAULT_THEME, check_theme_name, load_themes
@@ -90,7 +91,10 @@ class ConsoleApp(App[int]):
         self.started: m.SessionStarted | None = None
         self.ended: m.SessionEnded | None = None
         self.engine_error: str | None = None
+        self.upload: str | None = None  # the upload's outcome, once known
+        self.refused = False  # an in-process engine's start() refused the input
         self.theme_names: list[str] = []
+        self.wizard_answers: dict[str, Any] = {}  # the last profile made, for `w`
 
     # ---- life cycle
 
@@ -119,11 +123,13 @@ class ConsoleApp(App[int]):
             self.engine.close()
         self.engine = engine
         self.telemetry = m.Telemetry()
-        self.started = self.ended = self.engine_error = None
+        self.started = self.ended = self.engine_error = self.upload = None
+        self.refused = False
         try:
             self._launcher.submit(engine.start).result()
         except Exception as error:  # noqa: BLE001 - shown to the operator, not hidden
-            self._engine_failed(f"{type(error).__name__}: {error}")
+            self.refused = isinstance(error, ConfigError)
+            self._engine_failed(failure_line(error))
         self._yield_cpu_to_engine()
 
     def _yield_cpu_to_engine(self) -> None:
@@ -166,16 +172,18 @@ class ConsoleApp(App[int]):
         engine = self.engine
         if engine is None or self.engine_error is not None:
             return
+        if not any(isinstance(s, DashboardScreen) for s in self.screen_stack):
+            return  # starting up or shutting down
         try:
             telemetry = engine.snapshot()
             events = engine.events()
         except Exception as error:  # noqa: BLE001 - an in-process engine failing
-            self._engine_failed(f"{type(error).__name__}: {error}")
+            self._engine_failed(failure_line(error))
             return
         dashboard = self.dashboard
-        if telemetry is not self.telemetry:
+        changed = telemetry is not self.telemetry
+        if changed:
             self.telemetry = telemetry
-            dashboard.show(telemetry)
             if self.on_snapshot is not None:
                 self.on_snapshot(telemetry)
         for event in events:
@@ -183,20 +191,52 @@ class ConsoleApp(App[int]):
             if isinstance(event, m.SessionStarted):
                 self.started = event
                 dashboard.show_status(event, None)
+            elif isinstance(event, m.UploadFinished):
+                self.upload = f"uploaded: {event.url}"
+            elif isinstance(event, m.UploadFailed):
+                self.upload = f"upload failed: {event.message}"
             elif isinstance(event, m.SessionEnded):
                 self.ended = event
+                changed = True
                 if event.error:
                     self._engine_failed(event.error)
                 else:
                     dashboard.note("press q to quit, w for a new session", "primary")
-        error = getattr(engine, "error", None)
-        if error:
-            self._engine_failed(error)
+        if engine.error:
+            self._engine_failed(engine.error)
+        elif changed:
+            self._show()
+
+    def view(self) -> m.Telemetry:
+        """The latest telemetry as the user must see it: its phase says whether the session
+        runs, is paused, writes its last episodes, ended, was E-stopped or failed; once it is
+        over, the counts and the torque are the session's final ones."""
+        t = self.telemetry
+        if self.engine_error is not None:  # the engine's last word on torque, if it had one
+            torque = "off" if t.torque == "off" else "unknown"
+            return replace(t, phase="failed", frame_index=0, torque=torque, action_source="hold")
+        if self.ended is not None:
+            phase = "e-stopped" if self.ended.reason == "emergency_stop" else "ended"
+            torque = self.ended.torque if self.ended.torque != "unknown" else t.torque
+            if self.ended.reason == "emergency_stop":
+                torque = "off"
+            return replace(t, phase=phase, episodes_saved=self.ended.episodes_saved,
+                           frame_index=0, torque=torque, action_source="hold")  # fmt: skip
+        if t.paused:
+            return replace(t, phase="paused")
+        return t
+
+    def _show(self) -> None:
+        view = self.view()
+        self.dashboard.show(view)
+        if isinstance(self.screen, StopScreen):
+            self.screen.show(view)
 
     def _engine_failed(self, error: str) -> None:
         if self.engine_error is not None:
             return
         self.engine_error = error
+        self._show()
         self.dashboard.show_status(self.started, error)
         self.dashboard.note(f"engine failed: {error}", "servo-fault")
         self.push_screen(EngineFailedScreen(error, self.log_path))
@@ -226,9 +266,6 @@ class ConsoleApp(App[int]):
         else:
             self.command(m.Stop(save_current=True))
 
-    def toggle_pause(self) -> None:
-        self.command(m.Resume() if self.telemetry.paused else m.Pause())
-
     def action_emergency_stop(self) -> None:
         if self.engine is not None and not self._session_over():
             self.engine.send(m.EmergencyStop())
@@ -247,7 +284,10 @@ class ConsoleApp(App[int]):
         self.push_screen(HelpScreen(rows, self.forward_keys, self.teleop_keys))
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        """With a keyboard teleoperator, its keys win over the convenience bindings (theme)."""
+        """E-STOP while a session runs; with a keyboard teleoperator, its keys win over the
+        convenience bindings (theme)."""
+        if action == "emergency_stop":
+            return self.engine is not None and self.view().phase in LIVE
         return not (self.forward_keys and action in TELEOP_KEYS_WIN)
 
     def action_cycle_theme(self) -> None:
@@ -260,19 +300,22 @@ class ConsoleApp(App[int]):
     def open_wizard(self) -> None:
         from tui.screens.wizard import WizardScreen
 
+        if self.engine is not None and not self._session_over():
+            self.notify("the wizard opens once this session is over (q stops it)", timeout=3)
+            return
+
         def finished(config: Any) -> None:
             if config is None:
                 if self.engine is None:
                     self.exit(0)
                 return
-            if self.engine is not None and not self._session_over():
-                self.notify("stop the current session first", severity="warning")
-                return
+            self.wizard_answers = wizard.answers
             if self.start_engine is not None:
                 self.theme = console_options(config)["theme"]
                 self.run_engine(self.start_engine(config))
 
-        wizard = WizardScreen() if self.detector is None else WizardScreen(detector=self.detector)
+        detector = {} if self.detector is None else {"detector": self.detector}
+        wizard = WizardScreen(self.wizard_answers, **detector)
         self.push_screen(wizard, finished)
 
     async def action_quit(self) -> None:
@@ -283,9 +326,36 @@ class ConsoleApp(App[int]):
         self.exit(self.exit_status())
 
     def exit_status(self) -> int:
+        """0 after a session that ended as asked; 2 when the engine refused the input (a
+        ConfigError: the message names the problem and the fix); 1 when it failed."""
         if self.engine_error is not None:
-            return 1
+            return 2 if self._bad_input() else 1
         return 0
+
+    def _bad_input(self) -> bool:
+        return self.refused or (self.engine is not None and self.engine.bad_input)
+
+    def summary(self) -> list[str]:
+        """What the terminal shows once the console has closed: the session's outcome, where
+        its dataset and logs are, the upload's state (as headless prints them)."""
+        if self.engine_error is not None:
+            lines = [f"lerecord: {self.engine_error}"]
+            if self.log_path and not self._bad_input():
+                lines.append(f"details: {self.log_path}")
+            return lines
+        if self.started is None:
+            return []
+        ended = self.ended
+        saved = ended.episodes_saved if ended else self.view().episodes_saved
+        how = ended.reason if ended else "closed"
+        lines = [
+            f"session {how}: {episodes(saved)} saved",
+            f"dataset: {ended.dataset_root if ended else self.started.dataset_root}",
+            f"logs: {self.started.log_dir or 'off'}",
+        ]
+        if self.upload is not None:
+            lines.append(self.upload)
+        return lines
 
 
 def make_app(engine: Engine | None = None, **options: Any) -> ConsoleApp:
@@ -294,8 +364,11 @@ def make_app(engine: Engine | None = None, **options: Any) -> ConsoleApp:
 
 
 def _engine_log_path() -> str:
-    folder = os.path.join(tempfile.gettempdir(), "lerecord")
-    os.makedirs(folder, exist_ok=True)
+    """The engine child's log: in the user's own state folder (`$XDG_STATE_HOME/lerecord`,
+    default ~/.local/state/lerecord), never a shared one another user could have made first."""
+    state = os.environ.get("XDG_STATE_HOME") or os.path.expanduser("~/.local/state")
+    folder = os.path.join(state, "lerecord")
+    os.makedirs(folder, mode=0o700, exist_ok=True)
     return os.path.join(folder, f"engine-{time.strftime('%Y%m%d_%H%M%S')}-{os.getpid()}.log")
 
 
@@ -384,6 +457,7 @@ def run_console(config: Any) -> int:
         )
         status = app.run()
         engine.close()
+    _print_summary(app)
     return app.exit_status() if status is None else status
 
 
@@ -397,4 +471,14 @@ def run_wizard() -> int:
         status = app.run()
         if app.engine is not None:
             app.engine.close()
+    _print_summary(app)
     return app.exit_status() if status is None else status
+
+
+def _print_summary(app: ConsoleApp) -> None:
+    """The console's renderer, after the screen is restored: its summary on the terminal."""
+    lines = app.summary()
+    if lines:
+        stream = sys.stderr if app.engine_error is not None else sys.stdout
+        stream.write("\n".join(lines) + "\n")
+        stream.flush()

@@ -2,12 +2,14 @@
 
 Every field's type, default, help and choices come from the settings' declarations
 (`core.config.declared`); the answers become the flags the CLI takes (`--robot.type=…`), and the
-CLI's own parser checks each page and then the whole session. Two fields are the wizard's own,
-declared below with `option()`: the cameras shorthand and where the profile is saved.
+CLI's own parser checks each page and then the whole session. A few fields are the wizard's own,
+declared below with `option()`: the cameras shorthand (with their size and rate) and where the
+profile is saved.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -24,19 +26,23 @@ class WizardAnswers:
 
     cameras: str = declare.option(
         "front=sim",
-        help="name=source, comma-separated: 'sim', a /dev/video path or an index; empty for none",
+        help="name=source[@WxH], comma-separated: 'sim', a /dev/video path or an index; "
+        "empty for none",
     )
+    camera_size: str = declare.option("640x480", help="each camera's frame size, WxH (or @WxH)")
+    camera_fps: int = declare.option(30, help="each camera's frame rate", unit="frames/s")
     profile: str = declare.option("lerecord_session.toml", help="where to save this profile")
 
 
 PAGES: dict[str, tuple[str, ...]] = {
     "robot": ("robot.type", "robot.port", "robot.id"),
-    "cameras": ("cameras",),
+    "cameras": ("cameras", "camera_size", "camera_fps"),
     "teleop": ("teleop.type", "teleop.port", "teleop.id"),
     "policy": ("policy.path",),
     "dataset": (
         "dataset.repo_id",
         "dataset.single_task",
+        "dataset.root",
         "dataset.num_episodes",
         "dataset.episode_time_s",
         "dataset.reset_time_s",
@@ -53,9 +59,9 @@ PAGES: dict[str, tuple[str, ...]] = {
     ),
 }
 STEPS = tuple(PAGES)
-NOT_FLAGS = {"profile", "cameras"}
+NOT_FLAGS = {"profile", "cameras", "camera_size", "camera_fps"}
 NO_TELEOP = "none"
-_CAMERA_SIZE = {"width": 640, "height": 480, "fps": 30}
+_SIZE = re.compile(r"^(\d+)x(\d+)$")
 
 
 @dataclass(frozen=True)
@@ -132,7 +138,7 @@ def check_page(step: str, values: dict[str, Any]) -> None:
     """Raise the CLI's ConfigError for what this page says wrong (the parts of the session its
     fields belong to are parsed from the answers, as `lerecord record` would)."""
     if step == "cameras":
-        parse_cameras(str(values.get("cameras", "")))
+        cameras_of(values)
     if step == "options" and not str(values.get("profile", "")).strip():
         raise ConfigError("--profile: empty; give the file to save this profile in")
     argv = to_argv(values)
@@ -147,20 +153,43 @@ def check_page(step: str, values: dict[str, Any]) -> None:
         parse_part(argv, part)
 
 
-def parse_cameras(text: str) -> dict[str, dict[str, Any]]:
-    """'front=sim, wrist=/dev/video2' -> {'front': {'type': 'sim'}, 'wrist': {...opencv}}."""
+def parse_size(text: str, where: str) -> tuple[int, int]:
+    """'640x480' -> (640, 480), or a ConfigError naming `where`."""
+    match = _SIZE.match(text.strip())
+    if match is None or 0 in (int(match[1]), int(match[2])):
+        raise ConfigError(f"--{where}: {text!r} is not a size; write WIDTHxHEIGHT, e.g. 640x480")
+    return int(match[1]), int(match[2])
+
+
+def parse_cameras(text: str, size: str = "640x480", fps: int = 30) -> dict[str, dict[str, Any]]:
+    """'front=sim@64x48, wrist=/dev/video2' -> {'front': {'type': 'sim', 'width': 64, …},
+    'wrist': {'type': 'opencv', …}}; cameras without their own @WxH take `size`."""
     cameras: dict[str, dict[str, Any]] = {}
+    width, height = parse_size(size, "camera_size")
     for item in filter(None, (part.strip() for part in text.split(","))):
         name, _, source = item.partition("=")
         name, source = name.strip(), source.strip()
         if not name.isidentifier() or not source:
             raise ConfigError(f"--cameras: {item!r} should be name=source, e.g. front=sim")
+        source, _, own = source.partition("@")
+        w, h = parse_size(own, "cameras") if own else (width, height)
+        shape = {"width": w, "height": h, "fps": fps}
         if source == "sim":
-            cameras[name] = {"type": "sim", **_CAMERA_SIZE}
+            cameras[name] = {"type": "sim", **shape}
         else:
             where: Any = int(source) if source.isdigit() else source
-            cameras[name] = {"type": "opencv", "index_or_path": where, **_CAMERA_SIZE}
+            cameras[name] = {"type": "opencv", "index_or_path": where, **shape}
     return cameras
+
+
+def cameras_of(values: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """The cameras the answers name, at the size and rate they give."""
+    fps = str(values.get("camera_fps", 30)).strip()
+    if not fps.isdigit() or int(fps) <= 0:
+        raise ConfigError(f"--camera_fps: {fps!r} is not a frame rate; give e.g. 30")
+    return parse_cameras(
+        str(values.get("cameras", "")), str(values.get("camera_size", "640x480")), int(fps)
+    )
 
 
 def _takes(kind: str, type_: str, name: str) -> bool:
@@ -185,7 +214,7 @@ def to_argv(values: dict[str, Any]) -> list[str]:
             if not _takes(kind, str(values.get(f"{kind}.type", "")), option.name):
                 continue
         argv.append(f"--{option.name}={str(value).lower() if option.kind is bool else value}")
-    cameras = parse_cameras(values.get("cameras", ""))
+    cameras = cameras_of(values)
     if cameras:
         inner = ", ".join(
             f"{n}: {{{', '.join(f'{k}: {v}' for k, v in c.items())}}}" for n, c in cameras.items()

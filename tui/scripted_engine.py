@@ -27,7 +27,8 @@ class ScriptedEngine:
     """Plays `num_episodes` episodes of `episode_time_s`, with `reset_time_s` resets between.
 
     `scenario`: "normal", "fault" (a silent servo, a hot one, a bus fault in the log), "reset"
-    (starts in the reset after the first episode), "policy" (actions come from a policy).
+    (starts in the reset after the first episode), "policy" (actions come from a policy),
+    "saving" (the session is over and its last episode is being written).
     `start_at_s` moves the script forward (for snapshots); `fail_after_s` makes `snapshot()`
     raise, as an engine whose bus went away would.
     """
@@ -59,6 +60,8 @@ class ScriptedEngine:
         self.clock = clock
         self.received: list[m.Command] = []
         self.finished = False
+        self.error: str | None = None
+        self.bad_input = False
         self._events: list[m.Event] = []
         self._t0 = 0.0
         self._phase = "connecting"
@@ -87,7 +90,10 @@ class ScriptedEngine:
         )
         self._begin("recording", 0.0)
         if self.scenario == "reset":
+            self._t0 -= self.durations["recording"]  # the first episode is behind us
             self._finish_episode(self.durations["recording"])
+        if self.scenario == "saving":
+            self._phase = "saving"
         if self.scenario == "fault":
             self._emit(
                 m.DeviceFault(
@@ -236,15 +242,15 @@ class ScriptedEngine:
         self._begin("reset", at)
 
     def _end_session(self, at: float, reason: str) -> None:
-        self._phase = "done"
+        self._phase = "e-stopped" if reason == "emergency_stop" else "ended"
         self._paused_at = None
-        self._emit(m.PhaseChanged(at=at, phase="done", episode_index=self._episode))
         self._emit(
             m.SessionEnded(
                 at=at,
                 reason=reason,
                 episodes_saved=self._saved,
                 dataset_root="/tmp/lerecord/scripted",
+                torque="off",
             )
         )
         self.finished = True
@@ -260,7 +266,8 @@ class ScriptedEngine:
         elapsed = held - self._phase_t if self._phase in self.durations else 0.0
         step = int(now * self.fps)
         source = "policy" if self.scenario == "policy" else "teleop"
-        if self._phase == "done" or self._paused_at is not None:
+        over = self._phase in ("saving", "ended", "e-stopped")
+        if over or self._paused_at is not None:
             source = "hold"
         servos = tuple(self._servo(i, name, now) for i, name in enumerate(MOTORS))
         return m.Telemetry(
@@ -282,6 +289,7 @@ class ScriptedEngine:
             encoder_backlog=(step // 7) % 4 if self._phase == "recording" else 0,
             paused=self._paused_at is not None,
             warnings=("elbow_flex hot (58 °C)",) if self.scenario == "fault" else (),
+            torque="off" if self._phase in ("ended", "e-stopped") else "on",
         )
 
     def _servo(self, i: int, name: str, t: float) -> m.ServoRow:
@@ -308,6 +316,7 @@ class ScriptedEngine:
             queue_size=50 - step % 50,
             inputs={},
             output=OutputStats(mean=0.12, std=0.87, min=-2.1, max=2.4),
+            chunk_forward_ms=37.2,
         )
 
     def _timing(self, step: int) -> m.Timing:

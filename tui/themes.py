@@ -45,6 +45,7 @@ DOMAIN_VARIABLES = (
     "spark-high",
 )
 DEFAULT_THEME = "dark"
+ORDER = ("dark", "light", "high-contrast")  # the order `t` cycles through (the README's)
 _VARIABLE = re.compile(r"^\s*\$([a-z][a-z0-9-]*)\s*:\s*([^;]+);", re.MULTILINE)
 _COMMENT = re.compile(r"/\*.*?\*/", re.DOTALL)
 
@@ -61,9 +62,9 @@ def theme_from_tcss(name: str, text: str) -> Theme:
 
 
 def load_themes() -> list[Theme]:
-    """All shipped themes, the default first."""
+    """All shipped themes in the documented order (the default first; others after, by name)."""
     files = theme_files()
-    names = sorted(files, key=lambda n: (n != DEFAULT_THEME, n))
+    names = sorted(files, key=lambda n: (ORDER.index(n) if n in ORDER else len(ORDER), n))
     return [theme_from_tcss(n, files[n].read_text(encoding="utf-8")) for n in names]
 
 

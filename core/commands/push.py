@@ -8,7 +8,9 @@ import argparse
 import json
 import logging
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from core.config.declared import settings
 from core.config.help import command_help
@@ -59,7 +61,7 @@ def _tags(value: str) -> list[str]:
 def main(argv: list[str], api=None) -> int:
     parser = argparse.ArgumentParser(prog="lerecord push", description=__doc__.split("\n")[0])
     parser.add_argument("repo_id")
-    readers = {"root": str, "private": _bool, "tags": _tags}
+    readers: dict[str, Callable[[str], Any]] = {"root": str, "private": _bool, "tags": _tags}
     for setting in settings(PushFlags):
         name = setting.flag
         parser.add_argument(

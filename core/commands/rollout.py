@@ -6,13 +6,20 @@ from __future__ import annotations
 import logging
 import sys
 
+from core.signals import STOP_SIGNALS
 from hardware.errors import ConfigError
 
 log = logging.getLogger(__name__)
 
-SUMMARY = "run a policy on the robot with one of lerobot-rollout's strategies (and record)"
-USAGE = """lerecord rollout --strategy.type=episodic|base|sentry|highlight|dagger --policy.path=… …
+SUMMARY = "run a trained policy on the arm with lerobot-rollout's strategies (base, sentry, …)"
+USAGE = """lerecord rollout --strategy.type=base|sentry|highlight|episodic|dagger --policy.path=…
+           --robot.type=… [--dataset.repo_id=<user>/rollout_<name> …] [--duration=S …]
        lerecord rollout --help [GROUP …]   (a group: strategy, inference, policy, dataset …)"""
+EPILOG = """Strategies: base runs the policy and records nothing; sentry records continuously in
+episodes (push every N); highlight keeps the last seconds and saves them on its save key (s),
+pushes on its push key (h); episodic records episodes with resets as `record` does; dagger hands
+the arm to a human (leader arm or keyboard) on its correction key (tab) and records the
+correction with intervention=true. Rollout dataset names start with rollout_."""
 
 
 def help(argv: list[str]) -> str:
@@ -20,7 +27,7 @@ def help(argv: list[str]) -> str:
     from core.config.rollout import RolloutConfig
 
     given, wanted = help_request(argv)
-    return command_help(USAGE, SUMMARY, RolloutConfig, given, wanted, top="rollout")
+    return command_help(USAGE, SUMMARY, RolloutConfig, given, wanted, EPILOG, top="rollout")
 
 
 def main(argv: list[str]) -> int:
@@ -36,12 +43,13 @@ def main(argv: list[str]) -> int:
         log.warning("%s", note)
     config = rollout.session_config()
     interactive = sys.stdin.isatty() and sys.stdout.isatty()
-    if config.headless or not interactive or rollout.interactive:
+    if config.headless or not interactive:
         from core.headless import run_headless
 
         return run_headless(config)
     from tui.app import run_console
 
+    STOP_SIGNALS.restore()  # the console's engine child handles the signals itself
     return run_console(config)
 
 

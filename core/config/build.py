@@ -38,6 +38,9 @@ class Choice:
     type: ClassVar[str] = ""
     flag: ClassVar[str] = ""
 
+    def __str__(self) -> str:
+        return self.type  # how `--help` shows a default choice
+
     @classmethod
     def variants(cls) -> dict[str, type]:
         out: dict[str, type] = {}

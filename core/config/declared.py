@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import PurePath
 from typing import Any, Literal, Union, get_args, get_origin
 
-from core.config.build import field_hints, init_fields
+from core.config.build import Choice, field_hints, init_fields
 from hardware import registry
 from hardware.base import CameraConfig, DeviceConfig, RobotConfig, TeleoperatorConfig
 from hardware.errors import ConfigError
@@ -64,7 +64,7 @@ class Setting:
 
     @property
     def device_kind(self) -> registry.Kind | None:
-        """"robot", "teleop" or "camera" for a setting that holds a device chosen by type."""
+        """ "robot", "teleop" or "camera" for a setting that holds a device chosen by type."""
         for member in _members(self.hint):
             inner = get_args(member)[0] if get_origin(member) is list else member
             if inner in DEVICE_KINDS:
@@ -107,10 +107,30 @@ def settings(cls: type, prefix: str = "") -> list[Setting]:
             raise ConfigError(f"{cls.__name__}.{f.name} is declared without option(help=…)")
         flag = f"{prefix}.{key}" if prefix else key
         table = _table(hints[f.name])
-        if table is not None:
+        if table is not None and issubclass(table, Choice) and not table.type:
+            out += _choice_settings(table, flag, f, option)
+        elif table is not None:
             out += settings(table, flag)
         else:
             out.append(Setting(flag, f, hints[f.name], option))
+    return out
+
+
+def _choice_settings(base: type[Choice], flag: str, f, option: Option) -> list[Setting]:
+    """`--strategy.type=base|sentry|…`, then each type's own settings under `strategy.<type>`."""
+    variants = base.variants()
+    out = [
+        Setting(
+            f"{flag}.type",
+            f,
+            str,
+            dataclasses.replace(option, choices=list(variants), group=option.group or flag),
+        )
+    ]
+    for type_, variant in variants.items():
+        for inner in settings(variant, flag):
+            shown = dataclasses.replace(inner.option, group=f"{flag}.type={type_}")
+            out.append(dataclasses.replace(inner, option=shown))
     return out
 
 
@@ -154,4 +174,3 @@ def _table(hint: Any) -> type | None:
         ):
             return member
     return None
-

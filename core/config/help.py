@@ -10,6 +10,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from core.config.declared import Setting, device_settings, settings
+from hardware import registry
 from hardware.errors import ConfigError
 
 WIDTH = 100
@@ -63,7 +64,8 @@ def groups(cls: type, given: dict[str, str], top: str = "flags") -> dict[str, li
             continue
         lines = out.setdefault(setting.flag, [])
         type_ = given.get(setting.flag)
-        types = ", ".join(setting.choices or [])
+        known = setting.choices or registry.known_types(kind)
+        types = ", ".join(known)
         if type_ is None:
             lines.append(
                 _line(f"  --{setting.flag}.type=TYPE", f"{setting.option.help}; one of: {types}")
@@ -72,7 +74,7 @@ def groups(cls: type, given: dict[str, str], top: str = "flags") -> dict[str, li
                 f"  (give --{setting.flag}.type=… with --help for the settings of that type)"
             )
             continue
-        if type_ not in (setting.choices or []):
+        if type_ not in known:
             raise ConfigError(
                 f"--{setting.flag}.type: unknown type {type_!r}; known types: {types}"
             )
@@ -114,9 +116,7 @@ def command_help(
         if wanted:
             unknown = [w for w in wanted if not any(_in_group(g, w) for g in table)]
             if unknown:
-                raise ConfigError(
-                    f"--help {unknown[0]}: no such group; groups: {', '.join(table)}"
-                )
+                raise ConfigError(f"--help {unknown[0]}: no such group; groups: {', '.join(table)}")
             table = {g: lines for g, lines in table.items() if any(_in_group(g, w) for w in wanted)}
         for name, lines in table.items():
             parts += ["", f"{name}:", *lines]

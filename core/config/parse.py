@@ -102,6 +102,8 @@ def load_profile(path: str | Path) -> dict[str, Any]:
 
         try:
             tree = yaml.safe_load(text)
+        except RecursionError:
+            raise ConfigError(f"--config_path: {path} is nested too deeply") from None
         except yaml.YAMLError as error:
             where = getattr(error, "problem_mark", None)
             at = f" at line {where.line + 1}" if where is not None else ""
@@ -109,6 +111,7 @@ def load_profile(path: str | Path) -> dict[str, Any]:
             raise ConfigError(f"--config_path: {path} is not valid {kind}{at}") from None
         if not isinstance(tree, dict):
             raise ConfigError(f"--config_path: {path} holds no table of settings")
+        check_depth(tree, f"config_path {path}")
         return tree
     try:
         tree = tomllib.loads(text)

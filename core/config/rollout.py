@@ -10,18 +10,18 @@ engine then runs this tree through `session_config()` and the strategy's phase p
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import ClassVar
 
 from core.config.build import Choice
-from core.config.tree import DatasetConfig, PolicyConfig, RecordConfig, Teleop
+from core.config.tree import DISPLAY_MODES, DatasetConfig, PolicyConfig, RecordConfig, Teleop
+from hardware import registry
 from hardware.base import RobotConfig
 from hardware.errors import ConfigError
 from hardware.option import option
 
 ROLLOUT_PREFIX = "rollout_"
 ROLLOUT = "rollout"
-DISPLAY_MODES = ("rerun", "foxglove")
 INPUT_DEVICES = ("keyboard", "pedal")
 ATTENTION_SCHEDULES = ("ZEROS", "ONES", "LINEAR", "EXP")
 
@@ -65,12 +65,12 @@ class HighlightStrategyConfig(StrategyConfig):
 class EpisodicStrategyConfig(StrategyConfig):
     type: ClassVar[str] = "episodic"
     reset_to_initial_position: bool = option(
-        True, help="with no teleop, hold the arm at its start pose between episodes"
+        True, help="lerobot's; here a reset with no teleop holds the arm where it is"
     )
     smooth_leader_to_follower_handover: bool = option(
-        True, help="bring the leader to the follower's pose before a reset"
+        True, help="lerobot's (actuated leaders); SO leaders here are not driven"
     )
-    smooth_handover: bool = option(True, help="no jump at the hand-over between phases")
+    smooth_handover: bool = option(True, help="lerobot's; the reset phase is record's")
 
 
 @dataclass(kw_only=True)
@@ -109,10 +109,6 @@ class DaggerStrategyConfig(StrategyConfig):
     pedal: DaggerPedalConfig = option(help="foot pedal codes", default_factory=DaggerPedalConfig)
 
     def __post_init__(self) -> None:
-        if self.input_device not in INPUT_DEVICES:
-            raise ConfigError(
-                f"--strategy.input_device: got {self.input_device!r}; expected keyboard or pedal"
-            )
         if self.num_episodes is not None and self.num_episodes < 1:
             raise ConfigError(f"--strategy.num_episodes: got {self.num_episodes}; expected 1+")
 
@@ -146,11 +142,6 @@ class RtcConfig:
     debug_maxlen: int = option(100, help="debug traces kept")
 
     def __post_init__(self) -> None:
-        if self.prefix_attention_schedule.upper() not in ATTENTION_SCHEDULES:
-            raise ConfigError(
-                f"--inference.rtc.prefix_attention_schedule: got "
-                f"{self.prefix_attention_schedule!r}; expected {', '.join(ATTENTION_SCHEDULES)}"
-            )
         if self.max_guidance_weight <= 0:
             raise ConfigError("--inference.rtc.max_guidance_weight: must be positive")
         if self.debug_maxlen <= 0:
@@ -177,8 +168,15 @@ class RolloutPolicyConfig(PolicyConfig):
     )
     pretrained_revision: str | None = option(None, help="Hub revision of the checkpoint")
 
-    def revision(self) -> str | None:
-        return self.pretrained_revision
+    # `--rename_map` (a top-level flag), given to the policy by RolloutConfig.session_config
+    rename_map: dict[str, str] = field(default_factory=dict, init=False, repr=False)
+
+    def checkpoint_options(self) -> dict[str, object]:
+        return {
+            "revision": self.pretrained_revision,
+            "overrides": self.overrides(),
+            "renames": dict(self.rename_map),
+        }
 
     def overrides(self) -> dict[str, object]:
         """The checkpoint config fields this command line replaces."""
@@ -191,11 +189,17 @@ class RolloutPolicyConfig(PolicyConfig):
 
 @dataclass(kw_only=True)
 class RolloutConfig:
-    robot: RobotConfig = option(help="the follower robot")
-    teleop: Teleop = option(None, help="a leader arm or keyboard (dagger, episodic resets)")
+    robot: RobotConfig = option(
+        help="the follower robot", choices=lambda: registry.known_types("robot")
+    )
+    teleop: Teleop = option(
+        None,
+        help="a leader arm or keyboard (dagger, episodic resets)",
+        choices=lambda: registry.known_types("teleop"),
+    )
     policy: RolloutPolicyConfig = option(help="the trained policy to run")
     strategy: StrategyConfig = option(
-        help="base, sentry, highlight, episodic or dagger", default_factory=BaseStrategyConfig
+        help="what the rollout records, and when", default_factory=BaseStrategyConfig
     )
     inference: InferenceConfig = option(
         help="sync, or rtc (real-time chunking)", default_factory=SyncInferenceConfig
@@ -225,7 +229,6 @@ class RolloutConfig:
     torch_compile_backend: str = option("inductor", help="torch.compile backend")
     torch_compile_mode: str = option("default", help="torch.compile mode")
     compile_warmup_inferences: int = option(2, help="inferences run before timing starts")
-    interactive: bool = option(False, help="read /start, /reset and /stop from stdin")
     # lerecord's own, as in `record`
     log: bool = option(False, help="write the inference logs and print a block per step")
     headless: bool = option(False, help="no full-screen console")
@@ -262,10 +265,6 @@ class RolloutConfig:
             raise ConfigError(
                 f"--interpolation_multiplier: got {self.interpolation_multiplier}; expected 1+"
             )
-        if self.display_mode not in DISPLAY_MODES:
-            raise ConfigError(
-                f"--display_mode: got {self.display_mode!r}; expected rerun or foxglove"
-            )
         if self.compile_warmup_inferences < 0:
             raise ConfigError("--compile_warmup_inferences: expected 0 or more")
         if self.dataset is not None and self.dataset.fps != self.loop_fps:
@@ -289,12 +288,17 @@ class RolloutConfig:
             push_to_hub=False,
         )
         policy = dataclasses.replace(self.policy, device=self.device or self.policy.device)
+        policy.rename_map = dict(self.rename_map)
         config = RecordConfig(
             robot=self.robot,
             teleop=self.teleop,
             policy=policy,
             dataset=dataset,
             display_data=self.display_data,
+            display_mode=self.display_mode,
+            display_ip=self.display_ip,
+            display_port=self.display_port,
+            display_compressed_images=self.display_compressed_images,
             log=self.log,
             play_sounds=self.play_sounds,
             resume=self.resume,

@@ -8,19 +8,21 @@ wizard) is held to the same rules as one parsed from flags.
 
 from __future__ import annotations
 
+import logging
 import math
 import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from core.dataset.video_encoder import VCODECS, VideoSettings
+from core.dataset.video_encoder import VCODECS, DepthSettings, VideoSettings
 from core.policy.schedule import AGGREGATES
 from hardware import registry
 from hardware.base import RobotConfig, TeleoperatorConfig
 from hardware.errors import ConfigError
 from hardware.option import option
 
+log = logging.getLogger(__name__)
 POLICY_BACKENDS = ("auto", "torch", "onnx")
 DISPLAY_MODES = ("rerun", "foxglove")  # lerobot's; lerecord streams to Rerun only
 MAX_FPS = 240  # above this the servo bus (a read and a write per step) and encoders fall behind
@@ -77,13 +79,9 @@ class PolicyConfig:
         group="policy server",
     )
 
-    def overrides(self) -> dict[str, Any]:
-        """Checkpoint config fields the command line replaces (rollout's `--policy.*`)."""
+    def checkpoint_options(self) -> dict[str, Any]:
+        """More arguments for `core.policy.load_policy` (rollout: revision, overrides, renames)."""
         return {}
-
-    def revision(self) -> str | None:
-        """The Hub revision of the checkpoint (None: the newest)."""
-        return None
 
     def __post_init__(self) -> None:
         _check(
@@ -161,6 +159,9 @@ class DatasetConfig:
     rgb_encoder: VideoSettings = option(
         default_factory=VideoSettings, help="encoder of the camera videos"
     )
+    depth_encoder: DepthSettings = option(
+        default_factory=DepthSettings, help="lerobot's depth-map encoder (not used by lerecord yet)"
+    )
     vcodec: str | None = option(
         None, help="lerobot 0.5's name for --dataset.rgb_encoder.vcodec", choices=VCODECS
     )
@@ -175,6 +176,13 @@ class DatasetConfig:
     )
     no_stamp: bool = option(
         False, help="keep repo_id as given (else _YYYYmmdd_HHMMSS is appended to a new one)"
+    )
+    outcome_prompt: bool = option(
+        False, help="ask success or failure after every episode; the next one waits for it"
+    )
+    outcome_features: bool = option(
+        True,
+        help="store outcomes per frame as next.success, next.reward, next.done (new datasets)",
     )
 
     def __post_init__(self) -> None:
@@ -228,6 +236,8 @@ class DatasetConfig:
                 self.encoder_threads,
                 "1 or more, or none",
             )
+        if self.depth_encoder != DepthSettings():
+            log.warning("--dataset.depth_encoder: lerecord writes no depth-map videos yet; ignored")
         if self.vcodec is not None:  # the old name: it sets the encoder's codec
             given = self.rgb_encoder.vcodec
             if given != VideoSettings().vcodec and given != self.vcodec:

@@ -29,7 +29,8 @@ def check_session(config, devices) -> Path:
         devices.teleop.check_files()
     shapes = _camera_shapes(devices)
     root = dataset_root(config.dataset)
-    _check_dataset_root(root, config, shapes)
+    if config.rollout is None or config.rollout.strategy.records:  # a base rollout writes none
+        _check_dataset_root(root, config, shapes)
     return root
 
 

@@ -24,6 +24,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -59,6 +60,7 @@ class _Finish:
     length: int
     done: threading.Event = field(default_factory=threading.Event)
     result: TakeResult | None = None
+    still_frames: int = 0  # the longest run of one picture given again and again in the take
 
 
 @dataclass(frozen=True)
@@ -92,8 +94,11 @@ class CameraWorker:
         self.enqueued = 0  # written by the producer only
         self.consumed = 0  # written by the worker only
         self.dropped = 0  # written by the producer only
+        self._last_image: np.ndarray | None = None  # producer only, as the three below
+        self._still = 0
+        self._longest_still = 0
         self._queue: queue.SimpleQueue = queue.SimpleQueue()
-        self._takes: dict[int, _Take] = {}
+        self._takes: dict[int, _Take | _FailedTake] = {}
         self._thread = threading.Thread(target=self._run, name=f"encoder-{key}", daemon=True)
         self._thread.start()
 
@@ -104,6 +109,11 @@ class CameraWorker:
         return self.enqueued - self.consumed
 
     def offer(self, take: int, index: int, image: np.ndarray) -> bool:
+        if image is self._last_image:  # the camera gave no new picture since the last step
+            self._still += 1
+            self._longest_still = max(self._longest_still, self._still + 1)
+        else:
+            self._last_image, self._still = image, 0
         if self.enqueued - self.consumed >= self.queue_size:
             self.dropped += 1
             return False
@@ -113,9 +123,13 @@ class CameraWorker:
 
     def finish(self, take: int, length: int) -> _Finish:
         """Ask for the take to be closed at `length` frames; wait on the returned `.done`."""
-        request = _Finish(take, length)
+        request = _Finish(take, length, still_frames=self._longest_still)
+        self._forget_still()
         self._queue.put(request)
         return request
+
+    def _forget_still(self) -> None:
+        self._last_image, self._still, self._longest_still = None, 0, 0
 
     def wait_finished(self, request: _Finish, stall_s: float = FINISH_STALL_S) -> TakeResult:
         """The take's result once the worker has closed it; an error result, never a wait for
@@ -133,6 +147,7 @@ class CameraWorker:
         return request.result or TakeResult(None, error=f"camera {self.key}: the take failed")
 
     def abort(self, take: int) -> None:
+        self._forget_still()
         self._queue.put(_Abort(take))
 
     def stop(self, timeout: float | None = None) -> None:
@@ -172,7 +187,7 @@ class CameraWorker:
             take = self._takes.get(take_id)
             if take is None:
                 take = self._takes[take_id] = _Take(self, take_id)
-            if take.error is None:  # a failed take is reported once, at its end
+            if isinstance(take, _Take) and take.error is None:  # a failed take: once, at its end
                 take.write(index, image)
         except Exception as error:  # reported when the take is finished
             logger.exception("camera %s: frame %d not written", self.key, index)
@@ -208,8 +223,8 @@ class _Take:
         self.step = downsample_step(h, w)
         base = worker.staging / f"take-{take_id:06d}"
         self.path = base / (f"{worker.key}.mp4" if worker.video else worker.key)
-        self.container = None
-        self.stream = None
+        self.container: Any = None  # av's output container and stream, opened with the first frame
+        self.stream: Any = None
 
     def write(self, index: int, image: np.ndarray) -> None:
         if index < self.written:

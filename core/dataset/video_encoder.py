@@ -137,6 +137,21 @@ class VideoSettings:
             "video.extra_options": dict(self.extra_options),
         }
 
+    @classmethod
+    def from_info(cls, info: dict) -> VideoSettings:
+        """The settings a video was encoded with, from its feature's `info` block (as lerobot's
+        `encoder_config_from_video_info`: re-encoding keeps the dataset's metadata true)."""
+        codec = info.get("video.codec", "av1")
+        return cls(
+            vcodec=codec if codec in VCODECS else "libsvtav1",
+            pix_fmt=info.get("video.pix_fmt", "yuv420p"),
+            g=info.get("video.g", 2),
+            crf=info.get("video.crf", 30),
+            preset=info.get("video.preset"),
+            fast_decode=info.get("video.fast_decode", 0),
+            extra_options=dict(info.get("video.extra_options") or {}),
+        )
+
     def with_codec(self, vcodec: str) -> VideoSettings:
         return dataclasses.replace(self, vcodec=vcodec)
 
@@ -161,7 +176,7 @@ def encoder_opens(encoder: str) -> bool:
     if _pixel_formats(encoder) is None:
         return False
     try:
-        context = av.CodecContext.create(encoder, "w")
+        context: Any = av.CodecContext.create(encoder, "w")  # a video encoder's context
         context.width, context.height, context.pix_fmt = 64, 64, "yuv420p"
         context.time_base = "1/30"
         context.open()
@@ -171,3 +186,20 @@ def encoder_opens(encoder: str) -> bool:
     except Exception:  # no device, no driver: not this one
         return False
     return True
+
+
+@dataclass(frozen=True, kw_only=True)
+class DepthSettings(VideoSettings):
+    """lerobot's DepthEncoderConfig (`--dataset.depth_encoder.*`): checked like the camera
+    encoder, so lerobot's command lines and saved configs run. lerecord writes no depth-map
+    videos yet (a RealSense's depth is not quantised as lerobot's is): nothing uses these."""
+
+    vcodec: str = option("hevc", help="video codec of the depth maps", choices=VCODECS)
+    pix_fmt: str = option("gray12le", help="pixel format of the depth maps")
+    extra_options: dict[str, Any] = option(
+        default_factory=lambda: {"x265-params": "lossless=1"}, help="more codec options"
+    )
+    depth_min: float = option(0.01, help="depth of the lowest quantum", unit="m")
+    depth_max: float = option(10.0, help="depth of the highest quantum", unit="m")
+    shift: float = option(3.5, help="offset before the logarithm", unit="m")
+    use_log: bool = option(True, help="quantise the logarithm of the depth (else linear)")

@@ -43,7 +43,7 @@ class LogLayout:
     def policy_columns(self) -> list[str]:
         return [
             "timestamp", "step", "episode_index", "frame_index",
-            "inference_time_ms", "forward_time_ms", "queue_size",
+            "inference_time_ms", "forward_time_ms", "step_wait_ms", "queue_size",
             *(f"obs.{n}" for n in self.state_names),
             *(f"action.{n}" for n in self.action_names),
             "output_mean", "output_std", "output_min", "output_max", "task",
@@ -73,7 +73,7 @@ class LogLayout:
         action = s.action or {}
         return [
             _time(s.t), s.step, s.episode_index, s.frame_index,
-            _num(p.inference_ms), _num(p.forward_ms), p.queue_size,
+            _num(p.chunk_forward_ms), _num(p.forward_ms), _num(p.inference_ms), p.queue_size,
             *[_num(p.inputs.get(n)) for n in self.state_names],
             *[_num(action.get(n)) for n in self.action_names],
             _num(p.output.mean), _num(p.output.std), _num(p.output.min), _num(p.output.max),

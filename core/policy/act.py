@@ -47,6 +47,21 @@ def _activation(name: str):
     return F.gelu if name == "gelu" else F.relu
 
 
+def _next_sublayer(pre_norm: bool, x: Tensor, norm_in, norm_out) -> tuple[Tensor, Tensor]:
+    """Close one residual sub-layer and open the next: (the next one's input, its skip).
+    Pre-norm normalises the input of each sub-layer; post-norm the output of each."""
+    if pre_norm:
+        return norm_in(x), x
+    x = norm_out(x)
+    return x, x
+
+
+def _feed_forward(layer, x: Tensor, skip: Tensor, norm_out) -> Tensor:
+    """A layer's last sub-layer: linear → activation → linear, residual, (post-)norm."""
+    x = skip + layer.linear2(layer.activation(layer.linear1(x)))
+    return x if layer.pre_norm else norm_out(x)
+
+
 class EncoderLayer(nn.Module):
     def __init__(self, config: ACTConfig):
         super().__init__()
@@ -65,13 +80,8 @@ class EncoderLayer(nn.Module):
             x = self.norm1(x)
         q = k = x if pos_embed is None else x + pos_embed
         x = skip + self.self_attn(q, k, value=x, need_weights=False)[0]
-        if self.pre_norm:
-            skip = x
-            x = self.norm2(x)
-        else:
-            x = skip = self.norm1(x)
-        x = skip + self.linear2(self.activation(self.linear1(x)))
-        return x if self.pre_norm else self.norm2(x)
+        x, skip = _next_sublayer(self.pre_norm, x, self.norm2, self.norm1)
+        return _feed_forward(self, x, skip, self.norm2)
 
 
 class Encoder(nn.Module):
@@ -106,22 +116,12 @@ class DecoderLayer(nn.Module):
             x = self.norm1(x)
         q = k = x + query_pos
         x = skip + self.self_attn(q, k, value=x, need_weights=False)[0]
-        if self.pre_norm:
-            skip = x
-            x = self.norm2(x)
-        else:
-            x = skip = self.norm1(x)
+        x, skip = _next_sublayer(self.pre_norm, x, self.norm2, self.norm1)
         x = self.multihead_attn(
             query=x + query_pos, key=memory + memory_pos, value=memory, need_weights=False
         )[0]
-        x = skip + x
-        if self.pre_norm:
-            skip = x
-            x = self.norm3(x)
-        else:
-            x = skip = self.norm2(x)
-        x = skip + self.linear2(self.activation(self.linear1(x)))
-        return x if self.pre_norm else self.norm3(x)
+        x, skip = _next_sublayer(self.pre_norm, skip + x, self.norm3, self.norm2)
+        return _feed_forward(self, x, skip, self.norm3)
 
 
 class Decoder(nn.Module):

@@ -141,15 +141,20 @@ def export_policy(checkpoint, out: Path, checkpoint_sha256: str = "") -> Path:
             # the trace is for batch 1 and the checkpoint's image sizes, which is all it serves
             warnings.simplefilter("ignore", torch.jit.TracerWarning)
             warnings.simplefilter("ignore", DeprecationWarning)
-            torch.onnx.export(
-                _traceable(policy, order),
-                tuple(t.clone() for t in normalized),
-                str(staging / MODEL),
-                input_names=order,
-                output_names=["action"],
-                opset_version=OPSET,
-                dynamo=False,
-            )
+            try:
+                torch.onnx.export(
+                    _traceable(policy, order),
+                    tuple(t.clone() for t in normalized),
+                    str(staging / MODEL),
+                    input_names=order,
+                    output_names=["action"],
+                    opset_version=OPSET,
+                    dynamo=False,
+                )
+            except Exception as error:  # torch raises many kinds; the reason is in the text
+                reason = (str(error).strip() or type(error).__name__).splitlines()[0]
+                where = checkpoint.folder
+                raise ConfigError(f"{where}: cannot export to ONNX ({reason})") from error
         config_json = json.dumps(_config_json(checkpoint.config), indent=2) + "\n"
         (staging / "config.json").write_text(config_json, encoding="utf-8")
         stats = _stats_arrays(checkpoint.normalize.stats, "normalize")
@@ -174,7 +179,12 @@ def export_policy(checkpoint, out: Path, checkpoint_sha256: str = "") -> Path:
         (staging / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
         if out.exists():
             shutil.rmtree(out)
-        staging.rename(out)
+        try:
+            staging.rename(out)
+        except OSError:  # another session finished the same export first: theirs is as good
+            if not is_export(out):
+                raise
+            shutil.rmtree(staging, ignore_errors=True)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise

@@ -151,7 +151,6 @@ def load_policy(
             )
         choose_backend("onnx", device)
         policy = OnnxACTPolicy(folder, device, threads)
-        policy.where = f"this computer (ONNX Runtime {', '.join(policy.providers)})"
         _log_loaded(policy, folder, f"ONNX Runtime {', '.join(policy.providers)}")
         return policy
     chosen = choose_backend(backend, device, use_amp)
@@ -173,7 +172,6 @@ def load_policy(
                 raise
             log.warning("ONNX Runtime backend refused: %s; running PyTorch", error)
         else:
-            policy.where = f"this computer (ONNX Runtime {', '.join(policy.providers)})"
             _log_loaded(policy, folder, f"ONNX Runtime {', '.join(policy.providers)}")
             return policy
     return _load_torch(folder, device, use_amp, threads, overrides)
@@ -200,7 +198,6 @@ def _load_torch(
         checkpoint.config = dataclasses.replace(checkpoint.config, **overrides)
         checkpoint.config.validate("--policy")
     policy = ACTPolicy(checkpoint, torch_device, use_amp=use_amp, threads=threads)
-    policy.where = f"this computer ({torch_device})"
     _log_loaded(policy, checkpoint.folder, f"PyTorch {torch_device} ({checkpoint.layout} layout)")
     return policy
 

@@ -163,7 +163,7 @@ class OnnxACTPolicy(Policy):
                 "export the checkpoint again with lerecord export-policy"
             ) from error
         self.providers = self._session.get_providers()
-        self.runtime = f"ONNX Runtime {self.providers[0]}"
+        self.where = f"this computer (ONNX Runtime {self.providers[0]})"
         self.threads = options.intra_op_num_threads
         self.max_abs_diff = self.verify(load_file)
 

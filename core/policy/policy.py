@@ -67,8 +67,7 @@ class TemporalEnsembler:
 class Policy(abc.ABC):
     """A loaded policy. Subclasses implement `predict_chunk`; the rest is shared.
 
-    `runtime` names what runs it ("PyTorch cpu", "ONNX Runtime CPUExecutionProvider") and
-    `threads` the intra-op threads it was given (None: the runtime's default).
+    `threads` is the intra-op threads its runtime was given (None: not lerecord's to set).
 
     `output_names` defaults to `action_0 … action_{n-1}` (config.json only gives the action's
     size); `match_features` replaces them with the robot's action names (`shoulder_pan.pos` …).
@@ -80,8 +79,6 @@ class Policy(abc.ABC):
     """
 
     where: str = "this computer"  # where the model runs, for the console's policy panel
-    computes_here = True  # the runner budgets this computer's torch threads for it
-    kind = "ACT"  # the policy's type, as the session's first line names it
     request_fraction: float | None = None
     aggregate: Callable[[np.ndarray, np.ndarray], np.ndarray] | None = None
 
@@ -101,7 +98,6 @@ class Policy(abc.ABC):
         self.last_output_stats: OutputStats | None = None
         self.last_forward_ms: float | None = None
         self.rename_map: dict[str, str] = {}
-        self.runtime = "a custom runtime"
         self.threads: int | None = None
         self.reset()
 
@@ -194,7 +190,7 @@ class ACTPolicy(Policy):
             post.features, post.norm_map, post.stats, eps=post.eps, inverse=True, where=where
         ).to(device)
         self._torch = torch
-        self.runtime = f"PyTorch {device}"
+        self.where = f"this computer (PyTorch {device})"
         self.threads = threads or default_policy_threads()
         torch.set_num_threads(self.threads)  # process-wide in torch
 

@@ -12,6 +12,11 @@ from torch import Tensor, nn
 
 
 class FrozenBatchNorm2d(nn.Module):
+    weight: Tensor  # buffers (register_buffer), not parameters
+    bias: Tensor
+    running_mean: Tensor
+    running_var: Tensor
+
     """Batch norm with fixed statistics and affine (torchvision.ops.FrozenBatchNorm2d)."""
 
     def __init__(self, num_features: int, eps: float = 1e-5):
@@ -59,6 +64,11 @@ class BasicBlock(nn.Module):
 
 class ResNetBackbone(nn.Module):
     """conv1 → bn1 → relu → maxpool → layer1…layer4; returns the layer4 feature map."""
+
+    layer1: nn.Sequential  # set in a loop below
+    layer2: nn.Sequential
+    layer3: nn.Sequential
+    layer4: nn.Sequential
 
     def __init__(self, depths: tuple[int, int, int, int]):
         super().__init__()

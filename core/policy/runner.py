@@ -39,6 +39,7 @@ log = logging.getLogger(__name__)
 NO_STATS = OutputStats(math.nan, math.nan, math.nan, math.nan)
 RECONNECT = "reconnect"  # a worker job: set the policy up again
 RETRY_S = 1.0  # between reconnection attempts
+STALL_S = 30.0  # a chunk asked for and not given in this long (or 20 forwards) is a stuck policy
 
 
 @dataclass(frozen=True)
@@ -86,8 +87,10 @@ class PolicyRunner:
         self._recent: deque[float] = deque(maxlen=5)
         self._generation = 0
         self._pending = False
+        self._requested_at = 0.0
         self._last_action: np.ndarray | None = None
         self._stats = NO_STATS
+        self._chunk_forward_ms: float | None = None  # forward time of the newest chunk
         self.starvations = 0
         self.chunks = 0
         self.link_error: str | None = None
@@ -139,13 +142,14 @@ class PolicyRunner:
         self._schedule.clear()
         self._last_action = None
         self._stats = NO_STATS
+        self._chunk_forward_ms = None
         self.starvations = 0
         self.chunks = 0
         self._collect(0)  # a link lost or back since the last step (old chunks are ignored)
         if observation is None or self.link_error is not None:
             return
         try:
-            chunk, _, self._stats = self._forward(observation)
+            chunk, self._chunk_forward_ms, self._stats = self._forward(observation)
         except PolicyUnavailable as lost:
             self._lost(str(lost))
             return
@@ -212,6 +216,7 @@ class PolicyRunner:
             try:
                 result: _Chunk = self._results.get_nowait()
             except queue.Empty:
+                self._check_worker()
                 return forward_ms, dropped
             if isinstance(result, _Link):
                 self.link_error = result.lost
@@ -225,11 +230,26 @@ class PolicyRunner:
             self._measured(result.forward_ms / 1000)
             dropped += self._schedule.add(result.actions, result.computed_at, step)
             forward_ms, self._stats = result.forward_ms, result.stats
+            self._chunk_forward_ms = forward_ms
             self.chunks += 1
+
+    def _check_worker(self) -> None:
+        """A chunk asked for must come: the worker thread ended, or a forward that takes far
+        longer than measured, ends the session (the control loop only holds the arm)."""
+        if not self._pending or self._worker is None:
+            return
+        if not self._worker.is_alive():
+            raise RuntimeError("policy worker thread ended; the policy cannot act")
+        if self.link_error is not None:
+            return  # a remote policy being reconnected: the arm holds meanwhile, as meant
+        waited = time.perf_counter() - self._requested_at
+        if waited > max(STALL_S, 20 * (self._forward_s or 0)):
+            raise RuntimeError(f"policy forward gave no chunk in {waited:.0f} s")
 
     def _request(self, observation: dict[str, np.ndarray], step: int) -> None:
         snapshot = {key: np.array(value, copy=True) for key, value in observation.items()}
         self._pending = True
+        self._requested_at = time.perf_counter()
         self._requests.put((self._generation, step, snapshot))
 
     def act(
@@ -252,6 +272,7 @@ class PolicyRunner:
             action = None if ensembling else self._schedule.take(step_index)
             if action is None:  # lerobot: forward when the queue is empty, or every step
                 chunk, forward_ms, self._stats = self._forward(observation, step_index)
+                self._chunk_forward_ms = forward_ms
                 self._schedule.add(chunk, step_index, step_index)
                 action, origin = self._schedule.take(step_index), "forward"
         if action is None:
@@ -274,6 +295,7 @@ class PolicyRunner:
             chunks=self.chunks,
             link_error=self.link_error,
             where=self.policy.where,
+            chunk_forward_ms=self._chunk_forward_ms,
         )
         return (None if action is None else action.copy()), record
 

@@ -35,8 +35,8 @@ class SessionPolicy:
         thread budget. Raises ConfigError on any mismatch, on a policy server that cannot be
         reached or refuses, before any motor moves."""
         robot = devices.robot
-        policy: Policy
         kind = backend(config)
+        policy: Policy
         if kind == SERVER:
             from core.policy.remote.policy import connect_remote
 
@@ -47,15 +47,17 @@ class SessionPolicy:
 
                 policy = load_lerobot_policy(config.path, config.device, task)
             else:
+                options = config.checkpoint_options()
+                renames = options.pop("renames", {})
                 policy = load_policy(
                     config.path,
                     device=config.device,
                     use_amp=config.use_amp,
-                    revision=config.revision(),
                     backend=config.backend,
                     threads=threads,
-                    overrides=config.overrides(),
+                    **options,
                 )
+                policy.rename_map.update(renames)  # `--rename_map`: robot key -> policy's name
             mapping = match_features(policy, robot.observation_features, robot.action_features)
         runner = PolicyRunner(
             policy, fps, async_mode=config.async_, state_names=mapping.state_names
@@ -71,11 +73,10 @@ class SessionPolicy:
         return cls(policy, mapping, runner)
 
     def describe(self) -> str:
-        """The policy and its runtime, for the session's first line."""
-        policy = self.policy
-        if not policy.computes_here:
-            return f"{policy.kind} on {policy.runtime}"
-        return f"{policy.kind} on {policy.runtime}, {policy.threads or 'default'} threads"
+        """Where the policy runs, for the session's first line."""
+        threads = self.policy.threads
+        shown = f", {threads} thread{'s' if threads != 1 else ''}" if threads else ""
+        return f"{self.policy.where}{shown}"
 
     def start_episode(self, observation: dict[str, Any] | None = None) -> None:
         """Reset the policy (each episode); with the robot's observation, compute a chunk now."""

@@ -108,6 +108,6 @@ def grab_frame(info: CameraInfo, warmup_s: float = 1.0) -> Frame:
     return frame
 
 
-def _natural(path: str) -> tuple[str, int]:
-    match = re.match(r"(.*?)(\d+)$", path)
-    return (match.group(1), int(match.group(2))) if match else (path, -1)
+def _natural(path: int | str) -> tuple[str, int]:
+    match = re.match(r"(.*?)(\d+)$", str(path))
+    return (match.group(1), int(match.group(2))) if match else (str(path), -1)

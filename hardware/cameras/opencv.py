@@ -172,7 +172,7 @@ class OpenCVCamera(StreamingCamera):
     def _configure_device(self, cap: cv2.VideoCapture) -> None:
         config = self.config
         if config.fourcc is not None:
-            cap.set(cv2.CAP_PROP_FOURCC, cv2.VideoWriter_fourcc(*config.fourcc))
+            cap.set(cv2.CAP_PROP_FOURCC, cv2.VideoWriter.fourcc(*config.fourcc))
             got = _fourcc_of(cap)
             if got != config.fourcc:
                 raise DeviceError(

@@ -1,4 +1,6 @@
-"""Intel RealSense cameras (type `realsense`): colour, and optionally depth, by serial or name.
+"""Intel RealSense cameras (type `intelrealsense`, lerobot's name; `realsense` also works):
+colour, and optionally depth, by serial or name, with lerobot's settings (colour order, rotation,
+manual exposure, gain and white balance).
 
 Needs Intel's `pyrealsense2`, an optional extra: `pip install 'lerecord[realsense]'`. Without
 it, connecting or searching says so in one line.
@@ -40,15 +42,31 @@ def _rs() -> Any:
     return rs
 
 
+COLOR_MODES = ("rgb", "bgr")
+ROTATIONS = {0: 0, 90: -1, 180: 2, -90: 1, 270: 1}  # degrees clockwise -> numpy rot90's k
+
+
 @dataclass(kw_only=True)
 class RealSenseCameraConfig(CameraConfig):
-    type: ClassVar[str] = "realsense"
+    type: ClassVar[str] = "intelrealsense"
     serial_number_or_name: str = option(
-        "", help="the camera's serial number or name (`lerecord find-cameras realsense`)"
+        help="the camera's serial number or name (`lerecord find-cameras realsense`)",
+        example="0123456789",
     )
+    color_mode: str = option("rgb", help="channel order of the pictures", choices=COLOR_MODES)
     use_rgb: bool = option(True, help="record the colour picture")
     use_depth: bool = option(False, help="record the depth picture too, as <name>_depth")
+    rotation: int = option(
+        0, help="rotation clockwise", choices=("0", "90", "180", "-90", "270"), unit="degrees"
+    )
     warmup_s: float = option(1.0, help="time for the exposure to settle at connect", unit="s")
+    exposure: int | None = option(
+        None, help="manual exposure of the colour sensor (turns auto-exposure off)"
+    )
+    gain: int | None = option(None, help="manual gain of the colour sensor (auto-exposure off)")
+    white_balance: int | None = option(
+        None, help="manual white balance of the colour sensor (turns auto white balance off)"
+    )
 
     def __post_init__(self) -> None:
         if not str(self.serial_number_or_name):
@@ -57,6 +75,18 @@ class RealSenseCameraConfig(CameraConfig):
             )
         if not (self.use_rgb or self.use_depth):
             raise ConfigError("realsense camera: use_rgb and use_depth are both off; enable one")
+        given = {"exposure": self.exposure, "gain": self.gain, "white_balance": self.white_balance}
+        manual = [name for name, value in given.items() if value is not None]
+        if manual and not self.use_rgb:
+            raise ConfigError(f"realsense camera: {', '.join(manual)} need use_rgb=true")
+        sizes = (self.fps, self.width, self.height)
+        if any(v is None for v in sizes) and any(v is not None for v in sizes):
+            raise ConfigError("realsense camera: give fps, width and height together, or none")
+
+    @property
+    def turned(self) -> bool:
+        """Whether the pictures come out a quarter turn from how the sensor captures them."""
+        return self.rotation in (90, -90, 270)
 
     def features(self, name: str) -> Features:
         """What this camera adds to a robot's observation under the name `name`."""
@@ -95,6 +125,38 @@ def find_realsense_cameras() -> list[RealSenseInfo]:
             )
         )
     return found
+
+
+def _set_manual_options(rs: Any, profile: Any, c: RealSenseCameraConfig) -> None:
+    """Exposure, gain and white balance as given (lerobot's order: auto modes off first)."""
+    if c.exposure is None and c.gain is None and c.white_balance is None:
+        return
+    settings = (
+        ("exposure", rs.option.exposure, c.exposure),
+        ("gain", rs.option.gain, c.gain),
+        ("white_balance", rs.option.white_balance, c.white_balance),
+    )
+    wanted = [(name, key, value) for name, key, value in settings if value is not None]
+    sensor = profile.get_device().first_color_sensor()
+    autos = []
+    if c.exposure is not None or c.gain is not None:
+        autos.append(rs.option.enable_auto_exposure)
+    if c.white_balance is not None:
+        autos.append(rs.option.enable_auto_white_balance)
+    for auto in autos:
+        if sensor.supports(auto):
+            sensor.set_option(auto, 0)
+    for name, key, value in wanted:
+        if not sensor.supports(key):
+            raise DeviceError(f"RealSense {c.serial_number_or_name}: no manual {name} on it")
+        try:
+            sensor.set_option(key, value)
+        except RuntimeError:
+            span = sensor.get_option_range(key)
+            raise DeviceError(
+                f"RealSense {c.serial_number_or_name}: {name}={value} refused; "
+                f"this camera takes {span.min:g}..{span.max:g}"
+            ) from None
 
 
 def _resolve_serial(wanted: str) -> str:
@@ -138,6 +200,8 @@ class RealSenseCamera(Camera):
         config = rs.config()
         config.enable_device(serial)
         w, h, fps = c.width or 0, c.height or 0, c.fps or 0
+        if c.turned:  # width and height are the pictures'; the sensor captures them turned
+            w, h = h, w
         if c.use_rgb:
             config.enable_stream(rs.stream.color, w, h, rs.format.rgb8, fps)
         if c.use_depth:
@@ -153,6 +217,13 @@ class RealSenseCamera(Camera):
         stream = rs.stream.color if c.use_rgb else rs.stream.depth
         video = profile.get_stream(stream).as_video_stream_profile()
         c.width, c.height, c.fps = video.width(), video.height(), video.fps()
+        if c.turned:
+            c.width, c.height = c.height, c.width
+        try:
+            _set_manual_options(rs, profile, c)
+        except DeviceError:
+            pipeline.stop()
+            raise
         self._pipeline = pipeline
         self._stop.clear()
         self._thread = threading.Thread(target=self._read, name=f"realsense-{serial}", daemon=True)
@@ -186,9 +257,17 @@ class RealSenseCamera(Camera):
             depth = frames.get_depth_frame() if self.config.use_depth else None
             with self._lock:
                 if color:
-                    self._color = Frame(np.asanyarray(color.get_data()).copy(), now)
+                    image = np.asanyarray(color.get_data())
+                    if self.config.color_mode == "bgr":
+                        image = image[..., ::-1]
+                    self._color = Frame(self._turn(image), now)
                 if depth:
-                    self._depth = Frame(np.asanyarray(depth.get_data()).copy()[..., None], now)
+                    self._depth = Frame(self._turn(np.asanyarray(depth.get_data())[..., None]), now)
+
+    def _turn(self, image: np.ndarray) -> np.ndarray:
+        """The picture as configured (`rotation`), as a new contiguous array."""
+        k = ROTATIONS[self.config.rotation]
+        return np.ascontiguousarray(np.rot90(image, k) if k else image)
 
     def read_latest(self) -> Frame | None:
         with self._lock:

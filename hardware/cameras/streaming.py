@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 
 from hardware.base import Camera, CameraConfig, Frame
-from hardware.errors import ConfigError, DeviceError
+from hardware.errors import CameraLost, ConfigError, DeviceError
 
 log = logging.getLogger(__name__)
 
@@ -122,12 +122,12 @@ class StreamingCamera(Camera):
         if not self._connected:
             raise DeviceError(f"{self.label} is not connected: call connect() first")
         if lost:
-            raise DeviceError(
+            raise CameraLost(
                 f"{self.label} stopped giving frames: check its cable and that no other program "
                 "took it"
             )
         if frame is not None and (age := time.monotonic() - frame.captured_at) > self.stale_after_s:
-            raise DeviceError(
+            raise CameraLost(
                 f"{self.label} stopped giving frames (the newest is {age:.1f} s old): check its "
                 "cable and USB bandwidth"
             )

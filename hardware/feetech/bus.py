@@ -46,7 +46,7 @@ from hardware.feetech.tables import (
 
 log = logging.getLogger(__name__)
 
-TORQUE_OFF_GRACE_S = 2.0  # disconnect() asks servos that did not confirm torque off again this long
+TORQUE_OFF_GRACE_S = 3.0  # disconnect() asks servos that did not confirm torque off again this long
 NORMALIZED = ("Goal_Position", "Present_Position")
 VOLTAGE_ERROR = 0x01  # a sagging supply: logged once in sync reads, not fatal (lerobot ignores it)
 
@@ -339,7 +339,7 @@ class FeetechBus:
         values = {name: _decode(register, _value(blocks[name], 0, size)) for name in names}
         if normalize and register in NORMALIZED:
             return {name: self.normalize(name, value) for name, value in values.items()}
-        return values
+        return dict(values.items())
 
     def read_state(
         self, motors: Iterable[str] | None = None, num_retry: int | None = None
@@ -460,20 +460,15 @@ class FeetechBus:
     # ---- calibration ---------------------------------------------------------------------
 
     def normalize(self, motor: str, raw: int) -> float:
-        return normalize(
-            raw,
-            self._calibration(motor),
-            self.motors[motor].norm_mode,
-            RESOLUTION[self.motors[motor].model],
-        )
+        return normalize(raw, *self._scale(motor))
 
     def unnormalize(self, motor: str, value: float) -> int:
-        return unnormalize(
-            value,
-            self._calibration(motor),
-            self.motors[motor].norm_mode,
-            RESOLUTION[self.motors[motor].model],
-        )
+        return unnormalize(value, *self._scale(motor))
+
+    def _scale(self, motor: str) -> tuple:
+        """What turns a motor's raw steps into its units and back: calibration, mode, steps."""
+        m = self.motors[motor]
+        return self._calibration(motor), m.norm_mode, RESOLUTION[m.model]
 
     def _calibration(self, motor: str) -> MotorCalibration:
         try:
@@ -489,9 +484,9 @@ class FeetechBus:
             name: MotorCalibration(
                 id=motor.id,
                 drive_mode=0,
-                homing_offset=self.read("Homing_Offset", name, normalize=False),
-                range_min=self.read("Min_Position_Limit", name, normalize=False),
-                range_max=self.read("Max_Position_Limit", name, normalize=False),
+                homing_offset=int(self.read("Homing_Offset", name, normalize=False)),
+                range_min=int(self.read("Min_Position_Limit", name, normalize=False)),
+                range_max=int(self.read("Max_Position_Limit", name, normalize=False)),
             )
             for name, motor in self.motors.items()
         }

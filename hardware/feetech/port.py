@@ -14,7 +14,7 @@ import serial
 try:
     from termios import error as _TermiosError
 except ImportError:  # Windows
-    _TermiosError = OSError
+    _TermiosError = OSError  # type: ignore[misc,assignment]
 
 PACKET_TIMEOUT_MS = 50.0  # lerobot's patched SDK timeout per status packet
 # A pseudo-terminal is an emulator (or a network bridge) sharing the CPU with everything else on

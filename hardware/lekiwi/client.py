@@ -36,6 +36,17 @@ from hardware.option import option
 log = logging.getLogger(__name__)
 
 STOP_DELIVERY_S = 0.3
+TELEOP_KEYS = {  # lerobot's LeKiwiClientConfig.teleop_keys (command -> key)
+    "forward": "w",
+    "backward": "s",
+    "left": "a",
+    "right": "d",
+    "rotate_left": "z",
+    "rotate_right": "x",
+    "speed_up": "r",
+    "speed_down": "f",
+    "quit": "q",
+}
 DIAGNOSTICS = ("load", "temperature", "voltage", "current")
 
 
@@ -50,6 +61,18 @@ class LeKiwiClientConfig(RobotConfig):
     host_timeout_s: float = option(
         1.0, help="silence after which the host counts as lost", unit="s"
     )
+    teleop_keys: dict[str, str] = option(
+        default_factory=lambda: dict(TELEOP_KEYS),
+        help="base command -> key for a keyboard teleop (lerobot's map: lerecord's own, e faster)",
+    )
+
+    def keyboard_keys(self) -> dict[str, str] | None:
+        """The keyboard's key map for the base (key -> command) when `teleop_keys` was changed;
+        None for lerobot's map, where lerecord keeps its own (`r` stays the session's re-record
+        key, `e` is faster). lerobot's "quit" is left to the console's keys."""
+        if self.teleop_keys == TELEOP_KEYS:
+            return None
+        return {key: command for command, key in self.teleop_keys.items() if command != "quit"}
 
 
 class LeKiwiClient(Robot):

@@ -21,7 +21,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, cast
 
 import numpy as np
 import zmq
@@ -33,6 +33,9 @@ from hardware.lekiwi.feetech_wheels import FeetechWheels
 from hardware.lekiwi.wheels import Wheels, body_to_wheel_raw, wheel_raw_to_body
 from hardware.option import option
 from hardware.registry import config_class, make_camera, make_robot
+
+if TYPE_CHECKING:
+    from hardware.so_arm.follower import SoFollower
 
 log = logging.getLogger(__name__)
 
@@ -51,11 +54,12 @@ class LeKiwiConfig(RobotConfig):
     arm_type: str = option(
         "so100_follower", help="the arm on the base", choices=("so100_follower", "so101_follower")
     )
-    use_degrees: bool = option(False, help="joint positions in degrees (else -100..100)")
+    use_degrees: bool = option(True, help="joint positions in degrees (else -100..100)")
     max_relative_target: float | dict[str, float] | None = option(
         None, help="cap on |goal - present| per step: one number, or one per motor"
     )
     disable_torque_on_disconnect: bool = option(True, help="release the motors when done")
+    num_read_retries: int = option(2, help="retries of a failed bus read before a fault")
     cameras: dict[str, CameraConfig] = option(
         default_factory=dict, help="the base's cameras by name"
     )
@@ -67,7 +71,8 @@ class LeKiwi(Robot):
 
     def __init__(self, config: LeKiwiConfig):
         super().__init__(config)
-        self.arm = make_robot(self._arm_config())
+        # the arm's SO follower: its link and bus carry the wheels too
+        self.arm = cast("SoFollower", make_robot(self._arm_config()))
         if config.port == SIM_PORT:
             # the arm's emulator serves the whole LeKiwi bus: arm 1..6 and wheels 7..9
             self.arm.link.device_type = "lekiwi"
@@ -84,6 +89,8 @@ class LeKiwi(Robot):
             port=c.port,
             id=c.id,
             use_degrees=c.use_degrees,
+            num_read_retries=c.num_read_retries,
+            calibration_dir=c.calibration_dir,
             max_relative_target=_unprefixed(c.max_relative_target),
             disable_torque_on_disconnect=c.disable_torque_on_disconnect,
         )

@@ -63,6 +63,7 @@ class ArmLink:
         motors: dict[str, Motor],
         num_retry: int = 0,
         full_turn_motors: tuple[str, ...] = ("wrist_roll",),
+        calibration_dir: Path | None = None,
     ):
         self.device_type = device_type
         self.port = port
@@ -73,13 +74,16 @@ class ArmLink:
         self.full_turn_motors = full_turn_motors  # calibrated to 0..4095 without range recording
         self.calibration_file = files.calibration_path(kind, name, str(device_id))
         self._legacy_file = files.calibration_path(kind, device_type, str(device_id))
+        if calibration_dir is not None:  # `--robot.calibration_dir`: that folder, as lerobot
+            self.calibration_file = Path(calibration_dir).expanduser() / f"{device_id}.json"
+            self._legacy_file = self.calibration_file
         self.bus: FeetechBus | None = None
         self.emulator: EmulatorProcess | None = None
 
     @classmethod
     def for_so_arm(cls, config, *, kind: str, name: str) -> ArmLink:
         """The link of an SO-100/101 follower or leader config (type, port, id, use_degrees,
-        num_read_retries)."""
+        num_read_retries, calibration_dir)."""
         return cls(
             config.type,
             config.port,
@@ -88,6 +92,7 @@ class ArmLink:
             name=name,
             motors=so_motors(config.use_degrees),
             num_retry=config.num_read_retries,
+            calibration_dir=config.calibration_dir,
         )
 
     @property

@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+from collections.abc import Mapping, Set
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-from hardware.base import Features, Robot, RobotConfig, Teleoperator, TeleoperatorConfig
+from hardware.base import Device, Features, Robot, RobotConfig, Teleoperator, TeleoperatorConfig
 from hardware.errors import ConfigError, DeviceError
 from hardware.option import option
 from hardware.so_arm.follower import So100FollowerConfig, SoFollower
@@ -53,7 +54,20 @@ class BiSoLeaderConfig(TeleoperatorConfig):
     right_arm_config: So100LeaderConfig = option(help="the right leader arm (port, …)")
 
 
-def _prefixed(side: str, values: dict[str, Any], keep: set[str] = frozenset()) -> dict[str, Any]:
+def _connect_both(arms: Mapping[str, Device], calibrate: bool) -> None:
+    """Left arm, then right; if the right fails, the left is disconnected again."""
+    connected: list[Device] = []
+    try:
+        for arm in arms.values():
+            arm.connect(calibrate)
+            connected.append(arm)
+    except BaseException:
+        for arm in connected:
+            arm.disconnect()
+        raise
+
+
+def _prefixed(side: str, values: dict[str, Any], keep: Set[str] = frozenset()) -> dict[str, Any]:
     return {k if k in keep else f"{side}_{k}": v for k, v in values.items()}
 
 
@@ -117,16 +131,7 @@ class BiSoFollower(Robot):
         return all(arm.is_connected for arm in self.arms.values())
 
     def connect(self, calibrate: bool = True) -> None:
-        """Left arm, then right; if the right fails, the left is disconnected again."""
-        connected = []
-        try:
-            for arm in self.arms.values():
-                arm.connect(calibrate)
-                connected.append(arm)
-        except BaseException:
-            for arm in connected:
-                arm.disconnect()
-            raise
+        _connect_both(self.arms, calibrate)
 
     def get_observation(self) -> dict[str, Any]:
         obs: dict[str, Any] = {}
@@ -188,15 +193,7 @@ class BiSoLeader(Teleoperator):
         return all(arm.is_connected for arm in self.arms.values())
 
     def connect(self, calibrate: bool = True) -> None:
-        connected = []
-        try:
-            for arm in self.arms.values():
-                arm.connect(calibrate)
-                connected.append(arm)
-        except BaseException:
-            for arm in connected:
-                arm.disconnect()
-            raise
+        _connect_both(self.arms, calibrate)
 
     def get_action(self) -> dict[str, float]:
         action: dict[str, float] = {}

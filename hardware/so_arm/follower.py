@@ -162,7 +162,7 @@ class SoFollower(Robot):
             bus.write("Return_Delay_Time", motor, 0)
             bus.write("Maximum_Acceleration", motor, 254)
             bus.write("Acceleration", motor, 254)
-            phase = bus.read("Phase", motor)
+            phase = int(bus.read("Phase", motor))
             if phase & PHASE_BIT:
                 bus.write("Phase", motor, phase & ~PHASE_BIT)
             bus.write("Operating_Mode", motor, 0)

@@ -68,12 +68,21 @@ class GamepadTeleopConfig(TeleoperatorConfig):
     )
     base_speed: float = option(0.3, help="base speed at full deflection", unit="m/s")
     base_turn_speed: float = option(90.0, help="base turn rate at full deflection", unit="deg/s")
+    use_gripper: bool = option(True, help="the pad moves the gripper too (false: it holds)")
+    hidapi_fallback: bool = option(
+        False, help="lerobot's hidapi reader; lerecord reads every pad through SDL (false only)"
+    )
 
     def __post_init__(self) -> None:
         if not 0 <= self.deadzone < 1:
             raise ConfigError("--teleop.deadzone must be in [0, 1)")
         if self.mode not in ("auto", "arm", "base"):
             raise ConfigError(f"--teleop.mode={self.mode!r}: use auto, arm or base")
+        if self.hidapi_fallback:
+            raise ConfigError(
+                "--teleop.hidapi_fallback: lerecord reads pads through SDL only; leave it false "
+                "(a pad SDL does not see: check it with `jstest`)"
+            )
 
 
 @dataclass
@@ -111,6 +120,10 @@ def _parse(
     return parsed
 
 
+def _is_gripper(feature: str) -> bool:
+    return feature.endswith("gripper.pos")
+
+
 class GamepadMapping:
     """Pad state -> velocities (robot feature -> units/s), zero unless the deadman is held.
 
@@ -126,6 +139,9 @@ class GamepadMapping:
         else:
             self.axes = _parse(config.axes, joints, "axes")
             self.buttons = _parse(config.buttons, joints, "buttons")
+            if not config.use_gripper:  # lerobot's use_gripper=false: the gripper holds
+                self.axes = {k: v for k, v in self.axes.items() if not _is_gripper(v[0])}
+                self.buttons = {k: v for k, v in self.buttons.items() if not _is_gripper(v[0])}
 
     def _speed(self, feature: str) -> float:
         c = self.config

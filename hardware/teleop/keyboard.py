@@ -21,12 +21,13 @@ The session keys (n, r, q, arrows, Esc) are left free by both default maps.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Protocol, runtime_checkable
 
 from hardware.base import Features, Teleoperator, TeleoperatorConfig
 from hardware.errors import ConfigError
@@ -82,6 +83,23 @@ _BASE_HELP = {
 }
 
 
+@runtime_checkable
+class KeyedRobot(Protocol):
+    """A robot config that names the keys driving its base (lerobot's lekiwi_client
+    `teleop_keys`): a keyboard given no keys of its own uses them."""
+
+    def keyboard_keys(self) -> dict[str, str] | None: ...
+
+
+def with_robot_keys(config: KeyboardTeleopConfig, robot_config: object) -> KeyboardTeleopConfig:
+    """`config`, taking the robot's base keys when it has none of its own."""
+    if config.keys is None and config.mode != "arm" and isinstance(robot_config, KeyedRobot):
+        keys = robot_config.keyboard_keys()
+        if keys is not None:
+            return dataclasses.replace(config, keys=keys)
+    return config
+
+
 @dataclass(kw_only=True)
 class KeyboardTeleopConfig(TeleoperatorConfig):
     type: ClassVar[str] = "keyboard"
@@ -90,9 +108,7 @@ class KeyboardTeleopConfig(TeleoperatorConfig):
         help="what the keys drive (auto: the base on a mobile robot, else the arm)",
         choices=("auto", "arm", "base"),
     )
-    keys: dict[str, str] | None = option(
-        None, help="key -> meaning, replacing the default key map"
-    )
+    keys: dict[str, str] | None = option(None, help="key -> meaning, replacing the default key map")
     joint_speed: float = option(30.0, help="joint speed while a key is held", unit="deg/s")
     gripper_speed: float = option(50.0, help="gripper speed while a key is held", unit="deg/s")
     hold_timeout_s: float = option(

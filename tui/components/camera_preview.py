@@ -8,6 +8,7 @@ real pixels through the kitty graphics protocol instead.
 
 from __future__ import annotations
 
+import math
 from functools import lru_cache
 
 import numpy as np
@@ -95,9 +96,11 @@ class CameraImage(Widget):
         if self.thumb is not None and size != self._drawn_size:
             self._lines = self._draw(self.thumb, *size)
             self._drawn_size = size
+        # the margins around the picture take the theme's panel colour, not the terminal's
+        margin = Style.parse(f"on {self.app.theme_variables.get('surface') or 'default'}")
         if y < len(self._lines):
-            return Strip(self._lines[y]).extend_cell_length(self.size.width)
-        return Strip.blank(self.size.width)
+            return Strip(self._lines[y]).extend_cell_length(self.size.width, margin)
+        return Strip.blank(self.size.width, margin)
 
     def _draw(self, thumb: CameraThumb, width: int, rows: int) -> list[list[Segment]]:
         if self.protocol != "kitty":
@@ -146,11 +149,31 @@ class CameraPreview(Vertical):
 
 
 class CameraPreviews(Vertical):
-    """A preview per camera, added when the camera first appears in the telemetry."""
+    """A preview per camera, added when the camera first appears in the telemetry; the previews
+    share the panel (stacked, or side by side when the panel is much wider than tall)."""
 
     DEFAULT_CSS = """
-    CameraPreviews { background: $surface; }
+    CameraPreviews { background: $surface; border: round $secondary;
+                     border-title-color: $foreground; border-title-style: bold; }
+    CameraPreviews.-side-by-side { layout: horizontal; }
+    CameraPreviews.-side-by-side CameraPreview { width: 1fr; height: 100%; }
     """
+
+    def on_mount(self) -> None:
+        self.border_title = "cameras"
+
+    def on_resize(self) -> None:
+        self._arrange()
+
+    def _arrange(self) -> None:
+        count = len(self.query(CameraPreview))
+        width, height = max(1, self.content_size.width), max(1, self.content_size.height)
+
+        def misfit(box_w: float, box_h: float) -> float:  # 4:3 pictures: 8:3 in cells
+            return abs(math.log(box_w / max(1.0, box_h) / (8 / 3)))
+
+        side = count > 1 and misfit(width / count, height) < misfit(width, height / count)
+        self.set_class(side, "-side-by-side")
 
     def show(self, thumbs: tuple[CameraThumb, ...]) -> None:
         for thumb in thumbs:
@@ -161,3 +184,4 @@ class CameraPreviews(Vertical):
                 preview = CameraPreview(thumb.name)
                 self.mount(preview)
                 self.call_after_refresh(preview.show, thumb)
+                self.call_after_refresh(self._arrange)

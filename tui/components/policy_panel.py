@@ -1,4 +1,6 @@
-"""The policy panel: where the action came from, its vector, inference timings, output stats."""
+"""The policy panel: where the action came from, where the model runs, its timings (forward time
+of the chunk behind the action, the time the step waited for it, actions queued), the output's
+statistics in words, and the action vector."""
 
 from __future__ import annotations
 
@@ -21,22 +23,28 @@ def short_name(key: str) -> str:
     return SHORT.get(name, name)
 
 
+def _ms(value: float | None) -> str:
+    return "—" if value is None else f"{value:.1f} ms"
+
+
 def describe(t: Telemetry) -> str:
     """The panel's content markup (theme variables for colours)."""
     source = t.action_source
     lines = [f"[bold $source-{source}]{source.upper()}[/]  [dim]task[/] {_escape(t.task) or '—'}"]
     if t.policy:
         p = t.policy
-        forward = f"{p.forward_ms:.1f}" if p.forward_ms is not None else "—"
         lines.append(
-            f"[dim]infer[/] {p.inference_ms:.1f} ms  [dim]fwd[/] {forward} ms  "
-            f"[dim]queue[/] {p.queue_size}"
+            f"[dim]forward[/] {_ms(p.chunk_forward_ms)} [dim](last chunk)[/]  "
+            f"[dim]step waited[/] {_ms(p.inference_ms)}"
         )
         lines.append(
-            f"[dim]out[/] μ {p.output.mean:+.2f} σ {p.output.std:.2f} "
-            f"[{p.output.min:+.2f}, {p.output.max:+.2f}]".replace("[+", "\\[+").replace(
-                "[-", "\\[-"
-            )
+            f"[dim]queue[/] {p.queue_size} actions  [dim]runs on[/] {_escape(p.where)}"
+            if p.link_error is None
+            else f"[bold $servo-fault]policy unreachable:[/] {_escape(p.link_error)}"
+        )
+        lines.append(
+            f"[dim]output mean[/] {p.output.mean:+.2f} [dim]std[/] {p.output.std:.2f} "
+            f"[dim]min[/] {p.output.min:+.2f} [dim]max[/] {p.output.max:+.2f}"
         )
     else:
         lines.append(
@@ -55,15 +63,19 @@ def _escape(text: str) -> str:
 
 class PolicyPanel(Static):
     DEFAULT_CSS = """
-    PolicyPanel { height: 100%; padding: 0 1; background: $surface; }
+    PolicyPanel { height: auto; padding: 0 1; background: $surface; border: round $secondary;
+                  border-title-color: $foreground; border-title-style: bold;
+                  text-wrap: nowrap; text-overflow: ellipsis; }
     """
 
     def __init__(self, **kwargs):
         super().__init__("", **kwargs)
         self._text = ""
+        self.border_title = "action"
 
     def show(self, t: Telemetry) -> None:
         text = describe(t)
         if text != self._text:
             self._text = text
             self.update(text)
+            self.border_title = f"policy · {t.policy.where}" if t.policy else "action"

@@ -15,15 +15,15 @@ def describe(started: SessionStarted | None, error: str | None = None) -> str:
     logs = started.log_dir or "off"
     sounds = "on" if started.sounds else "off"
     return (
-        f"{', '.join(started.devices) or started.robot}  [dim]│[/] dataset "
-        f"{started.dataset_root}  [dim]│[/] logs {logs}  [dim]│[/] sounds {sounds}"
+        f"dataset {started.dataset_root}  [dim]│[/] logs {logs}  [dim]│[/] "
+        f"{', '.join(started.devices) or started.robot}  [dim]│[/] sounds {sounds}"
     )
 
 
 class StatusLine(Static):
     DEFAULT_CSS = """
-    StatusLine { height: 1; background: $panel; padding: 0 1; text-wrap: nowrap;
-                 text-overflow: ellipsis; }
+    StatusLine { height: 1; background: $panel; color: $foreground; padding: 0 1;
+                 text-wrap: nowrap; text-overflow: ellipsis; }
     """
 
     def show(self, started: SessionStarted | None, error: str | None = None) -> None:

@@ -1,4 +1,4 @@
-"""Timing: sparklines of loop period, lateness, inference time and camera age, with counters."""
+"""Timing: sparklines of loop period, lateness, the policy's wait and camera age, with counters."""
 
 from __future__ import annotations
 
@@ -11,26 +11,29 @@ from core.messages import Timing
 SERIES = (
     ("period_ms", "period"),
     ("lateness_ms", "late"),
-    ("inference_ms", "infer"),
+    ("inference_ms", "pol wait"),
     ("camera_age_ms", "cam age"),
 )
 
 
 class TimingPanel(Vertical):
     DEFAULT_CSS = """
-    TimingPanel { height: 100%; background: $surface; padding: 0 1; }
+    TimingPanel { height: auto; background: $surface; padding: 0 0 0 1;
+                  border: round $secondary;
+                  border-title-color: $foreground; border-title-style: bold; }
     TimingPanel Horizontal { height: 1; }
-    TimingPanel .label { width: 8; color: $text-muted; }
-    TimingPanel .value { width: 9; text-align: right; }
+    TimingPanel .label { width: 9; color: $text-muted; }
+    TimingPanel .value { width: 9; text-align: right; padding-right: 1; }
     TimingPanel Sparkline { width: 1fr; height: 1; }
     TimingPanel Sparkline > .sparkline--min-color { color: $spark-low; }
     TimingPanel Sparkline > .sparkline--max-color { color: $spark-high; }
-    TimingPanel #counters { height: 1; }
+    TimingPanel #counters { height: 1; text-wrap: nowrap; text-overflow: ellipsis; }
     """
 
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
         self._shown: dict[str, tuple] = {}
+        self.border_title = "timing"
 
     def compose(self) -> ComposeResult:
         yield Static("", id="counters")
@@ -49,7 +52,7 @@ class TimingPanel(Vertical):
             )
             dropped = f"[$servo-fault]{timing.dropped_frames}[/]" if timing.dropped_frames else "0"
             self.query_one("#counters", Static).update(
-                f"[bold]{timing.achieved_hz:5.1f} Hz[/]  missed {missed}  dropped {dropped}"
+                f"[bold]{timing.achieved_hz:.1f} Hz[/]  missed {missed}  dropped {dropped}"
             )
         for key, _ in SERIES:
             data = getattr(timing, key)

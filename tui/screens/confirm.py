@@ -1,4 +1,8 @@
-"""Stopping mid-episode: save the episode in progress and stop, discard it and stop, or go on."""
+"""Stopping mid-episode: save the episode in progress and stop, discard it and stop, or go on.
+
+The question follows the session while it is open: the frame count grows, and an episode that
+ended meanwhile (saved by its timer) is said to be safe.
+"""
 
 from __future__ import annotations
 
@@ -33,18 +37,55 @@ class StopScreen(ModalScreen["m.Stop | None"]):
 
     def compose(self) -> ComposeResult:
         with Vertical():
-            yield Static(
-                f"[bold]Stop the session?[/] Episode {self.episode_index + 1} is being "
-                f"recorded ({self.frames} frames). Saved episodes stay either way."
-            )
+            yield Static(self._question("recording"), id="question")
             yield Static(
                 "[bold]s[/] save it and stop   [bold]d[/] discard it and stop   "
                 "[bold]n[/]/Esc keep recording",
                 classes="keys",
             )
 
+    def _question(self, phase: str) -> str:
+        if phase == "recording":
+            return (
+                f"[bold]Stop the session?[/] Episode {self.episode_index} is being "
+                f"recorded ({self.frames} frames). Saved episodes stay either way."
+            )
+        return (
+            f"[bold]Stop the session?[/] Episode {self.episode_index} is no longer being "
+            f"recorded (now: {phase}). Saved episodes stay either way."
+        )
+
+    def show(self, t: m.Telemetry) -> None:
+        """The session's latest state (the app calls this at every poll)."""
+        if t.phase == "recording":
+            self.episode_index, self.frames = t.episode_index, t.frame_index
+        self.query_one("#question", Static).update(self._question(t.phase))
+
     def action_answer(self, choice: str) -> None:
         if choice == "continue":
             self.dismiss(None)
         else:
             self.dismiss(m.Stop(save_current=choice == "save"))
+
+
+class LeaveWizardScreen(ModalScreen[bool]):
+    """Esc in the wizard: leave it (nothing saved), or go back to the answers."""
+
+    BINDINGS = [
+        Binding("y", "answer(True)", "Leave", id="wizard-leave"),
+        Binding("n,escape", "answer(False)", "Stay", id="wizard-stay"),
+    ]
+    DEFAULT_CSS = """
+    LeaveWizardScreen { align: center middle; }
+    LeaveWizardScreen > Vertical { width: 56; max-width: 100%; height: auto;
+                                   border: thick $servo-warn; background: $surface;
+                                   padding: 0 1; }
+    """
+
+    def compose(self) -> ComposeResult:
+        with Vertical():
+            yield Static("[bold]Leave the wizard?[/] The answers are not saved.")
+            yield Static("[bold]y[/] leave   [bold]n[/]/Esc back to the wizard", classes="keys")
+
+    def action_answer(self, leave: bool) -> None:
+        self.dismiss(leave)

@@ -1,28 +1,52 @@
 """The dashboard: everything the operator needs during a session, on one screen.
 
-Laid out for 80x24 first (servo table and camera previews, policy and timing side by side, the
-event log below); wider and taller terminals give the previews and the log more room.
+Bordered, titled panels: the servo table with the policy and timing panels under it on the left,
+the camera previews taking all the room left on the right, the event log below. Small
+terminals drop what does not fit (the previews below 76 columns, the timing panel on very short
+ones) rather than overlap; the header's clock and the key bar are never cut.
+
+The key bar offers only what works in the phase the header shows (`phase` below): Next,
+Re-record, Pause and Stop while a session runs, Resume while paused, Quit and New session once
+it is over, nothing but Help and Theme while the last episodes are written.
 """
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal
+from textual.containers import Horizontal, Vertical
 from textual.events import Key
 from textual.screen import Screen
-from textual.widgets import Footer
 
 from core import messages as m
+from core.console import OUTCOME_KEYS
 from tui.components.camera_preview import CameraPreviews
-from tui.components.episode_progress import EpisodeProgress
+from tui.components.episode_progress import OVER, EpisodeProgress
 from tui.components.event_log import EventLog
+from tui.components.key_bar import KeyBar
 from tui.components.policy_panel import PolicyPanel
+from tui.components.score_tally import ScoreTally
 from tui.components.servo_table import ServoTable
 from tui.components.status_line import StatusLine
 from tui.components.timing_panel import TimingPanel
 
 TELEOP_KEYS_WIN = ("wizard", "cycle_theme")  # bindings a keyboard teleoperator takes over
+LIVE = ("connecting", "recording", "reset", "paused")  # a session runs: commands reach it
+# the actions each phase offers (the others are hidden from the key bar and do nothing)
+OFFERED = {
+    "exit_early": ("recording", "reset"),
+    "rerecord": ("recording", "reset"),
+    "mark": ("recording", "reset"),
+    "review": ("reset", *OVER),
+    "pause": ("recording", "reset"),
+    "resume": ("paused",),
+    "stop": LIVE,
+    "leave": OVER,
+    "wizard": OVER,
+    "wizard_refused": (*LIVE, "saving"),
+}
 
 
 class DashboardScreen(Screen):
@@ -30,43 +54,65 @@ class DashboardScreen(Screen):
         Binding("right,n", "exit_early", "Next", id="exit-early"),
         Binding("left,r", "rerecord", "Re-record", id="rerecord"),
         Binding("escape,q", "stop", "Stop", id="stop"),
+        Binding("escape,q", "leave", "Quit", id="quit"),
         Binding("p", "pause", "Pause", id="pause"),
-        Binding("w", "wizard", "Wizard", id="wizard", show=False),
+        Binding("p", "resume", "Resume", id="resume"),
+        Binding(OUTCOME_KEYS["success"], "mark('success')", "Success", id="mark-success"),
+        Binding(OUTCOME_KEYS["failure"], "mark('failure')", "Failure", id="mark-failure"),
+        Binding("v", "review", "Review", id="review"),
+        Binding("w", "wizard", "New session", id="wizard"),
+        Binding("w", "wizard_refused", "Wizard", show=False),
     ]
-    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (100, "-medium"), (130, "-wide")]
-    VERTICAL_BREAKPOINTS = [(0, "-short"), (28, "-medium"), (36, "-tall")]
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (76, "-medium"), (110, "-wide")]
+    VERTICAL_BREAKPOINTS = [(0, "-tiny"), (22, "-short"), (30, "-medium"), (36, "-tall")]
     DEFAULT_CSS = """
     DashboardScreen { layout: vertical; }
-    DashboardScreen #middle { height: 9; }
-    DashboardScreen #lower { height: 6; }
-    DashboardScreen ServoTable { width: 1fr; }
-    DashboardScreen CameraPreviews { width: 18; margin-left: 1; }
-    DashboardScreen PolicyPanel { width: 1fr; }
-    DashboardScreen TimingPanel { width: 1fr; margin-left: 1; }
-    DashboardScreen EventLog { height: 1fr; min-height: 2; }
-    DashboardScreen.-medium CameraPreviews { width: 30; }
-    DashboardScreen.-wide CameraPreviews { width: 44; }
-    DashboardScreen.-medium #middle { height: 12; }
-    DashboardScreen.-medium #lower { height: 7; }
-    DashboardScreen.-tall #middle { height: 18; }
-    DashboardScreen.-tall #lower { height: 8; }
+    DashboardScreen #main { height: 1fr; }
+    DashboardScreen #left { width: 1fr; }
+    DashboardScreen #lower { height: 1fr; min-height: 5; }
+    DashboardScreen PolicyPanel { width: 1fr; height: 100%; overflow: hidden; }
+    DashboardScreen TimingPanel { width: 1fr; height: 100%; }
+    DashboardScreen CameraPreviews { display: none; }
+    DashboardScreen.-medium #left, DashboardScreen.-wide #left { width: 62; }
+    DashboardScreen.-wide #left { width: 71; }
+    DashboardScreen.-medium CameraPreviews, DashboardScreen.-wide CameraPreviews {
+        display: block; width: 1fr; }
+    DashboardScreen EventLog { height: 6; }
+    DashboardScreen.-tiny EventLog { height: 3; }
+    DashboardScreen.-tiny TimingPanel { display: none; }
+    DashboardScreen.-medium EventLog { height: 7; }
+    DashboardScreen.-tall EventLog { height: 9; }
+    DashboardScreen.-tall #lower { layout: vertical; }
+    DashboardScreen.-tall PolicyPanel { height: auto; }
+    DashboardScreen.-tall TimingPanel { height: 1fr; }
     """
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.phase = "connecting"
 
     def compose(self) -> ComposeResult:
         yield EpisodeProgress()
-        with Horizontal(id="middle"):
-            yield ServoTable()
+        yield ScoreTally()
+        with Horizontal(id="main"):
+            with Vertical(id="left"):
+                yield ServoTable()
+                with Horizontal(id="lower"):
+                    yield PolicyPanel()
+                    yield TimingPanel()
             yield CameraPreviews()
-        with Horizontal(id="lower"):
-            yield PolicyPanel()
-            yield TimingPanel()
         yield EventLog()
         yield StatusLine()
-        yield Footer()
+        yield KeyBar()
 
     def show(self, telemetry: m.Telemetry) -> None:
+        """Draw `telemetry`, its phase as the user must see it (see `ConsoleApp.view`)."""
+        if telemetry.phase != self.phase:
+            self.phase = telemetry.phase
+            self.refresh_bindings()
         self.query_one(EpisodeProgress).show(telemetry)
-        self.query_one(ServoTable).show(telemetry.servos)
+        self.query_one(ScoreTally).show(telemetry)
+        self.query_one(ServoTable).show(telemetry.servos, telemetry.torque)
         self.query_one(CameraPreviews).show(telemetry.cameras)
         self.query_one(PolicyPanel).show(telemetry)
         self.query_one(TimingPanel).show(telemetry.timing)
@@ -84,21 +130,48 @@ class DashboardScreen(Screen):
     def action_exit_early(self) -> None:
         self.app.command(m.ExitEarly())
 
+    def action_mark(self, outcome: str) -> None:
+        """End the episode with this outcome, or mark the one just saved (during the reset)."""
+        self.app.command(m.MarkOutcome(outcome))
+
+    def action_review(self) -> None:
+        """The review screen on the dataset being recorded (during a reset, or after)."""
+        started = self.app.started
+        if started is None or self.app.telemetry.phase not in ("reset", *OVER):
+            self.note("the review screen opens during a reset", "servo-warn")
+            return
+        from tui.screens.review import ReviewScreen
+
+        self.app.push_screen(ReviewScreen(Path(started.dataset_root), started.repo_id, live=True))
+
     def action_rerecord(self) -> None:
         self.app.command(m.Rerecord())
 
     def action_stop(self) -> None:
         self.app.request_stop()
 
+    def action_leave(self) -> None:
+        self.app.action_leave()
+
     def action_pause(self) -> None:
-        self.app.toggle_pause()
+        self.app.command(m.Pause())
+
+    def action_resume(self) -> None:
+        self.app.command(m.Resume())
 
     def action_wizard(self) -> None:
         self.app.open_wizard()
 
+    def action_wizard_refused(self) -> None:
+        self.app.notify("the wizard opens once this session is over (q stops it)", timeout=3)
+
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        """With a keyboard teleoperator, its keys (w: forward, lift) win over the wizard's."""
-        return not (self.app.forward_keys and action in TELEOP_KEYS_WIN)
+        """Only what works in the shown phase; with a keyboard teleoperator, its keys (w:
+        forward, lift) win over the wizard's."""
+        if self.app.forward_keys and action in (*TELEOP_KEYS_WIN, "wizard_refused"):
+            return False
+        phases = OFFERED.get(action)
+        return phases is None or self.phase in phases
 
     def on_key(self, event: Key) -> None:
         """Keys no binding took go to the keyboard teleoperator, when there is one."""

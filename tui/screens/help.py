@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Vertical
+from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
@@ -36,9 +36,10 @@ class HelpScreen(ModalScreen[None]):
     BINDINGS = [Binding("escape,q,question_mark", "dismiss", "Close", id="help-close")]
     DEFAULT_CSS = """
     HelpScreen { align: center middle; }
-    HelpScreen > Vertical { width: 76; max-width: 100%; height: auto; max-height: 100%;
-                            border: round $primary; background: $surface; padding: 0 1; }
-    HelpScreen #title { text-style: bold; color: $primary; margin-bottom: 1; }
+    HelpScreen > VerticalScroll { width: 76; max-width: 100%; height: auto; max-height: 100%;
+                                  border: round $primary; background: $surface; padding: 0 1;
+                                  border-title-color: $primary; border-title-style: bold;
+                                  border-subtitle-color: $foreground; }
     """
 
     def __init__(
@@ -65,8 +66,10 @@ class HelpScreen(ModalScreen[None]):
             lines.append("\nOther keys go to the keyboard teleoperator.")
         lines.append(
             "\n[dim]Keys can be remapped in the profile's \\[keys] table, "
-            'e.g. stop = "escape,x". Esc closes this screen.[/]'
+            'e.g. stop = "escape,x".[/]'
         )
-        with Vertical():
-            yield Static("lerecord keys", id="title")
+        with VerticalScroll() as box:
+            # the border carries the title and how to close, so even a cut box shows both
+            box.border_title = "lerecord keys (now)"
+            box.border_subtitle = "Esc / ? closes this screen"
             yield Static("\n".join(lines))

@@ -2,9 +2,11 @@
 
 Fields come from `tui.options.OPTIONS` (views of the settings' declarations). While the cameras
 page is shown, the first camera named in its field plays live below it (`tui.live_camera`). Each
-page is checked when leaving it by the CLI's own parser on the equivalent flags; the last page
-parses the whole session, shows any message under the field it names, then saves the TOML
-profile and hands back the parsed config.
+page is checked when leaving it by the CLI's own parser on the equivalent flags, then for what
+can be known without starting the session: the ports exist, the camera sources exist, the
+policy's folder holds a checkpoint (whose camera names and sizes then fill the cameras page).
+The last page parses the whole session, shows any message under the field it names, then saves
+the TOML profile and hands back the parsed config. Esc asks before throwing the answers away.
 """
 
 from __future__ import annotations
@@ -26,8 +28,17 @@ from hardware.errors import ConfigError
 from tui.components.camera_preview import CameraImage
 from tui.detect import Detected, detect
 from tui.live_camera import LiveCamera
-from tui.options import OPTIONS, STEPS, Option, check_page, options_of, to_argv
+from tui.options import (
+    OPTIONS,
+    STEPS,
+    Option,
+    cameras_of,
+    check_page,
+    options_of,
+    to_argv,
+)
 from tui.screens.calibration import CalibrationScreen
+from tui.screens.confirm import LeaveWizardScreen
 
 log = logging.getLogger(__name__)
 LIVE_REFRESH_HZ = 10  # how often the live camera preview is redrawn
@@ -41,6 +52,52 @@ def build_config(values: dict[str, Any], path: Path) -> Any:
     path.parent.mkdir(parents=True, exist_ok=True)
     save_profile(config, path)
     return config
+
+
+def check_port(option: str, port: str, detected: Detected | None) -> None:
+    """A serial port the session can open: 'sim', a port where detection found servos, or a
+    device that exists (detection may not have run, or missed it)."""
+    found = dict(detected.ports) if detected is not None else {}
+    if not port or port == "sim" or found.get(port, "").startswith("servo ids"):
+        return
+    if port in found:
+        raise ConfigError(f"--{option}: {port}: {found[port]}; check the arm's power and cable")
+    if not Path(port).exists():
+        raise ConfigError(f"--{option}: {port} does not exist; plug the arm in, or use sim")
+
+
+def check_camera_sources(cameras: dict[str, dict[str, Any]]) -> None:
+    for name, camera in cameras.items():
+        where = camera.get("index_or_path")
+        if isinstance(where, str) and not Path(where).exists():
+            raise ConfigError(
+                f"--cameras: {name}={where}: no such camera; use sim, an index or a /dev/video path"
+            )
+
+
+def policy_cameras(path: str) -> dict[str, tuple[int, int]]:
+    """The cameras a checkpoint folder's policy sees, {name: (width, height)}; a ConfigError
+    when `path` is a folder without a checkpoint. A Hub repo id is checked when it loads."""
+    from core.policy.config import read_json
+
+    folder = Path(path).expanduser()
+    if not folder.exists():
+        if re.fullmatch(r"[\w.-]+/[\w.-]+", path) and not path.startswith((".", "/", "~")):
+            return {}  # a Hub repo id: downloaded and checked when the session starts
+        raise ConfigError(f"--policy.path: {path} does not exist; give a checkpoint folder")
+    if not (folder / "model.safetensors").is_file():
+        raise ConfigError(f"--policy.path: {path} has no model.safetensors; not a checkpoint")
+    features = read_json(folder / "config.json").get("input_features") or {}
+    cameras = {}
+    for key, feature in features.items():
+        shape = feature.get("shape") if isinstance(feature, dict) else None
+        if feature.get("type") == "VISUAL" and isinstance(shape, list) and len(shape) == 3:
+            cameras[key.removeprefix("observation.images.")] = (int(shape[2]), int(shape[1]))
+    return cameras
+
+
+def _field_id(name: str) -> str:
+    return next(o for o in OPTIONS if o.name == name).field_id
 
 
 def _say(where: Static, message: str) -> None:
@@ -68,7 +125,7 @@ class WizardScreen(Screen[Any]):
     WizardScreen .detected { color: $text-muted; height: auto; }
     WizardScreen #camera-picture { width: 48; height: 18; }
     WizardScreen #buttons { height: 1; align-horizontal: right; padding: 0 1; }
-    WizardScreen Button { height: 1; min-width: 10; border: none; margin-left: 1; }
+    WizardScreen Button { height: 1; width: auto; min-width: 8; border: none; margin-left: 1; }
     WizardScreen Input, WizardScreen Select { width: 100%; }
     """
 
@@ -83,6 +140,7 @@ class WizardScreen(Screen[Any]):
         self.detected: Detected | None = None
         self.page = 0
         self.result_path: Path | None = None
+        self.answers: dict[str, Any] = {}  # what was typed, once the profile is saved
         self.live: LiveCamera | None = None
 
     def compose(self) -> ComposeResult:
@@ -175,6 +233,8 @@ class WizardScreen(Screen[Any]):
                 return
 
     def on_input_changed(self, event: Input.Changed) -> None:
+        for error in self.query(f"#{event.input.id}-error"):
+            _say(error, "")  # the message was about the old value
         if event.input.id == next(o for o in OPTIONS if o.name == "cameras").field_id:
             self._show_picture()
             if STEPS[self.page] == "cameras":
@@ -235,16 +295,48 @@ class WizardScreen(Screen[Any]):
         return out
 
     def _check_page(self, step: str) -> bool:
-        """The CLI's checks of what this page sets (`tui.options.check_page`)."""
+        """The CLI's checks of what this page sets (`tui.options.check_page`), then what can be
+        known about the devices it names before the session starts."""
         for option in options_of(step):
             _say(self.query_one(f"#{option.field_id}-error", Static), "")
         _say(self.query_one(f"#error-{step}", Static), "")
+        values = self.values()
         try:
-            check_page(step, self.values())
+            check_page(step, values)
+            self._check_devices(step, values)
         except ConfigError as problem:
             self._show_cli_error(str(problem))
             return False
         return True
+
+    def _check_devices(self, step: str, values: dict[str, Any]) -> None:
+        """What can be known about the devices a page names before the session starts."""
+        if step in ("robot", "teleop"):
+            for flag in to_argv(values):  # the port only when the device type takes one
+                if flag.startswith(f"--{step}.port="):
+                    port = flag.partition("=")[2].strip()
+                    check_port(f"{step}.port", port, self.detected)
+        elif step == "cameras":
+            check_camera_sources(cameras_of(values))
+        elif step == "policy" and str(values["policy.path"]).strip():
+            self._fill_cameras(policy_cameras(str(values["policy.path"]).strip()), values)
+
+    def _fill_cameras(self, wanted: dict[str, tuple[int, int]], values: dict[str, Any]) -> None:
+        """The policy's cameras on the cameras page: its names, at its sizes (sources kept
+        for the names already there, 'sim' for the others)."""
+        if not wanted:
+            return
+        field = self.query_one(f"#{_field_id('cameras')}", Input)
+        sources = {}
+        for item in filter(None, (p.strip() for p in str(values["cameras"]).split(","))):
+            name, _, source = item.partition("=")
+            sources[name.strip()] = source.partition("@")[0].strip()
+        text = ", ".join(
+            f"{name}={sources.get(name, 'sim')}@{w}x{h}" for name, (w, h) in wanted.items()
+        )
+        if text != field.value:
+            field.value = text
+            self.app.notify(f"cameras set from the policy: {text}", timeout=5)
 
     def _show_cli_error(self, message: str) -> None:
         """Put the parser's message under the field it names (on its page), or on this page."""
@@ -279,6 +371,7 @@ class WizardScreen(Screen[Any]):
             self._show_cli_error(str(problem))
             return
         self.result_path = path
+        self.answers = values
         self.app.notify(f"profile saved: {path}", timeout=4)
         self.dismiss(config)
 
@@ -301,7 +394,13 @@ class WizardScreen(Screen[Any]):
         )
 
     def action_cancel(self) -> None:
-        self.dismiss(None)
+        """Ask first: one Esc must not throw every answer away."""
+
+        def answered(leave: bool | None) -> None:
+            if leave:
+                self.dismiss(None)
+
+        self.app.push_screen(LeaveWizardScreen(), answered)
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
         if event.button.id == "next":
