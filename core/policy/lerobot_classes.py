@@ -43,7 +43,6 @@ class LerobotPolicy(Policy):
         self.model, self.preprocessor, self.postprocessor = model, preprocessor, postprocessor
         self.where = f"this computer ({device}, lerobot's {config.type})"
         self.runtime = f"lerobot's own classes, PyTorch {device}"
-        self.kind = config.type
         self.task = task
         self._images = set(config.image_features)
         self._torch = torch

@@ -64,7 +64,7 @@ def backend(config) -> str:
     from core.policy.checkpoint import resolve_folder
     from core.policy.config import read_json
 
-    folder = resolve_folder(config.path, config.revision())
+    folder = resolve_folder(config.path, config.checkpoint_options().get("revision"))
     kind = read_json(folder / "config.json").get("type")
     if kind == "act":
         return NATIVE_ACT

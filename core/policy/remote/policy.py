@@ -45,7 +45,6 @@ class RemotePolicy(Policy):
         self.server = server
         self.where = f"policy server {server.address} ({server.setup.device})"
         self.runtime = f"lerobot's policy server at {server.address} ({server.setup.device})"
-        self.kind = server.setup.policy_type
         self.request_fraction = chunk_size_threshold
         self.aggregate = AGGREGATES[aggregate]
         self.task = task
