@@ -25,6 +25,10 @@ SUBCOMMANDS = {
     "emulate": "core.commands.emulate",
     "push": "core.commands.push",
     "export-policy": "core.commands.export_policy",
+    "score": "core.commands.score",
+    "edit": "core.commands.edit",
+    "review": "core.commands.review",
+    "replay": "core.commands.replay",
 }
 
 

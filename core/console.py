@@ -15,6 +15,7 @@ from core import messages as m
 from core.step import ControlStep, PolicyStep
 
 RULE = "=" * 60
+OUTCOME_KEYS = {"success": "h", "failure": "m"}  # hit / miss, headless and console defaults
 
 
 def format_step(step: ControlStep) -> str:
@@ -85,6 +86,13 @@ def format_event(event: m.Event) -> str | None:
                   "emergency_stop": "emergency stop"}  # fmt: skip
         why = reason.get(event.reason, event.reason)
         return f"✖ Episode {event.episode_index} discarded ({why}): {event.frames} frames"
+    if isinstance(event, m.OutcomeAsked):
+        return (
+            f"? Episode {event.episode_index}: success or failure? "
+            f"({OUTCOME_KEYS['success']} / {OUTCOME_KEYS['failure']}; the next episode waits)"
+        )
+    if isinstance(event, m.OutcomeMarked):
+        return f"★ Episode {event.episode_index}: {event.outcome}. Score: {event.score.summary()}"
     if isinstance(event, m.DeviceFault):
         state = "recovered" if event.recovered else "not recovered"
         return f"⚠ {event.device}: {event.message} ({state})"
@@ -96,9 +104,10 @@ def format_event(event: m.Event) -> str | None:
         return f"✖ Upload failed: {event.message}"
     if isinstance(event, m.SessionEnded):
         error = f": {event.error}" if event.error else ""
+        score = f"\n  Score: {event.score.summary()}" if event.score is not None else ""
         return (
             f"■ Session ended ({event.reason}{error}); {episodes(event.episodes_saved)} "
-            f"saved in {event.dataset_root}"
+            f"saved in {event.dataset_root}{score}"
         )
     return None
 

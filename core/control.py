@@ -18,6 +18,7 @@ import numpy as np
 
 from core import messages as m
 from core.plan import Phase, PhasePlan, PhaseResult
+from core.score import Score
 from core.step import ControlStep, PolicyStep
 from core.telemetry import TEMPERATURE_FAULT_C, servo_rows, thumbnail
 from core.timing import Clock, Deadlines, MonotonicClock, Window
@@ -72,13 +73,19 @@ class ActionSource(Protocol):
 class FrameSink(Protocol):
     """Where recorded frames go: the dataset recorder (saves run on its own threads)."""
 
+    awaiting_outcome: bool  # the episode saved last has no outcome yet
+
     def phase_started(self, phase: Phase) -> None:
         """Every phase, before its first step (a rollout's frames go by the phase)."""
         ...
 
     def start_episode(self) -> None: ...
     def add(self, observation: Observation, action: Action) -> None: ...
-    def save_episode(self) -> None: ...
+    def save_episode(self, outcome: str | None = None) -> None: ...
+    def mark_outcome(self, outcome: str) -> int | None:
+        """Mark the episode saved last; its index, or None when there is none."""
+        ...
+
     def discard_episode(self) -> None: ...
     def remove_last_episode(self) -> bool: ...
     @property
@@ -97,6 +104,10 @@ class Reports(Protocol):
     def step_done(self, step: ControlStep) -> None: ...
     def active_warnings(self) -> tuple[str, ...]: ...
     def overheating(self, motor: str, temperature: float) -> None: ...
+    @property
+    def score(self) -> Score:
+        """The outcomes of this session's saved episodes."""
+        ...
 
     def push_dataset(self, asked: bool) -> None:
         """A rollout strategy's push to the Hub (`asked`: a key pressed for it); never waits."""
@@ -122,6 +133,7 @@ class ControlLoop:
         task: str,
         clock: Clock | None = None,
         t0: float | None = None,
+        outcome_prompt: bool = False,
     ):
         self.rig = rig
         self.actions = actions
@@ -150,6 +162,8 @@ class ControlLoop:
         self._saved_frames = 0  # length of the episode saved last (re-record in its reset)
         self._policy_lost: str | None = None  # why the policy's server cannot be reached
         self._hot: set[str] = set()
+        self.outcome_prompt = outcome_prompt  # a reset lasts until the episode is judged
+        self._marked: str | None = None  # an outcome marked since the last step (its event)
 
     def now(self) -> float:
         """Seconds since the session started (event times)."""
@@ -188,8 +202,10 @@ class ControlLoop:
 
     def _apply(self, phase: Phase, result: PhaseResult, verdict: str) -> None:
         if verdict in ("save", "save_push"):
-            self.frames.save_episode()
             self._saved_frames = result.frames
+            self.frames.save_episode(result.marked)
+            if self.outcome_prompt and result.marked is None:
+                self.reports.emit(m.OutcomeAsked(self.now(), phase.episode))
         if verdict in ("save_push", "push"):  # after the save: it waits for the saver
             self.reports.push_dataset(asked=verdict == "push")
         elif verdict == "discard":
@@ -222,7 +238,8 @@ class ControlLoop:
             if ending is not None and ending.outcome == "emergency_stop":
                 ending.frames = frames
                 return ending
-            if ending is None and frames >= total:
+            time_up = frames >= total and self._marked is None  # a mark gets its own step
+            if ending is None and time_up and not self._awaiting_outcome(phase):
                 return PhaseResult("done", frames)
             event = self._step_event(phase, frames, total, ending)
             if self._step(phase, frames, total, lateness, start, event):
@@ -232,8 +249,18 @@ class ControlLoop:
                 ending.frames = frames
                 return ending
 
-    @staticmethod
-    def _step_event(phase: Phase, frames: int, total: int, ending: PhaseResult | None) -> str:
+    def _awaiting_outcome(self, phase: Phase) -> bool:
+        """`--dataset.outcome_prompt=true`: a reset lasts until the episode before it is marked."""
+        return self.outcome_prompt and not phase.records and self.frames.awaiting_outcome
+
+    def _step_event(
+        self, phase: Phase, frames: int, total: int, ending: PhaseResult | None
+    ) -> str:
+        marked, self._marked = self._marked, None
+        if ending is not None and ending.marked is not None:
+            return ending.marked  # the episode's last step, ended by marking it
+        if marked is not None:
+            return marked  # marked during the reset
         if ending is not None:
             if ending.outcome in ("rerecord", "stop"):
                 return ending.outcome
@@ -252,6 +279,15 @@ class ControlLoop:
                 return None
             if isinstance(cmd, m.ExitEarly):
                 return PhaseResult("exit_early", 0)
+            if isinstance(cmd, m.MarkOutcome):
+                if phase.records:
+                    return PhaseResult("exit_early", 0, marked=cmd.outcome)
+                if self.frames.mark_outcome(cmd.outcome) is None:
+                    self.reports.emit(
+                        m.WarningRaised(self.now(), f"no saved episode to mark as {cmd.outcome}")
+                    )
+                else:
+                    self._marked = cmd.outcome
             if isinstance(cmd, m.Rerecord):
                 return PhaseResult("rerecord", 0)
             if isinstance(cmd, m.Stop):
@@ -451,6 +487,8 @@ class ControlLoop:
                 paused=self.paused,
                 warnings=self.reports.active_warnings(),
                 torque="off" if self.emergency else "on",
+                score=self.reports.score,
+                awaiting_outcome=self._awaiting_outcome(phase),
             )
         )
 

@@ -1,9 +1,10 @@
 """Headless mode: the same session in-process, printing its console output.
 
 A line per event, and the step block when logging. Keys come from the terminal when stdin is a
-TTY (n/→ end the episode, r/← re-record, q/Esc stop); SIGINT, SIGTERM and SIGHUP end the session
-cleanly at any instant (see `core.signals`): the episode in progress is discarded, saved episodes
-stay, motors are left safe, the exit code is 128+N.
+TTY (n/→ end the episode, r/← re-record, q/Esc stop, h success, m failure: while recording
+they end the episode, during the reset they mark the episode just saved); SIGINT, SIGTERM and
+SIGHUP end the session cleanly at any instant (see `core.signals`): the episode in progress is
+discarded, saved episodes stay, motors are left safe, the exit code is 128+N.
 With `--display_data=true` the snapshots this loop polls also go to a Rerun viewer.
 """
 
@@ -13,6 +14,7 @@ import sys
 from typing import TextIO
 
 from core import messages as m
+from core.console import OUTCOME_KEYS
 from core.session import Session
 from core.signals import COMPLETED, FAILED, STOP_SIGNALS
 from hardware.base import ExplainsControls
@@ -25,6 +27,7 @@ KEYS = {
     "left": m.Rerecord(),
     "q": m.Stop(save_current=True),
     "escape": m.Stop(save_current=True),
+    **{key: m.MarkOutcome(outcome) for outcome, key in OUTCOME_KEYS.items()},
 }
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from core.score import Score
 from core.step import PolicyStep
 
 # ---- commands (client -> engine) ---------------------------------------------------------------
@@ -63,7 +64,25 @@ class StrategyKey:
     action: str
 
 
-Command = ExitEarly | Rerecord | Stop | EmergencyStop | Pause | Resume | TeleopKey | StrategyKey
+@dataclass(frozen=True)
+class MarkOutcome:
+    """Judge an episode: while recording, end it with this outcome; during the reset after it,
+    mark (or change) the outcome of the episode just saved."""
+
+    outcome: str  # "success" | "failure"
+
+
+Command = (
+    ExitEarly
+    | Rerecord
+    | Stop
+    | EmergencyStop
+    | Pause
+    | Resume
+    | TeleopKey
+    | StrategyKey
+    | MarkOutcome
+)
 
 # ---- events (engine -> clients) ----------------------------------------------------------------
 
@@ -113,6 +132,24 @@ class EpisodeDiscarded:
 
 
 @dataclass(frozen=True)
+class OutcomeAsked:
+    """`--dataset.outcome_prompt=true`: the next episode waits for the outcome of this one."""
+
+    at: float
+    episode_index: int
+
+
+@dataclass(frozen=True)
+class OutcomeMarked:
+    """An episode's outcome is on disk; `score` counts this session's episodes."""
+
+    at: float
+    episode_index: int
+    outcome: str
+    score: Score
+
+
+@dataclass(frozen=True)
 class DeviceFault:
     at: float
     device: str
@@ -146,6 +183,7 @@ class SessionEnded:
     dataset_root: str
     error: str | None = None
     torque: str = "unknown"  # the follower's motors once the session closed: "off" | "on" | …
+    score: Score | None = None  # the session's episodes, when any was marked
 
 
 Event = (
@@ -154,6 +192,8 @@ Event = (
     | EpisodeStarted
     | EpisodeSaved
     | EpisodeDiscarded
+    | OutcomeAsked
+    | OutcomeMarked
     | DeviceFault
     | WarningRaised
     | UploadFinished
@@ -222,3 +262,5 @@ class Telemetry:
     paused: bool = False
     warnings: tuple[str, ...] = ()
     torque: str = "unknown"  # the follower's motors: "on" | "off" | "unknown"
+    score: Score = field(default_factory=Score)  # this session's saved episodes
+    awaiting_outcome: bool = False  # the reset waits for the outcome of the episode just saved

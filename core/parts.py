@@ -61,7 +61,8 @@ class DeviceActions:
 
 class RecorderFrames:
     """Observations and actions (dicts by feature name) into the recorder's arrays; a saved
-    episode also flushes the inference log, so both are on disk together."""
+    episode also flushes the inference log, so both are on disk together. An outcome marked
+    during a reset applies to the episode saved last."""
 
     def __init__(self, parts: SessionParts, task: str):
         self.recorder = parts.recorder
@@ -70,6 +71,8 @@ class RecorderFrames:
         self.state_names = parts.devices.state_names
         self.action_names = parts.devices.action_names
         self.camera_names = parts.devices.camera_names
+        self._last_saved: int | None = None  # the episode a mark during the reset applies to
+        self.awaiting_outcome = False  # the episode saved last has no outcome yet
 
     def phase_started(self, phase: Phase) -> None:
         """Record's frames go to the dataset whatever the phase (rollouts: RolloutFrames)."""
@@ -87,16 +90,28 @@ class RecorderFrames:
         state, act, images = self.arrays(observation, action)
         self.recorder.add_frame(state, act, images, self.task)
 
-    def save_episode(self) -> None:
-        self.recorder.save_episode()
+    def save_episode(self, outcome: str | None = None) -> None:
+        handle = self.recorder.save_episode(outcome)
+        self._last_saved, self.awaiting_outcome = handle.expected_index, outcome is None
         if self.inference_log is not None:
             self.inference_log.flush()
+
+    def mark_outcome(self, outcome: str) -> int | None:
+        """Mark the episode saved last; its index, or None when there is none to mark."""
+        if self._last_saved is None:
+            return None
+        self.recorder.mark_outcome(self._last_saved, outcome)
+        self.awaiting_outcome = False
+        return self._last_saved
 
     def discard_episode(self) -> None:
         self.recorder.discard_episode()
 
     def remove_last_episode(self) -> bool:
-        return self.recorder.remove_last_episode()
+        removed = self.recorder.remove_last_episode()
+        if removed:
+            self._last_saved, self.awaiting_outcome = None, False
+        return removed
 
     @property
     def episodes_saved(self) -> int:

@@ -39,6 +39,7 @@ class PhaseResult:
     outcome: str  # "done" | "exit_early" | "rerecord" | "stop" | "emergency_stop"
     frames: int
     save_current: bool = False  # with "stop": keep the episode in progress
+    marked: str | None = None  # the episode was ended by marking it "success" or "failure"
 
 
 class PhasePlan(Protocol):
@@ -59,23 +60,34 @@ class PhasePlan(Protocol):
 
 class EpisodicPlan:
     """Record `num_episodes` episodes of `episode_time_s`, each followed by a reset of
-    `reset_time_s` (none after the last one, none at all when it is 0)."""
+    `reset_time_s` (none after the last one, none at all when it is 0).
+
+    With `outcome_prompt` every saved episode is followed by a reset, the last one too (of no
+    length: the loop holds a reset while the episode before it waits for its outcome)."""
 
     def __init__(
-        self, first_episode: int, num_episodes: int, episode_time_s: float, reset_time_s: float
+        self,
+        first_episode: int,
+        num_episodes: int,
+        episode_time_s: float,
+        reset_time_s: float,
+        outcome_prompt: bool = False,
     ):
         self.episode = first_episode
         self.target = first_episode + num_episodes
         self.episode_time_s = episode_time_s
         self.reset_time_s = reset_time_s
+        self.outcome_prompt = outcome_prompt
         self._next: str | None = "recording" if num_episodes > 0 else None
         self._reset_follows_save = False
+        self._last_reset = False  # the reset after the last episode (outcome prompt)
 
     def next(self) -> Phase | None:
         if self._next == "recording":
             return Phase("recording", self.episode, self.episode_time_s, True, True)
         if self._next == "reset":
-            return Phase("reset", self.episode, self.reset_time_s, False, False)
+            duration = 0.0 if self._last_reset else self.reset_time_s
+            return Phase("reset", self.episode, duration, False, False)
         return None
 
     def end(self, phase: Phase, result: PhaseResult) -> Verdict:
@@ -84,9 +96,11 @@ class EpisodicPlan:
             self._next = None
             return "discard" if phase.records else "keep"
         if not phase.records:
-            self._next = None if outcome == "stop" else "recording"
+            last, self._last_reset = self._last_reset, False
+            self._next = None if outcome == "stop" or last else "recording"
             if outcome == "rerecord" and self._reset_follows_save:
                 self._reset_follows_save = False
+                self._next = "recording"
                 return "unsave"
             return "keep"
         if outcome == "rerecord":
@@ -98,10 +112,13 @@ class EpisodicPlan:
             verdict = "save"
             self.episode += 1
         self._reset_follows_save = verdict == "save"
-        if outcome == "stop" or self.episode >= self.target:
+        judge = self.outcome_prompt and verdict == "save" and result.marked is None
+        if outcome == "stop":
             self._next = None
+        elif self.episode >= self.target:
+            self._next, self._last_reset = ("reset", True) if judge else (None, False)
         else:
-            self._next = "reset" if self.reset_time_s > 0 else "recording"
+            self._next = "reset" if self.reset_time_s > 0 or judge else "recording"
         return verdict
 
     def removed(self) -> None:

@@ -16,6 +16,7 @@ from core import messages as m
 from core.control import ControlLoop, SessionFault
 from core.parts import DeviceActions, RecorderFrames, SessionParts
 from core.plan import EpisodicPlan
+from core.score import Score
 from core.step import ControlStep
 from core.timing import Clock, MonotonicClock
 
@@ -46,6 +47,9 @@ class Session:
         self.save_error: str | None = None  # the first failed save, which ends the session
         self.parts: SessionParts | None = None
         self._pushes: list[threading.Thread] = []  # a rollout strategy's pushes
+        # this session's saved episodes and their outcomes, as on disk (replaced, never mutated:
+        # the saver thread writes it, the control thread reads it)
+        self.outcomes: dict[int, str | None] = {}
 
     # ---- the clients' interface ------------------------------------------------------------
 
@@ -69,7 +73,11 @@ class Session:
             plan, actions, frames = rollout_parts(cfg, parts, self._warn)
         else:
             plan = EpisodicPlan(
-                parts.first_episode, ds.num_episodes, ds.episode_time_s, ds.reset_time_s
+                parts.first_episode,
+                ds.num_episodes,
+                ds.episode_time_s,
+                ds.reset_time_s,
+                outcome_prompt=ds.outcome_prompt,
             )
             actions = DeviceActions(parts.devices, parts.policy)
             frames = RecorderFrames(parts, ds.single_task)
@@ -83,6 +91,7 @@ class Session:
             task=ds.single_task,
             clock=self.clock,
             t0=self.t0,
+            outcome_prompt=ds.outcome_prompt,
         )
         self.emit(session_started(cfg, parts, self.now(), plan))
         self._thread = threading.Thread(target=self._run, name="control", daemon=True)
@@ -169,17 +178,36 @@ class Session:
 
             self.parts.voice.say(overheating(motor))
 
+    @property
+    def score(self) -> Score:
+        return Score.of(self.outcomes.values())
+
     def on_episode_written(self, written) -> None:
-        """Called by the recorder's saver thread when an episode is on disk (or failed).
+        """Called by the recorder's saver thread when an episode is on disk (or failed), an
+        outcome is written, or the episode saved last is taken out.
 
         A failed save ends the session with its error (recording on would lose every episode
         the same way); the episodes saved before it stay."""
+        from core.dataset.recorder import EpisodeRemoved, OutcomeWritten
+
+        if isinstance(written, EpisodeRemoved):
+            self.outcomes = {k: v for k, v in self.outcomes.items() if k != written.episode_index}
+            return
+        if isinstance(written, OutcomeWritten):
+            self._outcome_written(written)
+            return
         if written.error is None:
+            self.outcomes = {**self.outcomes, written.episode_index: written.outcome}
             self.emit(
                 m.EpisodeSaved(self.now(), written.episode_index, written.frames, written.save_s)
             )
             if written.warning is not None:
                 self.emit(m.WarningRaised(self.now(), written.warning))
+            if written.outcome is not None:
+                marked = m.OutcomeMarked(
+                    self.now(), written.episode_index, written.outcome, self.score
+                )
+                self.emit(marked)
             return
         if self.save_error is None:
             self.save_error = f"an episode could not be saved: {written.error}"
@@ -195,6 +223,14 @@ class Session:
         )
         if thread is not None:
             self._pushes.append(thread)
+
+    def _outcome_written(self, written) -> None:
+        if written.error is not None:
+            self._warn(f"episode {written.episode_index}: {written.error}")
+            return
+        if written.episode_index in self.outcomes:
+            self.outcomes = {**self.outcomes, written.episode_index: written.outcome}
+        self.emit(m.OutcomeMarked(self.now(), written.episode_index, written.outcome, self.score))
 
     def _warn(self, text: str) -> None:
         self.emit(m.WarningRaised(self.now(), text))
@@ -268,6 +304,7 @@ class Session:
                 dataset_root=self._root(),
                 error=self.error,
                 torque=torque,
+                score=self.score if self.score.marked else None,
             )
         )
         self.finished.set()

@@ -135,6 +135,7 @@ def _open_recorder(cfg, devices: Devices, root: Path, on_written: Callable, enco
             robot.action_features,
             ds.video,
             extra=extra_features(cfg.rollout),
+            outcomes=ds.outcome_features,
         ),
         video=ds.video,
         encoder=ds.rgb_encoder,

@@ -16,6 +16,7 @@ import pytest
 from core import messages as m
 from core.control import FAULT_LIMIT_S, ControlLoop, SessionFault
 from core.plan import EpisodicPlan
+from core.score import Score
 from hardware.errors import DeviceError
 
 FPS = 10
@@ -114,6 +115,7 @@ class FakeFrames:
         self.encoder_backlog = 0
         self.can_remove = can_remove
         self.on_save = lambda: None
+        self.awaiting_outcome = False
         self.phases: list[str] = []
 
     def phase_started(self, phase):
@@ -125,10 +127,17 @@ class FakeFrames:
     def add(self, observation, action):
         self.frames += 1
 
-    def save_episode(self):
+    def save_episode(self, outcome=None):
         self.on_save()
-        self.log.append(("save", self.frames))
+        entry = ("save", self.frames) if outcome is None else ("save", self.frames, outcome)
+        self.log.append(entry)
         self.episodes_saved += 1
+        self.awaiting_outcome = outcome is None
+
+    def mark_outcome(self, outcome):
+        self.log.append(("mark", outcome))
+        self.awaiting_outcome = False
+        return self.episodes_saved - 1 if self.episodes_saved else None
 
     def discard_episode(self):
         self.log.append(("discard", self.frames))
@@ -160,6 +169,8 @@ class FakeReports:
     def active_warnings(self):
         return ()
 
+    score = Score()
+
     def overheating(self, motor, temperature):
         self.hot.append(motor)
 
@@ -176,13 +187,15 @@ class FakeReports:
 class Rig:
     """A loop, its fakes and a clock, ready to run."""
 
-    def __init__(self, episodes=2, episode_s=0.5, reset_s=0.3, first=0, can_remove=True):
+    def __init__(
+        self, episodes=2, episode_s=0.5, reset_s=0.3, first=0, can_remove=True, prompt=False
+    ):
         self.clock = FakeClock()
         self.robot = FakeRobot(self.clock)
         self.actions = FakeActions()
         self.frames = FakeFrames(can_remove)
         self.reports = FakeReports()
-        self.plan = EpisodicPlan(first, episodes, episode_s, reset_s)
+        self.plan = EpisodicPlan(first, episodes, episode_s, reset_s, outcome_prompt=prompt)
         self.loop = ControlLoop(
             FakeRig(self.robot),
             self.actions,
@@ -192,6 +205,7 @@ class Rig:
             fps=FPS,
             task="Pick up the cube",
             clock=self.clock,
+            outcome_prompt=prompt,
         )
 
     def press(self, t: float, command) -> None:
@@ -419,3 +433,41 @@ def test_an_overheating_servo_is_reported_once_until_it_cools_down():
     rig.clock.at(0.65, lambda: setattr(rig.robot, "temperature", 71.0))
     rig.run()
     assert rig.reports.hot == ["wrist", "wrist"]
+
+
+def test_marking_while_recording_ends_the_episode_with_that_outcome():
+    rig = Rig(episodes=2)
+    rig.press(0.25, m.MarkOutcome("success"))
+    rig.run()
+    assert rig.frames.log == [("save", 4, "success"), ("save", 5)]
+    assert [s.event for s in rig.steps("recording")[:4]] == ["episode_start", "", "", "success"]
+
+
+def test_marking_during_the_reset_judges_the_episode_just_saved():
+    rig = Rig(episodes=2)
+    rig.press(0.6, m.MarkOutcome("failure"))
+    rig.run()
+    assert rig.frames.log == [("save", 5), ("mark", "failure"), ("save", 5)]
+    assert [s.event for s in rig.steps("reset")] == ["", "failure", ""]
+    assert rig.clock.t == pytest.approx(0.5 + 0.3 + 0.5)  # the reset kept its length
+
+
+def test_the_outcome_prompt_holds_each_reset_the_last_one_too_until_an_answer():
+    rig = Rig(episodes=2, prompt=True)
+    rig.press(2.0, m.MarkOutcome("success"))  # long after the 0.3 s reset
+    rig.press(3.0, m.MarkOutcome("failure"))
+    assert rig.run() == "completed"
+    assert rig.frames.log == [("save", 5), ("mark", "success"), ("save", 5), ("mark", "failure")]
+    assert rig.reports.phases() == [("recording", 0), ("reset", 1), ("recording", 1), ("reset", 2)]
+    assert [e.episode_index for e in rig.reports.of(m.OutcomeAsked)] == [0, 1]
+    assert rig.clock.t == pytest.approx(3.0 + 0.1)  # the mark gets its own step
+    assert any(t.awaiting_outcome for t in rig.reports.telemetry)
+    assert not rig.reports.telemetry[-1].awaiting_outcome
+
+
+def test_the_outcome_prompt_asks_nothing_about_an_episode_ended_by_marking_it():
+    rig = Rig(episodes=1, prompt=True)
+    rig.press(0.2, m.MarkOutcome("success"))
+    rig.run()
+    assert rig.frames.log == [("save", 3, "success")]
+    assert rig.reports.of(m.OutcomeAsked) == [] and rig.reports.phases() == [("recording", 0)]

@@ -291,7 +291,7 @@ def test_a_profile_with_an_unknown_key_binding_or_theme_is_refused_in_one_line()
         console_options(SimpleNamespace(keys={"next": "x"}, theme=None, teleop=None))
     assert str(bad_key.value) == (
         "keys: unknown binding 'next'; the console's are emergency-stop, help, theme, "
-        "exit-early, rerecord, stop, quit, pause, resume, wizard"
+        "exit-early, rerecord, stop, quit, pause, resume, mark-success, mark-failure, wizard"
     )
     with pytest.raises(ConfigError, match="theme: unknown theme 'solarized'; known: dark"):
         console_options(SimpleNamespace(keys={}, theme="solarized", teleop=None))

@@ -176,6 +176,13 @@ class DatasetConfig:
     no_stamp: bool = option(
         False, help="keep repo_id as given (else _YYYYmmdd_HHMMSS is appended to a new one)"
     )
+    outcome_prompt: bool = option(
+        False, help="ask success or failure after every episode; the next one waits for it"
+    )
+    outcome_features: bool = option(
+        True,
+        help="store outcomes per frame as next.success, next.reward, next.done (new datasets)",
+    )
 
     def __post_init__(self) -> None:
         parts = self.repo_id.split("/")

@@ -23,7 +23,7 @@ import pyarrow.parquet as pq
 
 from core.dataset import stats as dstats
 from core.dataset.camera_worker import TakeResult
-from core.dataset.features import DEFAULT_FEATURES
+from core.dataset.features import DEFAULT_FEATURES, has_outcomes
 from core.dataset.layout import (
     DATA_FILES_SIZE_IN_MB,
     DATA_PATH,
@@ -36,6 +36,7 @@ from core.dataset.layout import (
     write_json,
 )
 from core.dataset.meta import DatasetMeta, FileCursor
+from core.dataset.outcomes import OUTCOME_COLUMN, frame_columns
 from core.dataset.video_encoder import VideoSettings
 
 VISUAL = ("video", "image")
@@ -50,6 +51,7 @@ class EpisodeFrames:
     actions: list[np.ndarray]
     tasks: list[str]
     extras: dict[str, list] = field(default_factory=dict)  # further per-frame features
+    outcome: str | None = None  # "success" | "failure" | None (not marked)
 
     @property
     def length(self) -> int:
@@ -95,6 +97,8 @@ def stage_episode(
     columns["episode_index"] = np.full(n, episode_index, dtype=np.int64)
     columns["index"] = np.arange(start, start + n, dtype=np.int64)
     columns["task_index"] = task_index
+    if has_outcomes(features):
+        columns.update(frame_columns(n, frames.outcome))
     for key, ft in features.items():
         if key not in columns and key not in DEFAULT_FEATURES and ft["dtype"] not in VISUAL:
             values = frames.extras.get(key)
@@ -115,7 +119,7 @@ def stage_episode(
     # data parquet
     image_keys = [k for k, ft in features.items() if ft["dtype"] == "image"]
     batches = _data_batches(features, columns, {k: cameras[k] for k in image_keys}, fps)
-    schema = _data_schema(features)
+    schema = data_schema(features)
     data_cursor = new.data_file
     _make_room(root, DATA_PATH, data_cursor, n)
     data_dst, data_tmp = _append_parquet(root, staging, DATA_PATH, data_cursor, schema, batches)
@@ -147,6 +151,7 @@ def stage_episode(
         "dataset_from_index": start,
         "dataset_to_index": start + n,
         **video_columns,
+        OUTCOME_COLUMN: frames.outcome,
     }
     for key, fstats in episode_stats.items():
         for stat in dstats.STAT_KEYS:
@@ -155,7 +160,7 @@ def stage_episode(
     _make_room(root, EPISODES_PATH, ep_cursor, 1)
     row["meta/episodes/chunk_index"] = ep_cursor.chunk
     row["meta/episodes/file_index"] = ep_cursor.file
-    ep_schema = _episodes_schema(features)
+    ep_schema = episodes_schema(features)
     ep_batch = pa.RecordBatch.from_pylist([row], schema=ep_schema)
     ep_dst, ep_tmp = _append_parquet(root, staging, EPISODES_PATH, ep_cursor, ep_schema, [ep_batch])
 
@@ -163,7 +168,7 @@ def stage_episode(
     later: list[tuple[Path, Path]] = []
     if tasks_changed:
         tmp = staging / "tasks.parquet"
-        _write_tasks(tmp, new.tasks)
+        write_tasks(tmp, new.tasks)
         later.append((tmp, root / TASKS_PATH))
     new.stats = (
         episode_stats if new.stats is None else dstats.aggregate_all(new.stats, episode_stats)
@@ -203,14 +208,23 @@ def _append_parquet(
     tmp = staging / str(dst.relative_to(root)).replace("/", "__")
     with pq.ParquetWriter(tmp, schema) as writer:
         for i in range(old.num_row_groups if old is not None else 0):
-            writer.write_table(old.read_row_group(i).cast(schema))
+            writer.write_table(conform(old.read_row_group(i), schema))
         for batch in batches:
             writer.write_batch(batch)
     cursor.exists = True
     return dst, tmp
 
 
-def _data_schema(features: dict) -> pa.Schema:
+def conform(table: pa.Table, schema: pa.Schema) -> pa.Table:
+    """`table` cast to `schema`; columns it lacks (written by an older lerecord, or by lerobot:
+    the outcome) are added as nulls."""
+    for fld in schema:
+        if fld.name not in table.column_names:
+            table = table.append_column(fld, pa.nulls(len(table), fld.type))
+    return table.select(schema.names).cast(schema)
+
+
+def data_schema(features: dict) -> pa.Schema:
     fields, hf = [], {}
     for key, ft in features.items():
         if ft["dtype"] == "video":
@@ -236,7 +250,7 @@ def _data_schema(features: dict) -> pa.Schema:
 def _data_batches(features: dict, columns: dict, images: dict[str, TakeResult], fps: int):
     n = len(columns["frame_index"])
     step = IMAGE_ROWS_PER_GROUP if images else max(n, 1)
-    schema = _data_schema(features)
+    schema = data_schema(features)
     for lo in range(0, n, step):
         hi = min(n, lo + step)
         arrays = []
@@ -262,7 +276,7 @@ def _data_batches(features: dict, columns: dict, images: dict[str, TakeResult], 
         yield pa.RecordBatch.from_arrays(arrays, schema=schema)
 
 
-def _episodes_schema(features: dict) -> pa.Schema:
+def episodes_schema(features: dict) -> pa.Schema:
     i64, f64 = pa.int64(), pa.float64()
     fields = [
         ("episode_index", i64),
@@ -287,10 +301,11 @@ def _episodes_schema(features: dict) -> pa.Schema:
         for stat in dstats.STAT_KEYS:
             fields.append((f"stats/{key}/{stat}", pa.list_(i64) if stat == "count" else value))
     fields += [("meta/episodes/chunk_index", i64), ("meta/episodes/file_index", i64)]
+    fields.append((OUTCOME_COLUMN, pa.string()))
     return pa.schema(fields)
 
 
-def _write_tasks(path: Path, tasks: list[str]) -> None:
+def write_tasks(path: Path, tasks: list[str]) -> None:
     """tasks.parquet exactly as pandas writes it: `task_index` plus an index named `task`."""
     pandas_meta = {
         "index_columns": ["task"],

@@ -25,14 +25,24 @@ DEFAULT_FEATURES: dict[str, dict[str, Any]] = {
 }
 
 
+# lerobot's per-frame outcome features (lerobot-eval writes them: utils/constants.py REWARD,
+# SUCCESS, DONE); lerobot's policies skip them as inputs, its RL buffer reads them.
+OUTCOME_FEATURES: dict[str, dict[str, Any]] = {
+    "next.reward": {"dtype": "float32", "shape": [1], "names": None},
+    "next.success": {"dtype": "bool", "shape": [1], "names": None},
+    "next.done": {"dtype": "bool", "shape": [1], "names": None},
+}
+
+
 def dataset_features(
     observation_features: dict[str, Any],
     action_features: dict[str, Any],
     video: bool = True,
     extra: dict[str, dict[str, Any]] | None = None,
+    outcomes: bool = False,
 ) -> dict[str, dict[str, Any]]:
     """The full feature table (action, state, cameras, `extra` such as dagger's
-    `intervention`, then the defaults) for info.json."""
+    `intervention`, the outcome features when `outcomes`, then the defaults) for info.json."""
     features: dict[str, dict[str, Any]] = {}
     action_names = [k for k, v in action_features.items() if v is float]
     state_names = [k for k, v in observation_features.items() if v is float]
@@ -59,8 +69,18 @@ def dataset_features(
         if "/" in name:
             raise ConfigError(f"feature name {name!r} contains '/'; rename the motor or camera")
     features.update(copy.deepcopy(extra or {}))
+    if outcomes:
+        features.update(copy.deepcopy(OUTCOME_FEATURES))
     features.update(copy.deepcopy(DEFAULT_FEATURES))
     return features
+
+
+def has_outcomes(features: dict[str, dict[str, Any]]) -> bool:
+    return all(key in features for key in OUTCOME_FEATURES)
+
+
+def without_outcomes(features: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    return {k: ft for k, ft in features.items() if k not in OUTCOME_FEATURES}
 
 
 def camera_keys(features: dict[str, dict[str, Any]]) -> list[str]:

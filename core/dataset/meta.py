@@ -14,7 +14,7 @@ from typing import Any
 import pyarrow.parquet as pq
 
 from core.dataset import commit
-from core.dataset.features import camera_keys, feature_difference
+from core.dataset.features import camera_keys, feature_difference, without_outcomes
 from core.dataset.layout import (
     CHUNKS_SIZE,
     CODEBASE_VERSION,
@@ -170,7 +170,11 @@ class DatasetMeta:
                 f"{where}: robot type is {info.get('robot_type')} on disk, {robot_type} "
                 "requested; record with the same robot or use another --dataset.repo_id"
             )
-        difference = feature_difference(info["features"], features)
+        # The outcome features follow the dataset on disk: one recorded without them (by
+        # lerobot record) is resumed without them, its outcomes kept in the episodes metadata.
+        difference = feature_difference(
+            without_outcomes(info["features"]), without_outcomes(features)
+        )
         if difference:
             hint = ""
             if "dtype is video on disk, image" in difference:

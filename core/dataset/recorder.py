@@ -4,6 +4,7 @@
     recorder.start_episode()
     recorder.add_frame(state, action, {"front": image}, task)   # each control step
     handle = recorder.save_episode()      # returns at once; the saver thread finishes it
+    recorder.mark_outcome(index, "success")  # relabel a saved episode, also on the saver thread
     recorder.discard_episode()            # re-record: frames thrown away, encoders reset
     recorder.close()                      # waits for pending saves; idempotent
 
@@ -36,6 +37,7 @@ from core.dataset.features import IMAGES_PREFIX
 from core.dataset.layout import default_root
 from core.dataset.meta import DatasetMeta, forget_if_empty
 from core.dataset.video_encoder import VideoSettings
+from hardware.errors import ConfigError
 
 logger = logging.getLogger(__name__)
 
@@ -53,6 +55,7 @@ class EpisodeWritten:
     error: str | None = None
     repeated_frames: int = 0  # video frames repeated to cover frames dropped during the episode
     warning: str | None = None  # saved, but the disk will not hold the next episode, say
+    outcome: str | None = None  # as saved ("success" | "failure" | None: not marked)
 
 
 @dataclass
@@ -72,7 +75,30 @@ class SaveHandle:
         return self.result
 
 
+@dataclass(frozen=True)
+class OutcomeWritten:
+    """A relabel finished: the episode's outcome is on disk (error None) or unchanged."""
+
+    episode_index: int
+    outcome: str | None
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class EpisodeRemoved:
+    """The episode saved last was taken back out (re-record during its reset)."""
+
+    episode_index: int
+
+
+Written = EpisodeWritten | OutcomeWritten | EpisodeRemoved
 _UNDO_LAST = object()  # saver job: take the episode published last back out
+
+
+@dataclass(frozen=True)
+class _OutcomeJob:
+    episode_index: int
+    outcome: str | None
 
 
 @dataclass
@@ -92,7 +118,7 @@ class DatasetRecorder:
         meta: DatasetMeta,
         video: VideoSettings | None,
         queue_size: int,
-        on_written: Callable[[EpisodeWritten], None] | None,
+        on_written: Callable[[Written], None] | None,
         encoder_threads: int | None = None,
     ):
         self.meta = meta  # as published on disk; replaced by the saver after each save
@@ -103,7 +129,7 @@ class DatasetRecorder:
         self._on_written = on_written
         self.started_here = False  # a new dataset: nothing of it is left if nothing is saved
         self.episode_bytes = 0  # what the last episode took on disk while being saved
-        self._events: queue.SimpleQueue[EpisodeWritten] = queue.SimpleQueue()
+        self._events: queue.SimpleQueue[Written] = queue.SimpleQueue()
         self._staging = commit.staging(self.root)
         shutil.rmtree(self._staging, ignore_errors=True)
         self._state_dim = _dim(meta.features, "observation.state")
@@ -156,7 +182,7 @@ class DatasetRecorder:
         encoder: VideoSettings | None = None,
         encoder_threads: int | None = None,
         queue_size: int = 30,
-        on_written: Callable[[EpisodeWritten], None] | None = None,
+        on_written: Callable[[Written], None] | None = None,
     ) -> DatasetRecorder:
         """`encoder` (`--dataset.rgb_encoder.*`) wins over `vcodec`, its codec alone."""
         root = Path(root) if root else default_root(repo_id)
@@ -241,10 +267,10 @@ class DatasetRecorder:
         self._recording = False
         return frames
 
-    def save_episode(self) -> SaveHandle:
+    def save_episode(self, outcome: str | None = None) -> SaveHandle:
         """Hand the episode in progress to the saver thread and return at once; it is published
         as soon as it is written (`remove_last_episode` takes it out again if need be)."""
-        frames = EpisodeFrames(self._states, self._actions, self._tasks, self._extras)
+        frames = EpisodeFrames(self._states, self._actions, self._tasks, self._extras, outcome)
         pending = self._handed - self._finished
         handle = SaveHandle(self.meta.total_episodes + pending, frames.length)
         if frames.length == 0:
@@ -260,7 +286,12 @@ class DatasetRecorder:
         self._recording = False
         return handle
 
-    def events(self) -> list[EpisodeWritten]:
+    def mark_outcome(self, episode_index: int, outcome: str | None) -> None:
+        """Relabel a saved episode (None: not marked), queued behind the saves handed over so
+        far; reported as an `OutcomeWritten`."""
+        self._jobs.put(_OutcomeJob(episode_index, outcome))
+
+    def events(self) -> list[Written]:
         """Saves finished since the last call."""
         out = []
         while True:
@@ -325,6 +356,9 @@ class DatasetRecorder:
             if job is _UNDO_LAST:
                 self._undo_last()
                 continue
+            if isinstance(job, _OutcomeJob):
+                self._report(self._relabel(job))
+                continue
             self._save(job)
 
     def _save(self, job: _SaveJob) -> None:
@@ -367,8 +401,28 @@ class DatasetRecorder:
             error,
             repeated,
             warning,
+            job.frames.outcome,
         )
         self._finish(job.handle, written)
+
+    def _relabel(self, job: _OutcomeJob) -> OutcomeWritten:
+        from core.dataset.outcomes import stage_outcome
+
+        staged = self._staging / f"outcome-{job.episode_index:06d}"
+        try:
+            moves, new_meta = stage_outcome(self.meta, job.episode_index, job.outcome, staged)
+            commit.publish(self.root, moves)
+        except ConfigError as exc:  # no such episode
+            return OutcomeWritten(job.episode_index, job.outcome, str(exc))
+        except Exception as exc:
+            logger.exception("dataset %s: outcome not written", self.repo_id)
+            return OutcomeWritten(job.episode_index, job.outcome, f"outcome not written: {exc}")
+        finally:
+            shutil.rmtree(staged, ignore_errors=True)
+        self.meta = new_meta
+        if job.episode_index != self.meta.total_episodes - 1:
+            self._last_publish = None  # taking the last episode out would undo this relabel
+        return OutcomeWritten(job.episode_index, job.outcome)
 
     def _free_bytes(self) -> int | None:
         try:
@@ -408,10 +462,14 @@ class DatasetRecorder:
             return
         self.meta = previous
         self._saved -= 1
+        self._report(EpisodeRemoved(previous.total_episodes))
 
     def _finish(self, handle: SaveHandle, written: EpisodeWritten) -> None:
         handle.result = written
         handle._done.set()
+        self._report(written)
+
+    def _report(self, written: Written) -> None:
         self._events.put(written)
         if self._on_written is not None:
             try:
@@ -433,8 +491,6 @@ def _dim(features: dict, key: str) -> int:
 
 
 def _settings(features: dict, video: bool, encoder: VideoSettings) -> VideoSettings | None:
-    from hardware.errors import ConfigError
-
     dtypes = {ft["dtype"] for ft in features.values()}
     if video and "image" in dtypes or not video and "video" in dtypes:
         raise ConfigError("features disagree with video=" + str(video).lower())

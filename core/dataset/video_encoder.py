@@ -137,6 +137,21 @@ class VideoSettings:
             "video.extra_options": dict(self.extra_options),
         }
 
+    @classmethod
+    def from_info(cls, info: dict) -> VideoSettings:
+        """The settings a video was encoded with, from its feature's `info` block (as lerobot's
+        `encoder_config_from_video_info`: re-encoding keeps the dataset's metadata true)."""
+        codec = info.get("video.codec", "av1")
+        return cls(
+            vcodec=codec if codec in VCODECS else "libsvtav1",
+            pix_fmt=info.get("video.pix_fmt", "yuv420p"),
+            g=info.get("video.g", 2),
+            crf=info.get("video.crf", 30),
+            preset=info.get("video.preset"),
+            fast_decode=info.get("video.fast_decode", 0),
+            extra_options=dict(info.get("video.extra_options") or {}),
+        )
+
     def with_codec(self, vcodec: str) -> VideoSettings:
         return dataclasses.replace(self, vcodec=vcodec)
 

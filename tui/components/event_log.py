@@ -34,6 +34,13 @@ def describe(event: m.Event) -> tuple[str, str]:
             "servo-warn",
             f"episode {event.episode_index} discarded ({event.reason}): {event.frames} frames",
         )
+    if isinstance(event, m.OutcomeAsked):
+        return "primary", f"episode {event.episode_index + 1}: success or failure?"
+    if isinstance(event, m.OutcomeMarked):
+        return (
+            "success" if event.outcome == "success" else "error",
+            f"episode {event.episode_index + 1}: {event.outcome}. {event.score.summary()}",
+        )
     if isinstance(event, m.DeviceFault):
         state = "recovered" if event.recovered else "FAULT"
         return (
@@ -51,7 +58,8 @@ def describe(event: m.Event) -> tuple[str, str]:
         return (
             "done" if event.reason == "completed" else "servo-warn",
             f"session ended ({event.reason}), {episodes(event.episodes_saved)} saved in "
-            f"{event.dataset_root}{extra}",
+            f"{event.dataset_root}{extra}"
+            + (f". Score: {event.score.summary()}" if event.score is not None else ""),
         )
     return "foreground", repr(event)
 

@@ -19,11 +19,13 @@ from textual.events import Key
 from textual.screen import Screen
 
 from core import messages as m
+from core.console import OUTCOME_KEYS
 from tui.components.camera_preview import CameraPreviews
 from tui.components.episode_progress import OVER, EpisodeProgress
 from tui.components.event_log import EventLog
 from tui.components.key_bar import KeyBar
 from tui.components.policy_panel import PolicyPanel
+from tui.components.score_tally import ScoreTally
 from tui.components.servo_table import ServoTable
 from tui.components.status_line import StatusLine
 from tui.components.timing_panel import TimingPanel
@@ -36,6 +38,7 @@ OFFERED = {
     "rerecord": ("recording", "reset"),
     "pause": ("recording", "reset"),
     "resume": ("paused",),
+    "mark": ("recording", "reset"),
     "stop": LIVE,
     "leave": OVER,
     "wizard": OVER,
@@ -51,6 +54,8 @@ class DashboardScreen(Screen):
         Binding("escape,q", "leave", "Quit", id="quit"),
         Binding("p", "pause", "Pause", id="pause"),
         Binding("p", "resume", "Resume", id="resume"),
+        Binding(OUTCOME_KEYS["success"], "mark('success')", "Success", id="mark-success"),
+        Binding(OUTCOME_KEYS["failure"], "mark('failure')", "Failure", id="mark-failure"),
         Binding("w", "wizard", "New session", id="wizard"),
         Binding("w", "wizard_refused", "Wizard", show=False),
     ]
@@ -84,6 +89,7 @@ class DashboardScreen(Screen):
 
     def compose(self) -> ComposeResult:
         yield EpisodeProgress()
+        yield ScoreTally()
         with Horizontal(id="main"):
             with Vertical(id="left"):
                 yield ServoTable()
@@ -101,6 +107,7 @@ class DashboardScreen(Screen):
             self.phase = telemetry.phase
             self.refresh_bindings()
         self.query_one(EpisodeProgress).show(telemetry)
+        self.query_one(ScoreTally).show(telemetry)
         self.query_one(ServoTable).show(telemetry.servos, telemetry.torque)
         self.query_one(CameraPreviews).show(telemetry.cameras)
         self.query_one(PolicyPanel).show(telemetry)
@@ -118,6 +125,10 @@ class DashboardScreen(Screen):
     # the actions live on the app, which owns the engine
     def action_exit_early(self) -> None:
         self.app.command(m.ExitEarly())
+
+    def action_mark(self, outcome: str) -> None:
+        """End the episode with this outcome, or mark the one just saved (during the reset)."""
+        self.app.command(m.MarkOutcome(outcome))
 
     def action_rerecord(self) -> None:
         self.app.command(m.Rerecord())

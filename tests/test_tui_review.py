@@ -1,0 +1,101 @@
+"""The review screen (`lerecord review`): snapshots of the episode list, a frame scrub and the
+joint plots at 120x40 and 80x24, and the edits a reviewer makes from it, checked on disk.
+Update with `pytest tests/test_tui_review.py --snapshot-update` after a deliberate change."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from dataset_support import MOTORS, check_loadable, record_episode
+
+from core.dataset import DatasetRecorder, dataset_features
+from core.dataset.layout import read_json
+from core.dataset.outcomes import read_outcomes
+from tui.review import ReviewApp
+from tui.screens.review import ReviewScreen
+
+SIZES = [(80, 24), (120, 40)]
+CAMERAS = {"front": (48, 64, 3)}
+SAVED_AT = 1_790_000_000  # every file's time, so the "saved" column is the same on every run
+
+
+def _dataset(root: Path) -> Path:
+    joints = {f"{m}.pos": float for m in MOTORS}
+    features = dataset_features({**joints, **CAMERAS}, joints, video=True, outcomes=True)
+    recorder = DatasetRecorder.create(root, "local/review", 30, "so_follower", features,
+                                      vcodec="h264", queue_size=400)  # fmt: skip
+    for episode, (length, outcome) in enumerate([(40, "success"), (25, "failure"), (30, None)]):
+        record_episode(recorder, episode, length, "Pick up the cube", CAMERAS)
+        recorder.save_episode(outcome)
+    recorder.close()
+    for path in root.rglob("*"):
+        os.utime(path, (SAVED_AT, SAVED_AT))
+    return root
+
+
+@pytest.fixture(scope="module")
+def dataset(tmp_path_factory) -> Path:
+    return _dataset(tmp_path_factory.mktemp("review") / "ds")
+
+
+async def _settle(pilot):
+    await pilot.pause(0.2)
+
+
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+@pytest.mark.parametrize(
+    "scenario, keys",
+    [("list", []), ("scrub", ["right"] * 12), ("second", ["down", "shift+right", "right"])],
+)
+def test_review_screen(snap_compare, dataset, scenario, keys, size):
+    app = ReviewApp(dataset, "local/review")
+    assert snap_compare(app, terminal_size=size, press=keys, run_before=_settle)
+
+
+async def test_scrubbing_moves_through_the_frames_and_stops_at_the_ends(dataset):
+    app = ReviewApp(dataset, "local/review")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause(0.1)
+        screen = app.screen
+        assert isinstance(screen, ReviewScreen)
+        assert [e.length for e in screen.episodes] == [40, 25, 30]
+        await pilot.press("left")
+        assert screen.frame == 0
+        await pilot.press("shift+right", "shift+right", "right")
+        assert screen.frame == 21
+        for _ in range(5):
+            await pilot.press("shift+right")
+        assert screen.frame == 39
+        await pilot.press("down")
+        assert screen.selected == 1 and screen.frame == 0 and len(screen._frames) == 25
+
+
+async def test_play_advances_at_the_dataset_rate(dataset):
+    app = ReviewApp(dataset, "local/review")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause(0.1)
+        await pilot.press("p")
+        await pilot.pause(0.5)
+        await pilot.press("p")
+        frame = app.screen.frame
+        assert 5 <= frame <= 16, frame  # 15 frames in 0.5 s at 30 fps, give or take the machine
+
+
+async def test_relabel_delete_and_undo_from_the_review_screen(tmp_path):
+    root = _dataset(tmp_path / "ds")
+    app = ReviewApp(root, "local/review")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause(0.1)
+        await pilot.press("down", "down", "h")
+        assert read_outcomes(root) == {0: "success", 1: "failure", 2: "success"}
+        await pilot.press("up", "d")
+        assert read_json(root / "meta/info.json")["total_episodes"] == 3  # armed, not done
+        await pilot.press("d")
+        assert read_outcomes(root) == {0: "success", 1: "success"}
+        assert [e.length for e in app.screen.episodes] == [40, 30]
+        check_loadable(root)
+        await pilot.press("u")
+        assert read_outcomes(root) == {0: "success", 1: "failure", 2: "success"}
+        check_loadable(root)

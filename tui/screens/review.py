@@ -1,0 +1,209 @@
+"""The review screen: a dataset's episodes, and for the selected one its camera frames and its
+joint trajectories, with the edits a reviewer makes (relabel, delete, undo).
+
+Keys: ↑/↓ choose an episode, ←/→ scrub one frame (shift: ten), p plays at the dataset's rate,
+h / m mark success / failure, d twice deletes the episode (the others are renumbered, as
+lerobot-edit-dataset does), u undoes the last edit, q leaves.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Static
+
+from core.console import OUTCOME_KEYS
+from core.dataset import episodes as ep
+from core.dataset.prune import delete_episodes, relabel_episode, undo_last_edit
+from core.score import Score
+from core.telemetry import thumbnail
+from hardware.errors import ConfigError
+from tui.components.camera_preview import CameraImage
+from tui.components.trajectory_plot import TrajectoryPlot
+
+
+class ReviewScreen(Screen):
+    BINDINGS = [
+        Binding("left", "scrub(-1)", "Frame", id="review-back", priority=True),
+        Binding("right", "scrub(1)", "Frame", id="review-forward", show=False, priority=True),
+        Binding("shift+left", "scrub(-10)", "-10", id="review-back-10", show=False, priority=True),
+        Binding(
+            "shift+right", "scrub(10)", "+10", id="review-forward-10", show=False, priority=True
+        ),  # fmt: skip
+        Binding("p", "play", "Play", id="review-play"),
+        Binding(OUTCOME_KEYS["success"], "mark('success')", "Success", id="review-success"),
+        Binding(OUTCOME_KEYS["failure"], "mark('failure')", "Failure", id="review-failure"),
+        Binding("d", "delete", "Delete", id="review-delete"),
+        Binding("u", "undo", "Undo", id="review-undo"),
+        Binding("q,escape", "leave", "Back", id="review-leave"),
+    ]
+    DEFAULT_CSS = """
+    ReviewScreen { layout: vertical; }
+    ReviewScreen #title { height: 1; padding: 0 1; background: $panel; text-style: bold; }
+    ReviewScreen #top { height: 10; }
+    ReviewScreen DataTable { width: 1fr; }
+    ReviewScreen #camera { width: 26; margin-left: 1; }
+    ReviewScreen CameraImage { height: 1fr; }
+    ReviewScreen #frame { height: 1; }
+    ReviewScreen #status { height: 1; padding: 0 1; color: $warning; }
+    ReviewScreen TrajectoryPlot { height: 1fr; }
+    ReviewScreen.-wide #top { height: 16; }
+    ReviewScreen.-wide #camera { width: 44; }
+    """
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (110, "-wide")]
+
+    def __init__(self, root: Path, repo_id: str, **kwargs):
+        super().__init__(**kwargs)
+        self.root = Path(root)
+        self.repo_id = repo_id
+        self.episodes: list[ep.EpisodeSummary] = []
+        self.selected: int | None = None
+        self.frame = 0
+        self._frames: list = []
+        self._arrays: ep.EpisodeArrays | None = None
+        self._camera = None
+        self._player = None
+        self._delete_armed = False
+
+    def compose(self) -> ComposeResult:
+        yield Static("", id="title")
+        with Horizontal(id="top"):
+            yield DataTable(cursor_type="row", zebra_stripes=True)
+            with Vertical(id="camera"):
+                yield CameraImage()
+                yield Static("", id="frame")
+        yield TrajectoryPlot()
+        yield Static("", id="status")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        table = self.query_one(DataTable)
+        table.add_columns("ep", "frames", "task", "outcome", "saved")
+        cameras = ep.camera_keys(self.root)
+        self._camera = cameras[0] if cameras else None
+        self.reload()
+
+    # ---- the episode list
+
+    def reload(self, keep: int | None = None) -> None:
+        self.episodes = ep.list_episodes(self.root)
+        table = self.query_one(DataTable)
+        table.clear()
+        for e in self.episodes:
+            table.add_row(
+                str(e.index), str(e.length), ", ".join(e.tasks), e.outcome or "—", e.saved_at
+            )
+        score = Score.of(e.outcome for e in self.episodes)
+        self.query_one("#title", Static).update(
+            f"Review {self.repo_id}: {len(self.episodes)} episodes. {score.summary()}"
+        )
+        if self.episodes:
+            row = min(keep if keep is not None else 0, len(self.episodes) - 1)
+            table.move_cursor(row=row)
+            self.choose_episode(row)
+
+    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        if event.cursor_row != self.selected:
+            self.choose_episode(event.cursor_row)
+
+    def choose_episode(self, row: int) -> None:
+        self.selected = row
+        self.frame = 0
+        self._delete_armed = False
+        index = self.episodes[row].index
+        self._arrays = ep.episode_arrays(self.root, index)
+        self._frames = ep.episode_frames(self.root, index, self._camera) if self._camera else []
+        self.show_frame()
+
+    # ---- the selected episode
+
+    def show_frame(self) -> None:
+        if self._arrays is None:
+            return
+        length = len(self._arrays.states)
+        self.frame = max(0, min(self.frame, length - 1))
+        fps = self._arrays.fps
+        self.query_one("#frame", Static).update(
+            f"frame {self.frame}/{length - 1}  {self.frame / fps:5.2f} s"
+        )
+        if self._frames:
+            image = self._frames[min(self.frame, len(self._frames) - 1)]
+            name = self._camera.removeprefix("observation.images.")
+            self.query_one(CameraImage).show(thumbnail(name, image, width=image.shape[1]))
+        self.query_one(TrajectoryPlot).show(
+            self._arrays.state_names, self._arrays.states, self._arrays.actions, self.frame
+        )
+
+    def action_scrub(self, step: int) -> None:
+        self.frame += step
+        self.show_frame()
+
+    def action_play(self) -> None:
+        if self._player is not None:
+            self._player.stop()
+            self._player = None
+            return
+        if self._arrays is None:
+            return
+        if self.frame >= len(self._arrays.states) - 1:
+            self.frame = 0
+        self._player = self.set_interval(1 / self._arrays.fps, self._advance)
+
+    def _advance(self) -> None:
+        if self._arrays is None or self.frame >= len(self._arrays.states) - 1:
+            self.action_play()  # stop at the end
+            return
+        self.action_scrub(1)
+
+    # ---- edits
+
+    def _episode(self) -> ep.EpisodeSummary | None:
+        return None if self.selected is None else self.episodes[self.selected]
+
+    def action_mark(self, outcome: str) -> None:
+        episode = self._episode()
+        if episode is None:
+            return
+        self._edit(lambda: relabel_episode(self.root, self.repo_id, episode.index, outcome),
+                   f"episode {episode.index}: {outcome}")  # fmt: skip
+
+    def action_delete(self) -> None:
+        episode = self._episode()
+        if episode is None:
+            return
+        if not self._delete_armed:
+            self._delete_armed = True
+            self._say(f"press d again to delete episode {episode.index} (u undoes it)")
+            return
+        self._edit(lambda: delete_episodes(self.root, [episode.index]),
+                   f"episode {episode.index} deleted; the others are renumbered")  # fmt: skip
+
+    def action_undo(self) -> None:
+        def undo() -> None:
+            if not undo_last_edit(self.root):
+                raise ConfigError("nothing to undo")
+
+        self._edit(undo, "the last edit is undone")
+
+    def _edit(self, change, done: str) -> None:
+        self._delete_armed = False
+        try:
+            change()
+        except ConfigError as error:
+            self._say(str(error))
+            return
+        self.reload(keep=self.selected)
+        self._say(done)
+
+    def _say(self, text: str) -> None:
+        self.query_one("#status", Static).update(text)
+
+    def action_leave(self) -> None:
+        if len(self.app.screen_stack) > 2:
+            self.app.pop_screen()
+        else:
+            self.app.exit(0)
