@@ -255,9 +255,7 @@ class ControlLoop:
         """`--dataset.outcome_prompt=true`: a reset lasts until the episode before it is marked."""
         return self.outcome_prompt and not phase.records and self.frames.awaiting_outcome
 
-    def _step_event(
-        self, phase: Phase, frames: int, total: int, ending: PhaseResult | None
-    ) -> str:
+    def _step_event(self, phase: Phase, frames: int, total: int, ending: PhaseResult | None) -> str:
         marked, self._marked = self._marked, None
         if ending is not None and ending.marked is not None:
             return ending.marked  # the episode's last step, ended by marking it

@@ -35,6 +35,10 @@ def run_lerobot(args: list[str], *, timeout: float = 300, env: dict | None = Non
     """Run the interop interpreter offline (no Hub), returning the CompletedProcess."""
     full_env = dict(os.environ, HF_HUB_OFFLINE="1", **(env or {}))
     return subprocess.run(
-        [lerobot_python(), *args], capture_output=True, text=True, timeout=timeout,
-        env=full_env, **kw
+        [lerobot_python(), *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=full_env,
+        **kw,
     )

@@ -27,9 +27,7 @@ USAGE = "lerecord find-cameras [opencv|sim|realsense|PATH] [--output-dir=DIR]"
 
 @dataclass(kw_only=True)
 class FindCamerasFlags:
-    output_dir: Path = option(
-        Path("outputs/captured_images"), help="where to save the pictures"
-    )
+    output_dir: Path = option(Path("outputs/captured_images"), help="where to save the pictures")
 
 
 def help(argv: list[str]) -> str:

@@ -20,7 +20,7 @@ from hardware.option import option
 
 logger = logging.getLogger(__name__)
 SUMMARY = "upload a recorded dataset to the Hugging Face Hub (the retry after a failed upload)"
-USAGE = "lerecord push REPO_ID [--root=PATH] [--private=true|false] [--tags='[\"a\", \"b\"]']"
+USAGE = 'lerecord push REPO_ID [--root=PATH] [--private=true|false] [--tags=\'["a", "b"]\']'
 
 
 @dataclass(kw_only=True)

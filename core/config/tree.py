@@ -126,9 +126,7 @@ class PolicyConfig:
 
 @dataclass(kw_only=True)
 class DatasetConfig:
-    repo_id: str = option(
-        help="the dataset's name, <user>/<name>", example="username/pick_place"
-    )
+    repo_id: str = option(help="the dataset's name, <user>/<name>", example="username/pick_place")
     single_task: str = option(
         help="what the robot does in every episode, in a sentence", example="Pick up the cube"
     )

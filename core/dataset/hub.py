@@ -55,9 +55,7 @@ def check_repo_id(repo_id: str) -> None:
         ) from None
 
 
-def check_hub(
-    repo_id: str, private: bool | None = None, api=None, recording: bool = True
-) -> str:
+def check_hub(repo_id: str, private: bool | None = None, api=None, recording: bool = True) -> str:
     """Pre-flight for `--dataset.push_to_hub=true`: token, repo id and write access.
 
     Returns the user name. Raises ConfigError with the fix, in one line, on any problem

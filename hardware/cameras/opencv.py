@@ -49,9 +49,7 @@ class OpenCVCameraConfig(CameraConfig):
     )
     warmup_s: float = option(1.0, help="time for the exposure to settle at connect", unit="s")
     fourcc: str | None = option(None, help="pixel format asked of the device, e.g. MJPG")
-    backend: int = option(
-        0, help="OpenCV backend: 0 any, 200 V4L2, 1200 AVFoundation, 1400 MSMF"
-    )
+    backend: int = option(0, help="OpenCV backend: 0 any, 200 V4L2, 1200 AVFoundation, 1400 MSMF")
 
     def __post_init__(self) -> None:
         if isinstance(self.index_or_path, str) and self.index_or_path.isdigit():
