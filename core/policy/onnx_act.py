@@ -27,7 +27,7 @@ import numpy as np
 
 from core.policy.config import parse_features, read_config, read_json
 from core.policy.normalize import Normalizer, Stats
-from core.policy.policy import Policy, check_image
+from core.policy.policy import Policy, act_layout, check_image
 from core.step import OutputStats
 from core.threads import default_policy_threads
 from hardware.errors import ConfigError
@@ -105,13 +105,7 @@ class OnnxACTPolicy(Policy):
                 f"reads format {FORMAT}; export the checkpoint again with lerecord export-policy"
             )
         config = read_config(folder / "config.json")
-        super().__init__(
-            config.input_features,
-            config.action_dim,
-            config.chunk_size,
-            config.n_action_steps,
-            config.temporal_ensemble_coeff,
-        )
+        super().__init__(*act_layout(config))
         self.folder = folder
         self.config = config
         self.manifest = manifest

@@ -158,6 +158,17 @@ class Policy(abc.ABC):
         return observation
 
 
+def act_layout(config) -> tuple:
+    """What `Policy` needs of an ACT config: inputs, action size, chunk, steps, ensembling."""
+    return (
+        config.input_features,
+        config.action_dim,
+        config.chunk_size,
+        config.n_action_steps,
+        config.temporal_ensemble_coeff,
+    )
+
+
 class ACTPolicy(Policy):
     """lerobot's ACTPolicy with its pre- and post-processors, in plain PyTorch."""
 
@@ -169,13 +180,7 @@ class ACTPolicy(Policy):
         from core.policy.weights import load_weights
 
         config = checkpoint.config
-        super().__init__(
-            config.input_features,
-            config.action_dim,
-            config.chunk_size,
-            config.n_action_steps,
-            config.temporal_ensemble_coeff,
-        )
+        super().__init__(*act_layout(config))
         self.config = config
         self.device = device
         self.use_amp = bool(use_amp) and device.type == "cuda"
