@@ -160,7 +160,7 @@ def test_a_policy_worker_that_dies_is_raised_in_the_control_thread_not_waited_fo
             raise SystemExit("a bug that ends the thread")  # not caught as a failed forward
 
     policy = Dying({"observation.state": PolicyFeature("STATE", (2,))}, 2, 10, 10)
-    runner = PolicyRunner(policy, fps=100, torch_threads=1)
+    runner = PolicyRunner(policy, fps=100)
     obs = {"observation.state": np.zeros(2, np.float32)}
     with pytest.raises(RuntimeError, match="policy worker thread ended"):
         for step in range(300):

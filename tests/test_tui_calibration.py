@@ -19,6 +19,9 @@ async def test_the_leader_arm_is_calibrated_step_by_step(tmp_path, monkeypatch):
     async with app.run_test(size=(100, 30)) as pilot:
         await pilot.pause(0.1)
         await pilot.press("ctrl+n", "ctrl+n")  # the teleop page: so101_leader on sim
+        for field, value in (("type", "so101_leader"), ("port", "sim"), ("id", "my_leader")):
+            app.screen.query_one(f"#opt-teleop-{field}").value = value
+        await pilot.pause(0.1)
         await pilot.press("ctrl+k")
         await wait_for_text(pilot, app, "middle of its range", timeout=20)
         await pilot.press("enter")

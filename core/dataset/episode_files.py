@@ -151,8 +151,11 @@ def stage_episode(
         "dataset_from_index": start,
         "dataset_to_index": start + n,
         **video_columns,
-        OUTCOME_COLUMN: frames.outcome,
     }
+    root = meta.root
+    outcome_column = outcomes_in_episodes(root)
+    if outcome_column:
+        row[OUTCOME_COLUMN] = frames.outcome
     for key, fstats in episode_stats.items():
         for stat in dstats.STAT_KEYS:
             row[f"stats/{key}/{stat}"] = np.asarray(fstats[stat]).tolist()
@@ -160,7 +163,7 @@ def stage_episode(
     _make_room(root, EPISODES_PATH, ep_cursor, 1)
     row["meta/episodes/chunk_index"] = ep_cursor.chunk
     row["meta/episodes/file_index"] = ep_cursor.file
-    ep_schema = episodes_schema(features)
+    ep_schema = episodes_schema(features, outcome_column)
     ep_batch = pa.RecordBatch.from_pylist([row], schema=ep_schema)
     ep_dst, ep_tmp = _append_parquet(root, staging, EPISODES_PATH, ep_cursor, ep_schema, [ep_batch])
 
@@ -277,7 +280,14 @@ def _data_batches(features: dict, columns: dict, images: dict[str, TakeResult], 
         yield pa.RecordBatch.from_arrays(arrays, schema=schema)
 
 
-def episodes_schema(features: dict) -> pa.Schema:
+def outcomes_in_episodes(root: Path) -> bool:
+    """Whether the episodes metadata has lerecord's outcome column: a new dataset does; one that
+    lerobot recorded keeps lerobot's columns (its loader refuses files whose columns differ)."""
+    first = root / EPISODES_PATH.format(chunk_index=0, file_index=0)
+    return not first.exists() or OUTCOME_COLUMN in pq.read_schema(first).names
+
+
+def episodes_schema(features: dict, outcome_column: bool = True) -> pa.Schema:
     i64, f64 = pa.int64(), pa.float64()
     fields = [
         ("episode_index", i64),
@@ -302,7 +312,8 @@ def episodes_schema(features: dict) -> pa.Schema:
         for stat in dstats.STAT_KEYS:
             fields.append((f"stats/{key}/{stat}", pa.list_(i64) if stat == "count" else value))
     fields += [("meta/episodes/chunk_index", i64), ("meta/episodes/file_index", i64)]
-    fields.append((OUTCOME_COLUMN, pa.string()))
+    if outcome_column:
+        fields.append((OUTCOME_COLUMN, pa.string()))
     return pa.schema(fields)
 
 

@@ -116,8 +116,7 @@ def push_dataset(
     try:
         commit.recover(root)
     finally:
-        if claim is not None:
-            claim.close()
+        commit.unlock(root, claim)
     info = read_json(root / INFO_PATH)
     if info.get("total_episodes", 0) == 0:
         raise ConfigError(f"dataset {repo_id} at {root} has no episode; nothing to upload")

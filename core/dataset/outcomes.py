@@ -88,9 +88,9 @@ def stage_outcome(meta, episode_index: int, outcome: str | None, staging: Path):
         staged = staging / f"data-{chunk:03d}-{file:03d}.parquet"
         pq.write_table(data, staged)
         moves.append((staged, data_path))
-    from core.dataset.episode_files import conform, episodes_schema
+    from core.dataset.episode_files import conform, episodes_schema, outcomes_in_episodes
 
-    schema = episodes_schema(new.features)
+    schema = episodes_schema(new.features, outcomes_in_episodes(root))
     staged = staging / f"episodes-{ep_path.parent.name}-{ep_path.name}"
     pq.write_table(conform(pa.table(columns), schema), staged)
     moves.append((staged, ep_path))
