@@ -65,6 +65,7 @@ def test_async_slow_forward_still_gives_one_on_time_action_per_step(ref):
 
     policy = slow_policy(delay=0.1)
     runner = PolicyRunner(policy, fps=50)
+    runner.warmup()  # as a session does: the forward time is known before the first episode
     runner.start_episode(step_observation(ref, 0))  # first chunk computed before the clock runs
     rows = run_loop(runner, ref, steps=150, fps=50)
     runner.close()

@@ -255,8 +255,6 @@ def test_the_runner_holds_while_the_policy_is_lost_and_resumes_once_it_reconnect
     monkeypatch.setattr(runner_module, "RETRY_S", 0.05)
 
     class Flaky(Policy):
-        computes_here = False
-
         def __init__(self):
             super().__init__({"observation.state": PolicyFeature("STATE", (1,))}, 1, 10, 10)
             self.request_fraction = 0.5

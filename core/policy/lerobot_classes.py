@@ -42,7 +42,6 @@ class LerobotPolicy(Policy):
         super().__init__(inputs, int(action.shape[0]), chunk_size, n_action_steps)
         self.model, self.preprocessor, self.postprocessor = model, preprocessor, postprocessor
         self.where = f"this computer ({device}, lerobot's {config.type})"
-        self.runtime = f"lerobot's own classes, PyTorch {device}"
         self.task = task
         self._images = set(config.image_features)
         self._torch = torch

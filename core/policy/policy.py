@@ -79,8 +79,6 @@ class Policy(abc.ABC):
     """
 
     where: str = "this computer"  # where the model runs, for the console's policy panel
-    computes_here = True  # the runner budgets this computer's torch threads for it
-    kind = "ACT"  # the policy's type, as the session's first line names it
     request_fraction: float | None = None
     aggregate: Callable[[np.ndarray, np.ndarray], np.ndarray] | None = None
 

@@ -44,7 +44,6 @@ class RemotePolicy(Policy):
         super().__init__(input_features, action_dim, actions_per_chunk, actions_per_chunk)
         self.server = server
         self.where = f"policy server {server.address} ({server.setup.device})"
-        self.runtime = f"lerobot's policy server at {server.address} ({server.setup.device})"
         self.request_fraction = chunk_size_threshold
         self.aggregate = AGGREGATES[aggregate]
         self.task = task
