@@ -43,7 +43,9 @@ def main(argv: list[str]) -> int:
         log.warning("%s", note)
     config = rollout.session_config()
     interactive = sys.stdin.isatty() and sys.stdout.isatty()
-    if config.headless or not interactive:
+    if rollout.interactive and not config.headless and interactive:
+        log.warning("--interactive: the commands are read as lines from stdin; running headless")
+    if config.headless or not interactive or rollout.interactive:
         from core.headless import run_headless
 
         return run_headless(config)
