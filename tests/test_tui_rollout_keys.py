@@ -128,3 +128,18 @@ def _settled(phase: str):
         await pilot.wait_for_scheduled_animations()
 
     return run_before
+
+
+async def test_interactive_start_and_reset_are_keys_in_the_console():
+    app, engine = rollout_app("waiting", "base", interactive=True)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot, "waiting")
+        assert "start_run" in bar(app) and "reset_run" in bar(app)
+        assert await shows(pilot, app, "Start")
+        await pilot.press("enter", "home")
+        await pilot.pause(0.2)
+    assert sent(engine) == ["start", "reset"]
+    app, engine = rollout_app("waiting", "base")  # not interactive: no such keys
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot, "waiting")
+        assert "start_run" not in bar(app)

@@ -68,6 +68,7 @@ class ConsoleApp(App[int]):
         ui_nice: int = 0,
         graphics: str = "halfblocks",
         strategy: str | None = None,
+        interactive: bool = False,
     ):
         super().__init__()
         self.engine = engine
@@ -85,6 +86,7 @@ class ConsoleApp(App[int]):
         self.ui_nice = ui_nice
         self.graphics = graphics  # how camera pictures are drawn: "halfblocks" or "kitty"
         self.strategy = strategy  # lerecord rollout's --strategy.type (its keys), else None
+        self.interactive = interactive  # rollout --interactive=true: Start / Reset keys
         self._niced = False
         # created now, at normal priority: engines are spawned from it (see _yield_cpu_to_engine)
         self._launcher = ThreadPoolExecutor(max_workers=1, thread_name_prefix="engine-launcher")
@@ -404,6 +406,7 @@ def console_options(config: Any) -> dict[str, Any]:
         "strategy": rollout.strategy.type
         if (rollout := getattr(config, "rollout", None))
         else None,
+        "interactive": bool(rollout and rollout.interactive),
     }
 
 

@@ -43,9 +43,7 @@ def main(argv: list[str]) -> int:
         log.warning("%s", note)
     config = rollout.session_config()
     interactive = sys.stdin.isatty() and sys.stdout.isatty()
-    if rollout.interactive and not config.headless and interactive:
-        log.warning("--interactive: the commands are read as lines from stdin; running headless")
-    if config.headless or not interactive or rollout.interactive:
+    if config.headless or not interactive:
         from core.headless import run_headless
 
         return run_headless(config)

@@ -52,7 +52,10 @@ OFFERED = {
     "push": LIVE,
     "take_over": ("running",),
     "give_back": ("handover", "correction"),
+    "start_run": ("waiting",),
+    "reset_run": ("waiting", "running", "recording"),
 }
+INTERACTIVE_ACTIONS = ("start_run", "reset_run")  # `lerecord rollout --interactive=true`
 # the rollout strategies whose keys they are (`--strategy.type`); other actions are everyone's
 STRATEGY_ACTIONS = {
     "highlight_save": ("highlight",),
@@ -68,6 +71,7 @@ STRATEGY_KEYS = {
     ("take_over", "dagger"): "correction",
     ("give_back", "dagger"): "correction",
 }
+INTERACTIVE_KEYS = {"start_run": "start", "reset_run": "reset"}  # its /start and /reset
 
 
 class DashboardScreen(Screen):
@@ -87,6 +91,8 @@ class DashboardScreen(Screen):
         Binding("u", "push", "Push", id="push"),
         Binding("y", "take_over", "Take over", id="take-over"),
         Binding("y", "give_back", "Give back", id="give-back"),
+        Binding("enter", "start_run", "Start", id="start"),
+        Binding("home", "reset_run", "Reset home", id="reset"),
         Binding("w", "wizard", "New session", id="wizard"),
         Binding("w", "wizard_refused", "Wizard", show=False),
     ]
@@ -206,6 +212,12 @@ class DashboardScreen(Screen):
     def action_give_back(self) -> None:
         self._strategy_key("give_back")
 
+    def action_start_run(self) -> None:
+        self.app.command(m.StrategyKey(INTERACTIVE_KEYS["start_run"]))
+
+    def action_reset_run(self) -> None:
+        self.app.command(m.StrategyKey(INTERACTIVE_KEYS["reset_run"]))
+
     def action_wizard_refused(self) -> None:
         self.app.notify("the wizard opens once this session is over (q stops it)", timeout=3)
 
@@ -215,6 +227,8 @@ class DashboardScreen(Screen):
         if self.app.forward_keys and action in (*TELEOP_KEYS_WIN, "wizard_refused"):
             return False
         if action in STRATEGY_ACTIONS and self.app.strategy not in STRATEGY_ACTIONS[action]:
+            return False
+        if action in INTERACTIVE_ACTIONS and not self.app.interactive:
             return False
         phases = OFFERED.get(action)
         return phases is None or self.phase in phases

@@ -21,6 +21,8 @@ EXPLANATIONS = {
     "push": "push the dataset to the Hub now (highlight, dagger)",
     "take-over": "dagger: the human takes the arm (it first slides to the leader's pose)",
     "give-back": "dagger: the policy drives again; the correction is saved as an episode",
+    "start": "rollout --interactive: start the policy (lerobot's /start)",
+    "reset": "rollout --interactive: end the run, slide back to the start pose (/reset)",
 }
 
 
