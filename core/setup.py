@@ -140,6 +140,7 @@ def _open_recorder(cfg, devices: Devices, root: Path, on_written: Callable, enco
         ),
         video=ds.video,
         encoder=ds.rgb_encoder,
+        depth_encoder=ds.depth_encoder,
         encoder_threads=encoder_threads,
         queue_size=ds.encoder_queue_maxsize,
         on_written=on_written,

@@ -10,7 +10,10 @@ the same queue as the frames (`finish`, `abort`), so they can never overtake the
 
 For the camera statistics the worker also keeps, per frame, a 256-level histogram of each channel
 of the frame downscaled as lerobot does; at the end of the episode the histograms of lerobot's
-sampled frames are summed (see `stats.image_stats`).
+sampled frames are summed (see `stats.image_stats`). A depth camera's worker (`depth` settings,
+frames (H, W, 1) uint16 millimetres) quantises each frame as lerobot does (`core.dataset.depth`)
+into a 12-bit one-plane video, and keeps each frame downscaled in millimetres instead: its
+statistics are in millimetres (lerobot does not divide a depth map's by 255).
 """
 
 from __future__ import annotations
@@ -28,8 +31,9 @@ from typing import Any
 
 import numpy as np
 
-from core.dataset.stats import downsample_step, sample_indices
-from core.dataset.video_encoder import VideoSettings
+from core.dataset import depth as depth_maps
+from core.dataset.stats import Stats, depth_stats, downsample_step, sample_indices
+from core.dataset.video_encoder import DepthSettings, VideoSettings
 
 logger = logging.getLogger(__name__)
 
@@ -51,6 +55,7 @@ class TakeResult:
     repeated: int = 0  # frames written twice to cover dropped ones
     channel_hist: np.ndarray | None = None  # (3, 256) summed over the sampled frames
     sampled: int = 0
+    depth_stats: Stats | None = None  # a depth camera's statistics (millimetres)
     error: str | None = None
 
 
@@ -83,12 +88,14 @@ class CameraWorker:
         video: VideoSettings | None,
         queue_size: int = 30,
         threads: int | None = None,
+        depth: DepthSettings | None = None,
     ):
         self.key = key
         self.shape = tuple(shape)
         self.fps = fps
         self.staging = staging
         self.video = video
+        self.depth = depth  # set: the frames are depth maps, encoded with these settings
         self.queue_size = queue_size
         self.threads = threads  # encoder threads (`--dataset.encoder_threads`); None: the codec's
         self.enqueued = 0  # written by the producer only
@@ -231,7 +238,7 @@ class _Take:
             return
         if image.shape != self.worker.shape:
             raise ValueError(f"frame shape {image.shape}, expected {self.worker.shape}")
-        hist = _channel_hist(image, self.step)
+        hist = self._summary(image)
         fill = self.last if self.last is not None else image
         fill_hist = self.hists[-1] if self.hists else hist
         while self.written < index:  # frames dropped before this one
@@ -259,8 +266,18 @@ class _Take:
             self.container.close()
             self.container = None
         picked = sample_indices(length) if length else []
+        if self.worker.depth is not None:
+            stats = depth_stats([self.hists[i] for i in picked]) if picked else None
+            return TakeResult(self.path, length, self.repeated, None, len(picked), stats)
         hist = np.sum([self.hists[i] for i in picked], axis=0) if picked else None
         return TakeResult(self.path, length, self.repeated, hist, len(picked))
+
+    def _summary(self, image: np.ndarray) -> np.ndarray:
+        """What the statistics need of a frame: its channel histograms, or for a depth map the
+        map itself downscaled (millimetres)."""
+        if self.worker.depth is not None:
+            return image[:: self.step, :: self.step, 0].copy()
+        return _channel_hist(image, self.step)
 
     def discard(self) -> None:
         if self.container is not None:
@@ -286,7 +303,12 @@ class _Take:
 
             if self.container is None:
                 self._open(av)
-            frame = av.VideoFrame.from_ndarray(image, format="rgb24")
+            depth = self.worker.depth
+            if depth is not None:
+                codes = depth_maps.quantize(image, depth)
+                frame = depth_maps.video_frame(codes, depth.pix_fmt)
+            else:
+                frame = av.VideoFrame.from_ndarray(image, format="rgb24")
             frame.pts = self.written
             for packet in self.stream.encode(frame):
                 self.container.mux(packet)
@@ -295,7 +317,7 @@ class _Take:
         self.written += 1
 
     def _open(self, av) -> None:
-        settings = self.worker.video
+        settings = self.worker.depth or self.worker.video
         self.realtime_before = _realtime_threads()
         self.container = av.open(str(self.path), "w")
         stream = self.container.add_stream(

@@ -33,10 +33,10 @@ import numpy as np
 from core.dataset import commit
 from core.dataset.camera_worker import CameraWorker, TakeResult
 from core.dataset.episode_files import EpisodeFrames, stage_episode
-from core.dataset.features import IMAGES_PREFIX
+from core.dataset.features import IMAGES_PREFIX, is_depth
 from core.dataset.layout import default_root
 from core.dataset.meta import DatasetMeta, forget_if_empty
-from core.dataset.video_encoder import VideoSettings
+from core.dataset.video_encoder import DepthSettings, VideoSettings
 from core.queues import drain
 from hardware.errors import ConfigError
 
@@ -121,12 +121,14 @@ class DatasetRecorder:
         queue_size: int,
         on_written: Callable[[Written], None] | None,
         encoder_threads: int | None = None,
+        depth: DepthSettings | None = None,
     ):
         self.meta = meta  # as published on disk; replaced by the saver after each save
         self.root = meta.root
         self.repo_id = meta.repo_id
         self.fps = meta.fps
         self.video = video
+        self.depth = depth or DepthSettings()  # `--dataset.depth_encoder.*`, for depth cameras
         self._on_written = on_written
         self.started_here = False  # a new dataset: nothing of it is left if nothing is saved
         self.episode_bytes = 0  # what the last episode took on disk while being saved
@@ -138,8 +140,16 @@ class DatasetRecorder:
         self._workers: dict[str, CameraWorker] = {}
         for key in meta.camera_keys:
             shape = tuple(meta.features[key]["shape"])
+            depth_settings = self.depth if is_depth(meta.features[key]) else None
             self._workers[key.removeprefix(IMAGES_PREFIX)] = CameraWorker(
-                key, shape, self.fps, self._staging, video, queue_size, encoder_threads
+                key,
+                shape,
+                self.fps,
+                self._staging,
+                video,
+                queue_size,
+                encoder_threads,
+                depth_settings,
             )
         self._take = 0
         self._recording = False
@@ -184,8 +194,10 @@ class DatasetRecorder:
         encoder_threads: int | None = None,
         queue_size: int = 30,
         on_written: Callable[[Written], None] | None = None,
+        depth_encoder: DepthSettings | None = None,
     ) -> DatasetRecorder:
-        """`encoder` (`--dataset.rgb_encoder.*`) wins over `vcodec`, its codec alone."""
+        """`encoder` (`--dataset.rgb_encoder.*`) wins over `vcodec`, its codec alone;
+        `depth_encoder` (`--dataset.depth_encoder.*`) encodes the depth cameras."""
         root = Path(root) if root else default_root(repo_id)
         settings = _settings(features, video, encoder or VideoSettings(vcodec=vcodec))
         if encoder_threads:
@@ -194,7 +206,7 @@ class DatasetRecorder:
             meta = DatasetMeta.open_existing(root, repo_id, fps, robot_type, features)
         else:
             meta = DatasetMeta.create(root, repo_id, fps, robot_type, features, use_videos=video)
-        recorder = cls(meta, settings, queue_size, on_written, encoder_threads)
+        recorder = cls(meta, settings, queue_size, on_written, encoder_threads, depth_encoder)
         recorder.started_here = not resume
         return recorder
 
@@ -372,7 +384,9 @@ class DatasetRecorder:
         try:
             if error:
                 raise RuntimeError(error)
-            moves, new_meta = stage_episode(self.meta, job.frames, results, self.video, staged)
+            moves, new_meta = stage_episode(
+                self.meta, job.frames, results, self.video, staged, self.depth
+            )
             self.episode_bytes = _bytes_under(staged) + _bytes_under(take)
             undo = commit.keep_for_undo(self.root, moves)
             commit.publish(self.root, moves)
@@ -506,4 +520,8 @@ def _settings(features: dict, video: bool, encoder: VideoSettings) -> VideoSetti
     dtypes = {ft["dtype"] for ft in features.values()}
     if video and "image" in dtypes or not video and "video" in dtypes:
         raise ConfigError("features disagree with video=" + str(video).lower())
+    if not video and any(is_depth(ft) for ft in features.values()):
+        raise ConfigError(
+            "a depth camera is recorded as video only (as lerobot's); keep --dataset.video=true"
+        )
     return encoder if video else None

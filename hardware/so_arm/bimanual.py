@@ -15,7 +15,15 @@ from collections.abc import Mapping, Set
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-from hardware.base import Device, Features, Robot, RobotConfig, Teleoperator, TeleoperatorConfig
+from hardware.base import (
+    Device,
+    Features,
+    Robot,
+    RobotConfig,
+    Teleoperator,
+    TeleoperatorConfig,
+    camera_features,
+)
 from hardware.errors import ConfigError, DeviceError
 from hardware.option import option
 from hardware.so_arm.follower import So100FollowerConfig, SoFollower
@@ -108,7 +116,7 @@ class BiSoFollower(Robot):
     @property
     def observation_features(self) -> Features:
         motors = {k: v for side in SIDES for k, v in _prefixed(side, self._motors(side)).items()}
-        cams = {name: cam.shape for name, cam in self.cameras.items()}
+        cams = camera_features(self.cameras)
         return {**motors, **cams}
 
     def _motors(self, side: str) -> Features:
