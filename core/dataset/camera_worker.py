@@ -320,9 +320,11 @@ class _Take:
         settings = self.worker.depth or self.worker.video
         self.realtime_before = _realtime_threads()
         self.container = av.open(str(self.path), "w")
-        stream = self.container.add_stream(
-            settings.encoder, rate=self.worker.fps, options=settings.options(self.worker.threads)
-        )
+        options = settings.options(self.worker.threads)
+        if settings.encoder == "libx265":  # x265 prints its settings on stderr: errors only
+            given = options.get("x265-params")
+            options["x265-params"] = ":".join([*([given] if given else []), "log-level=error"])
+        stream = self.container.add_stream(settings.encoder, rate=self.worker.fps, options=options)
         h, w, _ = self.worker.shape
         stream.width, stream.height, stream.pix_fmt = w, h, settings.pix_fmt
         self.stream = stream

@@ -73,7 +73,7 @@ def video_frame(codes: np.ndarray, pix_fmt: str) -> Any:
     height, width = codes.shape
     frame = av.VideoFrame(width, height, pix_fmt)
     plane = frame.planes[0]
-    rows = np.frombuffer(plane, dtype=np.uint16).reshape(height, plane.line_size // 2)
+    rows = np.frombuffer(memoryview(plane), dtype=np.uint16).reshape(height, plane.line_size // 2)
     rows[:, :width] = codes
     return frame
 
