@@ -14,11 +14,13 @@ import numpy as np
 import pytest
 from interop import run_lerobot
 from session_support import finish, sim_args
+from test_bimanual import bimanual_args
 
 from core.config import parse_record_args
 from core.dataset import depth
 from core.dataset.video_encoder import DepthSettings
 from core.session import Session
+from hardware.errors import ConfigError
 from hardware.sim.arm_view import ARM_MM, FAR_MM, NEAR_MM
 
 COMPAT = Path(__file__).parent / "lerobot_compat"
@@ -167,3 +169,39 @@ def test_lerobot_declares_the_same_depth_feature_and_loads_its_frames(tmp_path):
     assert theirs["depth_shape"] == [1, 48, 64]  # channel first, as lerobot returns pictures
     loaded = np.array(theirs["depth"], np.float64).reshape(48, 64)
     np.testing.assert_allclose(loaded, decoded_depth(root)[0], atol=0.5)
+
+
+def test_a_shared_depth_camera_of_two_arms_keeps_its_name(tmp_path):
+    cam = '{"type": "sim", "width": 64, "height": 48, "use_depth": true}'
+    args = [*bimanual_args(tmp_path / "ds"), f"--robot.cameras={{overhead: {cam}}}"]
+    session = Session(parse_record_args(args))
+    session.start()
+    ended = finish(session, [])
+    assert (ended.reason, ended.episodes_saved) == ("completed", 1), ended.error
+    features = json.loads((tmp_path / "ds/meta/info.json").read_text())["features"]
+    assert features["observation.images.overhead_depth"]["shape"] == [48, 64, 1]
+    assert "observation.images.left_overhead_depth" not in features
+
+
+@pytest.mark.parametrize(
+    "flag, says",
+    [
+        ("--dataset.depth_encoder.depth_max=0.005", "depth_max"),
+        ("--dataset.depth_encoder.shift=-0.5", "shift"),
+        ("--dataset.depth_encoder.pix_fmt=yuv420p12le", "pix_fmt"),
+        ("--dataset.depth_encoder.pix_fmt=gray", "pix_fmt"),
+    ],
+)
+def test_a_bad_depth_encoder_is_refused_before_anything_starts(tmp_path, flag, says):
+    with pytest.raises(ConfigError, match=says):
+        parse_record_args([*sim_args(tmp_path / "ds"), flag])
+    assert not (tmp_path / "ds").exists()
+
+
+def test_depth_without_video_is_refused_with_the_fix(tmp_path):
+    args = [CAMERA if a.startswith("--robot.cameras=") else a for a in sim_args(tmp_path / "ds")]
+    session = Session(parse_record_args([*args, "--dataset.video=false"]))
+    with pytest.raises(ConfigError, match="keep --dataset.video=true or turn use_depth off"):
+        session.start()
+    session.close()
+    assert not (tmp_path / "ds").exists()

@@ -59,6 +59,11 @@ def dataset_features(
                 f"camera {name!r} has shape {shape}; expected (height, width, 3), "
                 "or (height, width, 1) for a depth map"
             )
+        if shape[2] == 1 and not video:
+            raise ConfigError(
+                f"camera {name!r}: a depth map is recorded as video only (as lerobot's); "
+                "keep --dataset.video=true or turn use_depth off"
+            )
         if not all(isinstance(n, int) and n > 0 for n in shape):
             raise ConfigError(
                 f"camera {name!r}: its frame size is not known; give its width and height"

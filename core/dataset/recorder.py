@@ -520,8 +520,4 @@ def _settings(features: dict, video: bool, encoder: VideoSettings) -> VideoSetti
     dtypes = {ft["dtype"] for ft in features.values()}
     if video and "image" in dtypes or not video and "video" in dtypes:
         raise ConfigError("features disagree with video=" + str(video).lower())
-    if not video and any(is_depth(ft) for ft in features.values()):
-        raise ConfigError(
-            "a depth camera is recorded as video only (as lerobot's); keep --dataset.video=true"
-        )
     return encoder if video else None

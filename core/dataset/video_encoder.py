@@ -205,6 +205,14 @@ class DepthSettings(VideoSettings):
 
     def __post_init__(self) -> None:
         super().__post_init__()
+        import av
+
+        components = av.VideoFormat(self.pix_fmt).components
+        if len(components) != 1 or components[0].bits < 12:
+            raise ConfigError(
+                f"depth_encoder.pix_fmt: {self.pix_fmt!r} is not a one-channel format of 12 bits "
+                "or more; the 12-bit depth codes need one such as gray12le (the default)"
+            )
         if not self.depth_max > self.depth_min:
             raise ConfigError(
                 f"depth_encoder.depth_max: {self.depth_max} m is not beyond depth_min "

@@ -97,7 +97,7 @@ class BiSoFollower(Robot):
 
     def __init__(self, config: BiSoFollowerConfig):
         super().__init__(config)
-        self._shared = set(config.cameras)
+        self._shared = {*config.cameras, *(f"{name}_depth" for name in config.cameras)}
         left = dataclasses.replace(
             config.left_arm_config,
             id=side_id(config.id, "left"),
