@@ -133,10 +133,12 @@ class EpisodeDiscarded:
 
 @dataclass(frozen=True)
 class OutcomeAsked:
-    """`--dataset.outcome_prompt=true`: the next episode waits for the outcome of this one."""
+    """`--dataset.outcome_prompt=true`: the next episode waits for the outcome of this one, at
+    most `wait_s` once the reset's time is up."""
 
     at: float
     episode_index: int
+    wait_s: float = 0.0
 
 
 @dataclass(frozen=True)

@@ -78,7 +78,7 @@ class Session:
                 ds.num_episodes,
                 ds.episode_time_s,
                 ds.reset_time_s,
-                outcome_prompt=ds.outcome_prompt,
+                outcome_prompt=bool(ds.outcome_prompt),
             )
             actions = DeviceActions(parts.devices, parts.policy)
             frames = RecorderFrames(parts, ds.single_task)
@@ -92,7 +92,8 @@ class Session:
             task=ds.single_task,
             clock=self.clock,
             t0=self.t0,
-            outcome_prompt=ds.outcome_prompt,
+            outcome_prompt=bool(ds.outcome_prompt),
+            outcome_wait_s=ds.outcome_wait,
         )
         self.emit(session_started(cfg, parts, self.now(), plan))
         self._thread = threading.Thread(target=self._run, name="control", daemon=True)

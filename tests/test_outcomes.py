@@ -195,6 +195,7 @@ def test_the_outcome_prompt_holds_the_reset_until_an_answer_and_the_log_shows_it
                 root,
                 "--dataset.outcome_prompt=true",
                 "--dataset.reset_time_s=0.2",
+                "--dataset.outcome_wait_s=60",
                 "--log=true",
                 episodes=2,
                 seconds=0.3,
@@ -205,7 +206,7 @@ def test_the_outcome_prompt_holds_the_reset_until_an_answer_and_the_log_shows_it
     seen: list = []
     asked = wait_for(session, m.OutcomeAsked, seen)
     assert asked.episode_index == 0
-    time.sleep(1.0)  # five times the reset time: the reset still waits
+    time.sleep(1.0)  # five times the reset time: the reset still waits (up to 60 s)
     assert session.snapshot().phase == "reset" and session.snapshot().awaiting_outcome
     session.send(m.MarkOutcome("failure"))
     started = wait_for(session, m.EpisodeStarted, seen)
