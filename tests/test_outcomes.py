@@ -3,6 +3,7 @@ frame, relabelled, counted in the score; read back with pyarrow and with `lereco
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 import sys
@@ -13,20 +14,24 @@ import pandas as pd
 import pyarrow.parquet as pq
 import pytest
 from dataset_support import MOTORS, check_loadable, fixture_dataset, record_episode, so_features
+from interop import run_lerobot
 from session_support import ROOT, finish, sim_args, start_session, wait_for
 
 from core import messages as m
 from core.config import parse_record_args
 from core.dataset import DatasetRecorder
 from core.dataset import stats as dstats
+from core.dataset.episodes import list_episodes
 from core.dataset.features import OUTCOME_FEATURES, dataset_features
 from core.dataset.layout import read_json
-from core.dataset.outcomes import read_outcomes
+from core.dataset.outcomes import SIDECAR_PATH, read_outcomes
+from core.dataset.prune import delete_episodes, relabel_episode, undo_last_edit
 from core.headless import key_command
 from core.score import Score
 from core.session import Session
 
 OBSERVATION = {f"{name}.pos": float for name in MOTORS}
+EPISODE_VALUES = ROOT / "tests/lerobot_compat/episode_values.py"
 
 
 def _recorder(root, **kw) -> DatasetRecorder:
@@ -107,7 +112,9 @@ def test_a_relabel_of_a_missing_episode_is_reported_and_changes_nothing(tmp_path
     assert {p: p.read_bytes() for p in root.rglob("*.parquet")} == before
 
 
-def test_resuming_a_lerobot_dataset_keeps_lerobots_columns_and_features(tmp_path):
+def test_resuming_a_lerobot_dataset_keeps_lerobots_columns_and_its_outcomes_in_a_sidecar(
+    tmp_path,
+):
     root = tmp_path / "ds"
     shutil.copytree(fixture_dataset(), root)
     info = read_json(root / "meta/info.json")
@@ -118,24 +125,44 @@ def test_resuming_a_lerobot_dataset_keeps_lerobots_columns_and_features(tmp_path
     }
     features = so_features(cameras)
     with_outcomes = {**features, **OUTCOME_FEATURES}
+    repo_id = info.get("repo_id", "local/fixture")
     recorder = DatasetRecorder.resume(
-        root, info.get("repo_id", "local/fixture"), info["fps"], info["robot_type"],
-        with_outcomes, vcodec="h264",
-    )  # fmt: skip
+        root, repo_id, info["fps"], info["robot_type"], with_outcomes, vcodec="h264"
+    )
     first = recorder.meta.total_episodes
     record_episode(recorder, first, 5, "Pick", cameras)
     recorder.save_episode("success")
     recorder.mark_outcome(0, "failure")
+    record_episode(recorder, first + 1, 4, "Pick", cameras)
+    recorder.save_episode(None)
     assert recorder.wait_saves(30)
     recorder.close()
     after = read_json(root / "meta/info.json")
     assert not set(OUTCOME_FEATURES) & set(after["features"])
     check_loadable(root)
     # lerobot's loader refuses episodes files whose columns differ, so a dataset lerobot
-    # recorded keeps lerobot's columns: its outcomes are in the session's logs and summary only
-    assert set(read_outcomes(root).values()) == {None}
+    # recorded keeps lerobot's columns and its outcomes go to meta/outcomes.json
     for path in (root / "meta/episodes").rglob("*.parquet"):
         assert "outcome" not in pq.read_schema(path).names
+    assert read_json(root / SIDECAR_PATH) == {"0": "failure", str(first): "success"}
+    expected = {0: "failure", **dict.fromkeys(range(1, first)), first: "success", first + 1: None}
+    assert read_outcomes(root) == expected
+    assert [e.outcome for e in list_episodes(root)] == list(expected.values())
+    loaded = run_lerobot([str(EPISODE_VALUES), str(root), repo_id, "frame_index"])
+    assert loaded.returncode == 0, loaded.stderr[-2000:]  # lerobot ignores the sidecar
+    assert len(json.loads(loaded.stdout.splitlines()[-1])["episodes"]) == first + 2
+
+    relabel_episode(root, repo_id, first, "failure")  # lerecord edit … label
+    relabel_episode(root, repo_id, 0, None)
+    assert read_json(root / SIDECAR_PATH) == {str(first): "failure"}
+    delete_episodes(root, [1])  # one episodes file again: the sidecar folds into the column
+    assert not (root / SIDECAR_PATH).exists()
+    assert read_outcomes(root) == {**dict.fromkeys(range(first - 1)), first - 1: "failure",
+                                   first: None}  # fmt: skip
+    check_loadable(root)
+    assert undo_last_edit(root)  # the sidecar comes back with the episodes as they were
+    assert read_json(root / SIDECAR_PATH) == {str(first): "failure"}
+    assert read_outcomes(root)[first] == "failure"
 
 
 def test_the_score_counts_outcomes_with_a_wilson_interval():
