@@ -83,8 +83,9 @@ class FrameSink(Protocol):
     def start_episode(self) -> None: ...
     def add(self, observation: Observation, action: Action) -> None: ...
     def save_episode(self, outcome: str | None = None) -> None: ...
-    def mark_outcome(self, outcome: str) -> int | None:
-        """Mark the episode saved last; its index, or None when there is none."""
+    def mark_outcome(self, outcome: str, episode: int | None = None) -> int | None:
+        """Mark the episode saved last (or `episode`, saved earlier); its index, or None when
+        there is none."""
         ...
 
     def discard_episode(self) -> None: ...
@@ -297,7 +298,9 @@ class ControlLoop:
                 return None
             if isinstance(cmd, m.ExitEarly):
                 return PhaseResult("exit_early", 0)
-            if isinstance(cmd, m.MarkOutcome):
+            if isinstance(cmd, m.MarkOutcome) and cmd.episode_index is not None:
+                self.frames.mark_outcome(cmd.outcome, cmd.episode_index)  # from the review
+            elif isinstance(cmd, m.MarkOutcome):
                 if phase.records:
                     return PhaseResult("exit_early", 0, marked=cmd.outcome)
                 if self.frames.mark_outcome(cmd.outcome) is None:

@@ -134,8 +134,8 @@ class FakeFrames:
         self.episodes_saved += 1
         self.awaiting_outcome = outcome is None
 
-    def mark_outcome(self, outcome):
-        self.log.append(("mark", outcome))
+    def mark_outcome(self, outcome, episode=None):
+        self.log.append(("mark", outcome) if episode is None else ("mark", outcome, episode))
         self.awaiting_outcome = False
         return self.episodes_saved - 1 if self.episodes_saved else None
 

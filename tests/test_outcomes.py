@@ -279,3 +279,24 @@ def test_lerecord_score_prints_the_tally_and_refuses_a_missing_dataset(tmp_path)
     assert missing.returncode == 2 and missing.stdout == ""
     assert missing.stderr.count("\n") == 1 and "no dataset at" in missing.stderr
     assert not (tmp_path / "nothing").exists()
+
+
+def test_the_review_in_a_session_relabels_an_earlier_episode_while_recording_goes_on(tmp_path):
+    root = tmp_path / "ds"
+    session = start_session(root, "--dataset.reset_time_s=0.2", episodes=2, seconds=1.5)
+    seen: list = []
+    assert wait_for(session, m.EpisodeSaved, seen).episode_index == 0  # saved unmarked
+    assert wait_for(session, m.EpisodeStarted, seen).episode_index == 1
+    session.send(m.MarkOutcome("failure", 0))  # the review screen's h, while episode 1 records
+    marked = wait_for(session, m.OutcomeMarked, seen)
+    assert (marked.episode_index, marked.outcome) == (0, "failure")
+    assert session.snapshot().phase == "recording"  # episode 1 goes on
+    session.send(m.MarkOutcome("success", 5))  # no such episode: said, nothing written
+    while "episode 5" not in wait_for(session, m.WarningRaised, seen).message:
+        pass
+    ended = finish(session, seen)
+    saved = [e for e in seen if isinstance(e, m.EpisodeSaved)]
+    assert [e.frames for e in saved] == [45, 45]  # the relabel ended no episode
+    assert ended.score == Score(0, 1, 1)
+    assert read_outcomes(root) == {0: "failure", 1: None}
+    check_loadable(root)
