@@ -26,6 +26,7 @@ AFTER, BEFORE = 5, 2  # steps after a boundary (and before it) that count as the
 @dataclass(frozen=True)
 class StepMark:
     deadline: float  # when the step should have started (monotonic seconds)
+    start: float  # when it started
     phase: str
     event: str
 
@@ -46,10 +47,11 @@ def follower_writes(folder: Path) -> np.ndarray:
 
 def arm_lateness_ms(marks: list[StepMark], writes: np.ndarray) -> np.ndarray:
     """Per step, ms from its deadline to its goal's arrival less the median of that; NaN for a
-    step whose goal never arrived (before the next step's deadline)."""
+    step whose goal never arrived (the first write after its start, before the next start)."""
     deadlines = np.array([s.deadline for s in marks])
-    nxt = np.append(deadlines[1:], np.inf)
-    at = np.searchsorted(writes, deadlines)
+    starts = np.array([s.start for s in marks])
+    nxt = np.append(starts[1:], np.inf)
+    at = np.searchsorted(writes, starts)
     arrived = np.where(at < len(writes), writes[np.minimum(at, len(writes) - 1)], np.inf)
     delay = np.where(arrived < nxt, arrived - deadlines, np.nan) * 1e3
     return delay - np.nanmedian(delay)

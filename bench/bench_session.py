@@ -94,8 +94,8 @@ def run(args: list[str], arm_cores: set[int] | None = None, rerecord_at: int | N
             if not asked[0] and step.frame_index >= (rerecord_at or 0):
                 asked[0] = True
                 session.send(m.Rerecord())
-        deadline = session.t0 + step.t - step.lateness_s
-        marks.append(arm_side.StepMark(deadline, step.phase, step.event))
+        start = session.t0 + step.t
+        marks.append(arm_side.StepMark(start - step.lateness_s, start, step.phase, step.event))
         step_done(step)
 
     session.step_done = collect

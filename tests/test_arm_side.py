@@ -73,7 +73,9 @@ def test_an_emulator_process_writes_its_times_when_it_stops(tmp_path, monkeypatc
 
 def test_a_late_goal_at_a_boundary_is_found_there():
     period = 1 / 30
-    marks = [StepMark(i * period, "recording" if i < 60 else "reset", "") for i in range(90)]
+    marks = [
+        StepMark(i * period, i * period, "recording" if i < 60 else "reset", "") for i in range(90)
+    ]
     writes = np.array([m.deadline + 0.0005 for m in marks])
     writes[61] += 0.007  # the second reset step: the save was starting
     writes[30] += 0.001  # mid-episode, a small one

@@ -301,6 +301,8 @@ class _Take:
     def discard(self) -> None:
         if self.container is not None:
             try:
+                for _ in self.stream.encode():  # end of stream first (SVT-AV1 complains else)
+                    pass
                 self.container.close()
             except Exception:  # a half-open container being thrown away
                 pass
