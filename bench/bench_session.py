@@ -27,7 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
-from bench import arm_side
+from bench import arm_side, thread_cpu
 from core import messages as m
 from core.config import parse_record_args
 from core.session import Session
@@ -99,6 +99,7 @@ def run(args: list[str], arm_cores: set[int] | None = None, rerecord_at: int | N
         step_done(step)
 
     session.step_done = collect
+    cpu = thread_cpu.ThreadCpu()
     session.start()
     if arm_cores:
         from bench.pin import move_children
@@ -107,6 +108,7 @@ def run(args: list[str], arm_cores: set[int] | None = None, rerecord_at: int | N
     saves, rss, frames = [], [], []
     while True:
         ended = session.wait(0.2)
+        cpu.sample()
         for event in session.events():
             if isinstance(event, m.EpisodeSaved):
                 saves.append(event.save_s)
@@ -132,6 +134,7 @@ def run(args: list[str], arm_cores: set[int] | None = None, rerecord_at: int | N
         if session.parts and session.parts.threads
         else "",
         "rss": rss,
+        "cpu": cpu.by_name(),
         "boundaries": arm_side.boundary_report(marks, writes) if len(writes) else {},
     }
 
@@ -146,6 +149,8 @@ def show(label: str, r: dict) -> None:
     )
     arm = "  ".join(f"{kind} {ms:.2f}" for kind, ms in r["boundaries"].items())
     print(f"{'':28s} arm side, latest step (ms over the median delay): {arm}")
+    cpu = ", ".join(f"{k} {v:.1f}" for k, v in sorted(r["cpu"].items(), key=lambda kv: -kv[1]))
+    print(f"{'':28s} CPU s by thread: {cpu}")
 
 
 def main() -> None:
