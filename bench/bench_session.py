@@ -18,6 +18,7 @@ render the arm in the session's process, as a real camera's reader thread would 
 from __future__ import annotations
 
 import argparse
+import gc
 import os
 import resource
 import shutil
@@ -70,6 +71,24 @@ def session_args(
     ]
 
 
+class GcPauses:
+    """How long each garbage collection ran (any thread's), by generation."""
+
+    def __init__(self):
+        self.pauses: list[tuple[int, float]] = []
+        self._began = 0.0
+        gc.callbacks.append(self._note)
+
+    def _note(self, phase: str, info: dict) -> None:
+        if phase == "start":
+            self._began = time.perf_counter()
+        else:
+            self.pauses.append((info["generation"], time.perf_counter() - self._began))
+
+    def stop(self) -> None:
+        gc.callbacks.remove(self._note)
+
+
 def rss_mb() -> float:
     with open("/proc/self/status") as status:
         for line in status:
@@ -100,6 +119,7 @@ def run(args: list[str], arm_cores: set[int] | None = None, rerecord_at: int | N
 
     session.step_done = collect
     cpu = thread_cpu.ThreadCpu()
+    collections = GcPauses()
     session.start()
     if arm_cores:
         from bench.pin import move_children
@@ -117,6 +137,7 @@ def run(args: list[str], arm_cores: set[int] | None = None, rerecord_at: int | N
         if ended:
             break
     session.close()
+    collections.stop()
     writes = arm_side.follower_writes(writes_dir)
     shutil.rmtree(writes_dir, ignore_errors=True)
     t = session.snapshot().timing
@@ -135,6 +156,7 @@ def run(args: list[str], arm_cores: set[int] | None = None, rerecord_at: int | N
         else "",
         "rss": rss,
         "cpu": cpu.by_name(),
+        "gc": collections.pauses,
         "boundaries": arm_side.boundary_report(marks, writes) if len(writes) else {},
     }
 
@@ -151,6 +173,12 @@ def show(label: str, r: dict) -> None:
     print(f"{'':28s} arm side, latest step (ms over the median delay): {arm}")
     cpu = ", ".join(f"{k} {v:.1f}" for k, v in sorted(r["cpu"].items(), key=lambda kv: -kv[1]))
     print(f"{'':28s} CPU s by thread: {cpu}")
+    if r["gc"]:
+        gen, longest = max(r["gc"], key=lambda p: p[1])
+        print(
+            f"{'':28s} garbage collections {len(r['gc'])}, longest {longest * 1e3:.2f} ms "
+            f"(generation {gen}; each holds the GIL)"
+        )
 
 
 def main() -> None:
