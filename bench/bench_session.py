@@ -221,7 +221,7 @@ def main() -> None:
             Path(tmp) / "a", a.fps, per, a.episodes, a.cameras, a.vcodec, False, size, a.reset
         )
         rerecord_at = int(per * a.fps / 2) if a.rerecord else None
-        show(f"{a.cameras} cams {a.vcodec} {a.fps} Hz", run(base, arm_cores, rerecord_at))
+        show(f"{a.cameras} cams {a.vcodec} asked {a.fps} Hz", run(base, arm_cores, rerecord_at))
         if a.compare_log:
             with_log = session_args(
                 Path(tmp) / "b", a.fps, per, a.episodes, a.cameras, a.vcodec, True
