@@ -285,8 +285,10 @@ def test_the_review_in_a_session_relabels_an_earlier_episode_while_recording_goe
     root = tmp_path / "ds"
     session = start_session(root, "--dataset.reset_time_s=0.2", episodes=2, seconds=1.5)
     seen: list = []
-    assert wait_for(session, m.EpisodeSaved, seen).episode_index == 0  # saved unmarked
-    assert wait_for(session, m.EpisodeStarted, seen).episode_index == 1
+    while wait_for(session, m.EpisodeStarted, seen).episode_index != 1:
+        pass
+    if not any(isinstance(e, m.EpisodeSaved) for e in seen):  # the save may come after
+        wait_for(session, m.EpisodeSaved, seen)  # episode 0, saved unmarked
     session.send(m.MarkOutcome("failure", 0))  # the review screen's h, while episode 1 records
     marked = wait_for(session, m.OutcomeMarked, seen)
     assert (marked.episode_index, marked.outcome) == (0, "failure")
