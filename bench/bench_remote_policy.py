@@ -17,6 +17,7 @@ import json
 import logging
 import re
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -35,6 +36,8 @@ from core.config import parse_record_args  # noqa: E402
 from core.policy.remote import payloads, wire  # noqa: E402
 from core.policy.remote.server import PolicyServer  # noqa: E402
 from core.session import Session  # noqa: E402
+from hardware.feetech import calibration  # noqa: E402
+from hardware.sim.arms import SO_JOINTS, make_servos  # noqa: E402
 
 log = logging.getLogger("bench.remote_policy")
 
@@ -197,6 +200,84 @@ def session_overhead(session: MeasuredSession, log_text: str) -> None:
     )
 
 
+def lerobot_client(
+    server: LerobotServer,
+    checkpoint: Path,
+    work: Path,
+    fps: int,
+    seconds: float,
+    other_cores: set[int] | None,
+) -> dict:
+    """lerobot's own robot client on the emulated SO-101 (`lerecord emulate`, its calibration
+    written where lerobot looks for it) and a 640x480 video file as its camera, same server."""
+    calibration_dir = work / "lerobot_calibration"
+    calibration.save({f"{joint.name}": calibration.MotorCalibration(
+        joint.id, 0, servo.homing_offset, joint.range_min, joint.range_max)
+        for joint, servo in zip(SO_JOINTS, make_servos("so101_follower"), strict=True)},
+        calibration_dir / "bench_follower.json")  # fmt: skip
+    video = work / "front.mp4"
+    write_video(video, fps)
+    emulator = subprocess.Popen(
+        [sys.executable, "-m", "core.cli", "emulate", "so101_follower"],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        port = emulator.stdout.readline().strip()
+        if other_cores:
+            move_children(other_cores)
+        chunk = json.loads((checkpoint / "config.json").read_text())["chunk_size"]
+        spec = work / "robot_client.json"
+        spec.write_text(json.dumps({
+            "server": server.address, "port": port, "calibration_dir": str(calibration_dir),
+            "robot_id": "bench_follower", "video": str(video), "checkpoint": str(checkpoint),
+            "actions_per_chunk": chunk, "fps": fps, "seconds": seconds,
+        }))  # fmt: skip
+        out = run_lerobot([str(ROOT / "tests/lerobot_compat/robot_client_run.py"), str(spec)],
+                          timeout=seconds + 600, cwd=work, input="\n")  # fmt: skip
+    finally:
+        emulator.kill()
+        emulator.wait(10)
+    if out.returncode != 0:
+        print(f"lerobot's robot client failed ({out.returncode}): {out.stderr[-1500:]}")
+        return {}
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def write_video(path: Path, fps: int) -> None:
+    """Two seconds of 640x480 moving picture (the client's camera loops it)."""
+    import av
+
+    with av.open(str(path), "w") as container:
+        stream = container.add_stream("h264", rate=fps)
+        stream.width, stream.height, stream.pix_fmt = 640, 480, "yuv420p"
+        for i in range(2 * fps):
+            image = np.zeros((480, 640, 3), np.uint8)
+            image[:, (i * 10) % 640 :][:, :40] = 255
+            frame = av.VideoFrame.from_ndarray(image, format="rgb24")
+            container.mux(stream.encode(frame))
+        container.mux(stream.encode())
+
+
+def report_lerobot_client(result: dict, period_s: float, log_text: str) -> None:
+    """Its loop has no deadlines (it sleeps what is left of a period after each turn): a turn's
+    lateness here is how much longer than a period it took."""
+    turns = result["turns"]
+    late = [max(0.0, (b - a - period_s) * 1e3) for a, b in zip(turns, turns[1:], strict=False)]
+    missed = sum(1 for ms in late if ms > period_s * 1e3)
+    print(f"lerobot client: {len(turns)} turns, missed {missed} "
+          f"({100 * missed / max(len(late), 1):.2f} %), lateness p50 {pct(late, 0.5):.2f} ms, "
+          f"p99 {pct(late, 0.99):.2f} ms; {len(result['sent_at'])} actions sent, held turns "
+          f"{result['held']}, chunks {result['chunks']}")  # fmt: skip
+    forward, _ = server_times(log_text)
+    pairs = [(ms, forward[step]) for step, ms in result["trips_ms"] if step in forward]
+    if pairs:
+        trip = statistics.median(t for t, _ in pairs)
+        own = statistics.median(f for _, f in pairs)
+        over = statistics.median(t - f for t, f in pairs)
+        print(f"lerobot client round trip median {trip:.1f} ms; server's forward median "
+              f"{own:.1f} ms; overhead median {over:.1f} ms")  # fmt: skip
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--duration", type=float, default=60.0)
@@ -241,6 +322,9 @@ def main() -> None:
                                       f"--policy.server={server.address}"),
                          other_cores)  # fmt: skip
             print(f"session with the server: {time.monotonic() - started:.0f} s incl. set-up")
+            theirs_from = len(FORWARD.findall(server.output()))
+            theirs = lerobot_client(server, checkpoint, work, opts.fps, opts.duration,
+                                    other_cores)  # fmt: skip
         finally:
             server.kill()
         log_text = server.output()
@@ -249,6 +333,10 @@ def main() -> None:
     print(f"lateness p99 ratio (server / none): {pct(with_server, 0.99) / pct(base, 0.99):.2f}")
     session_overhead(remote, log_text)
     print_stages(stages, log_text)
+    if theirs:
+        theirs_log = "\n".join(f"Observation {t} | Total time: {ms}ms"
+                               for t, ms in FORWARD.findall(log_text)[theirs_from:])  # fmt: skip
+        report_lerobot_client(theirs, period, theirs_log)
 
 
 if __name__ == "__main__":
