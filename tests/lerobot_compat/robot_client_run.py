@@ -53,6 +53,20 @@ def pace_like_a_live_camera(fps: float) -> None:
     OpenCVCamera._configure_capture_settings = lambda self: None
 
 
+def connect(config: RobotClientConfig, attempts: int = 3) -> RobotClient:
+    """The client, its robot connected: lerobot's handshake pings the bus with a short timeout,
+    which a heavily loaded machine's emulator can miss (then "Missing motor IDs"); try again."""
+    for attempt in range(1, attempts + 1):
+        try:
+            return RobotClient(config)
+        except RuntimeError as error:
+            if attempt == attempts or "motor check failed" not in str(error):
+                raise
+            print(f"attempt {attempt}: {str(error).splitlines()[0]}", file=sys.stderr)
+            time.sleep(1.0)
+    raise AssertionError("unreachable")
+
+
 def main(spec_path: str) -> None:
     spec = json.load(open(spec_path))
     pace_like_a_live_camera(spec["fps"])
@@ -72,7 +86,7 @@ def main(spec_path: str) -> None:
         server_address=spec["server"],
         fps=spec["fps"],
     )
-    client = RobotClient(config)
+    client = connect(config)
     sent_at: list[float] = []
     observed: dict[int, float] = {}
     trips: list[tuple[int, float]] = []
