@@ -16,8 +16,8 @@ is read as fast as asked, so frames are paced one per 1/fps, the file looping.
 
 Recorded by wrapping the client's own methods: when each turn of its control loop began, when
 each action was sent to the arm, how many turns found the queue empty after the first chunk
-(held), and for each chunk its timestep and the time from the last observation sent for that
-timestep to the chunk's arrival (round trip).
+(held), and for each chunk its timestep and the time from the observation it was computed from
+(the server stamps the chunk's first action with that observation's time) to its arrival.
 """
 
 import json
@@ -88,7 +88,6 @@ def main(spec_path: str) -> None:
     )
     client = connect(config)
     sent_at: list[float] = []
-    observed: dict[int, float] = {}
     trips: list[tuple[int, float]] = []
     held = [0]
     turns: list[float] = []
@@ -110,19 +109,12 @@ def main(spec_path: str) -> None:
         return answer
 
     client.actions_available = counted
-    send_observation = client.send_observation
-
-    def timed_observation(obs):
-        observed[obs.get_timestep()] = time.perf_counter()
-        return send_observation(obs)
-
-    client.send_observation = timed_observation
     aggregate = client._aggregate_action_queues
 
     def timed_aggregate(actions, fn=None):
-        if actions and actions[0].get_timestep() in observed:
-            step = actions[0].get_timestep()
-            trips.append((step, (time.perf_counter() - observed[step]) * 1e3))
+        if actions:  # the server stamps a chunk's first action with its observation's time
+            trips.append((actions[0].get_timestep(),
+                          (time.time() - actions[0].get_timestamp()) * 1e3))  # fmt: skip
         return aggregate(actions, fn)
 
     client._aggregate_action_queues = timed_aggregate
