@@ -5,8 +5,13 @@ The server (`python -m lerobot.async_inference.policy_server`, in the interop Py
 127.0.0.1) serves a default-size ACT made by lerobot with random weights (51.6 M parameters,
 one 640x480 camera). Each session runs on the emulated SO-101 with one simulated 640x480 camera
 at `--fps` for `--duration` seconds: first without a policy (the emulated leader drives), then
-with `--policy.server`. Printed: missed deadlines, step lateness p50/p99 of both and their ratio,
-the client's round trip per chunk against the server's own time for it (from its log), holds.
+with `--policy.server`, then lerobot's own robot client on the same server, driving an emulated
+SO-101 (`lerecord emulate`) with a 640x480 video file as camera. Printed: missed deadlines, step
+lateness p50/p99 and their ratio, holds, each client's round trip per chunk against the server's
+own forward for it (from its log, matched by timestep), and a per-stage breakdown of a few
+exchanges (our pickling and decoding, gRPC, the server's forward and its pickling of the reply).
+The server runs at `--server-nice` (default 10: it stands in for another computer);
+`--one-core` puts lerecord on one core and the emulators and the server on the other(s).
 Needs LERECORD_LEROBOT_PYTHON (`make interop`). Run: `python -m bench.bench_remote_policy`.
 """
 
