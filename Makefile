@@ -92,7 +92,7 @@ test: setup interop notorch
 	@$(LINT_IMPORTS)
 	$(BIN)/mypy
 	LERECORD_LEROBOT_PYTHON=$(INTEROP)/bin/python LERECORD_NOTORCH_PYTHON=$(NOTORCH)/bin/python \
-	  $(BIN)/python -m pytest
+	  $(BIN)/python -m pytest -n auto --dist loadgroup
 
 bench: setup
 	$(BIN)/python -m bench
