@@ -18,9 +18,10 @@ INTEROP_SPEC := lerobot[dataset,grpcio-dep]==0.6.1
 INTEROP_HOME ?= $(HOME)/.cache/lerecord
 INTEROP := $(INTEROP_HOME)/lerobot-0.6.1-py3.12
 INTEROP_STAMP := $(INTEROP)/.ok-$(shell echo '$(INTEROP_SPEC)' | cksum | cut -d' ' -f1)
-# Added on top (no rebuild): lerobot's Diffusion (diffusers), and lerecord's own runtime packages
+# Added on top (no rebuild): lerobot's Diffusion (diffusers), deepdiff (its FeetechMotorsBus, for
+# its robot client in bench/bench_remote_policy.py), and lerecord's own runtime packages
 # that lerobot lacks, so lerecord runs from the clone in that Python with lerobot's policy classes.
-INTEROP_ADDED := "lerobot[diffusion]==0.6.1" "textual>=0.80" "rich>=13" "pyserial>=3.5" \
+INTEROP_ADDED := "lerobot[diffusion,deepdiff-dep]==0.6.1" "textual>=0.80" "rich>=13" "pyserial>=3.5" \
   "feetech-servo-sdk>=1.0" "pyttsx3>=2.90" "pyzmq>=25"
 INTEROP_ADDED_STAMP := $(INTEROP)/.added-$(shell echo '$(INTEROP_ADDED)' | cksum | cut -d' ' -f1)
 # The robot computer: lerecord's dependencies and onnxruntime, no torch, in the machine's Python,
@@ -30,6 +31,9 @@ NOTORCH_REQS := $(shell $(PYTHON) tests/no_torch_requirements.py | tr '\n' ' ' |
 NOTORCH := $(INTEROP_HOME)/notorch-$(shell $(PYTHON) -c 'import sys; print("py%d.%d" % sys.version_info[:2])')
 NOTORCH_STAMP := $(NOTORCH)/.ok-$(NOTORCH_REQS)
 PYTHON312 ?= $(shell command -v python3.12 2>/dev/null || ls -d $(HOME)/.pyenv/versions/3.12*/bin/python 2>/dev/null | tail -1)
+
+# The layer contracts, checked quietly: import-linter's report is printed only when one breaks.
+LINT_IMPORTS := out=$$($(BIN)/lint-imports --no-logo 2>&1) || { echo "$$out" >&2; exit 1; }
 
 .PHONY: setup interop notorch run test bench lint clean
 setup: $(VENV)/.deps
@@ -86,17 +90,17 @@ run: setup
 test: setup interop notorch
 	$(BIN)/ruff check core hardware tui tests bench
 	$(BIN)/ruff format --check core hardware tui tests bench
-	$(BIN)/lint-imports
+	@$(LINT_IMPORTS)
 	$(BIN)/mypy
 	LERECORD_LEROBOT_PYTHON=$(INTEROP)/bin/python LERECORD_NOTORCH_PYTHON=$(NOTORCH)/bin/python \
-	  $(BIN)/python -m pytest
+	  $(BIN)/python -m pytest -n auto --dist loadgroup
 
 bench: setup
 	$(BIN)/python -m bench
 
 lint: setup
 	$(BIN)/ruff check core hardware tui tests bench
-	$(BIN)/lint-imports
+	@$(LINT_IMPORTS)
 	$(BIN)/mypy
 
 clean:

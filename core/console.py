@@ -90,7 +90,8 @@ def format_event(event: m.Event) -> str | None:
     if isinstance(event, m.OutcomeAsked):
         return (
             f"? Episode {event.episode_index}: success or failure? "
-            f"({OUTCOME_KEYS['success']} / {OUTCOME_KEYS['failure']}; the next episode waits)"
+            f"({OUTCOME_KEYS['success']} / {OUTCOME_KEYS['failure']}; the reset waits for it "
+            f"up to {event.wait_s:g} s past its time)"
         )
     if isinstance(event, m.OutcomeMarked):
         return f"★ Episode {event.episode_index}: {event.outcome}. Score: {event.score.summary()}"

@@ -82,9 +82,14 @@ class FrameSink(Protocol):
 
     def start_episode(self) -> None: ...
     def add(self, observation: Observation, action: Action) -> None: ...
+    def between_steps(self) -> None:
+        """Right after every step: a moment for work that must not delay one (it is short)."""
+        ...
+
     def save_episode(self, outcome: str | None = None) -> None: ...
-    def mark_outcome(self, outcome: str) -> int | None:
-        """Mark the episode saved last; its index, or None when there is none."""
+    def mark_outcome(self, outcome: str, episode: int | None = None) -> int | None:
+        """Mark the episode saved last (or `episode`, saved earlier); its index, or None when
+        there is none."""
         ...
 
     def discard_episode(self) -> None: ...
@@ -135,6 +140,7 @@ class ControlLoop:
         clock: Clock | None = None,
         t0: float | None = None,
         outcome_prompt: bool = False,
+        outcome_wait_s: float = 0.0,
     ):
         self.rig = rig
         self.actions = actions
@@ -164,6 +170,7 @@ class ControlLoop:
         self._policy_lost: str | None = None  # why the policy's server cannot be reached
         self._hot: set[str] = set()
         self.outcome_prompt = outcome_prompt  # a reset lasts until the episode is judged
+        self.outcome_wait_s = outcome_wait_s  # ... or this long past its own time
         self._marked: str | None = None  # an outcome marked since the last step (its event)
 
     def now(self) -> float:
@@ -205,7 +212,7 @@ class ControlLoop:
         if verdict in ("save", "save_push"):
             self.frames.save_episode(result.marked)
             if self.outcome_prompt and result.marked is None:
-                self.reports.emit(m.OutcomeAsked(self.now(), phase.episode))
+                self.reports.emit(m.OutcomeAsked(self.now(), phase.episode, self.outcome_wait_s))
             self._saved_frames = result.frames
         if verdict in ("save_push", "push"):  # after the save: it waits for the saver
             self.reports.push_dataset(asked=verdict == "push")
@@ -241,19 +248,36 @@ class ControlLoop:
                 ending.frames = frames  # no step after an e-stop, nor past the phase's time
                 return ending
             time_up = frames >= total and self._marked is None  # a mark gets its own step
-            if ending is None and time_up and not self._awaiting_outcome(phase):
+            if ending is None and time_up and not self._holds_for_outcome(phase, frames - total):
                 return PhaseResult("done", frames)
             event = self._step_event(phase, frames, total, ending)
             if self._step(phase, frames, total, lateness, start, event):
                 frames += 1
+            self.frames.between_steps()
             self.deadlines.advance()
             if ending is not None:
                 ending.frames = frames
                 return ending
 
     def _awaiting_outcome(self, phase: Phase) -> bool:
-        """`--dataset.outcome_prompt=true`: a reset lasts until the episode before it is marked."""
         return self.outcome_prompt and not phase.records and self.frames.awaiting_outcome
+
+    def _holds_for_outcome(self, phase: Phase, overtime: int) -> bool:
+        """`--dataset.outcome_prompt=true`: a reset lasts until the episode before it is marked,
+        at most `outcome_wait_s` past its own time (`overtime` steps so far); then the episode
+        stays unmarked, said once."""
+        if not self._awaiting_outcome(phase):
+            return False
+        if overtime < round(self.outcome_wait_s * self.fps):
+            return True
+        self.reports.emit(
+            m.WarningRaised(
+                self.now(),
+                f"episode {phase.episode - 1}: no outcome within {self.outcome_wait_s:g} s "
+                "after the reset; it stays unmarked (lerecord edit … label marks it later)",
+            )
+        )
+        return False
 
     def _step_event(self, phase: Phase, frames: int, total: int, ending: PhaseResult | None) -> str:
         marked, self._marked = self._marked, None
@@ -279,7 +303,9 @@ class ControlLoop:
                 return None
             if isinstance(cmd, m.ExitEarly):
                 return PhaseResult("exit_early", 0)
-            if isinstance(cmd, m.MarkOutcome):
+            if isinstance(cmd, m.MarkOutcome) and cmd.episode_index is not None:
+                self.frames.mark_outcome(cmd.outcome, cmd.episode_index)  # from the review
+            elif isinstance(cmd, m.MarkOutcome):
                 if phase.records:
                     return PhaseResult("exit_early", 0, marked=cmd.outcome)
                 if self.frames.mark_outcome(cmd.outcome) is None:

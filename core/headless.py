@@ -5,11 +5,14 @@ TTY (n/→ end the episode, r/← re-record, q/Esc stop, h success, m failure: w
 they end the episode, during the reset they mark the episode just saved); SIGINT, SIGTERM and
 SIGHUP end the session cleanly at any instant (see `core.signals`): the episode in progress is
 discarded, saved episodes stay, motors are left safe, the exit code is 128+N.
+The outcome prompt (`--dataset.outcome_prompt`, on in rollout's episodic strategy) is asked only
+when stdin is a terminal: with a pipe or /dev/null no key can answer, so nothing is asked.
 With `--display_data=true` the snapshots this loop polls also go to a Rerun viewer.
 """
 
 from __future__ import annotations
 
+import logging
 import sys
 from typing import TextIO
 
@@ -18,6 +21,8 @@ from core.console import OUTCOME_KEYS
 from core.session import Session
 from core.signals import COMPLETED, FAILED, STOP_SIGNALS
 from hardware.base import ExplainsControls
+
+log = logging.getLogger(__name__)
 
 POLL_S = 0.05
 KEYS: dict[str, m.Command] = {
@@ -44,6 +49,7 @@ def run_headless(config, out: TextIO | None = None, session: Session | None = No
     from core.console import ConsolePrinter
 
     out = out or sys.stdout
+    _no_prompt_without_keys(config)
     session = session or Session(config)
     printer = ConsolePrinter(out, steps=config.log)
     installed = STOP_SIGNALS.install()  # before any device opens (the CLI did it already)
@@ -60,6 +66,18 @@ def run_headless(config, out: TextIO | None = None, session: Session | None = No
     if session.end_reason == "error":
         return FAILED
     return STOP_SIGNALS.exit_code(COMPLETED)
+
+
+def _no_prompt_without_keys(config) -> None:
+    """The outcome prompt needs keys to answer it: with stdin not a terminal nothing is asked
+    (the episodes stay unmarked, the session never waits), said once."""
+    if config.dataset.outcome_prompt and not sys.stdin.isatty():
+        config.dataset.outcome_prompt = False
+        log.warning(
+            "outcome prompt off: stdin is not a terminal, so no key can answer it; episodes "
+            "stay unmarked (mark them later with lerecord edit %s label)",
+            config.dataset.repo_id,
+        )
 
 
 def _watch(session: Session, printer, config, out: TextIO) -> None:

@@ -67,9 +67,11 @@ class StrategyKey:
 @dataclass(frozen=True)
 class MarkOutcome:
     """Judge an episode: while recording, end it with this outcome; during the reset after it,
-    mark (or change) the outcome of the episode just saved."""
+    mark (or change) the outcome of the episode just saved. With `episode_index` (the review
+    screen opened in a session): relabel that saved episode, whatever the phase."""
 
     outcome: str  # "success" | "failure"
+    episode_index: int | None = None
 
 
 Command = (
@@ -133,10 +135,12 @@ class EpisodeDiscarded:
 
 @dataclass(frozen=True)
 class OutcomeAsked:
-    """`--dataset.outcome_prompt=true`: the next episode waits for the outcome of this one."""
+    """`--dataset.outcome_prompt=true`: the next episode waits for the outcome of this one, at
+    most `wait_s` once the reset's time is up."""
 
     at: float
     episode_index: int
+    wait_s: float = 0.0
 
 
 @dataclass(frozen=True)

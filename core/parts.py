@@ -90,19 +90,26 @@ class RecorderFrames:
         state, act, images = self.arrays(observation, action)
         self.recorder.add_frame(state, act, images, self.task)
 
+    def between_steps(self) -> None:
+        if self.recorder is not None:  # a rollout may record nothing
+            self.recorder.between_steps()
+
     def save_episode(self, outcome: str | None = None) -> None:
         handle = self.recorder.save_episode(outcome)
         self._last_saved, self.awaiting_outcome = handle.expected_index, outcome is None
         if self.inference_log is not None:
             self.inference_log.flush()
 
-    def mark_outcome(self, outcome: str) -> int | None:
-        """Mark the episode saved last; its index, or None when there is none to mark."""
-        if self._last_saved is None:
+    def mark_outcome(self, outcome: str, episode: int | None = None) -> int | None:
+        """Mark the episode saved last (or `episode`: one the recorder reports on if it is not
+        in the dataset); its index, or None when there is none to mark."""
+        target = self._last_saved if episode is None else episode
+        if target is None:
             return None
-        self.recorder.mark_outcome(self._last_saved, outcome)
-        self.awaiting_outcome = False
-        return self._last_saved
+        self.recorder.mark_outcome(target, outcome)
+        if target == self._last_saved:
+            self.awaiting_outcome = False
+        return target
 
     def discard_episode(self) -> None:
         self.recorder.discard_episode()

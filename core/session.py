@@ -7,6 +7,7 @@ get wrong is checked in `start()` before a motor moves or a file is written.
 
 from __future__ import annotations
 
+import gc
 import logging
 import queue
 import threading
@@ -41,6 +42,7 @@ class Session:
         self._thread: threading.Thread | None = None
         self._loop: ControlLoop | None = None
         self._closed = False
+        self._frozen = False  # gc.freeze() while the control thread runs
         self.finished = threading.Event()
         self.end_reason: str | None = None
         self.error: str | None = None
@@ -86,7 +88,7 @@ class Session:
                 ds.num_episodes,
                 ds.episode_time_s,
                 ds.reset_time_s,
-                outcome_prompt=ds.outcome_prompt,
+                outcome_prompt=bool(ds.outcome_prompt),
             )
             actions = DeviceActions(parts.devices, parts.policy)
             frames = RecorderFrames(parts, ds.single_task)
@@ -100,9 +102,15 @@ class Session:
             task=ds.single_task,
             clock=self.clock,
             t0=self.t0,
-            outcome_prompt=ds.outcome_prompt,
+            outcome_prompt=bool(ds.outcome_prompt),
+            outcome_wait_s=ds.outcome_wait,
         )
         self.emit(session_started(cfg, parts, self.now(), plan))
+        # Everything set up so far (modules, devices, a policy) leaves the garbage collector's
+        # view: a full collection over it held the GIL 0.3 s (125 000 objects), a stall for the
+        # control thread whichever thread's allocation set it off. Undone at the session's end.
+        gc.freeze()
+        self._frozen = True
         self._thread = threading.Thread(target=self._run, name="control", daemon=True)
         self._thread.start()
 
@@ -317,4 +325,7 @@ class Session:
                 torque=torque,
             )
         )
+        if self._frozen:
+            gc.unfreeze()
+            self._frozen = False
         self.finished.set()

@@ -233,7 +233,13 @@ def rollout_plan(rollout: RolloutConfig, first_episode: int, camera_shapes: list
         limit = strategy.num_episodes or ds.num_episodes
         return DaggerPlan(first_episode, strategy, rollout.duration, fps, limit, judge)
     if isinstance(strategy, EpisodicStrategyConfig):
-        return EpisodicPlan(first_episode, ds.num_episodes, ds.episode_time_s, ds.reset_time_s)
+        return EpisodicPlan(
+            first_episode,
+            ds.num_episodes,
+            ds.episode_time_s,
+            ds.reset_time_s,
+            outcome_prompt=bool(ds.outcome_prompt),
+        )
     raise ValueError(f"no plan for strategy {strategy.type!r}")
 
 

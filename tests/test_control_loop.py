@@ -127,6 +127,9 @@ class FakeFrames:
     def add(self, observation, action):
         self.frames += 1
 
+    def between_steps(self):
+        pass
+
     def save_episode(self, outcome=None):
         self.on_save()
         entry = ("save", self.frames) if outcome is None else ("save", self.frames, outcome)
@@ -134,8 +137,8 @@ class FakeFrames:
         self.episodes_saved += 1
         self.awaiting_outcome = outcome is None
 
-    def mark_outcome(self, outcome):
-        self.log.append(("mark", outcome))
+    def mark_outcome(self, outcome, episode=None):
+        self.log.append(("mark", outcome) if episode is None else ("mark", outcome, episode))
         self.awaiting_outcome = False
         return self.episodes_saved - 1 if self.episodes_saved else None
 
@@ -188,7 +191,14 @@ class Rig:
     """A loop, its fakes and a clock, ready to run."""
 
     def __init__(
-        self, episodes=2, episode_s=0.5, reset_s=0.3, first=0, can_remove=True, prompt=False
+        self,
+        episodes=2,
+        episode_s=0.5,
+        reset_s=0.3,
+        first=0,
+        can_remove=True,
+        prompt=False,
+        wait=60.0,
     ):
         self.clock = FakeClock()
         self.robot = FakeRobot(self.clock)
@@ -206,6 +216,7 @@ class Rig:
             task="Pick up the cube",
             clock=self.clock,
             outcome_prompt=prompt,
+            outcome_wait_s=wait,
         )
 
     def press(self, t: float, command) -> None:
@@ -471,6 +482,18 @@ def test_the_outcome_prompt_holds_each_reset_the_last_one_too_until_an_answer():
     assert rig.clock.t == pytest.approx(3.0 + 0.1)  # the mark gets its own step
     assert any(t.awaiting_outcome for t in rig.reports.telemetry)
     assert not rig.reports.telemetry[-1].awaiting_outcome
+
+
+def test_an_unanswered_outcome_prompt_times_out_and_the_episode_stays_unmarked():
+    rig = Rig(episodes=2, prompt=True, wait=0.4)
+    rig.press(1.0, m.MarkOutcome("success"))  # within the wait after episode 0's reset
+    assert rig.run() == "completed"
+    assert rig.frames.log == [("save", 5), ("mark", "success"), ("save", 5)]
+    assert [e.wait_s for e in rig.reports.of(m.OutcomeAsked)] == [0.4, 0.4]
+    warnings = [e.message for e in rig.reports.of(m.WarningRaised)]
+    assert len(warnings) == 1 and warnings[0].startswith("episode 1: no outcome within 0.4 s")
+    # reset 0 ends on the mark's step; the last reset: its one step, then the 0.4 s wait
+    assert rig.clock.t == pytest.approx(1.0 + 0.1 + 0.5 + 0.1 + 0.4)
 
 
 def test_the_outcome_prompt_asks_nothing_about_an_episode_ended_by_marking_it():

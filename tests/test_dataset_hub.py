@@ -33,6 +33,7 @@ class FakeHub:
         self.fail_upload = fail_upload
         self.repos: dict[str, dict] = {}
         self.files: dict[str, dict[str, str]] = {}
+        self.contents: dict[str, dict[str, bytes]] = {}  # what each file's upload sent
         self.tags: dict[str, list[str]] = {}
         self.card = ""
 
@@ -59,8 +60,16 @@ class FakeHub:
             raise ConnectionError("connection reset by peer")
         root = Path(folder_path)
         paths = [str(p.relative_to(root)) for p in root.rglob("*") if p.is_file()]
-        kept = filter_repo_objects(paths, ignore_patterns=ignore_patterns)
+        kept = list(filter_repo_objects(paths, ignore_patterns=ignore_patterns))
         self.files[repo_id] = {p: hashlib.sha256((root / p).read_bytes()).hexdigest() for p in kept}
+        self.contents[repo_id] = {p: (root / p).read_bytes() for p in kept}
+
+    def stored(self, repo_id: str, where: Path) -> Path:
+        """The repo as the Hub would hold it after the last upload, written out under `where`."""
+        for name, data in self.contents[repo_id].items():
+            (where / name).parent.mkdir(parents=True, exist_ok=True)
+            (where / name).write_bytes(data)
+        return where
 
     def upload_file(self, *, path_or_fileobj, path_in_repo, repo_id, repo_type, **kwargs):
         assert path_in_repo == "README.md" and repo_type == "dataset"

@@ -346,6 +346,8 @@ def test_readable_by_pandas_while_being_written(tmp_path):
     stop = threading.Event()
     seen: list[int] = []
     problems: list[str] = []
+    passes = [0]  # the reader's whole passes over the three files
+    passed = threading.Condition()
 
     def reader():
         while not stop.is_set():
@@ -357,6 +359,9 @@ def test_readable_by_pandas_while_being_written(tmp_path):
                     if frame["gripper.current"].isna().any():
                         problems.append("half a row")
                     seen.append(len(frame))
+            with passed:
+                passes[0] += 1
+                passed.notify_all()
 
     thread = threading.Thread(target=reader)
     thread.start()
@@ -364,6 +369,11 @@ def test_readable_by_pandas_while_being_written(tmp_path):
         log.record(make_step(i))
         if i % 100 == 0:
             threading.Event().wait(0.002)
+        if i % 500 == 499:  # the reader reads the files as they are now, however busy the machine
+            log.flush(wait=True)
+            with passed:
+                start = passes[0]
+                passed.wait_for(lambda start=start: passes[0] >= start + 2, timeout=30)
     log.flush(wait=True)
     stop.set()
     thread.join()

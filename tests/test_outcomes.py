@@ -3,6 +3,7 @@ frame, relabelled, counted in the score; read back with pyarrow and with `lereco
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 import sys
@@ -13,20 +14,24 @@ import pandas as pd
 import pyarrow.parquet as pq
 import pytest
 from dataset_support import MOTORS, check_loadable, fixture_dataset, record_episode, so_features
+from interop import run_lerobot
 from session_support import ROOT, finish, sim_args, start_session, wait_for
 
 from core import messages as m
 from core.config import parse_record_args
 from core.dataset import DatasetRecorder
 from core.dataset import stats as dstats
+from core.dataset.episodes import list_episodes
 from core.dataset.features import OUTCOME_FEATURES, dataset_features
 from core.dataset.layout import read_json
-from core.dataset.outcomes import read_outcomes
+from core.dataset.outcomes import SIDECAR_PATH, read_outcomes
+from core.dataset.prune import delete_episodes, relabel_episode, undo_last_edit
 from core.headless import key_command
 from core.score import Score
 from core.session import Session
 
 OBSERVATION = {f"{name}.pos": float for name in MOTORS}
+EPISODE_VALUES = ROOT / "tests/lerobot_compat/episode_values.py"
 
 
 def _recorder(root, **kw) -> DatasetRecorder:
@@ -107,7 +112,9 @@ def test_a_relabel_of_a_missing_episode_is_reported_and_changes_nothing(tmp_path
     assert {p: p.read_bytes() for p in root.rglob("*.parquet")} == before
 
 
-def test_resuming_a_lerobot_dataset_keeps_lerobots_columns_and_features(tmp_path):
+def test_resuming_a_lerobot_dataset_keeps_lerobots_columns_and_its_outcomes_in_a_sidecar(
+    tmp_path,
+):
     root = tmp_path / "ds"
     shutil.copytree(fixture_dataset(), root)
     info = read_json(root / "meta/info.json")
@@ -118,24 +125,44 @@ def test_resuming_a_lerobot_dataset_keeps_lerobots_columns_and_features(tmp_path
     }
     features = so_features(cameras)
     with_outcomes = {**features, **OUTCOME_FEATURES}
+    repo_id = info.get("repo_id", "local/fixture")
     recorder = DatasetRecorder.resume(
-        root, info.get("repo_id", "local/fixture"), info["fps"], info["robot_type"],
-        with_outcomes, vcodec="h264",
-    )  # fmt: skip
+        root, repo_id, info["fps"], info["robot_type"], with_outcomes, vcodec="h264"
+    )
     first = recorder.meta.total_episodes
     record_episode(recorder, first, 5, "Pick", cameras)
     recorder.save_episode("success")
     recorder.mark_outcome(0, "failure")
+    record_episode(recorder, first + 1, 4, "Pick", cameras)
+    recorder.save_episode(None)
     assert recorder.wait_saves(30)
     recorder.close()
     after = read_json(root / "meta/info.json")
     assert not set(OUTCOME_FEATURES) & set(after["features"])
     check_loadable(root)
     # lerobot's loader refuses episodes files whose columns differ, so a dataset lerobot
-    # recorded keeps lerobot's columns: its outcomes are in the session's logs and summary only
-    assert set(read_outcomes(root).values()) == {None}
+    # recorded keeps lerobot's columns and its outcomes go to meta/outcomes.json
     for path in (root / "meta/episodes").rglob("*.parquet"):
         assert "outcome" not in pq.read_schema(path).names
+    assert read_json(root / SIDECAR_PATH) == {"0": "failure", str(first): "success"}
+    expected = {0: "failure", **dict.fromkeys(range(1, first)), first: "success", first + 1: None}
+    assert read_outcomes(root) == expected
+    assert [e.outcome for e in list_episodes(root)] == list(expected.values())
+    loaded = run_lerobot([str(EPISODE_VALUES), str(root), repo_id, "frame_index"])
+    assert loaded.returncode == 0, loaded.stderr[-2000:]  # lerobot ignores the sidecar
+    assert len(json.loads(loaded.stdout.splitlines()[-1])["episodes"]) == first + 2
+
+    relabel_episode(root, repo_id, first, "failure")  # lerecord edit … label
+    relabel_episode(root, repo_id, 0, None)
+    assert read_json(root / SIDECAR_PATH) == {str(first): "failure"}
+    delete_episodes(root, [1])  # one episodes file again: the sidecar folds into the column
+    assert not (root / SIDECAR_PATH).exists()
+    assert read_outcomes(root) == {**dict.fromkeys(range(first - 1)), first - 1: "failure",
+                                   first: None}  # fmt: skip
+    check_loadable(root)
+    assert undo_last_edit(root)  # the sidecar comes back with the episodes as they were
+    assert read_json(root / SIDECAR_PATH) == {str(first): "failure"}
+    assert read_outcomes(root)[first] == "failure"
 
 
 def test_the_score_counts_outcomes_with_a_wilson_interval():
@@ -195,6 +222,7 @@ def test_the_outcome_prompt_holds_the_reset_until_an_answer_and_the_log_shows_it
                 root,
                 "--dataset.outcome_prompt=true",
                 "--dataset.reset_time_s=0.2",
+                "--dataset.outcome_wait_s=60",
                 "--log=true",
                 episodes=2,
                 seconds=0.3,
@@ -205,7 +233,7 @@ def test_the_outcome_prompt_holds_the_reset_until_an_answer_and_the_log_shows_it
     seen: list = []
     asked = wait_for(session, m.OutcomeAsked, seen)
     assert asked.episode_index == 0
-    time.sleep(1.0)  # five times the reset time: the reset still waits
+    time.sleep(1.0)  # five times the reset time: the reset still waits (up to 60 s)
     assert session.snapshot().phase == "reset" and session.snapshot().awaiting_outcome
     session.send(m.MarkOutcome("failure"))
     started = wait_for(session, m.EpisodeStarted, seen)
@@ -251,3 +279,26 @@ def test_lerecord_score_prints_the_tally_and_refuses_a_missing_dataset(tmp_path)
     assert missing.returncode == 2 and missing.stdout == ""
     assert missing.stderr.count("\n") == 1 and "no dataset at" in missing.stderr
     assert not (tmp_path / "nothing").exists()
+
+
+def test_the_review_in_a_session_relabels_an_earlier_episode_while_recording_goes_on(tmp_path):
+    root = tmp_path / "ds"
+    session = start_session(root, "--dataset.reset_time_s=0.2", episodes=2, seconds=1.5)
+    seen: list = []
+    while wait_for(session, m.EpisodeStarted, seen).episode_index != 1:
+        pass
+    if not any(isinstance(e, m.EpisodeSaved) for e in seen):  # the save may come after
+        wait_for(session, m.EpisodeSaved, seen)  # episode 0, saved unmarked
+    session.send(m.MarkOutcome("failure", 0))  # the review screen's h, while episode 1 records
+    marked = wait_for(session, m.OutcomeMarked, seen)
+    assert (marked.episode_index, marked.outcome) == (0, "failure")
+    assert session.snapshot().phase == "recording"  # episode 1 goes on
+    session.send(m.MarkOutcome("success", 5))  # no such episode: said, nothing written
+    while "episode 5" not in wait_for(session, m.WarningRaised, seen).message:
+        pass
+    ended = finish(session, seen)
+    saved = [e for e in seen if isinstance(e, m.EpisodeSaved)]
+    assert [e.frames for e in saved] == [45, 45]  # the relabel ended no episode
+    assert ended.score == Score(0, 1, 1)
+    assert read_outcomes(root) == {0: "failure", 1: None}
+    check_loadable(root)

@@ -92,9 +92,12 @@ def test_episodic_records_with_the_policy_as_record_did(tmp_path):
     )  # fmt: skip
     ended = finish(session, seen)
     assert ended.episodes_saved == 2
+    # the outcome prompt is on in episodic: the last episode gets a reset too, that waits for
+    # its outcome at most the reset time, then the episode stays unmarked
     assert [e.phase for e in seen if isinstance(e, m.PhaseChanged)] == [
-        "recording", "reset", "recording",
+        "recording", "reset", "recording", "reset",
     ]  # fmt: skip
+    assert [e.episode_index for e in seen if isinstance(e, m.OutcomeAsked)] == [0, 1]
     data = lerobot_values(root, "episodic", "frame_index")
     assert [len(e) for e in data["episodes"]] == [15, 15]
 

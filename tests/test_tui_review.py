@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from dataset_support import MOTORS, check_loadable, record_episode
 
+from core import messages as m
 from core.dataset import DatasetRecorder, dataset_features
 from core.dataset.layout import read_json
 from core.dataset.outcomes import read_outcomes
@@ -106,7 +107,7 @@ async def test_v_during_a_reset_opens_the_review_of_the_dataset_being_recorded(d
 
     from tui_helpers import scripted_app
 
-    app, _, _ = scripted_app("reset", start_at_s=0.5)
+    app, engine, _ = scripted_app("reset", start_at_s=0.5)
     async with app.run_test(size=(120, 40)) as pilot:
         for _ in range(100):
             if app.started is not None and app.telemetry.phase == "reset":
@@ -119,8 +120,13 @@ async def test_v_during_a_reset_opens_the_review_of_the_dataset_being_recorded(d
         assert isinstance(review, ReviewScreen) and review.live
         assert [e.outcome for e in review.episodes] == ["success", "failure", None]
         before = read_outcomes(dataset)
-        await pilot.press("d", "d", "h")  # the session holds the dataset: read only here
+        await pilot.press("d", "d")  # the session holds the dataset: no delete from here
         assert read_outcomes(dataset) == before
-        assert "edit it after the session" in str(review.query_one("#status").render())
+        assert "delete after the session" in str(review.query_one("#status").render())
+        await pilot.press("down", "down", "h")  # the session's recorder relabels episode 2
+        await pilot.pause(0.1)
+        assert engine.received[-1] == m.MarkOutcome("success", 2)
+        assert read_outcomes(dataset) == before  # the screen itself writes nothing
+        assert "episode 2: success" in str(review.query_one("#status").render())
         await pilot.press("q")
         assert not isinstance(app.screen, ReviewScreen)

@@ -195,6 +195,8 @@ class ConsoleApp(App[int]):
             if isinstance(event, m.SessionStarted):
                 self.started = event
                 dashboard.show_status(event, None)
+            elif isinstance(event, m.OutcomeMarked):
+                self._review_follows()
             elif isinstance(event, m.UploadFinished):
                 self.upload = f"uploaded: {event.url}"
             elif isinstance(event, m.UploadFailed):
@@ -210,6 +212,13 @@ class ConsoleApp(App[int]):
             self._engine_failed(engine.error)
         elif changed:
             self._show()
+
+    def _review_follows(self) -> None:
+        """A review screen opened in this session reads the dataset again (an outcome written)."""
+        from tui.screens.review import ReviewScreen
+
+        if isinstance(self.screen, ReviewScreen) and self.screen.live:
+            self.screen.reload(keep=self.screen.selected)
 
     def view(self) -> m.Telemetry:
         """The latest telemetry as the user must see it: its phase says whether the session

@@ -300,6 +300,8 @@ class RolloutConfig:
             fps=round(self.loop_fps),
             push_to_hub=False,
         )
+        if dataset.outcome_prompt is None:  # the episodic strategy evaluates: it asks
+            dataset.outcome_prompt = isinstance(self.strategy, EpisodicStrategyConfig)
         policy = dataclasses.replace(self.policy, device=self.device or self.policy.device)
         policy.rename_map = dict(self.rename_map)
         config = RecordConfig(

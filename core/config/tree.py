@@ -172,11 +172,20 @@ class DatasetConfig:
     encoder_threads: int | None = option(
         None, help="threads per video encoder (none: num_image_writer_threads_per_camera)"
     )
+    adapt_encoder: bool = option(
+        True, help="on one core, record h264 ultrafast instead of an untuned libsvtav1 or hevc"
+    )
     no_stamp: bool = option(
         False, help="keep repo_id as given (else _YYYYmmdd_HHMMSS is appended to a new one)"
     )
-    outcome_prompt: bool = option(
-        False, help="ask success or failure after every episode; the next one waits for it"
+    outcome_prompt: bool | None = option(
+        None,
+        help="ask success or failure after every episode (none: on in rollout's episodic)",
+    )
+    outcome_wait_s: float | None = option(
+        None,
+        help="longest wait for an asked outcome once the reset is over (none: reset_time_s)",
+        unit="s",
     )
     outcome_features: bool = option(
         True,
@@ -212,6 +221,13 @@ class DatasetConfig:
             f"zero or more seconds, at most {MAX_PHASE_S:.0f} (a day)",
         )
         _check(self.num_episodes >= 1, "--dataset.num_episodes", self.num_episodes, "1 or more")
+        if self.outcome_wait_s is not None:
+            _check(
+                math.isfinite(self.outcome_wait_s) and 0 <= self.outcome_wait_s <= MAX_PHASE_S,
+                "--dataset.outcome_wait_s",
+                self.outcome_wait_s,
+                f"zero or more seconds, at most {MAX_PHASE_S:.0f} (a day), or none",
+            )
         for name in ("num_image_writer_processes", "num_image_writer_threads_per_camera"):
             value = getattr(self, name)
             _check(value >= 0, f"--dataset.{name}", value, "0 or more")
@@ -242,6 +258,12 @@ class DatasetConfig:
                     f"--dataset.rgb_encoder.vcodec={given}; give one of them"
                 )
             self.rgb_encoder = self.rgb_encoder.with_codec(self.vcodec)
+
+    @property
+    def outcome_wait(self) -> float:
+        """Seconds an asked outcome may hold the reset once its time is up (it never waits for
+        ever: then the episode stays unmarked)."""
+        return self.reset_time_s if self.outcome_wait_s is None else self.outcome_wait_s
 
     @property
     def name(self) -> str:

@@ -37,7 +37,7 @@ from core.dataset.layout import (
     write_json,
 )
 from core.dataset.meta import DatasetMeta, FileCursor
-from core.dataset.outcomes import OUTCOME_COLUMN, frame_columns
+from core.dataset.outcomes import OUTCOME_COLUMN, frame_columns, stage_sidecar
 from core.dataset.video_encoder import DepthSettings, VideoSettings
 
 VISUAL = ("video", "image")
@@ -177,8 +177,10 @@ def stage_episode(
     ep_batch = pa.RecordBatch.from_pylist([row], schema=ep_schema)
     ep_dst, ep_tmp = _append_parquet(root, staging, EPISODES_PATH, ep_cursor, ep_schema, [ep_batch])
 
-    # tasks, stats, info
+    # tasks, outcomes kept beside lerobot's columns, stats, info
     later: list[tuple[Path, Path]] = []
+    if not outcome_column and frames.outcome is not None:
+        later.append(stage_sidecar(root, staging, {episode_index: frames.outcome}))
     if tasks_changed:
         tmp = staging / "tasks.parquet"
         write_tasks(tmp, new.tasks)

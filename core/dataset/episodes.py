@@ -15,7 +15,7 @@ import numpy as np
 import pyarrow.parquet as pq
 
 from core.dataset.layout import DATA_PATH, INFO_PATH, read_json
-from core.dataset.outcomes import OUTCOME_COLUMN, episode_files
+from core.dataset.outcomes import episode_files, read_outcomes
 
 
 @dataclass(frozen=True)
@@ -39,6 +39,7 @@ class EpisodeArrays:
 def list_episodes(root: Path) -> list[EpisodeSummary]:
     info = read_json(root / INFO_PATH)
     videos = [k for k, ft in info["features"].items() if ft["dtype"] == "video"]
+    outcomes = read_outcomes(root)  # the column, the sidecar or lerobot-eval's frames
     out = []
     for path in episode_files(root):
         for row in pq.read_table(path).to_pylist():
@@ -47,7 +48,7 @@ def list_episodes(root: Path) -> list[EpisodeSummary]:
                     index=row["episode_index"],
                     length=row["length"],
                     tasks=tuple(row["tasks"]),
-                    outcome=row.get(OUTCOME_COLUMN),
+                    outcome=outcomes.get(row["episode_index"]),
                     saved_at=_saved_at(root, info, row, videos, path),
                 )
             )

@@ -6,8 +6,13 @@ datasets with lerobot's outcome features (`features.OUTCOME_FEATURES`) carry the
 writes them: `next.done` true on the last frame, `next.success` true and `next.reward` 1.0 on the
 last frame of a successful episode, false / 0.0 everywhere else (sparse terminal reward).
 
+A dataset first recorded by lerobot keeps lerobot's episodes columns when lerecord resumes it
+(lerobot's loader refuses episodes files whose columns differ), so its outcomes go to a sidecar,
+`meta/outcomes.json` (`{"3": "success", …}`, marked episodes only), a file lerobot ignores; a
+delete, which rewrites every episodes file into one, folds them into the column.
+
 `stage_outcome` relabels an episode already in the dataset: it stages the data file holding its
-rows, its episodes-metadata file and stats.json, for `commit.publish`.
+rows, its episodes-metadata file (or the sidecar) and stats.json, for `commit.publish`.
 """
 
 from __future__ import annotations
@@ -21,11 +26,12 @@ import pyarrow.parquet as pq
 
 from core.dataset import stats as dstats
 from core.dataset.features import has_outcomes
-from core.dataset.layout import DATA_PATH, STATS_PATH, write_json
+from core.dataset.layout import DATA_PATH, STATS_PATH, read_json, write_json
 from hardware.errors import ConfigError
 
 OUTCOMES = ("success", "failure")
 OUTCOME_COLUMN = "outcome"
+SIDECAR_PATH = "meta/outcomes.json"  # outcomes of a dataset whose episodes keep lerobot's columns
 RELABELLED = ("next.reward", "next.success")  # the frame features an outcome changes
 
 
@@ -45,6 +51,23 @@ def frame_columns(length: int, outcome: str | None) -> dict[str, np.ndarray]:
         "next.success": success,
         "next.done": last,
     }
+
+
+def sidecar_marks(root: Path) -> dict[int, str]:
+    """The outcomes kept in the sidecar (none when there is no sidecar)."""
+    path = root / SIDECAR_PATH
+    if not path.exists():
+        return {}
+    return {int(episode): outcome for episode, outcome in read_json(path).items()}
+
+
+def stage_sidecar(root: Path, staging: Path, marks: dict[int, str | None]) -> tuple[Path, Path]:
+    """Stage the sidecar with `marks` applied (None: not marked); the move that publishes it."""
+    merged = {**sidecar_marks(root), **marks}
+    kept = {str(k): v for k, v in sorted(merged.items()) if v is not None}
+    staged = staging / "outcomes.json"
+    write_json(staged, kept)
+    return staged, root / SIDECAR_PATH
 
 
 def episode_files(root: Path) -> list[Path]:
@@ -90,10 +113,14 @@ def stage_outcome(meta, episode_index: int, outcome: str | None, staging: Path):
         moves.append((staged, data_path))
     from core.dataset.episode_files import conform, episodes_schema, outcomes_in_episodes
 
-    schema = episodes_schema(new.features, outcomes_in_episodes(root))
-    staged = staging / f"episodes-{ep_path.parent.name}-{ep_path.name}"
-    pq.write_table(conform(pa.table(columns), schema), staged)
-    moves.append((staged, ep_path))
+    column = outcomes_in_episodes(root)
+    if not column:
+        moves.append(stage_sidecar(root, staging, {episode_index: outcome}))
+    if column or has_outcomes(new.features):  # the column, or the next.* stats changed
+        schema = episodes_schema(new.features, column)
+        staged = staging / f"episodes-{ep_path.parent.name}-{ep_path.name}"
+        pq.write_table(conform(pa.table(columns), schema), staged)
+        moves.append((staged, ep_path))
     if has_outcomes(new.features) and new.stats is not None:
         new.stats.update(_dataset_stats(root, {ep_path: columns}))
         staged = staging / "stats.json"
@@ -104,7 +131,8 @@ def stage_outcome(meta, episode_index: int, outcome: str | None, staging: Path):
 
 def read_outcomes(root: Path) -> dict[int, str | None]:
     """Each episode's outcome (None: not marked), from the episodes metadata; for episodes
-    written without one (by lerobot-eval), from their `next.success` frames when there are."""
+    written without the column, from the sidecar, else their `next.success` frames (as
+    lerobot-eval writes them) when there are."""
     out: dict[int, str | None] = {}
     unlabelled: set[int] = set()  # episodes in files with no outcome column
     for path in episode_files(root):
@@ -119,6 +147,7 @@ def read_outcomes(root: Path) -> dict[int, str | None]:
         for episode, success in _frame_successes(root).items():
             if episode in unlabelled:
                 out[episode] = "success" if success else "failure"
+        out.update((k, v) for k, v in sidecar_marks(root).items() if k in unlabelled)
     return dict(sorted(out.items()))
 
 

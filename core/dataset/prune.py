@@ -38,7 +38,7 @@ from core.dataset.layout import (
     write_bytes,
     write_json,
 )
-from core.dataset.outcomes import episode_files
+from core.dataset.outcomes import OUTCOME_COLUMN, SIDECAR_PATH, episode_files, sidecar_marks
 from hardware.errors import ConfigError
 
 UNDO_DIR = "edit-undo"  # under .lerecord: the last edit's replaced files and how to put them back
@@ -173,9 +173,11 @@ def _stage(root: Path, info: dict, delete: set[int], staging: Path):
 
     from core.dataset.episode_files import conform, episodes_schema
 
+    sidecar = sidecar_marks(root)  # folded into the outcome column of the one episodes file
     new_rows = []
     for old in kept:
         row = dict(by_old[old])
+        row[OUTCOME_COLUMN] = sidecar.get(old, row.get(OUTCOME_COLUMN))
         new = mapping[old]
         row.update(episode_index=new, **data_meta[new], **video_meta.get(new, {}))
         row["meta/episodes/chunk_index"], row["meta/episodes/file_index"] = 0, 0
@@ -186,6 +188,8 @@ def _stage(root: Path, info: dict, delete: set[int], staging: Path):
     first = root / EPISODES_PATH.format(chunk_index=0, file_index=0)
     moves += [(path, None) for path in episode_files(root) if path != first]
     moves.append((staged, first))
+    if (root / SIDECAR_PATH).exists():
+        moves.append((root / SIDECAR_PATH, None))
 
     if new_tasks != old_tasks:
         from core.dataset.episode_files import write_tasks

@@ -2,7 +2,8 @@
 joint trajectories, with the edits a reviewer makes (relabel, delete, undo).
 
 Keys: ↑/↓ choose an episode, ←/→ scrub one frame (shift: ten), p plays at the dataset's rate,
-h / m mark success / failure, d twice deletes the episode (the others are renumbered, as
+h / m mark success / failure (opened in a session: the session's recorder relabels, and
+the list follows its `OutcomeMarked`), d twice deletes the episode (the others are renumbered, as
 lerobot-edit-dataset does), u undoes the last edit, q leaves.
 """
 
@@ -16,6 +17,7 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static
 
+from core import messages as m
 from core.console import OUTCOME_KEYS
 from core.dataset import episodes as ep
 from core.dataset.prune import delete_episodes, relabel_episode, undo_last_edit
@@ -170,6 +172,10 @@ class ReviewScreen(Screen):
         episode = self._episode()
         if episode is None:
             return
+        if self.live:  # the session's recorder writes it, behind its saves; the list follows
+            self.app.command(m.MarkOutcome(outcome, episode.index))
+            self._say(f"episode {episode.index}: {outcome} (the session writes it)")
+            return
         self._edit(lambda: relabel_episode(self.root, self.repo_id, episode.index, outcome),
                    f"episode {episode.index}: {outcome}")  # fmt: skip
 
@@ -195,8 +201,8 @@ class ReviewScreen(Screen):
         self._delete_armed = False
         if self.live:
             self._say(
-                "the session is recording into this dataset: edit it after the session "
-                "(lerecord review); h / m on the dashboard mark the episode just saved"
+                "the session is recording into this dataset: delete after the session "
+                "(lerecord review); h / m relabel the selected episode"
             )
             return
         try:
