@@ -44,7 +44,8 @@ class RobotConfig(DeviceConfig):
     )
     cameras: dict[str, CameraConfig] = option(
         default_factory=dict,
-        help="cameras by name, '{front: {type: opencv, index_or_path: 0, …}}'",
+        help="cameras by name, '{front: {type: opencv, index_or_path: 0, …}}'; "
+        "use_depth: true on an intelrealsense or sim camera records <name>_depth too",
     )
 
 
