@@ -14,9 +14,14 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
+from needs import need
 
 ROOT = Path(__file__).resolve().parents[1]
-pytestmark = pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed")
+
+
+@pytest.fixture(autouse=True)
+def _tmux():
+    need(shutil.which("tmux") is not None, "tmux")
 
 
 class Terminal:
