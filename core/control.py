@@ -22,7 +22,7 @@ from core.score import Score
 from core.step import ControlStep, PolicyStep
 from core.telemetry import TEMPERATURE_FAULT_C, servo_rows, thumbnail
 from core.timing import Clock, Deadlines, MonotonicClock, Window
-from hardware.base import Camera, Robot
+from hardware.base import Camera, ReportsRecoveries, Robot
 from hardware.errors import CameraLost, DeviceError
 from hardware.feetech.bus import ServoFault
 
@@ -416,6 +416,9 @@ class ControlLoop:
         if self._fault_since is not None:
             self._fault_since = None
             self.reports.emit(m.DeviceFault(self.now(), label, "answering again", recovered=True))
+        if isinstance(self.rig.robot, ReportsRecoveries):
+            for text in self.rig.robot.take_recoveries():
+                self.reports.emit(m.DeviceFault(self.now(), label, text, recovered=True))
         self._last_obs = obs
         return obs
 

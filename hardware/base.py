@@ -230,6 +230,16 @@ class TakesKeys(ExplainsControls, Protocol):
 
 
 @runtime_checkable
+class ReportsRecoveries(Protocol):
+    """A robot whose bus retries failed exchanges: it says which a retry recovered, so a servo
+    silent for a moment is named at once rather than absorbed unseen."""
+
+    def take_recoveries(self) -> list[str]:
+        """Each recovered failure since the last call, in words naming the servo."""
+        ...
+
+
+@runtime_checkable
 class Calibratable(Protocol):
     """A device `lerecord calibrate` can calibrate: it gives the steps to walk through."""
 

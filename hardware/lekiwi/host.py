@@ -136,6 +136,9 @@ class LeKiwi(Robot):
         wheels turn freely and need none."""
         return self.arm.calibration_steps()
 
+    def take_recoveries(self) -> list[str]:
+        return self.arm.take_recoveries()
+
     def _arm_pose(self) -> dict[str, float]:
         return self._last_arm_pose
 

@@ -130,6 +130,11 @@ class BiSoFollower(Robot):
     def is_connected(self) -> bool:
         return all(arm.is_connected for arm in self.arms.values())
 
+    def take_recoveries(self) -> list[str]:
+        return [
+            f"{side} arm: {text}" for side in SIDES for text in self.arms[side].take_recoveries()
+        ]
+
     def connect(self, calibrate: bool = True) -> None:
         _connect_both(self.arms, calibrate)
 
