@@ -265,9 +265,11 @@ class _Take:
     def discard(self) -> None:
         if self.container is not None:
             try:
+                for _ in self.stream.encode():  # end of stream: SVT-AV1 says "deinit called
+                    pass  # without sending EOS!" when freed without it; the packets go unused
                 self.container.close()
-            except Exception:  # a half-open container being thrown away
-                pass
+            except Exception as error:  # a half-open container being thrown away
+                logger.debug("discarding %s: %s", self.path, error)
             self.container = None
         if self.path.is_dir():
             shutil.rmtree(self.path, ignore_errors=True)
