@@ -22,7 +22,7 @@ from core.score import Score
 from core.step import ControlStep, PolicyStep
 from core.telemetry import TEMPERATURE_FAULT_C, servo_rows, thumbnail
 from core.timing import Clock, Deadlines, MonotonicClock, Window
-from hardware.base import Camera, ReportsRecoveries, Robot
+from hardware.base import Camera, KnowsJointRanges, ReportsRecoveries, Robot
 from hardware.errors import CameraLost, DeviceError
 from hardware.feetech.bus import ServoFault
 
@@ -163,6 +163,7 @@ class ControlLoop:
         self._saved_frames = 0  # length of the episode saved last (re-record in its reset)
         self._policy_lost: str | None = None  # why the policy's server cannot be reached
         self._hot: set[str] = set()
+        self._joint_limits: dict[str, tuple[float, float]] | None = None
         self.outcome_prompt = outcome_prompt  # a reset lasts until the episode is judged
         self._marked: str | None = None  # an outcome marked since the last step (its event)
 
@@ -458,7 +459,7 @@ class ControlLoop:
         periods = w["period"].values()
         mean_period = sum(periods[-30:]) / len(periods[-30:]) if periods else 0.0
         action = self._last_action or {}
-        servos = servo_rows(self.rig.motors, obs, action)
+        servos = servo_rows(self.rig.motors, obs, action, self._limits())
         self._watch_temperatures(servos)
         self.reports.publish(
             m.Telemetry(
@@ -494,6 +495,18 @@ class ControlLoop:
                 torque="off" if self.emergency else "on",
             )
         )
+
+    def _limits(self) -> dict[str, tuple[float, float]]:
+        """The robot's calibrated joint ranges, asked once (the calibration holds all session)."""
+        if self._joint_limits is None:
+            robot = self.rig.robot
+            self._joint_limits = {}
+            if isinstance(robot, KnowsJointRanges):
+                try:
+                    self._joint_limits = robot.joint_ranges()
+                except DeviceError as error:  # not connected: drawn against nominal ranges
+                    log.debug("joint ranges: %s", error)
+        return self._joint_limits
 
     def _watch_temperatures(self, servos: tuple[m.ServoRow, ...]) -> None:
         """Warn (and say so) once each time a servo gets too hot."""

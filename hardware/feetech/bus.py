@@ -472,6 +472,13 @@ class FeetechBus:
     def unnormalize(self, motor: str, value: float) -> int:
         return unnormalize(value, *self._scale(motor))
 
+    def position_range(self, motor: str) -> tuple[float, float]:
+        """The calibration's range_min..range_max in the motor's units, low first."""
+        cal, mode, resolution = self._scale(motor)
+        ends = (normalize(cal.range_min, cal, mode, resolution),
+                normalize(cal.range_max, cal, mode, resolution))  # fmt: skip
+        return min(ends), max(ends)
+
     def _scale(self, motor: str) -> tuple:
         """What turns a motor's raw steps into its units and back: calibration, mode, steps."""
         m = self.motors[motor]

@@ -160,6 +160,9 @@ class LeKiwi(Robot):
         wheels turn freely and need none."""
         return self.arm.calibration_steps()
 
+    def joint_ranges(self) -> dict[str, tuple[float, float]]:
+        return {f"arm_{m}": r for m, r in self.arm.joint_ranges().items()}
+
     def take_recoveries(self) -> list[str]:
         return self.arm.take_recoveries()
 

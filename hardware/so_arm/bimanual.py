@@ -130,6 +130,13 @@ class BiSoFollower(Robot):
     def is_connected(self) -> bool:
         return all(arm.is_connected for arm in self.arms.values())
 
+    def joint_ranges(self) -> dict[str, tuple[float, float]]:
+        return {
+            k: v
+            for side in SIDES
+            for k, v in _prefixed(side, self.arms[side].joint_ranges()).items()
+        }
+
     def take_recoveries(self) -> list[str]:
         return [
             f"{side} arm: {text}" for side in SIDES for text in self.arms[side].take_recoveries()

@@ -255,6 +255,10 @@ class SoFollower(Robot):
         except DeviceError as error:
             log.error("emergency stop: %s", error)
 
+    def joint_ranges(self) -> dict[str, tuple[float, float]]:
+        bus = self._bus()
+        return {m: bus.position_range(m) for m in self.motors}
+
     def take_recoveries(self) -> list[str]:
         return [] if self.bus is None else self.bus.take_recoveries()
 
