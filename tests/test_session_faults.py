@@ -180,6 +180,35 @@ def test_a_servo_silent_for_a_moment_is_named_at_once_and_the_session_goes_on(tm
     assert check_loadable(tmp_path / "ds")["total_episodes"] == 2
 
 
+def _bytes_under(folder: Path) -> int:
+    return sum(p.stat().st_size for p in folder.rglob("*") if p.is_file())
+
+
+def test_the_disk_running_low_is_said_after_the_save_that_leaves_too_little(tmp_path):
+    """Issue 11's early warning, end to end. A small filesystem cannot be mounted here, so the
+    recorder's disk-space probe is a quota over the real bytes under the dataset: room for about
+    1.5 episodes more, by the recorder's own estimate from the episode saved first."""
+    seen: list = []
+    root = tmp_path / "ds"
+    session = start_session(root, episodes=3, seconds=1.0)
+    wait_for(session, m.EpisodeSaved, seen)
+    recorder = session.parts.recorder
+    assert recorder.episode_bytes > 0
+    assert not [e for e in seen if isinstance(e, m.WarningRaised)]  # a real disk with room
+    quota = _bytes_under(root) + recorder.episode_bytes * 3 // 2
+    recorder.free_bytes = lambda where: max(0, quota - _bytes_under(where))
+    warning = wait_for(session, m.WarningRaised, seen)
+    saved = [e.episode_index for e in seen if isinstance(e, m.EpisodeSaved)]
+    assert saved == [0, 1]  # said right after the save that left too little room
+    assert "free on the disk of" in warning.message and str(root) in warning.message
+    assert "the next episode needs about" in warning.message and "--resume=true" in warning.message
+    said = format_event(warning)
+    assert said is not None and "free on the disk" in said
+    ended = finish(session, seen, timeout=DEADLINE_S)
+    assert ended.episodes_saved == 3  # a warning: nothing stops (the probe is not the disk)
+    assert check_loadable(root)["total_episodes"] == 3
+
+
 def test_a_stop_before_the_first_save_leaves_no_folder(tmp_path):
     seen: list = []
     root = tmp_path / "ds"
