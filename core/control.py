@@ -30,6 +30,7 @@ log = logging.getLogger(__name__)
 
 FAULT_LIMIT_S = 1.0  # a robot that fails to answer this long ends the session
 THUMB_EVERY_S = 0.1
+RECOVERY_SAID_EVERY_S = 1.0  # a servo a retry saved is said at once, then at most this often
 
 Observation = dict[str, Any]
 Action = dict[str, float]
@@ -164,6 +165,8 @@ class ControlLoop:
         self._policy_lost: str | None = None  # why the policy's server cannot be reached
         self._hot: set[str] = set()
         self._joint_limits: dict[str, tuple[float, float]] | None = None
+        self._recovery_said_at = -RECOVERY_SAID_EVERY_S
+        self._recoveries_unsaid = 0
         self.outcome_prompt = outcome_prompt  # a reset lasts until the episode is judged
         self._marked: str | None = None  # an outcome marked since the last step (its event)
 
@@ -418,10 +421,22 @@ class ControlLoop:
             self._fault_since = None
             self.reports.emit(m.DeviceFault(self.now(), label, "answering again", recovered=True))
         if isinstance(self.rig.robot, ReportsRecoveries):
-            for text in self.rig.robot.take_recoveries():
-                self.reports.emit(m.DeviceFault(self.now(), label, text, recovered=True))
+            self._say_recoveries(label, self.rig.robot.take_recoveries())
         self._last_obs = obs
         return obs
+
+    def _say_recoveries(self, label: str, recovered: list[str]) -> None:
+        """Each exchange a retry saved, said at once; a flaky cable's stream of them at most
+        once a second, with the count of those not said."""
+        now = self.clock.now()
+        for text in recovered:
+            if now - self._recovery_said_at < RECOVERY_SAID_EVERY_S:
+                self._recoveries_unsaid += 1
+                continue
+            if self._recoveries_unsaid:
+                text += f" ({self._recoveries_unsaid} more retried since the last notice)"
+            self._recovery_said_at, self._recoveries_unsaid = now, 0
+            self.reports.emit(m.DeviceFault(self.now(), label, text, recovered=True))
 
     def _hold_action(self, obs: Observation) -> Action:
         if self._last_action is not None:
