@@ -18,9 +18,10 @@ INTEROP_SPEC := lerobot[dataset,grpcio-dep]==0.6.1
 INTEROP_HOME ?= $(HOME)/.cache/lerecord
 INTEROP := $(INTEROP_HOME)/lerobot-0.6.1-py3.12
 INTEROP_STAMP := $(INTEROP)/.ok-$(shell echo '$(INTEROP_SPEC)' | cksum | cut -d' ' -f1)
-# Added on top (no rebuild): lerobot's Diffusion (diffusers), and lerecord's own runtime packages
+# Added on top (no rebuild): lerobot's Diffusion (diffusers), deepdiff (its FeetechMotorsBus, for
+# its robot client in bench/bench_remote_policy.py), and lerecord's own runtime packages
 # that lerobot lacks, so lerecord runs from the clone in that Python with lerobot's policy classes.
-INTEROP_ADDED := "lerobot[diffusion]==0.6.1" "textual>=0.80" "rich>=13" "pyserial>=3.5" \
+INTEROP_ADDED := "lerobot[diffusion,deepdiff-dep]==0.6.1" "textual>=0.80" "rich>=13" "pyserial>=3.5" \
   "feetech-servo-sdk>=1.0" "pyttsx3>=2.90" "pyzmq>=25"
 INTEROP_ADDED_STAMP := $(INTEROP)/.added-$(shell echo '$(INTEROP_ADDED)' | cksum | cut -d' ' -f1)
 # The robot computer: lerecord's dependencies and onnxruntime, no torch, in the machine's Python,

@@ -5,6 +5,11 @@ frames, episode save time and memory per episode.
     python -m bench.bench_session --vcodec h264
     python -m bench.bench_session --compare-log   # the same session with and without --log=true
     python -m bench.bench_session --max-rate      # highest loop rate without cameras
+    python -m bench.bench_session --one-core --rerecord   # + a re-record in the first episode
+
+Every run also reports the boundary steps as the arm sees them (`bench.arm_side`): the latest
+goal position around the session's start, each episode's end (save, reset start), each
+episode's start and a re-record, measured on the emulated follower's side of the wire.
 
 The arm and the leader are STS3215 emulators in their own processes (`port=sim`), the cameras
 render the arm in the session's process, as a real camera's reader thread would run there.
@@ -13,14 +18,17 @@ render the arm in the session's process, as a real camera's reader thread would 
 from __future__ import annotations
 
 import argparse
+import gc
 import os
 import resource
+import shutil
 import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
 
+from bench import arm_side, thread_cpu
 from core import messages as m
 from core.config import parse_record_args
 from core.session import Session
@@ -63,6 +71,24 @@ def session_args(
     ]
 
 
+class GcPauses:
+    """How long each garbage collection ran (any thread's), by generation."""
+
+    def __init__(self):
+        self.pauses: list[tuple[int, float]] = []
+        self._began = 0.0
+        gc.callbacks.append(self._note)
+
+    def _note(self, phase: str, info: dict) -> None:
+        if phase == "start":
+            self._began = time.perf_counter()
+        else:
+            self.pauses.append((info["generation"], time.perf_counter() - self._began))
+
+    def stop(self) -> None:
+        gc.callbacks.remove(self._note)
+
+
 def rss_mb() -> float:
     with open("/proc/self/status") as status:
         for line in status:
@@ -71,17 +97,29 @@ def rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def run(args: list[str], arm_cores: set[int] | None = None) -> dict:
+def run(args: list[str], arm_cores: set[int] | None = None, rerecord_at: int | None = None) -> dict:
+    """`rerecord_at`: the frame of the first episode at which the operator asks to re-record."""
+    writes_dir = Path(tempfile.mkdtemp(prefix="arm-writes-"))
+    arm_side.record_writes_in(writes_dir)
     session = Session(parse_record_args(args))
     lateness: list[float] = []
+    marks: list[arm_side.StepMark] = []
     step_done = session.step_done
+    asked = [rerecord_at is None]
 
     def collect(step):
         if step.phase == "recording":
             lateness.append(step.lateness_s * 1e3)
+            if not asked[0] and step.frame_index >= (rerecord_at or 0):
+                asked[0] = True
+                session.send(m.Rerecord())
+        start = session.t0 + step.t
+        marks.append(arm_side.StepMark(start - step.lateness_s, start, step.phase, step.event))
         step_done(step)
 
     session.step_done = collect
+    cpu = thread_cpu.ThreadCpu()
+    collections = GcPauses()
     session.start()
     if arm_cores:
         from bench.pin import move_children
@@ -90,6 +128,7 @@ def run(args: list[str], arm_cores: set[int] | None = None) -> dict:
     saves, rss, frames = [], [], []
     while True:
         ended = session.wait(0.2)
+        cpu.sample()
         for event in session.events():
             if isinstance(event, m.EpisodeSaved):
                 saves.append(event.save_s)
@@ -98,6 +137,9 @@ def run(args: list[str], arm_cores: set[int] | None = None) -> dict:
         if ended:
             break
     session.close()
+    collections.stop()
+    writes = arm_side.follower_writes(writes_dir)
+    shutil.rmtree(writes_dir, ignore_errors=True)
     t = session.snapshot().timing
     lat = np.array(lateness)
     return {
@@ -113,6 +155,9 @@ def run(args: list[str], arm_cores: set[int] | None = None) -> dict:
         if session.parts and session.parts.threads
         else "",
         "rss": rss,
+        "cpu": cpu.by_name(),
+        "gc": collections.pauses,
+        "boundaries": arm_side.boundary_report(marks, writes) if len(writes) else {},
     }
 
 
@@ -124,6 +169,16 @@ def show(label: str, r: dict) -> None:
         f"  saves [{', '.join(f'{v:.2f}' for v in r['saves'])}] s  RSS/episode MB [{rss}]"
         f"  frames/episode {r['frames']}  threads: {r['threads']}"
     )
+    arm = "  ".join(f"{kind} {ms:.2f}" for kind, ms in r["boundaries"].items())
+    print(f"{'':28s} arm side, latest step (ms over the median delay): {arm}")
+    cpu = ", ".join(f"{k} {v:.1f}" for k, v in sorted(r["cpu"].items(), key=lambda kv: -kv[1]))
+    print(f"{'':28s} CPU s by thread: {cpu}")
+    if r["gc"]:
+        gen, longest = max(r["gc"], key=lambda p: p[1])
+        print(
+            f"{'':28s} garbage collections {len(r['gc'])}, longest {longest * 1e3:.2f} ms "
+            f"(generation {gen}; each holds the GIL)"
+        )
 
 
 def main() -> None:
@@ -137,6 +192,9 @@ def main() -> None:
     p.add_argument("--max-rate", action="store_true")
     p.add_argument("--reset", type=float, default=2.0, help="reset time between episodes (s)")
     p.add_argument("--size", default="640x480", help="camera frame size, WxH")
+    p.add_argument(
+        "--rerecord", action="store_true", help="re-record the first episode half-way through it"
+    )
     p.add_argument(
         "--one-core",
         action="store_true",
@@ -162,7 +220,8 @@ def main() -> None:
         base = session_args(
             Path(tmp) / "a", a.fps, per, a.episodes, a.cameras, a.vcodec, False, size, a.reset
         )
-        show(f"{a.cameras} cams {a.vcodec} {a.fps} Hz", run(base, arm_cores))
+        rerecord_at = int(per * a.fps / 2) if a.rerecord else None
+        show(f"{a.cameras} cams {a.vcodec} asked {a.fps} Hz", run(base, arm_cores, rerecord_at))
         if a.compare_log:
             with_log = session_args(
                 Path(tmp) / "b", a.fps, per, a.episodes, a.cameras, a.vcodec, True

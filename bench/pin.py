@@ -9,6 +9,7 @@ as if they were the real arm on the far side of the wire.
 from __future__ import annotations
 
 import os
+import threading
 from pathlib import Path
 
 
@@ -36,3 +37,18 @@ def move_children(cores: set[int]) -> int:
                     continue
             moved += 1
     return moved
+
+
+def keep_children_on(cores: set[int], every_s: float = 0.2) -> threading.Event:
+    """Move this process's children to `cores` now and every `every_s` (a benchmark that starts
+    emulators or servers as it goes); set the returned event to stop."""
+    stop = threading.Event()
+
+    def run() -> None:
+        while True:
+            move_children(cores)
+            if stop.wait(every_s):
+                return
+
+    threading.Thread(target=run, name="pin-children", daemon=True).start()
+    return stop

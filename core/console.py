@@ -73,6 +73,7 @@ def format_event(event: m.Event) -> str | None:
             "handover": "↝ Hand-over: the arm moves to the human's pose",
             "correction": f"✋ The human drives: correction {event.episode_index} recording",
             "returning": "↩ Back to the start pose",
+            "waiting": "⏸ The arm holds: /start runs the policy",
         }.get(event.phase)  # "recording" has its own event (EpisodeStarted)
     if isinstance(event, m.EpisodeStarted):
         return f"● Recording episode {event.episode_index}: {event.task}"

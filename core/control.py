@@ -83,6 +83,10 @@ class FrameSink(Protocol):
 
     def start_episode(self) -> None: ...
     def add(self, observation: Observation, action: Action) -> None: ...
+    def between_steps(self) -> None:
+        """Right after every step: a moment for work that must not delay one (it is short)."""
+        ...
+
     def save_episode(self, outcome: str | None = None) -> None: ...
     def mark_outcome(self, outcome: str) -> int | None:
         """Mark the episode saved last; its index, or None when there is none."""
@@ -250,6 +254,7 @@ class ControlLoop:
             event = self._step_event(phase, frames, total, ending)
             if self._step(phase, frames, total, lateness, start, event):
                 frames += 1
+            self.frames.between_steps()
             self.deadlines.advance()
             if ending is not None:
                 ending.frames = frames

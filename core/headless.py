@@ -66,12 +66,16 @@ def _watch(session: Session, printer, config, out: TextIO) -> None:
     """Print the session's events and steps until it ends."""
     streamer = _open_rerun(config, out)
     keys = None
+    commands = _interactive(session, out)
     try:
-        keys = _start_keys(session)
+        if commands is None:
+            keys = _start_keys(session)
         _drain(session, printer)  # "Session started" first, then the teleop's keys
         _show_teleop_keys(session, out, keys is not None)
+        if commands is not None:
+            commands.start()
         while not session.wait(POLL_S):
-            _drain(session, printer)
+            _drain(session, printer, commands)
             step = session.last_step()
             if step is not None:
                 printer.step(step)
@@ -82,9 +86,21 @@ def _watch(session: Session, printer, config, out: TextIO) -> None:
             keys.stop()
 
 
-def _drain(session: Session, printer) -> None:
+def _drain(session: Session, printer, commands=None) -> None:
     for event in session.events():
         printer.event(event)
+        if commands is not None and isinstance(event, m.PhaseChanged):
+            commands.phase(event.phase)
+
+
+def _interactive(session: Session, out: TextIO):
+    """`lerecord rollout --interactive=true`: commands read from stdin lines; else None."""
+    rollout = session.config.rollout
+    if rollout is None or not rollout.interactive:
+        return None
+    from core.interactive import InteractiveCommands
+
+    return InteractiveCommands(sys.stdin, session.send, out)
 
 
 def _open_rerun(config, out: TextIO):

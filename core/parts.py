@@ -90,6 +90,10 @@ class RecorderFrames:
         state, act, images = self.arrays(observation, action)
         self.recorder.add_frame(state, act, images, self.task)
 
+    def between_steps(self) -> None:
+        if self.recorder is not None:  # a rollout may record nothing
+            self.recorder.between_steps()
+
     def save_episode(self, outcome: str | None = None) -> None:
         handle = self.recorder.save_episode(outcome)
         self._last_saved, self.awaiting_outcome = handle.expected_index, outcome is None

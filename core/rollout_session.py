@@ -15,6 +15,7 @@ import threading
 from core import messages as m
 from core.parts import DeviceActions, RecorderFrames, SessionParts
 from core.plan import Phase
+from hardware.errors import ConfigError
 
 log = logging.getLogger(__name__)
 
@@ -65,6 +66,8 @@ class RolloutActions(DeviceActions):
         self._step += 1
         if phase.name == "returning":
             return self._slide(phase, self.initial), "hold", None
+        if phase.name == "waiting":  # --interactive, before /start: the arm holds
+            return None, "hold", None
         if phase.name == "handover":
             target = self.devices.teleop_action(observation)
             if not self.smooth_handover:
@@ -186,12 +189,47 @@ def rollout_parts(cfg, parts: SessionParts, warn):
         parts, cfg.dataset.single_task, ring, intervention=bool(extra_features(rollout))
     )
     shapes = [v for v in parts.devices.robot.observation_features.values() if isinstance(v, tuple)]
-    plan = rollout_plan(rollout, parts.first_episode, shapes, actions)
+    first = parts.first_episode
+    plan = rollout_plan(rollout, first, shapes, actions)
+    if rollout.interactive:
+        from core.interactive import InteractivePlan
+
+        plan = InteractivePlan(lambda at: rollout_plan(rollout, at, shapes, actions), first)
     if rollout.return_to_initial_position:
         from core.strategies import ReturnHome
 
         plan = ReturnHome(plan)
     return plan, actions, frames
+
+
+def open_pedal(rollout, send):
+    """Dagger with `--strategy.input_device=pedal`: its pedal codes sent as the strategy's
+    keys (a `PedalReader`, started); None for any other rollout. ConfigError (one line) when
+    the device cannot be read."""
+    from core.config.rollout import DaggerStrategyConfig
+
+    strategy = rollout.strategy
+    if not isinstance(strategy, DaggerStrategyConfig) or strategy.input_device != "pedal":
+        return None
+    from hardware.teleop.pedal import PedalReader
+
+    pedal = strategy.pedal
+    actions = {pedal.pause_resume: "pause", pedal.correction: "correction", pedal.upload: "upload"}
+
+    def pressed(code: str) -> None:
+        if code in actions:
+            send(m.StrategyKey(actions[code]))
+
+    reader = PedalReader(pedal.device_path, pressed)
+    try:
+        reader.start()
+    except OSError as error:
+        raise ConfigError(
+            f"--strategy.pedal.device_path: cannot read {pedal.device_path} ({error.strerror}); "
+            "plug the pedal in (and make the device readable), or use "
+            "--strategy.input_device=keyboard"
+        ) from None
+    return reader
 
 
 def push_in_background(cfg, parts: SessionParts, emit, now, hub_api, asked: bool):

@@ -7,6 +7,7 @@ get wrong is checked in `start()` before a motor moves or a file is written.
 
 from __future__ import annotations
 
+import gc
 import logging
 import queue
 import threading
@@ -41,6 +42,7 @@ class Session:
         self._thread: threading.Thread | None = None
         self._loop: ControlLoop | None = None
         self._closed = False
+        self._frozen = False  # gc.freeze() while the control thread runs
         self.finished = threading.Event()
         self.end_reason: str | None = None
         self.error: str | None = None
@@ -48,6 +50,7 @@ class Session:
         self.save_error: str | None = None  # the first failed save, which ends the session
         self.parts: SessionParts | None = None
         self._pushes: list[threading.Thread] = []  # a rollout strategy's pushes
+        self._pedal = None  # dagger's foot pedal (core.rollout_session.open_pedal)
         # this session's saved episodes and their outcomes, as on disk (replaced, never mutated:
         # the saver thread writes it, the control thread reads it)
         self.outcomes: dict[int, str | None] = {}
@@ -63,10 +66,17 @@ class Session:
 
         cfg = self.config
         ds = cfg.dataset
-        # closes what it opened if it fails or a signal comes part-way
-        parts = open_session(
-            cfg, on_written=self.on_episode_written, warn=self._warn, hub_api=self.hub_api
-        )
+        if cfg.rollout is not None:  # before any motor: a pedal that cannot be read is refused
+            from core.rollout_session import open_pedal
+
+            self._pedal = open_pedal(cfg.rollout, self.send)
+        try:  # closes what it opened if it fails or a signal comes part-way
+            parts = open_session(
+                cfg, on_written=self.on_episode_written, warn=self._warn, hub_api=self.hub_api
+            )
+        except BaseException:
+            self._stop_pedal()
+            raise
         self.parts = parts
         if cfg.rollout is not None:  # lerecord rollout: the strategy's plan (core.strategies)
             from core.rollout_session import rollout_parts
@@ -95,6 +105,11 @@ class Session:
             outcome_prompt=ds.outcome_prompt,
         )
         self.emit(session_started(cfg, parts, self.now(), plan))
+        # Everything set up so far (modules, devices, a policy) leaves the garbage collector's
+        # view: a full collection over it held the GIL 0.3 s (125 000 objects), a stall for the
+        # control thread whichever thread's allocation set it off. Undone at the session's end.
+        gc.freeze()
+        self._frozen = True
         self._thread = threading.Thread(target=self._run, name="control", daemon=True)
         self._thread.start()
 
@@ -268,10 +283,16 @@ class Session:
         if self.parts.recorder is not None:
             self.parts.recorder.discard_episode()
 
+    def _stop_pedal(self) -> None:
+        if self._pedal is not None:
+            self._pedal.stop()
+            self._pedal = None
+
     def _teardown(self) -> None:
         if self._closed:
             return
         self._closed = True
+        self._stop_pedal()
         from core.setup import close_session
 
         # the last episodes may still be written (and uploaded): say so until they are
@@ -303,4 +324,7 @@ class Session:
                 torque=torque,
             )
         )
+        if self._frozen:
+            gc.unfreeze()
+            self._frozen = False
         self.finished.set()

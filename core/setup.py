@@ -55,7 +55,7 @@ def open_session(
 
             check_hub(ds.repo_id, private=ds.private, api=hub_api)
         if records:  # refuses a bad resume or a taken folder
-            recorder, created = _open_recorder(cfg, devices, root, on_written, threads.encoder)
+            recorder, created = _open_recorder(cfg, devices, root, on_written, threads)
         devices.connect()
         parts = SessionParts(devices, recorder, policy, threads=threads)
         if cfg.log:
@@ -114,10 +114,12 @@ def _thread_budget(cfg, devices: Devices) -> ThreadBudget:
         encoder_threads=ds.encoder_threads,
         encoder_cap=ds.num_image_writer_threads_per_camera,
         with_policy=cfg.policy is not None,
+        # a resumed dataset keeps its codec; a new one gets what the cores afford
+        video=ds.rgb_encoder if ds.video and ds.adapt_encoder and not cfg.resume else None,
     )
 
 
-def _open_recorder(cfg, devices: Devices, root: Path, on_written: Callable, encoder_threads: int):
+def _open_recorder(cfg, devices: Devices, root: Path, on_written: Callable, threads: ThreadBudget):
     """The dataset, new or resumed; True when this call created its folder."""
     from core.dataset import DatasetRecorder, dataset_features
     from core.rollout_session import extra_features
@@ -139,8 +141,8 @@ def _open_recorder(cfg, devices: Devices, root: Path, on_written: Callable, enco
             outcomes=ds.outcome_features,
         ),
         video=ds.video,
-        encoder=ds.rgb_encoder,
-        encoder_threads=encoder_threads,
+        encoder=threads.video or ds.rgb_encoder,
+        encoder_threads=threads.encoder,
         queue_size=ds.encoder_queue_maxsize,
         on_written=on_written,
     )

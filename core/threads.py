@@ -5,8 +5,10 @@ and cgroup cpusets count; `os.cpu_count()` where there is no affinity, as on mac
 - the policy's intra-op threads (torch's `set_num_threads`, onnxruntime's `intra_op_num_threads`),
 - each camera encoder's threads (SVT-AV1 `lp`, x264 `threads`).
 The control loop, the cameras and the console keep a core of their own when there are two or
-more; on one core everything gets one thread, since more only adds switching. A user's choice
-replaces the figure (`--policy.threads`, `--dataset.encoder_threads`) or caps it
+more; on one core everything gets one thread, since more only adds switching, and the camera
+videos are recorded in h264 ultrafast rather than an untuned libsvtav1 (about 7x less CPU per
+frame, `bench/bench_encode.py`; `--dataset.adapt_encoder=false` keeps the codec asked for).
+A user's choice replaces the figure (`--policy.threads`, `--dataset.encoder_threads`) or caps it
 (`--dataset.num_image_writer_threads_per_camera`, lerobot's, default 4). The budget says what it
 chose (`describe()`), for the log and the session's first line.
 """
@@ -16,6 +18,8 @@ from __future__ import annotations
 import logging
 import os
 from dataclasses import dataclass
+
+from core.dataset.video_encoder import VideoSettings
 
 log = logging.getLogger(__name__)
 MAX_POLICY_THREADS = 8  # ACT's matrix products gain little past this on a CPU
@@ -36,6 +40,8 @@ class ThreadBudget:
     encoder: int  # threads of each camera's encoder
     cameras: int
     with_policy: bool = True  # False: no policy in this session (its figure is not shown)
+    video: VideoSettings | None = None  # the videos' encoder, when the budget changed it
+    video_asked: str = ""  # what it replaced
 
     def describe(self) -> str:
         parts = [f"{self.cores} core{'s' if self.cores != 1 else ''}"]
@@ -46,6 +52,8 @@ class ThreadBudget:
                 f"encoder {self.encoder} thread{'s' if self.encoder != 1 else ''} "
                 f"x {self.cameras} camera{'s' if self.cameras != 1 else ''}"
             )
+        if self.video is not None:
+            parts.append(f"video {self.video.describe()} (not {self.video_asked}: one core)")
         return ", ".join(parts)
 
 
@@ -57,11 +65,12 @@ def plan_threads(
     encoder_threads: int | None = None,
     encoder_cap: int | None = None,
     with_policy: bool = True,
+    video: VideoSettings | None = None,
 ) -> ThreadBudget:
     """The budget for `cores` allowed cores and `cameras` encoders.
 
     `policy_threads` and `encoder_threads` replace the figures; `encoder_cap` caps the
-    encoders' own.
+    encoders' own. `video`: the encoder asked for, which the budget may replace (None: keep it).
     """
     cores = max(1, int(cores))
     spare = max(1, cores - 1)  # one core for the control loop, cameras and console
@@ -70,7 +79,11 @@ def plan_threads(
     if encoder_cap:
         encoder = max(1, min(encoder, int(encoder_cap)))
     encoder = encoder_threads or encoder
-    return ThreadBudget(cores, int(policy), encoder, cameras, with_policy)
+    chosen = video.on_one_core() if video is not None and cameras and cores < 2 else video
+    if chosen == video:
+        return ThreadBudget(cores, int(policy), encoder, cameras, with_policy)
+    asked = video.describe() if video is not None else ""
+    return ThreadBudget(cores, int(policy), encoder, cameras, with_policy, chosen, asked)
 
 
 def default_policy_threads() -> int:
@@ -84,6 +97,7 @@ def session_budget(
     encoder_threads: int | None = None,
     encoder_cap: int | None = None,
     with_policy: bool = True,
+    video: VideoSettings | None = None,
 ) -> ThreadBudget:
     """The budget for this process, logged."""
     budget = plan_threads(
@@ -93,6 +107,7 @@ def session_budget(
         encoder_threads=encoder_threads,
         encoder_cap=encoder_cap,
         with_policy=with_policy,
+        video=video,
     )
     log.info("thread budget: %s", budget.describe())
     return budget

@@ -50,8 +50,8 @@ class LerobotServer:
     """`python -m lerobot.async_inference.policy_server` in the interop env, in `folder`
     (it writes its log file under logs/ there)."""
 
-    def __init__(self, folder: Path, port: int | None = None):
-        self.folder, self.port = folder, port or free_port()
+    def __init__(self, folder: Path, port: int | None = None, nice: int = 0):
+        self.folder, self.port, self.nice = folder, port or free_port(), nice
         self.address = f"127.0.0.1:{self.port}"
         self.process: subprocess.Popen | None = None
 
@@ -63,6 +63,8 @@ class LerobotServer:
             cwd=self.folder, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
             env=dict(os.environ, HF_HUB_OFFLINE="1"),
         )  # fmt: skip
+        if self.nice:  # its threads, made later while it imports torch, inherit this
+            os.setpriority(os.PRIO_PROCESS, self.process.pid, self.nice)
         wait_until_serving(self.address, SERVER_START_S, self.process)
         return self
 

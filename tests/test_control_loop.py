@@ -127,6 +127,9 @@ class FakeFrames:
     def add(self, observation, action):
         self.frames += 1
 
+    def between_steps(self):
+        pass
+
     def save_episode(self, outcome=None):
         self.on_save()
         entry = ("save", self.frames) if outcome is None else ("save", self.frames, outcome)

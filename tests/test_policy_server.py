@@ -1,6 +1,7 @@
 """lerecord as the client of lerobot 0.6.1's real policy server (in the interop Python).
 
 The server serves the fixture ACT checkpoint on 127.0.0.1; lerecord records on the emulated arm.
+A small Diffusion checkpoint made by lerobot offline is one lerobot 0.6.1's server cannot run.
 A recording proxy between them keeps every reply the server sent, so the dataset's actions can be
 replayed against lerobot's own client logic (its aggregate function and queue update, run in the
 interop Python), frame by frame.
@@ -26,6 +27,7 @@ from core.headless import run_headless
 from core.policy.remote import wire
 from core.session import Session
 from core.voice import announcement
+from hardware.errors import ConfigError
 
 POLICY = FIXTURES / "act_policy"
 COMPAT = ROOT / "tests" / "lerobot_compat"
@@ -39,9 +41,9 @@ def server(tmp_path):
     running.kill()
 
 
-def _args(root, address, *extra, episodes=1, seconds=4.0):
+def _args(root, address, *extra, episodes=1, seconds=4.0, policy=POLICY):
     args = [a for a in sim_args(root, episodes=episodes, seconds=seconds) if "--teleop" not in a]
-    return [*args, f"--policy.path={POLICY}", f"--policy.server={address}",
+    return [*args, f"--policy.path={policy}", f"--policy.server={address}",
             "--dataset.fps=10", "--log=true", *extra]  # fmt: skip
 
 
@@ -54,6 +56,16 @@ def _lerobot_loads(root) -> dict:
     out = run_lerobot([str(COMPAT / "load_dataset.py"), str(root), "local/session_test"])
     assert out.returncode == 0, out.stderr[-3000:]
     return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def _diffusion(folder):
+    """A small Diffusion checkpoint made by lerobot offline (random weights, no pretrained
+    backbone), in the fixture's layout: state, one 48x64 camera `front`, 6 actions."""
+    made = run_lerobot([str(COMPAT / "make_policy.py"), "diffusion", str(folder)])
+    assert made.returncode == 0, made.stderr[-3000:]
+    assert json.loads((folder / "config.json").read_text())["type"] == "diffusion"
+    assert (folder / "model.safetensors").is_file()
+    return folder
 
 
 def test_recorded_actions_are_the_servers_chunks_aggregated_as_lerobots_client_does(
@@ -98,6 +110,26 @@ def test_recorded_actions_are_the_servers_chunks_aggregated_as_lerobots_client_d
         else:  # held: lerobot's queue was dry at that frame too
             assert expected[frame] is None, frame
     assert (log["dropped_actions"] >= 0).all()
+
+
+def test_a_diffusion_lerobots_server_fails_on_is_one_line_before_any_motor_moves(
+    tmp_path, monkeypatch, server
+):
+    """lerobot 0.6.1's server calls `DiffusionPolicy.predict_action_chunk` with empty queues;
+    that path adds the time axis to the images only, so `generate_actions` finds the state's
+    6 values where the observation steps should be and fails its `n_obs_steps` assertion (the
+    server logs "Error in StreamActions" and answers an empty Actions). lerecord stops there."""
+    monkeypatch.chdir(tmp_path)
+    root = tmp_path / "ds"
+    config = parse_record_args(_args(root, server.address, policy=_diffusion(tmp_path / "dp")))
+    with pytest.raises(ConfigError) as refused:
+        run_headless(config, out=io.StringIO())
+    line = str(refused.value)
+    assert "\n" not in line and f"policy server {server.address}" in line
+    assert "answered without actions" in line and "see its log" in line
+    assert "Policy type: diffusion" in server.output()
+    assert "Error in StreamActions" in server.output()
+    assert not root.exists()
 
 
 def test_server_killed_mid_episode_then_restarted_the_arm_holds_and_the_session_goes_on(

@@ -6,6 +6,7 @@ The cross-checks against lerobot's own protobuf and pickle classes run in the in
 
 from __future__ import annotations
 
+import io
 import json
 import pickle
 import textwrap
@@ -298,3 +299,23 @@ def test_the_runner_holds_while_the_policy_is_lost_and_resumes_once_it_reconnect
     for step, action, record in records:
         if record.origin == "queue":  # an action is only ever the one planned for its step
             assert action[0] == step
+
+
+@pytest.mark.parametrize("unpickler", [pickle.Unpickler, pickle._Unpickler])
+def test_an_observation_with_a_full_camera_frame_reads_back_whole(unpickler):
+    """The fields are pickled apart and spliced after lerobot's class name: a 640x480 frame is
+    larger than one pickle frame, so the splice must hold across frames, for C and Python."""
+
+    class Stand(unpickler):
+        def find_class(self, module, name):  # lerobot's class: a bare one (numpy: its own)
+            if (module, name) == (payloads.HELPERS, "TimedObservation"):
+                return type(name, (), {})
+            return super().find_class(module, name)
+
+    image = np.random.default_rng(1).integers(0, 255, (480, 640, 3), dtype=np.uint8)
+    raw = {"shoulder_pan.pos": -3.25, "front": image, "task": "Pick"}
+    data = payloads.dumps(payloads.TimedObservation(99.5, 1234, raw, must_go=True))
+    read = Stand(io.BytesIO(data)).load()
+    assert (read.timestamp, read.timestep, read.must_go) == (99.5, 1234, True)
+    assert read.observation["task"] == "Pick" and read.observation["shoulder_pan.pos"] == -3.25
+    np.testing.assert_array_equal(read.observation["front"], image)

@@ -175,3 +175,14 @@ def test_rtc_with_act_runs_sync_and_says_so_in_one_line():
     assert len(notes) == 1 and "does not apply to ACT" in notes[0]
     assert "the policy runs, nothing is recorded" in done.stdout
     assert "Session ended (completed)" in done.stdout
+
+
+def test_rollout_help_lists_the_device_types_and_interactive(capsys):
+    from core.cli import main
+
+    assert main(["rollout", "--help"]) == 0
+    out = capsys.readouterr().out
+    robot = out[out.index("--robot.type=TYPE") :].split("(give", 1)[0]
+    assert "so100_follower, so101_follower" in robot and "bi_so_follower" in robot
+    assert "keyboard" in out[out.index("--teleop.type=TYPE") :].split("(give", 1)[0]
+    assert "--interactive=BOOL" in out and "/start, /reset, /stop" in out

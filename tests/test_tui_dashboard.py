@@ -286,13 +286,15 @@ def test_a_profile_with_an_unknown_key_binding_or_theme_is_refused_in_one_line()
         "keys": {"stop": "x"},
         "forward_keys": False,
         "teleop_keys": [],
+        "strategy": None,
+        "interactive": False,
     }
     with pytest.raises(ConfigError) as bad_key:
         console_options(SimpleNamespace(keys={"next": "x"}, theme=None, teleop=None))
     assert str(bad_key.value) == (
         "keys: unknown binding 'next'; the console's are emergency-stop, help, theme, "
         "exit-early, rerecord, stop, quit, pause, resume, mark-success, mark-failure, review, "
-        "wizard"
+        "highlight-save, push, take-over, give-back, start, reset, wizard"
     )
     with pytest.raises(ConfigError, match="theme: unknown theme 'solarized'; known: dark"):
         console_options(SimpleNamespace(keys={}, theme="solarized", teleop=None))

@@ -67,6 +67,8 @@ class ConsoleApp(App[int]):
         notes: list[str] | None = None,
         ui_nice: int = 0,
         graphics: str = "halfblocks",
+        strategy: str | None = None,
+        interactive: bool = False,
     ):
         super().__init__()
         self.engine = engine
@@ -83,6 +85,8 @@ class ConsoleApp(App[int]):
         self.notes = notes or []
         self.ui_nice = ui_nice
         self.graphics = graphics  # how camera pictures are drawn: "halfblocks" or "kitty"
+        self.strategy = strategy  # lerecord rollout's --strategy.type (its keys), else None
+        self.interactive = interactive  # rollout --interactive=true: Start / Reset keys
         self._niced = False
         # created now, at normal priority: engines are spawned from it (see _yield_cpu_to_engine)
         self._launcher = ThreadPoolExecutor(max_workers=1, thread_name_prefix="engine-launcher")
@@ -399,6 +403,10 @@ def console_options(config: Any) -> dict[str, Any]:
         "keys": dict(getattr(config, "keys", None) or {}),
         "forward_keys": bool(teleop_keys),
         "teleop_keys": teleop_keys,
+        "strategy": rollout.strategy.type
+        if (rollout := getattr(config, "rollout", None))
+        else None,
+        "interactive": bool(rollout and rollout.interactive),
     }
 
 

@@ -35,17 +35,20 @@ class StrategyConfig(Choice):
 
     flag: ClassVar[str] = "strategy"
     records: ClassVar[bool] = True  # needs --dataset.repo_id
+    supports_interactive: ClassVar[bool] = False  # --interactive may drive it (lerobot's rule)
 
 
 @dataclass(kw_only=True)
 class BaseStrategyConfig(StrategyConfig):
     type: ClassVar[str] = "base"
     records: ClassVar[bool] = False
+    supports_interactive: ClassVar[bool] = True
 
 
 @dataclass(kw_only=True)
 class SentryStrategyConfig(StrategyConfig):
     type: ClassVar[str] = "sentry"
+    supports_interactive: ClassVar[bool] = True
     upload_every_n_episodes: int = option(5, help="push the dataset after every N episodes")
     target_video_file_size_mb: int | None = option(
         None, help="cut episodes when a video reaches this size (None: lerobot's 200)", unit="MB"
@@ -206,7 +209,12 @@ class RolloutConfig:
     )
     dataset: DatasetConfig | None = option(None, help="where the rollout is recorded")
     fps: float = option(30.0, help="control frequency", unit="Hz")
-    duration: float = option(0.0, help="seconds to run (0: until stopped)", unit="s")
+    duration: float = option(
+        0.0, help="seconds to run (0: until stopped; interactive: each /start)", unit="s"
+    )
+    interactive: bool = option(
+        False, help="drive the rollout from stdin: /start, /reset, /stop (base, sentry)"
+    )
     interpolation_multiplier: int = option(
         1, help="control steps per policy action (interpolated in between)"
     )
@@ -256,6 +264,11 @@ class RolloutConfig:
             raise ConfigError(
                 f"--dataset.repo_id: rollout dataset names start with {ROLLOUT_PREFIX!r} "
                 f"(as lerobot-rollout); use <user>/{ROLLOUT_PREFIX}{self.dataset.name}"
+            )
+        if self.interactive and not strategy.supports_interactive:
+            raise ConfigError(
+                f"--interactive=true drives --strategy.type=base or sentry (got {strategy.type}); "
+                "drop --interactive, or use one of those"
             )
         if self.fps <= 0:
             raise ConfigError(f"--fps: got {self.fps}; expected a positive number")

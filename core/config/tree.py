@@ -172,6 +172,9 @@ class DatasetConfig:
     encoder_threads: int | None = option(
         None, help="threads per video encoder (none: num_image_writer_threads_per_camera)"
     )
+    adapt_encoder: bool = option(
+        True, help="on one core, record h264 ultrafast instead of an untuned libsvtav1 or hevc"
+    )
     no_stamp: bool = option(
         False, help="keep repo_id as given (else _YYYYmmdd_HHMMSS is appended to a new one)"
     )

@@ -8,6 +8,12 @@ frame) is filled by repeating the previous image: the video always has exactly o
 parquet row, at PTS n/fps, and the loader's timestamp check holds. Episode boundaries travel on
 the same queue as the frames (`finish`, `abort`), so they can never overtake them.
 
+Opening an encoder (FFmpeg's `avcodec_open2`, called by PyAV with the GIL held: SVT-AV1 takes
+~20 ms there) stalls every other Python thread, the control thread too. So a take's video is
+opened ahead of its first frame (`prepare`): the recorder asks for the first take before the
+session's control thread starts and, between episodes, for the next take one camera per control
+step, right after a step, in the time the control thread sleeps (`DatasetRecorder.between_steps`).
+
 For the camera statistics the worker also keeps, per frame, a 256-level histogram of each channel
 of the frame downscaled as lerobot does; at the end of the episode the histograms of lerobot's
 sampled frames are summed (see `stats.image_stats`).
@@ -66,6 +72,12 @@ class _Finish:
 @dataclass(frozen=True)
 class _Abort:
     take: int
+
+
+@dataclass
+class _Prepare:
+    take: int
+    done: threading.Event = field(default_factory=threading.Event)
 
 
 _STOP = object()
@@ -150,6 +162,13 @@ class CameraWorker:
         self._forget_still()
         self._queue.put(_Abort(take))
 
+    def prepare(self, take: int) -> threading.Event:
+        """Open the video of `take` now, before its first frame (set once it is open or the
+        attempt failed: the first frame then tries again)."""
+        request = _Prepare(take)
+        self._queue.put(request)
+        return request.done
+
     def stop(self, timeout: float | None = None) -> None:
         self._queue.put(_STOP)
         self._thread.join(timeout)
@@ -174,6 +193,11 @@ class CameraWorker:
                 take = self._takes.pop(item.take, None)
                 if take is not None:
                     take.discard()
+            elif isinstance(item, _Prepare):
+                try:
+                    self._prepare(item.take)
+                finally:
+                    item.done.set()
             else:
                 self._write(*item)
 
@@ -195,6 +219,18 @@ class CameraWorker:
             failed.error = failed.error or str(error)
         finally:
             self.consumed += 1
+
+    def _prepare(self, take_id: int) -> None:
+        if take_id in self._takes or self.video is None:
+            return
+        take = _Take(self, take_id)
+        try:
+            take.open()
+        except Exception:  # the first frame opens it again and reports what fails
+            logger.exception("camera %s: take %d not opened ahead", self.key, take_id)
+            take.discard()
+            return
+        self._takes[take_id] = take
 
     def _finish(self, take_id: int, length: int) -> TakeResult:
         take = self._takes.pop(take_id, None)
@@ -265,8 +301,8 @@ class _Take:
     def discard(self) -> None:
         if self.container is not None:
             try:
-                for _ in self.stream.encode():  # end of stream: SVT-AV1 says "deinit called
-                    pass  # without sending EOS!" when freed without it; the packets go unused
+                for _ in self.stream.encode():  # end of stream first (SVT-AV1 complains else)
+                    pass
                 self.container.close()
             except Exception as error:  # a half-open container being thrown away
                 logger.debug("discarding %s: %s", self.path, error)
@@ -277,17 +313,15 @@ class _Take:
             self.path.unlink(missing_ok=True)
 
     def _encode(self, image: np.ndarray) -> None:
-        if self.written == 0:
-            (self.path if self.worker.video is None else self.path.parent).mkdir(
-                parents=True, exist_ok=True
-            )
         if self.worker.video is None:
+            if self.written == 0:
+                self.path.mkdir(parents=True, exist_ok=True)
             _write_png(self.path / f"frame-{self.written:06d}.png", image)
         else:
             import av
 
             if self.container is None:
-                self._open(av)
+                self.open()
             frame = av.VideoFrame.from_ndarray(image, format="rgb24")
             frame.pts = self.written
             for packet in self.stream.encode(frame):
@@ -296,8 +330,12 @@ class _Take:
                 _demote_realtime_threads(self.realtime_before)
         self.written += 1
 
-    def _open(self, av) -> None:
+    def open(self) -> None:
+        """Create the mp4 and open its encoder (the codec's threads start here)."""
+        import av
+
         settings = self.worker.video
+        self.path.parent.mkdir(parents=True, exist_ok=True)
         self.realtime_before = _realtime_threads()
         self.container = av.open(str(self.path), "w")
         stream = self.container.add_stream(
@@ -306,6 +344,8 @@ class _Take:
         h, w, _ = self.worker.shape
         stream.width, stream.height, stream.pix_fmt = w, h, settings.pix_fmt
         self.stream = stream
+        self.container.start_encoding()  # avcodec_open2 and the header, with the GIL held
+        _demote_realtime_threads(self.realtime_before)
 
 
 class _FailedTake:

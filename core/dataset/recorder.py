@@ -44,6 +44,7 @@ logger = logging.getLogger(__name__)
 
 CLOSE_DEADLINE_S = 120.0  # the pending saves' share of a session's end
 WORKER_STOP_S = 5.0
+PREPARE_WAIT_S = 10.0  # the first take's encoders opening, before the session's first step
 
 
 @dataclass(frozen=True)
@@ -148,6 +149,13 @@ class DatasetRecorder:
                 key, shape, self.fps, self._staging, video, queue_size, encoder_threads
             )
         self._take = 0
+        # workers whose next take's video is still to be opened ahead, each behind the finish
+        # (or abort) of its previous take: (worker, that finish's event or None)
+        self._to_prepare: list[tuple[CameraWorker, threading.Event | None]] = []
+        opened = [worker.prepare(1) for worker in self._workers.values()]
+        deadline = time.monotonic() + PREPARE_WAIT_S
+        for event in opened:  # open now, while no control step can be stalled by it
+            event.wait(max(0.0, deadline - time.monotonic()))
         self._recording = False
         self._states: list[np.ndarray] = []
         self._actions: list[np.ndarray] = []
@@ -265,11 +273,29 @@ class DatasetRecorder:
             else:
                 worker.offer(self._take, index, image)
 
+    def between_steps(self) -> None:
+        """Called by the control thread right after each step: between episodes, open one
+        camera's next video ahead (its previous take finished), in the time the control thread
+        now sleeps, so that no step waits on an encoder opening (it holds the GIL)."""
+        if self._recording or not self._to_prepare:
+            return
+        worker, finished = self._to_prepare[0]
+        if finished is None or finished.is_set():
+            self._to_prepare.pop(0)
+            worker.prepare(self._take + 1)
+
+    def _prepare_next(self, finishes: dict[str, threading.Event] | None = None) -> None:
+        self._to_prepare = [
+            (worker, None if finishes is None else finishes[name])
+            for name, worker in self._workers.items()
+        ]
+
     def discard_episode(self) -> int:
         """Throw away the episode in progress (re-record). Returns how many frames it had."""
         frames = len(self._tasks)
         for worker in self._workers.values():
             worker.abort(self._take)
+        self._prepare_next()
         self._states, self._actions, self._tasks, self._extras = [], [], [], {}
         self._recording = False
         return frames
@@ -283,10 +309,12 @@ class DatasetRecorder:
         if frames.length == 0:
             for worker in self._workers.values():
                 worker.abort(self._take)
+            self._prepare_next()
             self._recording = False
             self._finish(handle, EpisodeWritten(-1, 0, 0.0, "the episode has no frames"))
             return handle
         finishes = {name: w.finish(self._take, frames.length) for name, w in self._workers.items()}
+        self._prepare_next({name: request.done for name, request in finishes.items()})
         self._handed += 1
         self._jobs.put(_SaveJob(self._take, frames, finishes, handle, time.perf_counter()))
         self._states, self._actions, self._tasks, self._extras = [], [], [], {}

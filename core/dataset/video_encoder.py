@@ -40,6 +40,11 @@ ALIASES = {"av1": "libsvtav1"}  # lerobot's, the name a stream reports
 VCODECS = ("auto", *ENCODERS, *ALIASES)
 SVTAV1_PRESET = 12
 X26X_PRESET = "ultrafast"
+# Software codecs one core cannot afford for a rig's cameras: per 640x480 frame with one thread,
+# SVT-AV1 preset 12 took ~25 ms of CPU (preset 13 no less), libx264 ultrafast ~3.6 ms
+# (`python -m bench.bench_encode`): two cameras at 30 fps need 1.5 cores in AV1, 0.2 in h264.
+HEAVY_ON_ONE_CORE = ("libsvtav1", "hevc", "libaom-av1")
+ONE_CORE_CODEC = "h264"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -154,6 +159,18 @@ class VideoSettings:
 
     def with_codec(self, vcodec: str) -> VideoSettings:
         return dataclasses.replace(self, vcodec=vcodec)
+
+    def on_one_core(self) -> VideoSettings:
+        """What a single core can encode: h264 ultrafast in place of an untuned heavy codec
+        (no preset nor extra options given); these settings unchanged otherwise."""
+        untuned = self.preset is None and not self.extra_options
+        if self.vcodec not in HEAVY_ON_ONE_CORE or not untuned:
+            return self
+        return dataclasses.replace(self, vcodec=ONE_CORE_CODEC)
+
+    def describe(self) -> str:
+        preset = self.resolved_preset
+        return self.vcodec if preset is None else f"{self.vcodec} preset {preset}"
 
 
 def _pixel_formats(encoder: str) -> list[str] | None:

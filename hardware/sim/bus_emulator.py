@@ -13,10 +13,15 @@ Faults (from tests, or from `serve`'s control channel through `command()`):
 `silent <id>` (no answers), `corrupt <id> [count]` (bad checksums), `overheat <id>`,
 `overload <id>` (error bits in its status packets, torque cut), `poweroff` (every servo silent),
 `unplug` (the port disappears: the client's next read or write fails), `clear`.
+
+`sync_write_times` (when `keep_write_times` is set) holds the receive time (`clock()`, the
+system-wide monotonic clock by default) of every SYNC_WRITE: the arm's side of the wire, from
+which a benchmark measures how late each goal position arrived.
 """
 
 from __future__ import annotations
 
+import array
 import collections
 import logging
 import os
@@ -48,9 +53,16 @@ def packet(servo_id: int, instruction_or_error: int, params: bytes = b"") -> byt
 class BusEmulator:
     """Serves `servos` on a new pseudo-terminal once `start()` is called."""
 
-    def __init__(self, servos: Iterable[SimServo], clock: Callable[[], float] = time.monotonic):
+    def __init__(
+        self,
+        servos: Iterable[SimServo],
+        clock: Callable[[], float] = time.monotonic,
+        keep_write_times: bool = False,
+    ):
         self.servos: dict[int, SimServo] = {s.id: s for s in servos}
         self.clock = clock
+        self.keep_write_times = keep_write_times
+        self.sync_write_times = array.array("d")  # seconds on `clock`, one per SYNC_WRITE
         self.received: collections.deque[bytes] = collections.deque(maxlen=200)
         self.lock = threading.Lock()  # held while a packet is handled
         self._buffer = bytearray()
@@ -195,6 +207,8 @@ class BusEmulator:
                 self._reply(self.servos.get(i), READ, address, length) for i in params[2:]
             )
         if instruction == SYNC_WRITE and target == BROADCAST_ID and len(params) >= 2:
+            if self.keep_write_times:
+                self.sync_write_times.append(now)
             address, length = params[0], params[1]
             for k in range(2, len(params) - length, length + 1):
                 servo = self.servos.get(params[k])

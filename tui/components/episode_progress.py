@@ -23,6 +23,13 @@ BADGES = {
     "ended": "ENDED",
     "e-stopped": "E-STOPPED",
     "failed": "FAILED",
+    # lerecord rollout's strategies (core.strategies, core.interactive)
+    "running": "▶ POLICY",
+    "buffering": "▶ BUFFERING",
+    "handover": "HAND-OVER",
+    "correction": "✋ CORRECTION",
+    "returning": "RETURNING",
+    "waiting": "WAITING",
 }
 OVER = ("ended", "e-stopped", "failed")  # the session is over: nothing runs any more
 TIMED = ("recording", "reset", "paused")  # a phase clock runs (or is held)
@@ -68,6 +75,7 @@ class EpisodeProgress(Horizontal):
     EpisodeProgress #phase { width: 13; text-style: bold; content-align: center middle; }
     EpisodeProgress #phase.-recording { background: $recording; color: $background; }
     EpisodeProgress #phase.-reset { background: $reset; color: $background; }
+    EpisodeProgress #phase.-correction { background: $recording; color: $background; }
     EpisodeProgress #phase.-saving { background: $saving; color: $background; }
     EpisodeProgress #phase.-paused { background: $paused; color: $background; }
     EpisodeProgress #phase.-ended { background: $done; color: $background; }

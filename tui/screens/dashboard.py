@@ -33,20 +33,45 @@ from tui.components.status_line import StatusLine
 from tui.components.timing_panel import TimingPanel
 
 TELEOP_KEYS_WIN = ("wizard", "cycle_theme")  # bindings a keyboard teleoperator takes over
-LIVE = ("connecting", "recording", "reset", "paused")  # a session runs: commands reach it
+# a rollout strategy's phases (core.strategies, core.interactive)
+ROLLOUT_PHASES = ("running", "buffering", "handover", "correction", "returning", "waiting")
+LIVE = ("connecting", "recording", "reset", "paused", *ROLLOUT_PHASES)  # commands reach it
 # the actions each phase offers (the others are hidden from the key bar and do nothing)
 OFFERED = {
     "exit_early": ("recording", "reset"),
     "rerecord": ("recording", "reset"),
     "mark": ("recording", "reset"),
     "review": ("reset", *OVER),
-    "pause": ("recording", "reset"),
+    "pause": ("recording", "reset", "running", "buffering", "correction"),
     "resume": ("paused",),
     "stop": LIVE,
     "leave": OVER,
     "wizard": OVER,
     "wizard_refused": (*LIVE, "saving"),
+    "highlight_save": ("buffering", "recording"),
+    "push": LIVE,
+    "take_over": ("running",),
+    "give_back": ("handover", "correction"),
+    "start_run": ("waiting",),
+    "reset_run": ("waiting", "running", "recording"),
 }
+INTERACTIVE_ACTIONS = ("start_run", "reset_run")  # `lerecord rollout --interactive=true`
+# the rollout strategies whose keys they are (`--strategy.type`); other actions are everyone's
+STRATEGY_ACTIONS = {
+    "highlight_save": ("highlight",),
+    "push": ("highlight", "dagger"),
+    "take_over": ("dagger",),
+    "give_back": ("dagger",),
+}
+# what they send: highlight's save / push, dagger's correction / upload (core.strategies)
+STRATEGY_KEYS = {
+    ("highlight_save", "highlight"): "save",
+    ("push", "highlight"): "push",
+    ("push", "dagger"): "upload",
+    ("take_over", "dagger"): "correction",
+    ("give_back", "dagger"): "correction",
+}
+INTERACTIVE_KEYS = {"start_run": "start", "reset_run": "reset"}  # its /start and /reset
 
 
 class DashboardScreen(Screen):
@@ -60,6 +85,14 @@ class DashboardScreen(Screen):
         Binding(OUTCOME_KEYS["success"], "mark('success')", "Success", id="mark-success"),
         Binding(OUTCOME_KEYS["failure"], "mark('failure')", "Failure", id="mark-failure"),
         Binding("v", "review", "Review", id="review"),
+        # rollout strategies: keys neither the console nor a keyboard teleop uses (lerobot's
+        # s / h and space / tab / enter are shoulder / success, E-STOP / focus / … here)
+        Binding("b", "highlight_save", "Save highlight", id="highlight-save"),
+        Binding("u", "push", "Push", id="push"),
+        Binding("y", "take_over", "Take over", id="take-over"),
+        Binding("y", "give_back", "Give back", id="give-back"),
+        Binding("enter", "start_run", "Start", id="start"),
+        Binding("home", "reset_run", "Reset home", id="reset"),
         Binding("w", "wizard", "New session", id="wizard"),
         Binding("w", "wizard_refused", "Wizard", show=False),
     ]
@@ -162,6 +195,29 @@ class DashboardScreen(Screen):
     def action_wizard(self) -> None:
         self.app.open_wizard()
 
+    def _strategy_key(self, action: str) -> None:
+        key = STRATEGY_KEYS.get((action, self.app.strategy))
+        if key is not None:
+            self.app.command(m.StrategyKey(key))
+
+    def action_highlight_save(self) -> None:
+        self._strategy_key("highlight_save")
+
+    def action_push(self) -> None:
+        self._strategy_key("push")
+
+    def action_take_over(self) -> None:
+        self._strategy_key("take_over")
+
+    def action_give_back(self) -> None:
+        self._strategy_key("give_back")
+
+    def action_start_run(self) -> None:
+        self.app.command(m.StrategyKey(INTERACTIVE_KEYS["start_run"]))
+
+    def action_reset_run(self) -> None:
+        self.app.command(m.StrategyKey(INTERACTIVE_KEYS["reset_run"]))
+
     def action_wizard_refused(self) -> None:
         self.app.notify("the wizard opens once this session is over (q stops it)", timeout=3)
 
@@ -169,6 +225,10 @@ class DashboardScreen(Screen):
         """Only what works in the shown phase; with a keyboard teleoperator, its keys (w:
         forward, lift) win over the wizard's."""
         if self.app.forward_keys and action in (*TELEOP_KEYS_WIN, "wizard_refused"):
+            return False
+        if action in STRATEGY_ACTIONS and self.app.strategy not in STRATEGY_ACTIONS[action]:
+            return False
+        if action in INTERACTIVE_ACTIONS and not self.app.interactive:
             return False
         phases = OFFERED.get(action)
         return phases is None or self.phase in phases

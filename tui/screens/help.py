@@ -19,6 +19,12 @@ EXPLANATIONS = {
     "help": "this screen",
     "theme": "switch to the next colour theme",
     "wizard": "open the session wizard (set up the next session)",
+    "highlight-save": "highlight: save the last seconds, record on; again ends the highlight",
+    "push": "push the dataset to the Hub now (highlight, dagger)",
+    "take-over": "dagger: the human takes the arm (it first slides to the leader's pose)",
+    "give-back": "dagger: the policy drives again; the correction is saved as an episode",
+    "start": "rollout --interactive: start the policy (lerobot's /start)",
+    "reset": "rollout --interactive: end the run, slide back to the start pose (/reset)",
 }
 
 

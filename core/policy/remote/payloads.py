@@ -1,8 +1,8 @@
 """The pickles lerobot's policy server exchanges, written and read without lerobot or torch.
 
 Writing: the server unpickles `lerobot.async_inference.helpers.RemotePolicyConfig` and
-`TimedObservation`. Stand-ins with the same fields are pickled here by a pickler that writes
-their class as that global by name (pickle's own would insist on importing lerobot).
+`TimedObservation`. Stand-ins with the same fields are pickled here as pickle pickles a
+dataclass, their class written as that global by name (see `dumps`).
 
 Reading: the server answers a pickled list of `TimedAction(timestamp, timestep, action)`, the
 action a torch tensor. Unpickling is code execution, so replies are read by a restricted
@@ -62,23 +62,23 @@ _WIRE_NAMES = {RemotePolicyConfig: (HELPERS, "RemotePolicyConfig"),
                TimedObservation: (HELPERS, "TimedObservation")}  # fmt: skip
 
 
-class _Writer(pickle._Pickler):  # the pure-Python pickler: its save_global can be extended
-    def save_global(self, obj, name=None):
-        wire = _WIRE_NAMES.get(obj)
-        if wire is None:
-            return super().save_global(obj, name)
-        module, qualname = wire
-        self.save(module)
-        self.save(qualname)
-        self.write(pickle.STACK_GLOBAL)
-        self.memoize(obj)
+def _short_text(text: str) -> bytes:
+    data = text.encode()
+    return pickle.SHORT_BINUNICODE + bytes([len(data)]) + data
 
 
 def dumps(payload: RemotePolicyConfig | TimedObservation) -> bytes:
-    """The pickle lerobot's server reads as its own dataclass."""
-    buffer = io.BytesIO()
-    _Writer(buffer, protocol=PROTOCOL).dump(payload)
-    return buffer.getvalue()
+    """The pickle lerobot's server reads as its own dataclass: what pickle writes for a
+    dataclass instance (its class as a global, made without arguments, its `__dict__` set),
+    with the class named as lerobot's. The fields are pickled by the C pickler (a camera image
+    is copied once); only the class's name is written here (pickle's own would insist on
+    importing lerobot)."""
+    module, name = _WIRE_NAMES[type(payload)]
+    fields = pickle.dumps(vars(payload), protocol=PROTOCOL)
+    head = (pickle.PROTO + bytes([PROTOCOL]) + _short_text(module) + _short_text(name)
+            + pickle.STACK_GLOBAL + pickle.EMPTY_TUPLE + pickle.NEWOBJ)  # fmt: skip
+    # `fields` without its PROTO and STOP: its memo and frames stand alone, as the head has none
+    return b"".join((head, memoryview(fields)[2:-1], pickle.BUILD, pickle.STOP))
 
 
 # ---- what lerecord accepts back ----------------------------------------------------------------
@@ -225,8 +225,20 @@ def load_actions(data: bytes) -> list[tuple[int, float, np.ndarray]]:
 
     Raises RefusedReply for anything but a list of timed actions with 1-D numeric actions.
     """
+    storages: dict[bytes, _Storage] = {}
+
+    def load_storage(raw: bytes) -> _Storage:
+        # lerobot's server sends each action as a view of the chunk's one storage, so every
+        # action carries the same bytes: read them once
+        if not isinstance(raw, bytes):
+            raise RefusedReply("a storage that is not bytes")
+        if raw not in storages:
+            storages[raw] = _load_from_bytes(raw)
+        return storages[raw]
+
+    allowed = {**_REPLY_GLOBALS, ("torch.storage", "_load_from_bytes"): load_storage}
     try:
-        reply = _Reader(io.BytesIO(data), _REPLY_GLOBALS).load()
+        reply = _Reader(io.BytesIO(data), allowed).load()
     except RefusedReply:
         raise
     except Exception as error:  # a malformed pickle: still nothing was run

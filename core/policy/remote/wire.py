@@ -34,10 +34,11 @@ def _varint(value: int) -> bytes:
             return bytes(out)
 
 
-def _bytes_field(number: int, data: bytes) -> bytes:
+def _bytes_field(number: int, data: bytes | memoryview, head: bytes = b"") -> bytes:
+    """The field after `head`, in one copy of `data` (a camera frame is most of it)."""
     if not data:  # proto3 leaves a default value out
-        return b""
-    return _varint(number << 3 | 2) + _varint(len(data)) + data
+        return head
+    return b"".join((head, _varint(number << 3 | 2), _varint(len(data)), data))
 
 
 def encode_data(data: bytes) -> bytes:
@@ -45,10 +46,10 @@ def encode_data(data: bytes) -> bytes:
     return _bytes_field(1, data)
 
 
-def encode_observation(transfer_state: int, data: bytes) -> bytes:
+def encode_observation(transfer_state: int, data: bytes | memoryview) -> bytes:
     """`Observation`: `TransferState transfer_state = 1; bytes data = 2`."""
     head = _varint(1 << 3 | 0) + _varint(transfer_state) if transfer_state else b""
-    return head + _bytes_field(2, data)
+    return _bytes_field(2, data, head)
 
 
 def fields(message: bytes) -> dict[int, int | bytes]:
@@ -94,7 +95,7 @@ def decode_data(message: bytes) -> bytes:
 
 def observation_stream(payload: bytes) -> Iterator[bytes]:
     """The encoded `Observation` messages carrying `payload`, in lerobot's chunking."""
-    size, sent = len(payload), 0
+    size, sent, view = len(payload), 0, memoryview(payload)
     while sent < size:
         if sent + CHUNK_BYTES >= size:
             state = TRANSFER_END
@@ -102,7 +103,7 @@ def observation_stream(payload: bytes) -> Iterator[bytes]:
             state = TRANSFER_BEGIN
         else:
             state = TRANSFER_MIDDLE
-        yield encode_observation(state, payload[sent : sent + CHUNK_BYTES])
+        yield encode_observation(state, view[sent : sent + CHUNK_BYTES])
         sent += CHUNK_BYTES
 
 
