@@ -252,6 +252,26 @@ class TakesKeys(ExplainsControls, Protocol):
 
 
 @runtime_checkable
+class ReportsRecoveries(Protocol):
+    """A robot whose bus retries failed exchanges: it says which a retry recovered, so a servo
+    silent for a moment is named at once rather than absorbed unseen."""
+
+    def take_recoveries(self) -> list[str]:
+        """Each recovered failure since the last call, in words naming the servo."""
+        ...
+
+
+@runtime_checkable
+class KnowsJointRanges(Protocol):
+    """A robot whose calibration bounds each joint: the console draws positions against it."""
+
+    def joint_ranges(self) -> dict[str, tuple[float, float]]:
+        """Each motor's calibrated range_min..range_max in its observation's units (degrees,
+        -100..100 or 0..100), low first; keyed as `<motor>` of `<motor>.pos`."""
+        ...
+
+
+@runtime_checkable
 class Calibratable(Protocol):
     """A device `lerecord calibrate` can calibrate: it gives the steps to walk through."""
 

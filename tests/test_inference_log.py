@@ -221,7 +221,8 @@ def test_the_users_pandas_analysis_runs_unchanged(tmp_path):
     text = f"Average inference time: {policy_data['inference_time_ms'].mean():.1f}ms"
     assert text == "Average inference time: 28.8ms"
     assert f"{1000 / policy_data['inference_time_ms'].mean():.1f}" == "34.7"
-    plt = pytest.importorskip("matplotlib.pyplot")
+    import matplotlib.pyplot as plt
+
     plt.switch_backend("Agg")
     lines = plt.plot(robot_state["timestamp"], robot_state["shoulder_pan.pos"])
     assert len(lines[0].get_xdata()) == 30

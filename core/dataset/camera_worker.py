@@ -321,8 +321,8 @@ class _Take:
                 for _ in self.stream.encode():  # end of stream first (SVT-AV1 complains else)
                     pass
                 self.container.close()
-            except Exception:  # a half-open container being thrown away
-                pass
+            except Exception as error:  # a half-open container being thrown away
+                logger.debug("discarding %s: %s", self.path, error)
             self.container = None
         if self.path.is_dir():
             shutil.rmtree(self.path, ignore_errors=True)

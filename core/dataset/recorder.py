@@ -112,6 +112,11 @@ class _SaveJob:
     requested_at: float
 
 
+def disk_free(root: Path) -> int:
+    """Bytes free on the filesystem holding `root`."""
+    return shutil.disk_usage(root).free
+
+
 class DatasetRecorder:
     """Writes a LeRobotDataset v3.0 from the control loop's frames (module doc)."""
 
@@ -133,6 +138,7 @@ class DatasetRecorder:
         self._on_written = on_written
         self.started_here = False  # a new dataset: nothing of it is left if nothing is saved
         self.episode_bytes = 0  # what the last episode took on disk while being saved
+        self.free_bytes: Callable[[Path], int] = disk_free  # the disk-space probe (a quota's)
         self._events: queue.SimpleQueue[Written] = queue.SimpleQueue()
         self._staging = commit.staging(self.root)
         shutil.rmtree(self._staging, ignore_errors=True)
@@ -467,7 +473,7 @@ class DatasetRecorder:
 
     def _free_bytes(self) -> int | None:
         try:
-            return shutil.disk_usage(self.root).free
+            return self.free_bytes(self.root)
         except OSError:
             return None
 

@@ -260,6 +260,13 @@ class SoFollower(Robot):
         except DeviceError as error:
             log.error("emergency stop: %s", error)
 
+    def joint_ranges(self) -> dict[str, tuple[float, float]]:
+        bus = self._bus()
+        return {m: bus.position_range(m) for m in self.motors}
+
+    def take_recoveries(self) -> list[str]:
+        return [] if self.bus is None else self.bus.take_recoveries()
+
     def _bus(self) -> FeetechBus:
         if self.bus is None or not self.bus.is_connected:
             raise DeviceError(f"{self.config.type} is not connected: call connect() first")
