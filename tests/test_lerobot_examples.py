@@ -60,37 +60,45 @@ def _on_sim(argv: list[str], root: Path) -> list[str]:
     return [*out, f"--dataset.root={root}", *HERE]
 
 
-def test_lerobot_records_docstring_examples_record_with_lerecord(tmp_path):
-    examples = _examples()
+@pytest.fixture(scope="module")
+def examples() -> list[list[str]]:
+    return _examples()
+
+
+def test_lerobot_records_docstring_examples_are_the_three_known(examples):
     runnable = [a for a in examples if not any(f"--robot.type={t}" in a for t in LATER)]
     assert len(examples) == 3 and len(runnable) == 3
-    assert any(a.startswith("--dataset.rgb_encoder.extra_options=") for a in runnable[2])
-    assert "--robot.type=bi_so_follower" in runnable[1]
-    for i, argv in enumerate(runnable):
-        root = tmp_path / f"example{i}"
-        proc = lerecord(*_on_sim(argv, root))
-        out, err = proc.communicate(timeout=300)
-        assert proc.returncode == 0, err[-3000:] + out[-2000:]
-        info = check_loadable(root)
-        assert info["total_episodes"] == 2
-        cameras = sorted(k for k, f in info["features"].items() if f["dtype"] == "video")
-        if "--robot.type=bi_so_follower" in argv:  # lerobot's names for both arms' cameras
-            assert info["robot_type"] == "bi_so_follower"
-            assert cameras == [
-                f"observation.images.{c}"
-                for c in ("left_top", "left_wrist", "right_front", "right_wrist")
-            ]
-            continue
-        assert info["robot_type"] == "so_follower" and cameras == ["observation.images.laptop"]
-        video = info["features"]["observation.images.laptop"]["info"]
-        if any(a.startswith("--dataset.rgb_encoder.") for a in argv):
-            assert video["video.codec"] == "h264" and video["video.preset"] == "fast"
-            assert video["video.extra_options"] == {"tune": "film", "profile:v": "high", "bf": 2}
-        else:
-            assert video["video.codec"] == "av1"
-        loaded = run_lerobot([str(COMPAT / "load_dataset.py"), str(root), "me/example"])
-        assert loaded.returncode == 0, loaded.stderr[-3000:]
-        assert json.loads(loaded.stdout.strip().splitlines()[-1])["episodes"] == 2
+    assert any(a.startswith("--dataset.rgb_encoder.extra_options=") for a in examples[2])
+    assert "--robot.type=bi_so_follower" in examples[1]
+
+
+@pytest.mark.parametrize("i", range(3))
+def test_lerobot_records_docstring_example_records_with_lerecord(examples, i, tmp_path):
+    argv = examples[i]
+    root = tmp_path / f"example{i}"
+    proc = lerecord(*_on_sim(argv, root))
+    out, err = proc.communicate(timeout=300)
+    assert proc.returncode == 0, err[-3000:] + out[-2000:]
+    info = check_loadable(root)
+    assert info["total_episodes"] == 2
+    cameras = sorted(k for k, f in info["features"].items() if f["dtype"] == "video")
+    if "--robot.type=bi_so_follower" in argv:  # lerobot's names for both arms' cameras
+        assert info["robot_type"] == "bi_so_follower"
+        assert cameras == [
+            f"observation.images.{c}"
+            for c in ("left_top", "left_wrist", "right_front", "right_wrist")
+        ]
+        return
+    assert info["robot_type"] == "so_follower" and cameras == ["observation.images.laptop"]
+    video = info["features"]["observation.images.laptop"]["info"]
+    if any(a.startswith("--dataset.rgb_encoder.") for a in argv):
+        assert video["video.codec"] == "h264" and video["video.preset"] == "fast"
+        assert video["video.extra_options"] == {"tune": "film", "profile:v": "high", "bf": 2}
+    else:
+        assert video["video.codec"] == "av1"
+    loaded = run_lerobot([str(COMPAT / "load_dataset.py"), str(root), "me/example"])
+    assert loaded.returncode == 0, loaded.stderr[-3000:]
+    assert json.loads(loaded.stdout.strip().splitlines()[-1])["episodes"] == 2
 
 
 def test_a_new_dataset_is_stamped_and_no_stamp_keeps_the_name(tmp_path):

@@ -14,6 +14,7 @@ import re
 import shlex
 from pathlib import Path
 
+import pytest
 from dataset_support import check_loadable
 from interop import run_lerobot
 from session_support import lerecord
@@ -60,8 +61,12 @@ def _on_sim(argv: list[str], root: Path) -> list[str]:
     return out
 
 
-def test_lerobot_rollouts_docstring_examples_run_with_lerecord(tmp_path):
-    examples = [a for a in _examples() if "--robot.type=so100_follower" in a]
+@pytest.fixture(scope="module")
+def examples() -> list[list[str]]:
+    return [a for a in _examples() if "--robot.type=so100_follower" in a]
+
+
+def test_lerobot_rollouts_docstring_examples_are_the_five_known(examples):
     strategies = [next(a for a in argv if a.startswith("--strategy.type=")) for argv in examples]
     assert [s.split("=")[1] for s in strategies] == [
         "base",
@@ -70,8 +75,14 @@ def test_lerobot_rollouts_docstring_examples_run_with_lerecord(tmp_path):
         "episodic",
         "sentry",
     ]
+
+
+# the two sentry examples run in order: the second resumes the first's dataset
+@pytest.mark.parametrize("group", [(0,), (1, 4), (2,), (3,)])
+def test_lerobot_rollouts_docstring_examples_run_with_lerecord(examples, group, tmp_path):
     sentry_root = tmp_path / "sentry"
-    for i, argv in enumerate(examples):
+    for i in group:
+        argv = examples[i]
         resume = "--resume=true" in argv
         root = sentry_root if "--strategy.type=sentry" in argv else tmp_path / f"example{i}"
         proc = lerecord("rollout", *_on_sim(argv, root))
