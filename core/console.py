@@ -104,14 +104,32 @@ def format_event(event: m.Event) -> str | None:
         return f"⇪ Uploaded: {event.url}"
     if isinstance(event, m.UploadFailed):
         return f"✖ Upload failed: {event.message}"
+    if isinstance(event, m.DeletionsPending):
+        if not event.episodes:
+            return "✂ No episode marked to delete"
+        return (
+            f"✂ To delete when the session ends: {deletions(event.episodes)} "
+            "(u in the review takes a mark back; a session killed before its end keeps them)"
+        )
     if isinstance(event, m.SessionEnded):
         error = f": {event.error}" if event.error else ""
         score = f"\n  Score: {event.score.summary()}" if event.score is not None else ""
+        deleted = f"\n  {deleted_line(event.deleted)}" if event.deleted else ""
         return (
             f"■ Session ended ({event.reason}{error}); {episodes(event.episodes_saved)} "
-            f"saved in {event.dataset_root}{score}"
+            f"saved in {event.dataset_root}{score}{deleted}"
         )
     return None
+
+
+def deletions(indices: tuple[int, ...]) -> str:
+    """'episode 1', 'episodes 1, 4'."""
+    return ("episode " if len(indices) == 1 else "episodes ") + ", ".join(map(str, indices))
+
+
+def deleted_line(indices: tuple[int, ...]) -> str:
+    """The summaries' line for the episodes the review deleted at the session's end."""
+    return f"Deleted at the end: {deletions(indices)} (the others renumbered from 0)"
 
 
 def episodes(count: int) -> str:

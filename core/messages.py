@@ -74,6 +74,16 @@ class MarkOutcome:
     episode_index: int | None = None
 
 
+@dataclass(frozen=True)
+class MarkDeletion:
+    """The review screen opened in a session: mark a saved episode to delete when the session
+    ends (`delete=False` takes the mark back). Nothing is rewritten while the session records;
+    a session killed before its end keeps every saved episode."""
+
+    episode_index: int
+    delete: bool = True
+
+
 Command = (
     ExitEarly
     | Rerecord
@@ -84,6 +94,7 @@ Command = (
     | TeleopKey
     | StrategyKey
     | MarkOutcome
+    | MarkDeletion
 )
 
 # ---- events (engine -> clients) ----------------------------------------------------------------
@@ -188,6 +199,15 @@ class SessionEnded:
     error: str | None = None
     score: Score | None = None  # the session's episodes, when any was marked
     torque: str = "unknown"  # the follower's motors once the session closed: "off" | "on" | …
+    deleted: tuple[int, ...] = ()  # the episodes marked in the review, deleted at the end
+
+
+@dataclass(frozen=True)
+class DeletionsPending:
+    """The episodes marked to delete when the session ends, after a `MarkDeletion`."""
+
+    at: float
+    episodes: tuple[int, ...]
 
 
 Event = (
@@ -203,6 +223,7 @@ Event = (
     | UploadFinished
     | UploadFailed
     | SessionEnded
+    | DeletionsPending
 )
 
 # ---- telemetry (latest state) ------------------------------------------------------------------

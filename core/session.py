@@ -54,6 +54,10 @@ class Session:
         # this session's saved episodes and their outcomes, as on disk (replaced, never mutated:
         # the saver thread writes it, the control thread reads it)
         self.outcomes: dict[int, str | None] = {}
+        # saved episodes the review marked to delete: applied once the last save is written,
+        # before the upload (a kill before that keeps them all); replaced, never mutated
+        self.pending_deletions: frozenset[int] = frozenset()
+        self.deleted: tuple[int, ...] = ()
 
     # ---- the clients' interface ------------------------------------------------------------
 
@@ -115,7 +119,9 @@ class Session:
         self._thread.start()
 
     def send(self, command: m.Command) -> None:
-        if self._loop is not None:
+        if isinstance(command, m.MarkDeletion):
+            self._mark_deletion(command)
+        elif self._loop is not None:
             self._loop.commands.put(command)
 
     def snapshot(self) -> m.Telemetry:
@@ -244,6 +250,35 @@ class Session:
             self.outcomes = {**self.outcomes, written.episode_index: written.outcome}
         self.emit(m.OutcomeMarked(self.now(), written.episode_index, written.outcome, self.score))
 
+    def _mark_deletion(self, command: m.MarkDeletion) -> None:
+        index = command.episode_index
+        if command.delete and index not in self.outcomes:
+            self._warn(f"episode {index} is not saved in this session: nothing to delete")
+            return
+        pending = self.pending_deletions | {index} if command.delete else None
+        self.pending_deletions = pending or self.pending_deletions - {index}
+        self.emit(m.DeletionsPending(self.now(), tuple(sorted(self.pending_deletions))))
+
+    def _delete_marked(self) -> None:
+        """After the last save, before the upload: the marked episodes go, through the same
+        journaled delete as `lerecord edit delete`; the outcomes follow the renumbering."""
+        from core.dataset.prune import delete_episodes
+        from hardware.errors import ConfigError
+
+        marked = sorted(self.pending_deletions & set(self.outcomes))
+        recorder = self.parts.recorder
+        if not marked or recorder is None:
+            return
+        try:
+            kept = delete_episodes(recorder.root, marked)
+        except (ConfigError, OSError) as error:
+            self._warn(f"episodes {', '.join(map(str, marked))} kept: {error}")
+            return
+        self.deleted = tuple(marked)
+        self.outcomes = {
+            new: self.outcomes[old] for new, old in enumerate(kept) if old in self.outcomes
+        }
+
     def _warn(self, text: str) -> None:
         self.emit(m.WarningRaised(self.now(), text))
 
@@ -301,7 +336,9 @@ class Session:
         if self.parts is not None:
             for push in self._pushes:
                 push.join(PUSH_WAIT_S)  # a strategy's push under way ends first
-            close_session(self.config, self.parts, self.emit, self.now, self.hub_api)
+            close_session(
+                self.config, self.parts, self.emit, self.now, self.hub_api, self._delete_marked
+            )
         if self.save_error is not None:
             self.end_reason, self.error = "error", self.error or self.save_error
         torque = self._torque_after_close()
@@ -323,6 +360,7 @@ class Session:
                 error=self.error,
                 score=self.score if self.score.marked else None,
                 torque=torque,
+                deleted=self.deleted,
             )
         )
         if self._frozen:

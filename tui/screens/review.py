@@ -4,13 +4,16 @@ joint trajectories, with the edits a reviewer makes (relabel, delete, undo).
 Keys: ↑/↓ choose an episode, ←/→ scrub one frame (shift: ten), p plays at the dataset's rate,
 h / m mark success / failure (opened in a session: the session's recorder relabels, and
 the list follows its `OutcomeMarked`), d twice deletes the episode (the others are renumbered, as
-lerobot-edit-dataset does), u undoes the last edit, q leaves.
+lerobot-edit-dataset does), u undoes the last edit, q leaves. Opened in a session, d marks the
+episode to delete when the session ends (struck in the list) and u takes the mark back: the
+session deletes them after its last save, before its upload.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
@@ -72,6 +75,7 @@ class ReviewScreen(Screen):
         self._camera = None
         self._player = None
         self._delete_armed = False
+        self.pending: tuple[int, ...] = ()  # live: marked to delete when the session ends
 
     def compose(self) -> ComposeResult:
         yield Static("", id="title")
@@ -98,12 +102,16 @@ class ReviewScreen(Screen):
         table = self.query_one(DataTable)
         table.clear()
         for e in self.episodes:
-            table.add_row(
-                str(e.index), str(e.length), ", ".join(e.tasks), e.outcome or "—", e.saved_at
-            )
-        score = Score.of(e.outcome for e in self.episodes)
+            cells = [str(e.index), str(e.length), ", ".join(e.tasks), e.outcome or "—", e.saved_at]
+            if e.index in self.pending:
+                cells[3] = "to delete"
+                table.add_row(*(Text(cell, style="strike") for cell in cells))
+            else:
+                table.add_row(*cells)
+        score = Score.of(e.outcome for e in self.episodes if e.index not in self.pending)
+        marked = f" {len(self.pending)} to delete at the end." if self.pending else ""
         self.query_one("#title", Static).update(
-            f"Review {self.repo_id}: {len(self.episodes)} episodes. {score.summary()}"
+            f"Review {self.repo_id}: {len(self.episodes)} episodes.{marked} {score.summary()}"
         )
         if self.episodes:
             row = min(keep if keep is not None else 0, len(self.episodes) - 1)
@@ -183,7 +191,14 @@ class ReviewScreen(Screen):
         episode = self._episode()
         if episode is None:
             return
-        if not self._delete_armed and not self.live:
+        if self.live:  # the session deletes it once its last episode is saved
+            self.app.command(m.MarkDeletion(episode.index))
+            self._say(
+                f"episode {episode.index}: deleted when the session ends (u takes it back; "
+                "a session killed before its end keeps it)"
+            )
+            return
+        if not self._delete_armed:
             self._delete_armed = True
             self._say(f"press d again to delete episode {episode.index} (u undoes it)")
             return
@@ -191,6 +206,12 @@ class ReviewScreen(Screen):
                    f"episode {episode.index} deleted; the others are renumbered")  # fmt: skip
 
     def action_undo(self) -> None:
+        episode = self._episode()
+        if self.live and episode is not None and episode.index in self.pending:
+            self.app.command(m.MarkDeletion(episode.index, delete=False))
+            self._say(f"episode {episode.index}: kept")
+            return
+
         def undo() -> None:
             if not undo_last_edit(self.root):
                 raise ConfigError("nothing to undo")
@@ -201,8 +222,8 @@ class ReviewScreen(Screen):
         self._delete_armed = False
         if self.live:
             self._say(
-                "the session is recording into this dataset: delete after the session "
-                "(lerecord review); h / m relabel the selected episode"
+                "the session is recording into this dataset: d marks the selected episode "
+                "to delete at its end, u takes the mark back, h / m relabel"
             )
             return
         try:

@@ -1,0 +1,82 @@
+"""Deleting episodes from the review screen inside a live session: the marks wait for the end
+of the session, then go through the journaled delete of `lerecord edit delete` after the last
+save and before the upload. The dataset is read back with pyarrow, checked as lerobot 0.6.1
+loads it (itself, in the interop environment), and the upload sends the pruned dataset:
+`FakeHub` (tests/test_dataset_hub.py) stands in for the Hub's servers and keeps the bytes."""
+
+from __future__ import annotations
+
+import hashlib
+
+import pyarrow.parquet as pq
+from dataset_support import check_loadable
+from session_support import finish, sim_args, wait_for
+from test_dataset_hub import FakeHub
+from test_upload_after_edits import _episodes, _lerobot_view, _recorded_in
+
+from core import messages as m
+from core.config import parse_record_args
+from core.console import format_event
+from core.score import Score
+from core.session import Session
+
+
+def _saved(session: Session, index: int, seen: list) -> None:
+    while not any(isinstance(e, m.EpisodeSaved) and e.episode_index == index for e in seen):
+        wait_for(session, m.EpisodeSaved, seen)
+
+
+def test_episodes_marked_in_a_session_are_deleted_at_its_end_before_the_upload(tmp_path):
+    root = tmp_path / "ds"
+    hub = FakeHub(user="local")
+    args = sim_args(
+        root, "--dataset.push_to_hub=true", "--dataset.reset_time_s=30", episodes=3, seconds=1.0
+    )  # the resets end with ExitEarly
+    session = Session(parse_record_args(args), hub_api=hub)
+    session.start()
+    seen: list = []
+    wait_for(session, m.EpisodeStarted, seen)
+    session.send(m.MarkOutcome("success"))  # ends episode 0 early, a success
+    _saved(session, 0, seen)
+    session.send(m.MarkDeletion(0))
+    assert wait_for(session, m.DeletionsPending, seen).episodes == (0,)
+    session.send(m.ExitEarly())
+    assert wait_for(session, m.EpisodeStarted, seen).episode_index == 1
+    session.send(m.MarkOutcome("failure"))
+    _saved(session, 1, seen)
+    session.send(m.MarkDeletion(1))
+    assert wait_for(session, m.DeletionsPending, seen).episodes == (0, 1)
+    session.send(m.MarkDeletion(7))  # not saved: said, nothing marked
+    assert "episode 7 is not saved" in wait_for(session, m.WarningRaised, seen).message
+    session.send(m.MarkDeletion(0, delete=False))  # the undo
+    marked = wait_for(session, m.DeletionsPending, seen)
+    assert marked.episodes == (1,)
+    assert "a session killed before its end keeps them" in format_event(marked)
+    assert len(list((root / "meta/episodes").glob("*/*.parquet"))) >= 1
+    session.send(m.ExitEarly())  # episode 2 records its full second, and the session ends
+    ended = finish(session, seen)
+
+    assert ended.episodes_saved == 3 and ended.deleted == (1,)
+    assert ended.score == Score(1, 0, 1)  # the kept ones: episode 0's success, 2 unmarked
+    assert "Deleted at the end: episode 1 (the others renumbered from 0)" in format_event(ended)
+    lengths = {e.episode_index: e.frames for e in seen if isinstance(e, m.EpisodeSaved)}
+    assert lengths[2] == 30
+    data = pq.read_table(root / "data/chunk-000/file-000.parquet").to_pydict()
+    assert data["episode_index"] == [0] * lengths[0] + [1] * lengths[2]
+    assert data["index"] == list(range(lengths[0] + lengths[2]))
+    episodes = _episodes(root)
+    assert episodes["episode_index"] == [0, 1]
+    assert episodes["outcome"] == ["success", None]
+    assert episodes["length"] == [lengths[0], lengths[2]]
+    info = check_loadable(root)
+    assert info["total_episodes"] == 2 and info["total_frames"] == lengths[0] + lengths[2]
+    assert len(_recorded_in(root)) == info["total_frames"]  # episode 1's frames left the video
+
+    assert any(isinstance(e, m.UploadFinished) for e in seen)
+    sent = hub.files["local/session_test"]
+    for path, digest in sent.items():  # the upload is the pruned dataset, byte for byte
+        assert hashlib.sha256((root / path).read_bytes()).hexdigest() == digest, path
+    stored = hub.stored("local/session_test", tmp_path / "hub")
+    view = _lerobot_view(stored, "local/session_test")
+    assert view["outcomes"] == ["success", None]
+    assert [i["episode_index"] for i in view["items"]] == data["episode_index"]
