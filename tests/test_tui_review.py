@@ -120,9 +120,17 @@ async def test_v_during_a_reset_opens_the_review_of_the_dataset_being_recorded(d
         assert isinstance(review, ReviewScreen) and review.live
         assert [e.outcome for e in review.episodes] == ["success", "failure", None]
         before = read_outcomes(dataset)
-        await pilot.press("d", "d")  # the session holds the dataset: no delete from here
+        await pilot.press("down", "d")  # the session holds the dataset: marked, not deleted
+        await pilot.pause(0.2)
+        assert engine.received[-1] == m.MarkDeletion(1)
         assert read_outcomes(dataset) == before
-        assert "delete after the session" in str(review.query_one("#status").render())
+        assert "deleted when the session ends" in str(review.query_one("#status").render())
+        assert review.pending == (1,)
+        assert "1 to delete at the end" in str(review.query_one("#title").render())
+        await pilot.press("u")  # takes the mark back
+        await pilot.pause(0.2)
+        assert engine.received[-1] == m.MarkDeletion(1, delete=False) and review.pending == ()
+        await pilot.press("up")
         await pilot.press("down", "down", "h")  # the session's recorder relabels episode 2
         await pilot.pause(0.1)
         assert engine.received[-1] == m.MarkOutcome("success", 2)
@@ -130,3 +138,31 @@ async def test_v_during_a_reset_opens_the_review_of_the_dataset_being_recorded(d
         assert "episode 2: success" in str(review.query_one("#status").render())
         await pilot.press("q")
         assert not isinstance(app.screen, ReviewScreen)
+
+
+def _review_with_a_pending_delete(dataset: Path):
+    """The console during a reset, its review opened with `v` and episode 1 marked with `d`."""
+    import dataclasses
+
+    from tui_helpers import scripted_app
+
+    app, _, _ = scripted_app("reset", start_at_s=0.5)
+
+    async def open_and_mark(pilot) -> None:
+        for _ in range(100):
+            if app.started is not None and app.telemetry.phase == "reset":
+                break
+            await pilot.pause(0.05)
+        app.started = dataclasses.replace(app.started, dataset_root=str(dataset))
+        await pilot.press("v")
+        await pilot.pause(0.2)
+        await pilot.press("down", "d")
+        await pilot.pause(0.3)
+
+    return app, open_and_mark
+
+
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+def test_review_screen_with_a_pending_delete(snap_compare, dataset, size):
+    app, open_and_mark = _review_with_a_pending_delete(dataset)
+    assert snap_compare(app, terminal_size=size, run_before=open_and_mark)
