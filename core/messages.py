@@ -84,6 +84,15 @@ class MarkDeletion:
     delete: bool = True
 
 
+@dataclass(frozen=True)
+class EditTask:
+    """The review screen opened in a session: give a saved episode another task when the
+    session ends (with the deletions, through the same journaled edit)."""
+
+    episode_index: int
+    task: str
+
+
 Command = (
     ExitEarly
     | Rerecord
@@ -95,6 +104,7 @@ Command = (
     | StrategyKey
     | MarkOutcome
     | MarkDeletion
+    | EditTask
 )
 
 # ---- events (engine -> clients) ----------------------------------------------------------------
@@ -200,14 +210,17 @@ class SessionEnded:
     score: Score | None = None  # the session's episodes, when any was marked
     torque: str = "unknown"  # the follower's motors once the session closed: "off" | "on" | …
     deleted: tuple[int, ...] = ()  # the episodes marked in the review, deleted at the end
+    retasked: tuple[int, ...] = ()  # the episodes given another task at the end (new indices)
 
 
 @dataclass(frozen=True)
-class DeletionsPending:
-    """The episodes marked to delete when the session ends, after a `MarkDeletion`."""
+class EditsPending:
+    """The review's edits waiting for the end of the session, after a `MarkDeletion` or an
+    `EditTask`: the episodes to delete, and the new task of others."""
 
     at: float
-    episodes: tuple[int, ...]
+    episodes: tuple[int, ...]  # to delete
+    tasks: tuple[tuple[int, str], ...] = ()  # (episode, its new task)
 
 
 Event = (
@@ -223,7 +236,7 @@ Event = (
     | UploadFinished
     | UploadFailed
     | SessionEnded
-    | DeletionsPending
+    | EditsPending
 )
 
 # ---- telemetry (latest state) ------------------------------------------------------------------

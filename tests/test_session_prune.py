@@ -1,15 +1,19 @@
-"""Deleting episodes from the review screen inside a live session: the marks wait for the end
-of the session, then go through the journaled delete of `lerecord edit delete` after the last
-save and before the upload. The dataset is read back with pyarrow, checked as lerobot 0.6.1
-loads it (itself, in the interop environment), and the upload sends the pruned dataset:
-`FakeHub` (tests/test_dataset_hub.py) stands in for the Hub's servers and keeps the bytes."""
+"""Deleting episodes and editing a task from the review screen inside a live session: the
+edits wait for the end of the session, then go through the journaled edit of `lerecord edit`
+after the last save and before the upload. The dataset is read back with pyarrow, checked as
+lerobot 0.6.1 loads it (itself, in the interop environment), and the upload sends the pruned
+dataset: `FakeHub` (tests/test_dataset_hub.py) stands in for the Hub's servers and keeps the
+bytes."""
 
 from __future__ import annotations
 
 import hashlib
+import json
+from pathlib import Path
 
 import pyarrow.parquet as pq
 from dataset_support import check_loadable
+from interop import run_lerobot
 from session_support import finish, sim_args, wait_for
 from test_dataset_hub import FakeHub
 from test_upload_after_edits import _episodes, _lerobot_view, _recorded_in
@@ -19,6 +23,8 @@ from core.config import parse_record_args
 from core.console import format_event
 from core.score import Score
 from core.session import Session
+
+COMPAT = Path(__file__).with_name("lerobot_compat")
 
 
 def _saved(session: Session, index: int, seen: list) -> None:
@@ -39,24 +45,28 @@ def test_episodes_marked_in_a_session_are_deleted_at_its_end_before_the_upload(t
     session.send(m.MarkOutcome("success"))  # ends episode 0 early, a success
     _saved(session, 0, seen)
     session.send(m.MarkDeletion(0))
-    assert wait_for(session, m.DeletionsPending, seen).episodes == (0,)
+    assert wait_for(session, m.EditsPending, seen).episodes == (0,)
     session.send(m.ExitEarly())
     assert wait_for(session, m.EpisodeStarted, seen).episode_index == 1
     session.send(m.MarkOutcome("failure"))
     _saved(session, 1, seen)
     session.send(m.MarkDeletion(1))
-    assert wait_for(session, m.DeletionsPending, seen).episodes == (0, 1)
+    assert wait_for(session, m.EditsPending, seen).episodes == (0, 1)
     session.send(m.MarkDeletion(7))  # not saved: said, nothing marked
     assert "episode 7 is not saved" in wait_for(session, m.WarningRaised, seen).message
     session.send(m.MarkDeletion(0, delete=False))  # the undo
-    marked = wait_for(session, m.DeletionsPending, seen)
-    assert marked.episodes == (1,)
-    assert "a session killed before its end keeps them" in format_event(marked)
+    assert wait_for(session, m.EditsPending, seen).episodes == (1,)
+    session.send(m.EditTask(0, "  Place the cube "))  # the review's t, Enter
+    marked = wait_for(session, m.EditsPending, seen)
+    assert marked == m.EditsPending(marked.at, (1,), ((0, "Place the cube"),))
+    line = format_event(marked)
+    assert "delete episode 1; episode 0's task becomes 'Place the cube'" in line
+    assert "a session killed before its end keeps every episode as recorded" in line
     assert len(list((root / "meta/episodes").glob("*/*.parquet"))) >= 1
     session.send(m.ExitEarly())  # episode 2 records its full second, and the session ends
     ended = finish(session, seen)
 
-    assert ended.episodes_saved == 3 and ended.deleted == (1,)
+    assert ended.episodes_saved == 3 and ended.deleted == (1,) and ended.retasked == (0,)
     assert ended.score == Score(1, 0, 1)  # the kept ones: episode 0's success, 2 unmarked
     assert "Deleted at the end: episode 1 (the others renumbered from 0)" in format_event(ended)
     lengths = {e.episode_index: e.frames for e in seen if isinstance(e, m.EpisodeSaved)}
@@ -68,6 +78,13 @@ def test_episodes_marked_in_a_session_are_deleted_at_its_end_before_the_upload(t
     assert episodes["episode_index"] == [0, 1]
     assert episodes["outcome"] == ["success", None]
     assert episodes["length"] == [lengths[0], lengths[2]]
+    assert episodes["tasks"] == [["Place the cube"], ["Pick up the cube"]]
+    tasks = pq.read_table(root / "meta/tasks.parquet").to_pydict()
+    assert sorted(zip(tasks["task_index"], tasks["task"], strict=True)) == [
+        (0, "Pick up the cube"),
+        (1, "Place the cube"),
+    ]
+    assert data["task_index"] == [1] * lengths[0] + [0] * lengths[2]
     info = check_loadable(root)
     assert info["total_episodes"] == 2 and info["total_frames"] == lengths[0] + lengths[2]
     assert len(_recorded_in(root)) == info["total_frames"]  # episode 1's frames left the video
@@ -80,3 +97,8 @@ def test_episodes_marked_in_a_session_are_deleted_at_its_end_before_the_upload(t
     view = _lerobot_view(stored, "local/session_test")
     assert view["outcomes"] == ["success", None]
     assert [i["episode_index"] for i in view["items"]] == data["episode_index"]
+    loaded = run_lerobot([str(COMPAT / "load_dataset.py"), str(stored), "local/session_test"])
+    assert loaded.returncode == 0, loaded.stderr[-2000:]
+    items = json.loads(loaded.stdout.strip().splitlines()[-1])
+    assert (items["episodes"], items["tasks"]) == (2, 2)
+    assert items["item_tasks"] == ["Place the cube"] * lengths[0] + ["Pick up the cube"] * 30

@@ -120,17 +120,17 @@ async def test_v_during_a_reset_opens_the_review_of_the_dataset_being_recorded(d
         assert isinstance(review, ReviewScreen) and review.live
         assert [e.outcome for e in review.episodes] == ["success", "failure", None]
         before = read_outcomes(dataset)
-        await pilot.press("down", "d")  # the session holds the dataset: marked, not deleted
+        await pilot.press("d")  # the session holds the dataset: marked, not deleted
         await pilot.pause(0.2)
-        assert engine.received[-1] == m.MarkDeletion(1)
+        assert engine.received[-1] == m.MarkDeletion(0)
         assert read_outcomes(dataset) == before
         assert "deleted when the session ends" in str(review.query_one("#status").render())
-        assert review.pending == (1,)
+        assert review.pending.episodes == (0,)
         assert "1 to delete at the end" in str(review.query_one("#title").render())
         await pilot.press("u")  # takes the mark back
         await pilot.pause(0.2)
-        assert engine.received[-1] == m.MarkDeletion(1, delete=False) and review.pending == ()
-        await pilot.press("up")
+        assert engine.received[-1] == m.MarkDeletion(0, delete=False)
+        assert review.pending.episodes == ()
         await pilot.press("down", "down", "h")  # the session's recorder relabels episode 2
         await pilot.pause(0.1)
         assert engine.received[-1] == m.MarkOutcome("success", 2)
@@ -141,7 +141,8 @@ async def test_v_during_a_reset_opens_the_review_of_the_dataset_being_recorded(d
 
 
 def _review_with_a_pending_delete(dataset: Path):
-    """The console during a reset, its review opened with `v` and episode 1 marked with `d`."""
+    """The console during a reset (one episode saved), its review opened with `v`, episode 0
+    marked with `d`."""
     import dataclasses
 
     from tui_helpers import scripted_app
@@ -156,7 +157,7 @@ def _review_with_a_pending_delete(dataset: Path):
         app.started = dataclasses.replace(app.started, dataset_root=str(dataset))
         await pilot.press("v")
         await pilot.pause(0.2)
-        await pilot.press("down", "d")
+        await pilot.press("d")
         await pilot.pause(0.3)
 
     return app, open_and_mark

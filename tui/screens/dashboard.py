@@ -177,7 +177,7 @@ class DashboardScreen(Screen):
 
         live = self.app.telemetry.phase not in OVER  # once over, the review edits the files
         review = ReviewScreen(Path(started.dataset_root), started.repo_id, live=live)
-        review.pending = self.app.pending_deletions
+        review.pending = self.app.pending_edits
         self.app.push_screen(review)
 
     def action_rerecord(self) -> None:

@@ -4,9 +4,10 @@ joint trajectories, with the edits a reviewer makes (relabel, delete, undo).
 Keys: ↑/↓ choose an episode, ←/→ scrub one frame (shift: ten), p plays at the dataset's rate,
 h / m mark success / failure (opened in a session: the session's recorder relabels, and
 the list follows its `OutcomeMarked`), d twice deletes the episode (the others are renumbered, as
-lerobot-edit-dataset does), u undoes the last edit, q leaves. Opened in a session, d marks the
-episode to delete when the session ends (struck in the list) and u takes the mark back: the
-session deletes them after its last save, before its upload.
+lerobot-edit-dataset does), t edits its task (Enter saves, Escape cancels), u undoes the last
+edit, q leaves. Opened in a session, d marks the episode to delete when the session ends (struck
+in the list), u takes the mark back, and a task edit waits for the end too: the session applies
+them after its last save, before its upload; a session killed before keeps every episode.
 """
 
 from __future__ import annotations
@@ -18,12 +19,12 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Static
+from textual.widgets import DataTable, Footer, Input, Static
 
 from core import messages as m
 from core.console import OUTCOME_KEYS
 from core.dataset import episodes as ep
-from core.dataset.prune import delete_episodes, relabel_episode, undo_last_edit
+from core.dataset.prune import delete_episodes, edit_episodes, relabel_episode, undo_last_edit
 from core.score import Score
 from core.telemetry import thumbnail
 from hardware.errors import ConfigError
@@ -44,6 +45,7 @@ class ReviewScreen(Screen):
         Binding(OUTCOME_KEYS["failure"], "mark('failure')", "Failure", id="review-failure"),
         Binding("d", "delete", "Delete", id="review-delete"),
         Binding("u", "undo", "Undo", id="review-undo"),
+        Binding("t", "edit_task", "Task", id="review-task"),
         Binding("q,escape", "leave", "Back", id="review-leave"),
     ]
     DEFAULT_CSS = """
@@ -55,6 +57,8 @@ class ReviewScreen(Screen):
     ReviewScreen CameraImage { height: 1fr; }
     ReviewScreen #frame { height: 1; }
     ReviewScreen #status { height: 1; padding: 0 1; color: $warning; }
+    ReviewScreen #task { display: none; }
+    ReviewScreen #task.-editing { display: block; }
     ReviewScreen TrajectoryPlot { height: 1fr; }
     ReviewScreen.-wide #top { height: 16; }
     ReviewScreen.-wide #camera { width: 44; }
@@ -75,7 +79,7 @@ class ReviewScreen(Screen):
         self._camera = None
         self._player = None
         self._delete_armed = False
-        self.pending: tuple[int, ...] = ()  # live: marked to delete when the session ends
+        self.pending = m.EditsPending(0.0, ())  # live: the edits waiting for the session's end
 
     def compose(self) -> ComposeResult:
         yield Static("", id="title")
@@ -86,6 +90,7 @@ class ReviewScreen(Screen):
                 yield Static("", id="frame")
         yield TrajectoryPlot()
         yield Static("", id="status")
+        yield Input(placeholder="the episode's new task (Enter saves, Escape cancels)", id="task")
         yield Footer()
 
     def on_mount(self) -> None:
@@ -101,15 +106,17 @@ class ReviewScreen(Screen):
         self.episodes = ep.list_episodes(self.root)
         table = self.query_one(DataTable)
         table.clear()
+        deleting, tasks = self.pending.episodes, dict(self.pending.tasks)
         for e in self.episodes:
-            cells = [str(e.index), str(e.length), ", ".join(e.tasks), e.outcome or "—", e.saved_at]
-            if e.index in self.pending:
+            task = f"{tasks[e.index]} (at the end)" if e.index in tasks else ", ".join(e.tasks)
+            cells = [str(e.index), str(e.length), task, e.outcome or "—", e.saved_at]
+            if e.index in deleting:
                 cells[3] = "to delete"
                 table.add_row(*(Text(cell, style="strike") for cell in cells))
             else:
                 table.add_row(*cells)
-        score = Score.of(e.outcome for e in self.episodes if e.index not in self.pending)
-        marked = f" {len(self.pending)} to delete at the end." if self.pending else ""
+        score = Score.of(e.outcome for e in self.episodes if e.index not in deleting)
+        marked = f" {len(deleting)} to delete at the end." if deleting else ""
         self.query_one("#title", Static).update(
             f"Review {self.repo_id}: {len(self.episodes)} episodes.{marked} {score.summary()}"
         )
@@ -207,7 +214,7 @@ class ReviewScreen(Screen):
 
     def action_undo(self) -> None:
         episode = self._episode()
-        if self.live and episode is not None and episode.index in self.pending:
+        if self.live and episode is not None and episode.index in self.pending.episodes:
             self.app.command(m.MarkDeletion(episode.index, delete=False))
             self._say(f"episode {episode.index}: kept")
             return
@@ -217,6 +224,36 @@ class ReviewScreen(Screen):
                 raise ConfigError("nothing to undo")
 
         self._edit(undo, "the last edit is undone")
+
+    def action_edit_task(self) -> None:
+        episode = self._episode()
+        if episode is None:
+            return
+        field = self.query_one("#task", Input)
+        field.value = dict(self.pending.tasks).get(episode.index, ", ".join(episode.tasks))
+        field.add_class("-editing")
+        field.focus()
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        episode, task = self._episode(), event.value.strip()
+        self._close_task_field()
+        if episode is None:
+            return
+        if self.live:  # applied with the deletions when the session ends
+            self.app.command(m.EditTask(episode.index, task))
+            self._say(f"episode {episode.index}: task {task!r} when the session ends")
+            return
+        self._edit(lambda: edit_episodes(self.root, [], {episode.index: task}),
+                   f"episode {episode.index}: task {task!r}")  # fmt: skip
+
+    def _close_task_field(self) -> bool:
+        """Hide the task field; False when it was not open."""
+        field = self.query_one("#task", Input)
+        if not field.has_class("-editing"):
+            return False
+        field.remove_class("-editing")
+        self.query_one(DataTable).focus()
+        return True
 
     def _edit(self, change, done: str) -> None:
         self._delete_armed = False
@@ -238,6 +275,8 @@ class ReviewScreen(Screen):
         self.query_one("#status", Static).update(text)
 
     def action_leave(self) -> None:
+        if self._close_task_field():  # Escape in the task field cancels the edit
+            return
         if len(self.app.screen_stack) > 2:
             self.app.pop_screen()
         else:
