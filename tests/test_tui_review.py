@@ -7,8 +7,10 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import pandas as pd
 import pytest
-from dataset_support import MOTORS, check_loadable, record_episode
+from dataset_support import MOTORS, check_loadable, read_data, record_episode
+from textual.widgets import DataTable
 
 from core import messages as m
 from core.dataset import DatasetRecorder, dataset_features
@@ -102,6 +104,29 @@ async def test_relabel_delete_and_undo_from_the_review_screen(tmp_path):
         check_loadable(root)
 
 
+async def test_a_task_edited_from_the_review_screen_is_written_and_undone(tmp_path):
+    root = _dataset(tmp_path / "ds")
+    app = ReviewApp(root, "local/review")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause(0.1)
+        await pilot.press("down", "t")
+        field = app.screen.query_one("#task")
+        assert field.value == "Pick up the cube"
+        await pilot.press("escape")  # cancels: nothing written, the screen stays
+        assert isinstance(app.screen, ReviewScreen) and not field.has_class("-editing")
+        await pilot.press("t", *["backspace"] * 16, *"Place it", "enter")
+        assert app.screen.episodes[1].tasks == ("Place it",)
+        tasks = pd.read_parquet(root / "meta/tasks.parquet")
+        assert sorted(tasks.index) == ["Pick up the cube", "Place it"]
+        data = read_data(root)
+        placed = tasks.loc["Place it", "task_index"]
+        assert set(data[data["episode_index"] == 1]["task_index"]) == {placed}
+        check_loadable(root)
+        await pilot.press("u")
+        assert [e.tasks for e in app.screen.episodes] == [("Pick up the cube",)] * 3
+        assert list(pd.read_parquet(root / "meta/tasks.parquet").index) == ["Pick up the cube"]
+
+
 async def test_v_during_a_reset_opens_the_review_of_the_dataset_being_recorded(dataset):
     import dataclasses
 
@@ -131,6 +156,10 @@ async def test_v_during_a_reset_opens_the_review_of_the_dataset_being_recorded(d
         await pilot.pause(0.2)
         assert engine.received[-1] == m.MarkDeletion(0, delete=False)
         assert review.pending.episodes == ()
+        await pilot.press("t", *["backspace"] * 16, *"Stack", "enter")  # waits for the end
+        await pilot.pause(0.2)
+        assert engine.received[-1] == m.EditTask(0, "Stack")
+        assert "Stack (at the end)" in str(review.query_one(DataTable).get_row_at(0))
         await pilot.press("down", "down", "h")  # the session's recorder relabels episode 2
         await pilot.pause(0.1)
         assert engine.received[-1] == m.MarkOutcome("success", 2)
