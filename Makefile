@@ -32,6 +32,9 @@ NOTORCH := $(INTEROP_HOME)/notorch-$(shell $(PYTHON) -c 'import sys; print("py%d
 NOTORCH_STAMP := $(NOTORCH)/.ok-$(NOTORCH_REQS)
 PYTHON312 ?= $(shell command -v python3.12 2>/dev/null || ls -d $(HOME)/.pyenv/versions/3.12*/bin/python 2>/dev/null | tail -1)
 
+# The layer contracts, checked quietly: import-linter's report is printed only when one breaks.
+LINT_IMPORTS := out=$$($(BIN)/lint-imports --no-logo 2>&1) || { echo "$$out" >&2; exit 1; }
+
 .PHONY: setup interop notorch run test bench lint clean
 setup: $(VENV)/.deps
 
@@ -87,17 +90,17 @@ run: setup
 test: setup interop notorch
 	$(BIN)/ruff check core hardware tui tests bench
 	$(BIN)/ruff format --check core hardware tui tests bench
-	$(BIN)/lint-imports
+	@$(LINT_IMPORTS)
 	$(BIN)/mypy
 	LERECORD_LEROBOT_PYTHON=$(INTEROP)/bin/python LERECORD_NOTORCH_PYTHON=$(NOTORCH)/bin/python \
-	  $(BIN)/python -m pytest
+	  $(BIN)/python -m pytest -n auto --dist loadgroup
 
 bench: setup
 	$(BIN)/python -m bench
 
 lint: setup
 	$(BIN)/ruff check core hardware tui tests bench
-	$(BIN)/lint-imports
+	@$(LINT_IMPORTS)
 	$(BIN)/mypy
 
 clean:

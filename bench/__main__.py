@@ -17,6 +17,7 @@ BENCHMARKS = [
     "bench.bench_bus",
     "bench.bench_cameras",
     "bench.bench_dataset",
+    "bench.bench_depth",
     "bench.bench_logs",
     "bench.bench_policy",
     "bench.bench_remote_policy",

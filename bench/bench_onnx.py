@@ -13,13 +13,13 @@ import logging
 import os
 import platform
 import statistics
-import sys
 import time
 from pathlib import Path
 
 import numpy as np
 
 from bench.bench_policy import SimulatedArm, build_policy
+from bench.report import publish
 
 RESULTS = Path(__file__).resolve().parent / "results" / "onnx.md"
 
@@ -77,11 +77,7 @@ def main(argv: list[str] | None = None) -> int:
         f"chunks {diff:.2g}; export + verification {export_s:.1f} s (once per checkpoint).",
         "",
     ])  # fmt: skip
-    sys.stdout.write(text)
-    if args.append:
-        RESULTS.parent.mkdir(parents=True, exist_ok=True)
-        with RESULTS.open("a", encoding="utf-8") as out:
-            out.write(text + "\n")
+    publish(text, RESULTS, args.append)
     return 0
 
 

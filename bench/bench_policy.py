@@ -24,6 +24,8 @@ from pathlib import Path
 
 import numpy as np
 
+from bench.report import publish
+
 RESULTS = Path(__file__).resolve().parent / "results" / "policy.md"
 
 
@@ -314,11 +316,7 @@ def main(argv: list[str] | None = None) -> int:
     memory["peak"] = peak_rss_mb()
     args.arm_label = arm.label
     text = report(rows, args, params, memory)
-    sys.stdout.write(text)
-    if args.append:
-        RESULTS.parent.mkdir(parents=True, exist_ok=True)
-        with RESULTS.open("a", encoding="utf-8") as out:
-            out.write(text + "\n")
+    publish(text, RESULTS, args.append)
     return 0
 
 

@@ -22,7 +22,7 @@ from core.score import Score
 from core.step import ControlStep, PolicyStep
 from core.telemetry import TEMPERATURE_FAULT_C, servo_rows, thumbnail
 from core.timing import Clock, Deadlines, MonotonicClock, Window
-from hardware.base import Camera, Robot
+from hardware.base import Camera, KnowsJointRanges, ReportsRecoveries, Robot
 from hardware.errors import CameraLost, DeviceError
 from hardware.feetech.bus import ServoFault
 
@@ -30,6 +30,7 @@ log = logging.getLogger(__name__)
 
 FAULT_LIMIT_S = 1.0  # a robot that fails to answer this long ends the session
 THUMB_EVERY_S = 0.1
+RECOVERY_SAID_EVERY_S = 1.0  # a servo a retry saved is said at once, then at most this often
 
 Observation = dict[str, Any]
 Action = dict[str, float]
@@ -169,6 +170,9 @@ class ControlLoop:
         self._saved_frames = 0  # length of the episode saved last (re-record in its reset)
         self._policy_lost: str | None = None  # why the policy's server cannot be reached
         self._hot: set[str] = set()
+        self._joint_limits: dict[str, tuple[float, float]] | None = None
+        self._recovery_said_at = -RECOVERY_SAID_EVERY_S
+        self._recoveries_unsaid = 0
         self.outcome_prompt = outcome_prompt  # a reset lasts until the episode is judged
         self.outcome_wait_s = outcome_wait_s  # ... or this long past its own time
         self._marked: str | None = None  # an outcome marked since the last step (its event)
@@ -442,8 +446,23 @@ class ControlLoop:
         if self._fault_since is not None:
             self._fault_since = None
             self.reports.emit(m.DeviceFault(self.now(), label, "answering again", recovered=True))
+        if isinstance(self.rig.robot, ReportsRecoveries):
+            self._say_recoveries(label, self.rig.robot.take_recoveries())
         self._last_obs = obs
         return obs
+
+    def _say_recoveries(self, label: str, recovered: list[str]) -> None:
+        """Each exchange a retry saved, said at once; a flaky cable's stream of them at most
+        once a second, with the count of those not said."""
+        now = self.clock.now()
+        for text in recovered:
+            if now - self._recovery_said_at < RECOVERY_SAID_EVERY_S:
+                self._recoveries_unsaid += 1
+                continue
+            if self._recoveries_unsaid:
+                text += f" ({self._recoveries_unsaid} more retried since the last notice)"
+            self._recovery_said_at, self._recoveries_unsaid = now, 0
+            self.reports.emit(m.DeviceFault(self.now(), label, text, recovered=True))
 
     def _hold_action(self, obs: Observation) -> Action:
         if self._last_action is not None:
@@ -481,7 +500,7 @@ class ControlLoop:
         periods = w["period"].values()
         mean_period = sum(periods[-30:]) / len(periods[-30:]) if periods else 0.0
         action = self._last_action or {}
-        servos = servo_rows(self.rig.motors, obs, action)
+        servos = servo_rows(self.rig.motors, obs, action, self._limits())
         self._watch_temperatures(servos)
         self.reports.publish(
             m.Telemetry(
@@ -517,6 +536,18 @@ class ControlLoop:
                 torque="off" if self.emergency else "on",
             )
         )
+
+    def _limits(self) -> dict[str, tuple[float, float]]:
+        """The robot's calibrated joint ranges, asked once (the calibration holds all session)."""
+        if self._joint_limits is None:
+            robot = self.rig.robot
+            self._joint_limits = {}
+            if isinstance(robot, KnowsJointRanges):
+                try:
+                    self._joint_limits = robot.joint_ranges()
+                except DeviceError as error:  # not connected: drawn against nominal ranges
+                    log.debug("joint ranges: %s", error)
+        return self._joint_limits
 
     def _watch_temperatures(self, servos: tuple[m.ServoRow, ...]) -> None:
         """Warn (and say so) once each time a servo gets too hot."""

@@ -252,6 +252,7 @@ class ServoRow:
     voltage: float | None  # V
     current: float | None  # mA
     status: str = "ok"  # "ok" | "warn" | "fault" | "silent"
+    limits: tuple[float, float] | None = None  # the calibration's range, in position's units
 
 
 @dataclass(frozen=True)

@@ -142,6 +142,7 @@ def _open_recorder(cfg, devices: Devices, root: Path, on_written: Callable, thre
         ),
         video=ds.video,
         encoder=threads.video or ds.rgb_encoder,
+        depth_encoder=ds.depth_encoder,
         encoder_threads=threads.encoder,
         queue_size=ds.encoder_queue_maxsize,
         on_written=on_written,

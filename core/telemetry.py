@@ -36,11 +36,14 @@ def servo_rows(
     motors: list[str],
     observation: Mapping[str, float] | None,
     goals: Mapping[str, float] | None,
+    limits: Mapping[str, tuple[float, float]] | None = None,
 ) -> tuple[ServoRow, ...]:
+    """`limits`: each motor's calibrated range, where the robot knows it."""
+    limits = limits or {}
     rows = []
     for m in motors:
         if observation is None:
-            rows.append(ServoRow(m, None, None, None, None, None, None, status="silent"))
+            rows.append(ServoRow(m, None, None, None, None, None, None, "silent", limits.get(m)))
             continue
         load = observation.get(f"{m}.load")
         temperature = observation.get(f"{m}.temperature")
@@ -55,6 +58,7 @@ def servo_rows(
                 voltage=voltage,
                 current=observation.get(f"{m}.current"),
                 status=servo_status(load, temperature, voltage),
+                limits=limits.get(m),
             )
         )
     return tuple(rows)

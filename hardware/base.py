@@ -18,6 +18,7 @@ from typing import Any, ClassVar, Protocol, runtime_checkable
 
 import numpy as np
 
+from hardware.errors import DeviceError
 from hardware.option import option
 
 Features = dict[str, Any]  # name -> float | (h, w, c)
@@ -43,7 +44,8 @@ class RobotConfig(DeviceConfig):
     )
     cameras: dict[str, CameraConfig] = option(
         default_factory=dict,
-        help="cameras by name, '{front: {type: opencv, index_or_path: 0, …}}'",
+        help="cameras by name, '{front: {type: opencv, index_or_path: 0, …}}'; "
+        "use_depth: true on an intelrealsense or sim camera records <name>_depth too",
     )
 
 
@@ -96,11 +98,31 @@ class Camera(abc.ABC):
     def shape(self) -> tuple[int, int, int]:
         return (self.config.height, self.config.width, 3)
 
+    @property
+    def depth_shape(self) -> tuple[int, int, int] | None:
+        """(H, W, 1) for a camera that gives a depth map too (`use_depth`), else None."""
+        return None
+
+    def read_latest_depth(self) -> Frame | None:
+        """The newest depth map (H, W, 1) uint16 millimetres; only where `depth_shape` is set."""
+        raise DeviceError(f"camera {self.name}: it gives no depth map (use_depth is off)")
+
     def follow_pose(self, pose: Callable[[], dict[str, float]]) -> None:
         """Give a camera that renders the robot (the sim camera) a source of joint positions.
 
         `pose()` returns the robot's latest `<motor>.pos` values. Real cameras ignore it.
         """
+
+
+def camera_features(cameras: dict[str, Camera]) -> Features:
+    """Each camera's picture shape, and `<name>_depth`'s after it for one giving a depth map
+    (lerobot's keys and order)."""
+    features: Features = {}
+    for name, camera in cameras.items():
+        features[name] = camera.shape
+        if camera.depth_shape is not None:
+            features[f"{name}_depth"] = camera.depth_shape
+    return features
 
 
 class Device(abc.ABC):
@@ -227,6 +249,26 @@ class TakesKeys(ExplainsControls, Protocol):
         ...
 
     def release(self, key: str) -> None: ...
+
+
+@runtime_checkable
+class ReportsRecoveries(Protocol):
+    """A robot whose bus retries failed exchanges: it says which a retry recovered, so a servo
+    silent for a moment is named at once rather than absorbed unseen."""
+
+    def take_recoveries(self) -> list[str]:
+        """Each recovered failure since the last call, in words naming the servo."""
+        ...
+
+
+@runtime_checkable
+class KnowsJointRanges(Protocol):
+    """A robot whose calibration bounds each joint: the console draws positions against it."""
+
+    def joint_ranges(self) -> dict[str, tuple[float, float]]:
+        """Each motor's calibrated range_min..range_max in its observation's units (degrees,
+        -100..100 or 0..100), low first; keyed as `<motor>` of `<motor>.pos`."""
+        ...
 
 
 @runtime_checkable

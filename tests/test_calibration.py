@@ -69,8 +69,9 @@ def test_files_are_written_exactly_like_lerobot_and_lerobot_files_load(tmp_path)
 
 
 def test_file_text_matches_draccus_dump(tmp_path):
-    draccus = pytest.importorskip("draccus")
     import io
+
+    import draccus
 
     calibration = files.load(_write(tmp_path / "a.json", LEROBOT_FILE))
     stream = io.StringIO()

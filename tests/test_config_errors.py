@@ -9,12 +9,9 @@ import sys
 from pathlib import Path
 
 import pytest
-from config_fixtures import fake_devices  # noqa: F401  (pytest fixture)
 
 from core.config import parse_record_args
 from hardware.errors import ConfigError
-
-pytestmark = pytest.mark.usefixtures("fake_devices")
 
 GOOD = [
     "--robot.type=so100_follower",
@@ -80,12 +77,12 @@ def error_of(argv: list[str]) -> str:
             "known types: opencv, sim, intelrealsense, realsense",
         ),
         (
-            GOOD + ['--robot.cameras={"top": {"type": "opencv", "fps": 0}}'],
-            "--robot.cameras.top: fps must be positive, got 0",
+            GOOD + ['--robot.cameras={"top": {"type": "opencv", "index_or_path": 0, "fps": 0}}'],
+            "--robot.cameras.top: camera fps: 0 is not a positive number",
         ),
         (
-            GOOD + ['--robot.cameras={"top": {"type": "realsense"}}'],
-            "--robot.cameras.top.type: realsense is not available here",
+            GOOD + ['--robot.cameras={"top": {"type": "opencv"}}'],
+            "--robot.cameras.top.index_or_path is required for opencv",
         ),
         (
             ["--robot.type=ur5"],
@@ -105,7 +102,7 @@ def error_of(argv: list[str]) -> str:
         ),
         (
             GOOD + ["--robot.max_relative_target=-1"],
-            "--robot.max_relative_target: got -1.0; expected > 0",
+            "--robot.max_relative_target: -1.0 is not a positive number",
         ),
         ([], "--robot.type is required; known types: so100_follower"),
         (

@@ -5,11 +5,8 @@ from __future__ import annotations
 import sys
 
 import pytest
-from config_fixtures import fake_devices  # noqa: F401  (pytest fixture)
 
 from core.config import parse_record_args, profile_to_toml, save_profile
-
-pytestmark = pytest.mark.usefixtures("fake_devices")
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -31,7 +28,7 @@ def test_full_session_round_trips(tmp_path):
             '--robot.cameras={"top": {"type": "opencv", "index_or_path": "/dev/video2",'
             ' "width": 640, "height": 480, "fps": 30, "color_mode": "bgr"},'
             ' "wrist cam": {"type": "sim"}}',
-            '--robot.max_relative_target={"gripper.pos": 10.5}',
+            '--robot.max_relative_target={"gripper": 10.5}',
             "--teleop.type=so101_leader",
             "--teleop.port=/dev/ttyACM1",
             "--policy.path=user/act",
@@ -102,6 +99,7 @@ type = "opencv"
 fps = 30
 width = 640
 height = 480
+index_or_path = 0
 
 [teleop]
 type = "so101_leader"

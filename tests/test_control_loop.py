@@ -502,3 +502,25 @@ def test_the_outcome_prompt_asks_nothing_about_an_episode_ended_by_marking_it():
     rig.run()
     assert rig.frames.log == [("save", 3, "success")]
     assert rig.reports.of(m.OutcomeAsked) == [] and rig.reports.phases() == [("recording", 0)]
+
+
+class FlakyRobot(FakeRobot):
+    """A robot on a flaky cable: every read needs a retry, which saves it."""
+
+    def take_recoveries(self) -> list[str]:
+        return ["servo wrist (id 5) on /dev/x did not answer for 50 ms (a sync read)"]
+
+
+def test_a_servo_a_retry_saves_is_said_at_once_then_at_most_once_a_second():
+    rig = Rig(episodes=1, episode_s=2.5, reset_s=0.0)
+    rig.robot = FlakyRobot(rig.clock)
+    rig.loop.rig = FakeRig(rig.robot)
+    assert rig.run() == "completed"
+    said = rig.reports.of(m.DeviceFault)
+    assert said and said[0].at == 0.0 and said[0].recovered  # the first step's, at once
+    assert "wrist (id 5)" in said[0].message and "more retried" not in said[0].message
+    gaps = [b.at - a.at for a, b in zip(said, said[1:], strict=False)]
+    assert len(said) == 3 and all(gap >= 1.0 - 1e-9 for gap in gaps), [f.at for f in said]
+    unsaid = [int(f.message.rsplit("(", 1)[1].split()[0]) for f in said[1:]]
+    assert all(n >= FPS - 1 for n in unsaid), unsaid  # a second's retries, counted not said
+    assert all(f.message.endswith("more retried since the last notice)") for f in said[1:])

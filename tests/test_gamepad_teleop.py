@@ -6,6 +6,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from needs import need
 
 from hardware.errors import ConfigError, DeviceError
 from hardware.teleop.gamepad import (
@@ -125,8 +126,8 @@ def connect_in_fresh_python(prelude: str = "") -> str:
     return out.stdout.strip() + out.stderr.strip()
 
 
-@pytest.mark.skipif(not _HAS_PYGAME, reason="pygame (extra 'gamepad') not installed")
 def test_no_pad_connected_is_a_clear_error():
+    need(_HAS_PYGAME, "pygame (extra 'gamepad')")
     # SDL really looks for controllers; this machine has none
     assert connect_in_fresh_python().startswith("no gamepad #0 connected (SDL sees 0)")
 

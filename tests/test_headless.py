@@ -61,8 +61,9 @@ def test_kill_9_mid_episode_leaves_every_saved_episode_loadable(tmp_path):
     time.sleep(0.4)
     proc.kill()
     proc.wait(10)
+    lines += proc.stdout.read().splitlines()  # all it printed before it died, read or not yet
     info = check_loadable(root)
-    # on a busy machine a save is reported late: the episodes saved are those printed, or one more
+    # the episodes saved are those printed, or one more saved just before a print that never came
     printed = sum(" saved: " in line for line in lines)
     assert info["total_episodes"] in (printed, printed + 1) and info["total_episodes"] >= 2
     assert info["total_frames"] == 30 * info["total_episodes"]

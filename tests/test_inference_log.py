@@ -221,7 +221,8 @@ def test_the_users_pandas_analysis_runs_unchanged(tmp_path):
     text = f"Average inference time: {policy_data['inference_time_ms'].mean():.1f}ms"
     assert text == "Average inference time: 28.8ms"
     assert f"{1000 / policy_data['inference_time_ms'].mean():.1f}" == "34.7"
-    plt = pytest.importorskip("matplotlib.pyplot")
+    import matplotlib.pyplot as plt
+
     plt.switch_backend("Agg")
     lines = plt.plot(robot_state["timestamp"], robot_state["shoulder_pan.pos"])
     assert len(lines[0].get_xdata()) == 30
@@ -346,6 +347,8 @@ def test_readable_by_pandas_while_being_written(tmp_path):
     stop = threading.Event()
     seen: list[int] = []
     problems: list[str] = []
+    passes = [0]  # the reader's whole passes over the three files
+    passed = threading.Condition()
 
     def reader():
         while not stop.is_set():
@@ -357,6 +360,9 @@ def test_readable_by_pandas_while_being_written(tmp_path):
                     if frame["gripper.current"].isna().any():
                         problems.append("half a row")
                     seen.append(len(frame))
+            with passed:
+                passes[0] += 1
+                passed.notify_all()
 
     thread = threading.Thread(target=reader)
     thread.start()
@@ -364,6 +370,11 @@ def test_readable_by_pandas_while_being_written(tmp_path):
         log.record(make_step(i))
         if i % 100 == 0:
             threading.Event().wait(0.002)
+        if i % 500 == 499:  # the reader reads the files as they are now, however busy the machine
+            log.flush(wait=True)
+            with passed:
+                start = passes[0]
+                passed.wait_for(lambda start=start: passes[0] >= start + 2, timeout=30)
     log.flush(wait=True)
     stop.set()
     thread.join()

@@ -20,10 +20,7 @@ ROOT = Path(__file__).resolve().parents[1]
 def test_a_teleop_session_on_the_emulated_arm_is_logged(tmp_path):
     config = parse_record_args(["--config", str(ROOT / "examples/sim_session.toml"),
                                 "--robot.cameras={}", "--log=true"])  # fmt: skip
-    try:
-        devices = Devices(config.robot, config.teleop)
-    except ImportError as error:
-        pytest.skip(f"emulated devices not on this branch ({error})")
+    devices = Devices(config.robot, config.teleop)
     devices.connect()
     steps = []
     try:

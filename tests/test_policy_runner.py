@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+import threading
 import time
 
 import numpy as np
@@ -10,6 +12,8 @@ from policy_fixture import ACT, observation, reference, require_fixture
 
 from hardware.errors import ConfigError
 
+WAIT_S = 30.0  # the longest the loop waits for a chunk that is due (a deadline, not a pace)
+
 
 @pytest.fixture(scope="module")
 def ref():
@@ -17,7 +21,28 @@ def ref():
     return reference()
 
 
-def slow_policy(delay: float):
+class StepClock:
+    """The control loop's step as the slow policy's worker sees it: a forward asked for at step
+    `s` takes its real `delay`, then returns no earlier than step `s + steps`, and the loop waits
+    for it there. A chunk then arrives at the same step on a loaded machine as on an idle one
+    (the runner's own timing, which sizes its lead from the forwards it measured, is untouched)."""
+
+    def __init__(self, steps: int):
+        self.steps = steps
+        self.now = 0
+        self._changed = threading.Condition()
+
+    def advance(self, step: float) -> None:
+        with self._changed:
+            self.now = step
+            self._changed.notify_all()
+
+    def hold_until_due(self, asked_at: int) -> None:
+        with self._changed:
+            self._changed.wait_for(lambda: self.now >= asked_at + self.steps, timeout=WAIT_S)
+
+
+def slow_policy(delay: float, fps: float):
     """The fixture ACT with a slow forward; remembers each chunk by the step it was asked for."""
     from core.policy.checkpoint import read_checkpoint
     from core.policy.loading import resolve_device
@@ -27,11 +52,18 @@ def slow_policy(delay: float):
         def __init__(self):
             super().__init__(read_checkpoint(ACT), resolve_device("cpu"))
             self.chunks: dict[int, np.ndarray] = {}
+            self.clock = StepClock(math.ceil(delay * fps))
 
         def predict_chunk(self, obs):
             time.sleep(delay)
             chunk = super().predict_chunk(obs)
             self.chunks[int(obs["observation.state"][0])] = chunk
+            return chunk
+
+        def chunk_for(self, obs, step):
+            chunk = super().chunk_for(obs, step)
+            if threading.current_thread().name == "policy":  # the async worker, not the loop
+                self.clock.hold_until_due(step)
             return chunk
 
     return SlowACT()
@@ -45,25 +77,51 @@ def step_observation(ref, step: int) -> dict[str, np.ndarray]:
     return obs
 
 
+def _wait_for_due_chunk(runner, clock: StepClock, asked_at: int | None, step: int) -> float:
+    """Before `step`: a chunk asked for at least `clock.steps` steps ago is waited for until the
+    worker has handed it over (runner internals read, not changed); returns the seconds waited."""
+    if asked_at is None or step < asked_at + clock.steps or not runner._pending:
+        return 0.0
+    started = time.perf_counter()
+    while runner._results.empty() and time.perf_counter() - started < WAIT_S:
+        time.sleep(0.001)
+    return time.perf_counter() - started
+
+
 def run_loop(runner, ref, steps: int, fps: float, first: int = 0):
-    """A control loop on absolute deadlines; returns (action, record, step start time) per step."""
-    period, rows = 1 / fps, []
+    """A control loop on absolute deadlines; returns (action, record, step start time) per step.
+
+    With the async runner of a slow policy, the loop keeps the policy's StepClock; the time it
+    spends waiting for a due chunk stands in for the forward and is left out of the step times."""
+    clock = runner.policy.clock if runner.async_mode else None
+    period, rows, waited, asked_at = 1 / fps, [], 0.0, None
     deadline = time.perf_counter()
-    for step in range(steps):
-        now = time.perf_counter()
-        if now < deadline:
-            time.sleep(deadline - now)
-        started = time.perf_counter()
-        action, record = runner.act(step_observation(ref, first + step), step)
-        rows.append((action, record, started))
-        deadline += period
+    try:
+        for step in range(steps):
+            now = time.perf_counter()
+            if now < deadline:
+                time.sleep(deadline - now)
+            started = time.perf_counter() - waited
+            if clock is not None:
+                clock.advance(step)
+                pause = _wait_for_due_chunk(runner, clock, asked_at, step)
+                waited, deadline = waited + pause, deadline + pause
+            pending_before = runner._pending
+            action, record = runner.act(step_observation(ref, first + step), step)
+            if runner._pending and (not pending_before or record.forward_ms is not None):
+                asked_at = step  # this step's observation was sent to the worker
+            rows.append((action, record, started))
+            deadline += period
+    finally:
+        if clock is not None:
+            clock.advance(math.inf)  # a forward still held returns (the runner closes next)
     return rows
 
 
 def test_async_slow_forward_still_gives_one_on_time_action_per_step(ref):
     from core.policy import PolicyRunner
 
-    policy = slow_policy(delay=0.1)
+    policy = slow_policy(delay=0.1, fps=50)
     runner = PolicyRunner(policy, fps=50)
     runner.warmup()  # as a session does: the forward time is known before the first episode
     runner.start_episode(step_observation(ref, 0))  # first chunk computed before the clock runs
@@ -90,7 +148,7 @@ def test_sync_stalls_where_async_keeps_time(ref):
     from core.policy import PolicyRunner
 
     delay, fps = 0.2, 30
-    sync = PolicyRunner(slow_policy(delay), fps=fps, async_mode=False)
+    sync = PolicyRunner(slow_policy(delay, fps), fps=fps, async_mode=False)
     sync.start_episode()
     sync_rows = run_loop(sync, ref, steps=45, fps=fps)
     sync.close()
@@ -100,7 +158,7 @@ def test_sync_stalls_where_async_keeps_time(ref):
     sync_gaps = np.diff([t for _, _, t in sync_rows])
     assert sync_gaps.max() >= delay  # the arm gets no new action for a whole forward
 
-    policy = slow_policy(delay)
+    policy = slow_policy(delay, fps)
     runner = PolicyRunner(policy, fps=fps)
     runner.start_episode(step_observation(ref, 0))
     async_rows = run_loop(runner, ref, steps=45, fps=fps)
@@ -115,7 +173,7 @@ def test_sync_stalls_where_async_keeps_time(ref):
 def test_async_episode_start_waits_then_acts_and_forgets_the_last_episode(ref):
     from core.policy import PolicyRunner
 
-    policy = slow_policy(delay=0.05)
+    policy = slow_policy(delay=0.05, fps=50)
     runner = PolicyRunner(policy, fps=50)
     runner.start_episode()
     action, record = runner.act(step_observation(ref, 1000), 0)

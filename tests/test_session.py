@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 
 import datasets
 import numpy as np
@@ -15,6 +16,8 @@ from core import messages as m
 from core.config import parse_record_args
 from core.session import Session
 from hardware.errors import ConfigError
+from hardware.feetech.calibration import calibration_path, load
+from tui.components.servo_table import bar
 
 
 def _episodes(root) -> list[int]:
@@ -173,3 +176,28 @@ def test_a_new_dataset_on_a_taken_folder_is_refused(tmp_path):
     finish(start_session(root, episodes=1, seconds=0.3), [])
     with pytest.raises(ConfigError, match="--resume=true"):
         start_session(root, episodes=1, seconds=0.3)
+
+
+def test_the_servo_table_draws_each_joint_against_its_calibration_file(tmp_path):
+    """The telemetry carries each joint's range_min..range_max in its units (degrees here, the
+    gripper 0..100), from the calibration file the arm uses; the table's bar spans exactly it."""
+    session = start_session(tmp_path / "ds", episodes=1, seconds=1.0)
+    seen: list = []
+    wait_for(session, m.EpisodeStarted, seen)
+    deadline = time.monotonic() + 10
+    while not session.snapshot().servos and time.monotonic() < deadline:
+        time.sleep(0.02)
+    rows = {row.name: row for row in session.snapshot().servos}
+    finish(session, seen)
+    calibration = load(calibration_path("robots", "so_follower", "test_follower"))
+    for name, cal in calibration.items():
+        half = (cal.range_max - cal.range_min) * 180 / 4095
+        expected = (0.0, 100.0) if name == "gripper" else (-half, half)
+        assert rows[name].limits == pytest.approx(expected), name
+    elbow = rows["elbow_flex"]
+    low, high = elbow.limits
+    assert (low, high) != (-100.0, 100.0) and (low, high) != (-180.0, 180.0)
+    assert bar(replace(elbow, position=high, goal=None), 12) == "─" * 11 + "█"
+    assert bar(replace(elbow, position=low, goal=None), 12) == "█" + "─" * 11
+    middle = bar(replace(elbow, position=(low + high) / 2, goal=None), 12)
+    assert middle.index("█") == 6

@@ -20,7 +20,9 @@ from dataset_support import check_loadable
 from session_support import finish, lerecord, sim_args, start_session, wait_for
 
 from core import messages as m
+from core.console import format_event
 from core.dataset import camera_worker
+from tui.components.event_log import describe
 
 DEADLINE_S = 30.0
 
@@ -153,6 +155,58 @@ def test_a_servo_that_goes_silent_ends_the_session_and_says_torque_may_be_on(tmp
         warnings
     )
     assert check_loadable(tmp_path / "ds")["total_episodes"] == 1
+
+
+def test_a_servo_silent_for_a_moment_is_named_at_once_and_the_session_goes_on(tmp_path):
+    """0.2 s of silence is shorter than the bus's retries: the read recovers, and the operator is
+    told which servo missed its answer (headless and console lines), in the episode it happened."""
+    seen: list = []
+    session = start_session(tmp_path / "ds", episodes=2, seconds=1.0)
+    wait_for(session, m.EpisodeStarted, seen)
+    link = session.devices.robot.link
+    link.fault("silent 3")
+    time.sleep(0.2)
+    link.fault("clear")
+    fault = wait_for(session, m.DeviceFault, seen)
+    ended = finish(session, seen, timeout=DEADLINE_S)
+    assert fault.recovered and "elbow_flex (id 3)" in fault.message, fault
+    assert "did not answer" in fault.message and "answered on try" in fault.message
+    said = format_event(fault)
+    assert said is not None and "elbow_flex (id 3)" in said and "(recovered)" in said
+    assert "elbow_flex (id 3)" in describe(fault)[1]
+    episode_started = [e.at for e in seen if isinstance(e, m.EpisodeStarted)]
+    assert episode_started[0] < fault.at < episode_started[1]  # said while it happened
+    assert ended.reason == "completed" and ended.episodes_saved == 2
+    assert check_loadable(tmp_path / "ds")["total_episodes"] == 2
+
+
+def _bytes_under(folder: Path) -> int:
+    return sum(p.stat().st_size for p in folder.rglob("*") if p.is_file())
+
+
+def test_the_disk_running_low_is_said_after_the_save_that_leaves_too_little(tmp_path):
+    """Issue 11's early warning, end to end. A small filesystem cannot be mounted here, so the
+    recorder's disk-space probe is a quota over the real bytes under the dataset: room for about
+    1.5 episodes more, by the recorder's own estimate from the episode saved first."""
+    seen: list = []
+    root = tmp_path / "ds"
+    session = start_session(root, episodes=3, seconds=1.0)
+    wait_for(session, m.EpisodeSaved, seen)
+    recorder = session.parts.recorder
+    assert recorder.episode_bytes > 0
+    assert not [e for e in seen if isinstance(e, m.WarningRaised)]  # a real disk with room
+    quota = _bytes_under(root) + recorder.episode_bytes * 3 // 2
+    recorder.free_bytes = lambda where: max(0, quota - _bytes_under(where))
+    warning = wait_for(session, m.WarningRaised, seen)
+    saved = [e.episode_index for e in seen if isinstance(e, m.EpisodeSaved)]
+    assert saved == [0, 1]  # said right after the save that left too little room
+    assert "free on the disk of" in warning.message and str(root) in warning.message
+    assert "the next episode needs about" in warning.message and "--resume=true" in warning.message
+    said = format_event(warning)
+    assert said is not None and "free on the disk" in said
+    ended = finish(session, seen, timeout=DEADLINE_S)
+    assert ended.episodes_saved == 3  # a warning: nothing stops (the probe is not the disk)
+    assert check_loadable(root)["total_episodes"] == 3
 
 
 def test_a_stop_before_the_first_save_leaves_no_folder(tmp_path):

@@ -244,7 +244,10 @@ async def test_the_cameras_page_plays_the_camera_live_and_leaving_it_stops_the_c
         live = app.screen.live
         assert live.thread.is_alive() and len(_preview_threads()) == 2  # ours and the camera's
         await pilot.press("ctrl+n")  # the teleop page
-        await pilot.pause(0.05)
+        for _ in range(100):  # however long the page takes to change on a busy machine
+            if app.screen.live is None:
+                break
+            await pilot.pause(0.05)
         assert app.screen.live is None
         for _ in range(100):
             if not _preview_threads():
@@ -260,6 +263,8 @@ async def test_a_video_file_named_in_the_field_plays_its_frames(tmp_path):
     async with app.run_test(size=(100, 50)) as pilot:
         await pilot.pause(0.1)
         await pilot.press("ctrl+n")
+        field(app, "camera_size").value = "64x48"  # the clip's size and rate: the preview
+        field(app, "camera_fps").value = "10"  # opens the camera as the session will
         field(app, "cameras").value = f"front={clip}, wrist=sim"
         assert await _live_line(pilot, app, f"Live: {clip}") == f"Live: {clip}"
         await pilot.pause(0.1)
@@ -283,9 +288,33 @@ async def test_a_source_that_does_not_open_says_so_on_the_page(tmp_path):
         await pilot.pause(0.1)
         await pilot.press("ctrl+n")
         field(app, "cameras").value = f"front={tmp_path / 'nothing.mp4'}"
-        text = await _live_line(pilot, app, "does not open")
+        text = await _live_line(pilot, app, "no such device")
         missing = tmp_path / "nothing.mp4"
-        assert text == f"Live: {missing}: {missing} does not open as a camera"
+        assert text.startswith(f"Live: {missing}: ") and "no such device or file" in text
+
+
+async def test_the_preview_opens_the_camera_at_the_size_the_page_asks_for(tmp_path):
+    """As the session will: a camera that cannot give the size asked says so on the page, and
+    plays once the size is one it gives."""
+    clip = write_clip(tmp_path / "clip.mp4", frames=6, fps=10)  # 64x48
+    app = wizard_app()
+    async with app.run_test(size=(100, 50)) as pilot:
+        await pilot.pause(0.1)
+        await pilot.press("ctrl+n")
+        field(app, "camera_size").value = "640x480"
+        field(app, "camera_fps").value = "10"
+        field(app, "cameras").value = f"front={clip}"
+        text = await _live_line(pilot, app, "64x48")
+        assert "gives 64x48" in text and "640x480" in text, text
+        assert app.screen.live.camera["width"] == 640
+        field(app, "camera_size").value = "64x48"
+        await pilot.pause(0.1)  # the field's change reaches the page: the preview reopens
+        assert await _live_line(pilot, app, f"Live: {clip}") == f"Live: {clip}"
+        thumbs = [t for t in await _live_pictures(pilot, app, wanted=2) if t.name == str(clip)]
+        assert thumbs and (thumbs[0].width, thumbs[0].height) == (64, 48)
+        assert app.screen.live.camera["width"] == 64 and app.screen.live.error is None
+        await pilot.press("escape", "y")
+        await pilot.pause(0.1)
 
 
 async def test_the_wizard_with_the_fixture_policy_builds_a_session_that_starts(tmp_path):

@@ -14,6 +14,7 @@ import wave
 import numpy as np
 import pytest
 import voice_fakes
+from needs import need
 
 from core import messages as m
 from core.voice import Voice, announcement, has_sound_device, overheating, render_to_wav
@@ -38,8 +39,8 @@ def espeak_available() -> bool:
         return False
 
 
-@pytest.mark.skipif(not espeak_available(), reason="pyttsx3 has no speech engine (espeak-ng)")
 def test_announcements_render_to_wav_files_that_hold_speech(tmp_path):
+    need(espeak_available(), "espeak-ng (pyttsx3's speech engine)")
     texts = ["Recording episode 3", "Reset the environment", "Re-record episode",
              "Stop recording", "Shoulder pan is overheating", "Follower arm lost"]  # fmt: skip
     files = render_to_wav({t: tmp_path / f"{i}.wav" for i, t in enumerate(texts)})

@@ -1,4 +1,6 @@
-"""A camera opened for the wizard's live preview while its cameras page is shown.
+"""A camera opened for the wizard's live preview while its cameras page is shown, as the
+session will open it: at the size (and, but for the sim camera, the rate) the page asks for, so
+a camera that cannot give that size says so here.
 
 A thread opens the camera (which can take a second), then keeps a thumbnail of its newest frame
 about 8 times a second until `stop()`. The screen picks the latest thumbnail up on its own timer,
@@ -10,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from typing import Any
 
 from core.messages import CameraThumb
 from hardware.errors import DeviceError
@@ -20,8 +23,10 @@ SIM_PREVIEW_FPS = 10  # the sim camera draws only what the preview shows
 
 
 class LiveCamera:
-    def __init__(self, source: str, hz: float = PREVIEW_HZ):
+    def __init__(self, source: str, camera: dict[str, Any], hz: float = PREVIEW_HZ):
+        """`camera`: the cameras page's answer for it (`type`, `width`, `height`, `fps`, …)."""
         self.source = source
+        self.camera = dict(camera)
         self.period = 1.0 / hz
         self.thumb: CameraThumb | None = None  # the newest thumbnail
         self.error: str | None = None  # why the camera did not open, or stopped
@@ -56,17 +61,14 @@ class LiveCamera:
             camera.disconnect()
 
     def _open(self):
-        from hardware.cameras.discovery import probe
-        from hardware.registry import make_camera
-        from hardware.sim.camera import SimCameraConfig
+        from hardware.registry import config_class, make_camera
 
-        if self.source == "sim":
-            config = SimCameraConfig(fps=SIM_PREVIEW_FPS)
+        fields = dict(self.camera)
+        kind = fields.pop("type")
+        if kind == "sim":
+            fields["fps"] = SIM_PREVIEW_FPS
         else:
-            info = probe(int(self.source) if self.source.isdigit() else self.source)
-            if info is None:
-                raise DeviceError(f"{self.source} does not open as a camera")
-            config = info.config(warmup_s=0.3)
-        camera = make_camera(config, name="preview")
+            fields["warmup_s"] = 0.3
+        camera = make_camera(config_class("camera", kind)(**fields), name="preview")
         camera.connect()
         return camera

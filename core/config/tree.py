@@ -158,7 +158,7 @@ class DatasetConfig:
         default_factory=VideoSettings, help="encoder of the camera videos"
     )
     depth_encoder: DepthSettings = option(
-        default_factory=DepthSettings, help="lerobot's depth-map encoder (not used by lerecord yet)"
+        default_factory=DepthSettings, help="encoder of the depth cameras' videos (use_depth)"
     )
     vcodec: str | None = option(
         None, help="lerobot 0.5's name for --dataset.rgb_encoder.vcodec", choices=VCODECS
@@ -250,8 +250,6 @@ class DatasetConfig:
                 self.encoder_threads,
                 "1 or more, or none",
             )
-        if self.depth_encoder != DepthSettings():
-            log.warning("--dataset.depth_encoder: lerecord writes no depth-map videos yet; ignored")
         if self.vcodec is not None:  # the old name: it sets the encoder's codec
             given = self.rgb_encoder.vcodec
             if given != VideoSettings().vcodec and given != self.vcodec:

@@ -16,7 +16,10 @@ step, right after a step, in the time the control thread sleeps (`DatasetRecorde
 
 For the camera statistics the worker also keeps, per frame, a 256-level histogram of each channel
 of the frame downscaled as lerobot does; at the end of the episode the histograms of lerobot's
-sampled frames are summed (see `stats.image_stats`).
+sampled frames are summed (see `stats.image_stats`). A depth camera's worker (`depth` settings,
+frames (H, W, 1) uint16 millimetres) quantises each frame as lerobot does (`core.dataset.depth`)
+into a 12-bit one-plane video, and keeps each frame downscaled in millimetres instead: its
+statistics are in millimetres (lerobot does not divide a depth map's by 255).
 """
 
 from __future__ import annotations
@@ -34,8 +37,9 @@ from typing import Any
 
 import numpy as np
 
-from core.dataset.stats import downsample_step, sample_indices
-from core.dataset.video_encoder import VideoSettings
+from core.dataset import depth as depth_maps
+from core.dataset.stats import Stats, depth_stats, downsample_step, sample_indices
+from core.dataset.video_encoder import DepthSettings, VideoSettings
 
 logger = logging.getLogger(__name__)
 
@@ -57,6 +61,7 @@ class TakeResult:
     repeated: int = 0  # frames written twice to cover dropped ones
     channel_hist: np.ndarray | None = None  # (3, 256) summed over the sampled frames
     sampled: int = 0
+    depth_stats: Stats | None = None  # a depth camera's statistics (millimetres)
     error: str | None = None
 
 
@@ -95,12 +100,14 @@ class CameraWorker:
         video: VideoSettings | None,
         queue_size: int = 30,
         threads: int | None = None,
+        depth: DepthSettings | None = None,
     ):
         self.key = key
         self.shape = tuple(shape)
         self.fps = fps
         self.staging = staging
         self.video = video
+        self.depth = depth  # set: the frames are depth maps, encoded with these settings
         self.queue_size = queue_size
         self.threads = threads  # encoder threads (`--dataset.encoder_threads`); None: the codec's
         self.enqueued = 0  # written by the producer only
@@ -267,7 +274,7 @@ class _Take:
             return
         if image.shape != self.worker.shape:
             raise ValueError(f"frame shape {image.shape}, expected {self.worker.shape}")
-        hist = _channel_hist(image, self.step)
+        hist = self._summary(image)
         fill = self.last if self.last is not None else image
         fill_hist = self.hists[-1] if self.hists else hist
         while self.written < index:  # frames dropped before this one
@@ -295,8 +302,18 @@ class _Take:
             self.container.close()
             self.container = None
         picked = sample_indices(length) if length else []
+        if self.worker.depth is not None:
+            stats = depth_stats([self.hists[i] for i in picked]) if picked else None
+            return TakeResult(self.path, length, self.repeated, None, len(picked), stats)
         hist = np.sum([self.hists[i] for i in picked], axis=0) if picked else None
         return TakeResult(self.path, length, self.repeated, hist, len(picked))
+
+    def _summary(self, image: np.ndarray) -> np.ndarray:
+        """What the statistics need of a frame: its channel histograms, or for a depth map the
+        map itself downscaled (millimetres)."""
+        if self.worker.depth is not None:
+            return image[:: self.step, :: self.step, 0].copy()
+        return _channel_hist(image, self.step)
 
     def discard(self) -> None:
         if self.container is not None:
@@ -304,8 +321,8 @@ class _Take:
                 for _ in self.stream.encode():  # end of stream first (SVT-AV1 complains else)
                     pass
                 self.container.close()
-            except Exception:  # a half-open container being thrown away
-                pass
+            except Exception as error:  # a half-open container being thrown away
+                logger.debug("discarding %s: %s", self.path, error)
             self.container = None
         if self.path.is_dir():
             shutil.rmtree(self.path, ignore_errors=True)
@@ -322,7 +339,12 @@ class _Take:
 
             if self.container is None:
                 self.open()
-            frame = av.VideoFrame.from_ndarray(image, format="rgb24")
+            depth = self.worker.depth
+            if depth is not None:
+                codes = depth_maps.quantize(image, depth)
+                frame = depth_maps.video_frame(codes, depth.pix_fmt)
+            else:
+                frame = av.VideoFrame.from_ndarray(image, format="rgb24")
             frame.pts = self.written
             for packet in self.stream.encode(frame):
                 self.container.mux(packet)
@@ -334,13 +356,15 @@ class _Take:
         """Create the mp4 and open its encoder (the codec's threads start here)."""
         import av
 
-        settings = self.worker.video
+        settings = self.worker.depth or self.worker.video
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.realtime_before = _realtime_threads()
         self.container = av.open(str(self.path), "w")
-        stream = self.container.add_stream(
-            settings.encoder, rate=self.worker.fps, options=settings.options(self.worker.threads)
-        )
+        options = settings.options(self.worker.threads)
+        if settings.encoder == "libx265":  # x265 prints its settings on stderr: errors only
+            given = options.get("x265-params")
+            options["x265-params"] = ":".join([*([given] if given else []), "log-level=error"])
+        stream = self.container.add_stream(settings.encoder, rate=self.worker.fps, options=options)
         h, w, _ = self.worker.shape
         stream.width, stream.height, stream.pix_fmt = w, h, settings.pix_fmt
         self.stream = stream

@@ -23,7 +23,8 @@ import pyarrow.parquet as pq
 
 from core.dataset import stats as dstats
 from core.dataset.camera_worker import TakeResult
-from core.dataset.features import DEFAULT_FEATURES, has_outcomes
+from core.dataset.depth import feature_info
+from core.dataset.features import DEFAULT_FEATURES, has_outcomes, is_depth
 from core.dataset.layout import (
     DATA_FILES_SIZE_IN_MB,
     DATA_PATH,
@@ -37,7 +38,7 @@ from core.dataset.layout import (
 )
 from core.dataset.meta import DatasetMeta, FileCursor
 from core.dataset.outcomes import OUTCOME_COLUMN, frame_columns, stage_sidecar
-from core.dataset.video_encoder import VideoSettings
+from core.dataset.video_encoder import DepthSettings, VideoSettings
 
 VISUAL = ("video", "image")
 IMAGE_ROWS_PER_GROUP = 64  # image parquet rows are big: write them in slices
@@ -64,6 +65,7 @@ def stage_episode(
     cameras: dict[str, TakeResult],
     video: VideoSettings | None,
     staging: Path,
+    depth: DepthSettings | None = None,
 ) -> tuple[list[tuple[Path, Path]], DatasetMeta]:
     """Write every file the episode changes under `staging`; return the moves that publish them
     and the metadata as it will be once published (`meta` itself is left unchanged)."""
@@ -112,7 +114,10 @@ def stage_episode(
     for key, ft in features.items():
         if ft["dtype"] in ("video", "image"):
             result = cameras[key]
-            episode_stats[key] = dstats.image_stats(result.channel_hist, result.sampled)
+            if result.depth_stats is not None:
+                episode_stats[key] = result.depth_stats
+            else:
+                episode_stats[key] = dstats.image_stats(result.channel_hist, result.sampled)
         else:
             episode_stats[key] = dstats.vector_stats(columns[key])
 
@@ -139,7 +144,12 @@ def stage_episode(
         new.next_video[key] = next_file(chunk, file)
         info = features[key].setdefault("info", {"is_depth_map": False})
         if "video.codec" not in info:
-            info.update(_video_info(cameras[key].path, video))
+            if is_depth(features[key]):
+                settings = depth or DepthSettings()
+                info.update(_video_info(cameras[key].path, settings, channels=1))
+                info.update(feature_info(settings))
+            else:
+                info.update(_video_info(cameras[key].path, video))
 
     # episodes metadata row
     row: dict[str, object] = {
@@ -360,7 +370,7 @@ def write_tasks(path: Path, tasks: list[str]) -> None:
     pq.write_table(table, path)
 
 
-def _video_info(path: Path, settings: VideoSettings | None) -> dict:
+def _video_info(path: Path, settings: VideoSettings | None, channels: int = 3) -> dict:
     """The `video.*` block lerobot writes after the first episode, read from the file."""
     import av
 
@@ -372,7 +382,7 @@ def _video_info(path: Path, settings: VideoSettings | None) -> dict:
             "video.codec": stream.codec.canonical_name,
             "video.pix_fmt": stream.pix_fmt,
             "video.fps": int(stream.base_rate),
-            "video.channels": 3,
+            "video.channels": channels,
             "has_audio": len(container.streams.audio) > 0,
         }
     if settings is not None:

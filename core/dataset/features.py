@@ -2,7 +2,8 @@
 
 `<motor>.pos` floats become the `observation.state` / `action` vectors (names in the robot's
 order); `(h, w, 3)` cameras become `observation.images.<cam>` stored as video (or as PNG images in
-the parquet when video is off). The five default features lerobot adds to every dataset follow.
+the parquet when video is off); `(h, w, 1)` ones (a RealSense's `<cam>_depth`) the same, flagged
+`is_depth_map` in their info. The five default features lerobot adds to every dataset follow.
 """
 
 from __future__ import annotations
@@ -53,8 +54,16 @@ def dataset_features(
     for name, shape in observation_features.items():
         if not isinstance(shape, tuple):
             continue
-        if len(shape) != 3 or shape[2] != 3:
-            raise ConfigError(f"camera {name!r} has shape {shape}; expected (height, width, 3)")
+        if len(shape) != 3 or shape[2] not in (1, 3):
+            raise ConfigError(
+                f"camera {name!r} has shape {shape}; expected (height, width, 3), "
+                "or (height, width, 1) for a depth map"
+            )
+        if shape[2] == 1 and not video:
+            raise ConfigError(
+                f"camera {name!r}: a depth map is recorded as video only (as lerobot's); "
+                "keep --dataset.video=true or turn use_depth off"
+            )
         if not all(isinstance(n, int) and n > 0 for n in shape):
             raise ConfigError(
                 f"camera {name!r}: its frame size is not known; give its width and height"
@@ -63,7 +72,7 @@ def dataset_features(
             "dtype": "video" if video else "image",
             "shape": list(shape),
             "names": ["height", "width", "channels"],
-            "info": {"is_depth_map": False},
+            "info": {"is_depth_map": shape[2] == 1},
         }
     for name in features:
         if "/" in name:
@@ -85,6 +94,11 @@ def without_outcomes(features: dict[str, dict[str, Any]]) -> dict[str, dict[str,
 
 def camera_keys(features: dict[str, dict[str, Any]]) -> list[str]:
     return [k for k, ft in features.items() if ft["dtype"] in ("video", "image")]
+
+
+def is_depth(feature: dict[str, Any]) -> bool:
+    """Whether a camera feature holds depth maps (lerobot's `is_depth_map`)."""
+    return bool((feature.get("info") or {}).get("is_depth_map"))
 
 
 def without_info(features: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:

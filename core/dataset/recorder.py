@@ -33,10 +33,10 @@ import numpy as np
 from core.dataset import commit
 from core.dataset.camera_worker import CameraWorker, TakeResult
 from core.dataset.episode_files import EpisodeFrames, stage_episode
-from core.dataset.features import IMAGES_PREFIX
+from core.dataset.features import IMAGES_PREFIX, is_depth
 from core.dataset.layout import default_root
 from core.dataset.meta import DatasetMeta, forget_if_empty
-from core.dataset.video_encoder import VideoSettings
+from core.dataset.video_encoder import DepthSettings, VideoSettings
 from core.queues import drain
 from hardware.errors import ConfigError
 
@@ -112,6 +112,11 @@ class _SaveJob:
     requested_at: float
 
 
+def disk_free(root: Path) -> int:
+    """Bytes free on the filesystem holding `root`."""
+    return shutil.disk_usage(root).free
+
+
 class DatasetRecorder:
     """Writes a LeRobotDataset v3.0 from the control loop's frames (module doc)."""
 
@@ -122,15 +127,18 @@ class DatasetRecorder:
         queue_size: int,
         on_written: Callable[[Written], None] | None,
         encoder_threads: int | None = None,
+        depth: DepthSettings | None = None,
     ):
         self.meta = meta  # as published on disk; replaced by the saver after each save
         self.root = meta.root
         self.repo_id = meta.repo_id
         self.fps = meta.fps
         self.video = video
+        self.depth = depth or DepthSettings()  # `--dataset.depth_encoder.*`, for depth cameras
         self._on_written = on_written
         self.started_here = False  # a new dataset: nothing of it is left if nothing is saved
         self.episode_bytes = 0  # what the last episode took on disk while being saved
+        self.free_bytes: Callable[[Path], int] = disk_free  # the disk-space probe (a quota's)
         self._events: queue.SimpleQueue[Written] = queue.SimpleQueue()
         self._staging = commit.staging(self.root)
         shutil.rmtree(self._staging, ignore_errors=True)
@@ -139,8 +147,16 @@ class DatasetRecorder:
         self._workers: dict[str, CameraWorker] = {}
         for key in meta.camera_keys:
             shape = tuple(meta.features[key]["shape"])
+            depth_settings = self.depth if is_depth(meta.features[key]) else None
             self._workers[key.removeprefix(IMAGES_PREFIX)] = CameraWorker(
-                key, shape, self.fps, self._staging, video, queue_size, encoder_threads
+                key,
+                shape,
+                self.fps,
+                self._staging,
+                video,
+                queue_size,
+                encoder_threads,
+                depth_settings,
             )
         self._take = 0
         # workers whose next take's video is still to be opened ahead, each behind the finish
@@ -192,8 +208,10 @@ class DatasetRecorder:
         encoder_threads: int | None = None,
         queue_size: int = 30,
         on_written: Callable[[Written], None] | None = None,
+        depth_encoder: DepthSettings | None = None,
     ) -> DatasetRecorder:
-        """`encoder` (`--dataset.rgb_encoder.*`) wins over `vcodec`, its codec alone."""
+        """`encoder` (`--dataset.rgb_encoder.*`) wins over `vcodec`, its codec alone;
+        `depth_encoder` (`--dataset.depth_encoder.*`) encodes the depth cameras."""
         root = Path(root) if root else default_root(repo_id)
         settings = _settings(features, video, encoder or VideoSettings(vcodec=vcodec))
         if encoder_threads:
@@ -202,7 +220,7 @@ class DatasetRecorder:
             meta = DatasetMeta.open_existing(root, repo_id, fps, robot_type, features)
         else:
             meta = DatasetMeta.create(root, repo_id, fps, robot_type, features, use_videos=video)
-        recorder = cls(meta, settings, queue_size, on_written, encoder_threads)
+        recorder = cls(meta, settings, queue_size, on_written, encoder_threads, depth_encoder)
         recorder.started_here = not resume
         return recorder
 
@@ -400,7 +418,9 @@ class DatasetRecorder:
         try:
             if error:
                 raise RuntimeError(error)
-            moves, new_meta = stage_episode(self.meta, job.frames, results, self.video, staged)
+            moves, new_meta = stage_episode(
+                self.meta, job.frames, results, self.video, staged, self.depth
+            )
             self.episode_bytes = _bytes_under(staged) + _bytes_under(take)
             undo = commit.keep_for_undo(self.root, moves)
             commit.publish(self.root, moves)
@@ -453,7 +473,7 @@ class DatasetRecorder:
 
     def _free_bytes(self) -> int | None:
         try:
-            return shutil.disk_usage(self.root).free
+            return self.free_bytes(self.root)
         except OSError:
             return None
 

@@ -5,7 +5,8 @@ spanning [min, max] (lerobot's `RunningQuantileStats`, reproduced here with the 
 operations and dtypes, so the numbers match). Camera statistics are per channel, shape (3, 1, 1),
 on a /255 scale, over a sample of frames downscaled when large — computed from per-frame
 256-bin channel histograms gathered by the camera worker, which gives exactly the numbers the
-pixels would. Dataset statistics aggregate episode statistics: count-weighted mean, pooled
+pixels would; a depth map's are in millimetres, shape (1, 1, 1), from the sampled maps.
+Dataset statistics aggregate episode statistics: count-weighted mean, pooled
 variance, min of mins, max of maxes, count-weighted quantiles.
 """
 
@@ -118,6 +119,16 @@ def image_stats(channel_hist: np.ndarray, num_frames: int) -> Stats:
         stats.update(_histogram_stats(values, counts.T, lo, hi, int(pixels[0])))
     out = {k: (v / 255.0).reshape(3, 1, 1) for k, v in stats.items()}
     out["count"] = np.array([num_frames])
+    return out
+
+
+def depth_stats(maps: list[np.ndarray]) -> Stats:
+    """Statistics of sampled depth maps (each (h, w) millimetres, downscaled as the pictures
+    are), shape (1, 1, 1), in millimetres: lerobot does not rescale a depth map's."""
+    pixels = np.concatenate([m.reshape(-1) for m in maps]).astype(np.float32)[:, None]
+    stats = vector_stats(pixels)
+    out = {k: np.asarray(v).reshape(1, 1, 1) for k, v in stats.items()}
+    out["count"] = np.array([len(maps)])
     return out
 
 

@@ -207,9 +207,8 @@ def encoder_opens(encoder: str) -> bool:
 
 @dataclass(frozen=True, kw_only=True)
 class DepthSettings(VideoSettings):
-    """lerobot's DepthEncoderConfig (`--dataset.depth_encoder.*`): checked like the camera
-    encoder, so lerobot's command lines and saved configs run. lerecord writes no depth-map
-    videos yet (a RealSense's depth is not quantised as lerobot's is): nothing uses these."""
+    """lerobot's DepthEncoderConfig (`--dataset.depth_encoder.*`): the codec of the depth-map
+    videos and the quantiser's range (`core.dataset.depth` quantises as lerobot does)."""
 
     vcodec: str = option("hevc", help="video codec of the depth maps", choices=VCODECS)
     pix_fmt: str = option("gray12le", help="pixel format of the depth maps")
@@ -220,3 +219,34 @@ class DepthSettings(VideoSettings):
     depth_max: float = option(10.0, help="depth of the highest quantum", unit="m")
     shift: float = option(3.5, help="offset before the logarithm", unit="m")
     use_log: bool = option(True, help="quantise the logarithm of the depth (else linear)")
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        import av
+
+        components = av.VideoFormat(self.pix_fmt).components
+        if len(components) != 1 or components[0].bits < 12:
+            raise ConfigError(
+                f"depth_encoder.pix_fmt: {self.pix_fmt!r} is not a one-channel format of 12 bits "
+                "or more; the 12-bit depth codes need one such as gray12le (the default)"
+            )
+        if not self.depth_max > self.depth_min:
+            raise ConfigError(
+                f"depth_encoder.depth_max: {self.depth_max} m is not beyond depth_min "
+                f"({self.depth_min} m); give a range, e.g. depth_min=0.01 depth_max=10"
+            )
+        if self.use_log and self.depth_min + self.shift <= 0:
+            raise ConfigError(
+                f"depth_encoder.shift: depth_min + shift is {self.depth_min + self.shift} m; "
+                "the logarithm needs it above 0 (raise shift, or use_log=false)"
+            )
+
+    def info(self) -> dict:
+        """The encoder's `video.*` entries, quantiser included (lerobot dequantises with them)."""
+        return {
+            **super().info(),
+            "video.depth_min": self.depth_min,
+            "video.depth_max": self.depth_max,
+            "video.shift": self.shift,
+            "video.use_log": self.use_log,
+        }

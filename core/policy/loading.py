@@ -135,6 +135,7 @@ def load_policy(
     ConfigError; with backend auto a refused ONNX export falls back to PyTorch, saying why.
     """
     from core.policy.checkpoint import resolve_folder
+    from core.policy.config import read_config
     from core.policy.onnx_act import OnnxACTPolicy, is_export
 
     folder = resolve_folder(path_or_repo_id, revision)
@@ -153,7 +154,8 @@ def load_policy(
         policy = OnnxACTPolicy(folder, device, threads)
         _log_loaded(policy, folder, f"ONNX Runtime {', '.join(policy.providers)}")
         return policy
-    chosen = choose_backend(backend, device, use_amp)
+    read_config(folder / "config.json")  # a damaged config is refused before any backend
+    chosen = choose_backend(backend, device, use_amp)  # is imported (onnxruntime writes a file)
     if chosen == "onnx" and overrides:
         if backend == "onnx":
             raise ConfigError(

@@ -113,22 +113,8 @@ class OnnxACTPolicy(Policy):
         self.input_order = list(manifest["inputs"])
         pre_stats, post_stats = split_stats(_read(folder / NORMALIZATION, load_file))
         where = str(folder / NORMALIZATION)
-        pre, post = manifest["normalize"], manifest["unnormalize"]
-        self._normalize = Normalizer(
-            parse_features(pre["features"], where),
-            pre["norm_map"],
-            pre_stats,
-            eps=pre["eps"],
-            where=where,
-        )
-        self._unnormalize = Normalizer(
-            parse_features(post["features"], where),
-            post["norm_map"],
-            post_stats,
-            eps=post["eps"],
-            inverse=True,
-            where=where,
-        )
+        self._normalize = _normalizer(manifest["normalize"], pre_stats, where)
+        self._unnormalize = _normalizer(manifest["unnormalize"], post_stats, where, inverse=True)
         providers = providers_for(device)
         if providers is None:
             raise ConfigError(
@@ -199,6 +185,14 @@ class OnnxACTPolicy(Policy):
         self.last_forward_ms = (time.perf_counter() - started) * 1000
         self.last_output_stats = OutputStats.of(chunk)
         return chunk
+
+
+def _normalizer(step: dict, stats: Stats, where: str, inverse: bool = False) -> Normalizer:
+    """One of the manifest's (un)normalisation steps, with the statistics it names."""
+    features = parse_features(step["features"], where)
+    return Normalizer(
+        features, step["norm_map"], stats, eps=step["eps"], inverse=inverse, where=where
+    )
 
 
 def _read(path: Path, load_file) -> dict[str, np.ndarray]:

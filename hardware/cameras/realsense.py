@@ -269,6 +269,11 @@ class RealSenseCamera(Camera):
         k = ROTATIONS[self.config.rotation]
         return np.ascontiguousarray(np.rot90(image, k) if k else image)
 
+    @property
+    def depth_shape(self) -> tuple[int, int, int] | None:
+        c = self.config
+        return (c.height, c.width, 1) if c.use_depth else None
+
     def read_latest(self) -> Frame | None:
         with self._lock:
             return self._checked(self._color)

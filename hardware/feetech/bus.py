@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -48,6 +49,7 @@ log = logging.getLogger(__name__)
 
 TORQUE_OFF_GRACE_S = 3.0  # disconnect() asks servos that did not confirm torque off again this long
 NORMALIZED = ("Goal_Position", "Present_Position")
+RECOVERED_KEPT = 16  # failed exchanges a retry recovered, kept until the session asks
 VOLTAGE_ERROR = 0x01  # a sagging supply: logged once in sync reads, not fatal (lerobot ignores it)
 
 
@@ -121,6 +123,7 @@ class FeetechBus:
         self._readers: dict[tuple, scs.GroupSyncRead] = {}
         self._writers: dict[tuple, scs.GroupSyncWrite] = {}
         self._voltage_warned: set[int] = set()
+        self._recovered: deque[str] = deque(maxlen=RECOVERED_KEPT)
         self.torque_left_on: str | None = None  # after disconnect(): servos not confirmed off
 
     # ---- connection ----------------------------------------------------------------------
@@ -396,7 +399,8 @@ class FeetechBus:
             for servo_id in ids:
                 reader.addParam(servo_id)
             self._readers[(address, size, ids)] = reader
-        failed_id, comm = ids[0], scs.COMM_SUCCESS
+        failed_id, comm, failed_comm = ids[0], scs.COMM_SUCCESS, scs.COMM_SUCCESS
+        started = time.monotonic()
         with self._lock:
             for attempt in range(1 + num_retry):
                 self._before_transaction()
@@ -404,6 +408,7 @@ class FeetechBus:
                     log.debug("sync read retry %d on %s (id %d)", attempt, self.port, failed_id)
                 comm = self._guard(reader.txPacket)
                 if comm != scs.COMM_SUCCESS:
+                    failed_comm = comm
                     continue
                 blocks, errors = {}, {}
                 for servo_id in ids:
@@ -413,7 +418,7 @@ class FeetechBus:
                     if comm == scs.COMM_SUCCESS and len(data) < size:
                         comm = scs.COMM_RX_CORRUPT  # a late answer to an earlier question
                     if comm != scs.COMM_SUCCESS:
-                        failed_id = servo_id
+                        failed_id, failed_comm = servo_id, comm
                         break
                     blocks[self._names[servo_id]] = data
                     if error:
@@ -427,6 +432,8 @@ class FeetechBus:
                             log.warning(
                                 "%s reports its supply voltage out of range", self._who(servo_id)
                             )
+                    if attempt:
+                        self._note_recovery(failed_id, failed_comm, attempt, started, "a sync read")
                     return blocks
         raise self._lost(failed_id, comm, num_retry, "a sync read")
 
@@ -464,6 +471,13 @@ class FeetechBus:
 
     def unnormalize(self, motor: str, value: float) -> int:
         return unnormalize(value, *self._scale(motor))
+
+    def position_range(self, motor: str) -> tuple[float, float]:
+        """The calibration's range_min..range_max in the motor's units, low first."""
+        cal, mode, resolution = self._scale(motor)
+        ends = (normalize(cal.range_min, cal, mode, resolution),
+                normalize(cal.range_max, cal, mode, resolution))  # fmt: skip
+        return min(ends), max(ends)
 
     def _scale(self, motor: str) -> tuple:
         """What turns a motor's raw steps into its units and back: calibration, mode, steps."""
@@ -531,15 +545,37 @@ class FeetechBus:
 
     def _transact(self, attempt, servo_id: int, num_retry: int, what: str):
         """Run `attempt() -> (result, comm)` up to 1 + num_retry times; return its result."""
-        comm = scs.COMM_SUCCESS
+        comm, started = scs.COMM_SUCCESS, time.monotonic()
         with self._lock:
             for n in range(1 + num_retry):
                 self._before_transaction()
+                failed = comm
                 result, comm = self._guard(attempt)
                 if comm == scs.COMM_SUCCESS:
+                    if n:
+                        self._note_recovery(servo_id, failed, n, started, what)
                     return result
                 log.debug("%s on id %d failed (try %d): %s", what, servo_id, n, _comm_text(comm))
         raise self._lost(servo_id, comm, num_retry, what)
+
+    def _note_recovery(
+        self, servo_id: int, comm: int, tries: int, started: float, what: str
+    ) -> None:
+        problem = "sent corrupt replies" if comm == scs.COMM_RX_CORRUPT else "did not answer"
+        text = (
+            f"{self._who(servo_id)} on {self.port} {problem} for "
+            f"{(time.monotonic() - started) * 1e3:.0f} ms ({what}); answered on try {tries + 1}"
+        )
+        log.info("%s", text)
+        self._recovered.append(text)
+
+    def take_recoveries(self) -> list[str]:
+        """The failed exchanges a retry recovered since the last call, in words (oldest first;
+        the last `RECOVERED_KEPT` are kept)."""
+        taken = []
+        while self._recovered:
+            taken.append(self._recovered.popleft())
+        return taken
 
     def _who(self, servo_id: int) -> str:
         name = self._names.get(servo_id)

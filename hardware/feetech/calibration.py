@@ -143,3 +143,30 @@ def load(path: Path) -> Calibration:
                 "its whole range"
             )
     return calibration
+
+
+@dataclass(frozen=True)
+class CalibrationFile:
+    """Where one device's calibration is kept, in lerobot's layout: a plain `{motor: …}` file,
+    or a file shared with other motors, this device's named with a prefix (LeKiwi's
+    `robots/lekiwi/<id>.json`: the arm as `arm_<motor>`, then the wheels)."""
+
+    path: Path
+    prefix: str = ""
+    others: tuple[tuple[str, MotorCalibration], ...] = ()  # the file's other motors, as written
+
+    def exists(self) -> bool:
+        return self.path.exists()
+
+    def load(self) -> Calibration:
+        """This device's motors, by its own names."""
+        others = dict(self.others)
+        return {
+            name.removeprefix(self.prefix): cal
+            for name, cal in load(self.path).items()
+            if name not in others
+        }
+
+    def save(self, calibration: Calibration) -> None:
+        mine = {self.prefix + name: cal for name, cal in calibration.items()}
+        save({**mine, **dict(self.others)}, self.path)

@@ -1,6 +1,6 @@
 """lerobot's arm calibration as steps a user interface drives (terminal, console app):
 
-    steps = ArmCalibration(bus, path)
+    steps = ArmCalibration(bus, path)  # or a CalibrationFile: where and in which layout
     steps.start()            # torque off, position mode
     steps.set_middle()       # "move the arm to the middle of its range, then press ENTER"
     while not done:
@@ -18,9 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from hardware.errors import ConfigError, DeviceError
-from hardware.feetech import calibration as files
 from hardware.feetech.bus import FeetechBus
-from hardware.feetech.calibration import Calibration, MotorCalibration
+from hardware.feetech.calibration import Calibration, CalibrationFile, MotorCalibration
 from hardware.feetech.tables import POSITION_MODE, RESOLUTION
 
 
@@ -33,10 +32,14 @@ class RangeSample:
 
 class ArmCalibration:
     def __init__(
-        self, bus: FeetechBus, path: Path, full_turn_motors: tuple[str, ...] = ("wrist_roll",)
+        self,
+        bus: FeetechBus,
+        file: CalibrationFile | Path,
+        full_turn_motors: tuple[str, ...] = ("wrist_roll",),
     ):
         self.bus = bus
-        self.path = path
+        self.file = file if isinstance(file, CalibrationFile) else CalibrationFile(file)
+        self.path = self.file.path
         self.full_turn_motors = tuple(m for m in full_turn_motors if m in bus.motors)
         self.homing_offsets: dict[str, int] = {}
         self._mins: dict[str, int] = {}
@@ -44,7 +47,7 @@ class ArmCalibration:
 
     @property
     def existing(self) -> Calibration | None:
-        return files.load(self.path) if self.path.exists() else None
+        return self.file.load() if self.file.exists() else None
 
     def use_existing(self) -> Calibration:
         """Write the calibration file's values to the servos."""
@@ -105,7 +108,7 @@ class ArmCalibration:
                 range_max=self._max_raw(motor) if full_turn else self._maxes[motor],
             )
         self.bus.write_calibration(calibration)
-        files.save(calibration, self.path)
+        self.file.save(calibration)
         return calibration
 
     def _positions(self) -> dict[str, int]:

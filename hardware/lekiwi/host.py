@@ -21,6 +21,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, cast
 
 import numpy as np
@@ -28,9 +29,17 @@ import zmq
 
 from hardware.base import Camera, CameraConfig, Features, Robot, RobotConfig
 from hardware.errors import ConfigError, DeviceError
+from hardware.feetech.calibration import CalibrationFile, MotorCalibration, calibration_path
+from hardware.feetech.tables import RESOLUTION
 from hardware.lekiwi import protocol
 from hardware.lekiwi.feetech_wheels import FeetechWheels
-from hardware.lekiwi.wheels import Wheels, body_to_wheel_raw, wheel_raw_to_body
+from hardware.lekiwi.wheels import (
+    WHEEL_IDS,
+    WHEELS,
+    Wheels,
+    body_to_wheel_raw,
+    wheel_raw_to_body,
+)
 from hardware.option import option
 from hardware.registry import config_class, make_camera, make_robot
 
@@ -65,6 +74,20 @@ class LeKiwiConfig(RobotConfig):
     )
 
 
+def calibration_file(config: LeKiwiConfig) -> CalibrationFile:
+    """lerobot's LeKiwi file, `robots/lekiwi/<id>.json` (or `<calibration_dir>/<id>.json`): the
+    arm's motors as `arm_<motor>`, then the wheels, which lerobot calibrates to a full turn."""
+    if config.calibration_dir is not None:
+        path = Path(config.calibration_dir).expanduser() / f"{config.id}.json"
+    else:
+        path = calibration_path("robots", LeKiwi.name, str(config.id))
+    wheels = tuple(
+        (name, MotorCalibration(servo_id, 0, 0, 0, RESOLUTION["sts3215"] - 1))
+        for name, servo_id in zip(WHEELS, WHEEL_IDS, strict=True)
+    )
+    return CalibrationFile(path, prefix="arm_", others=wheels)
+
+
 class LeKiwi(Robot):
     name: ClassVar[str] = "lekiwi"
     config: LeKiwiConfig
@@ -73,6 +96,7 @@ class LeKiwi(Robot):
         super().__init__(config)
         # the arm's SO follower: its link and bus carry the wheels too
         self.arm = cast("SoFollower", make_robot(self._arm_config()))
+        self.arm.link.keep_calibration_in(calibration_file(config))
         if config.port == SIM_PORT:
             # the arm's emulator serves the whole LeKiwi bus: arm 1..6 and wheels 7..9
             self.arm.link.device_type = "lekiwi"
@@ -135,6 +159,12 @@ class LeKiwi(Robot):
         """The arm's step-by-step calibration (`lerecord calibrate --robot.type=lekiwi`); the
         wheels turn freely and need none."""
         return self.arm.calibration_steps()
+
+    def joint_ranges(self) -> dict[str, tuple[float, float]]:
+        return {f"arm_{m}": r for m, r in self.arm.joint_ranges().items()}
+
+    def take_recoveries(self) -> list[str]:
+        return self.arm.take_recoveries()
 
     def _arm_pose(self) -> dict[str, float]:
         return self._last_arm_pose

@@ -31,6 +31,7 @@ VIEWS = ("side", "top", "side+top")
 WINDOWS = {"side": (-0.15, 0.45, -0.1, 0.55), "top": (-0.35, 0.35, -0.15, 0.5)}
 
 BACKGROUND, GRID, TABLE = (236, 238, 242), (214, 218, 226), (190, 160, 120)
+FAR_MM, NEAR_MM, ARM_MM = 1500, 500, 400  # the sim depth camera's scene
 CUBE, BASE, TEXT = (220, 60, 50), (70, 70, 80), (30, 30, 40)
 LINKS = (("base", "shoulder"), ("shoulder", "elbow"), ("elbow", "wrist"), ("wrist", "hand"))
 LINK_COLOURS = ((70, 70, 80), (60, 110, 200), (40, 160, 110), (230, 150, 30))  # RGB
@@ -113,6 +114,7 @@ class ArmView:
         self.font_scale = max(0.3, min(width, height) / 960)
         self.background = np.empty((height, width, 3), np.uint8)
         self.background[:] = BACKGROUND
+        self._scene_depth: np.ndarray | None = None  # drawn with the first depth map
         for panel in self.panels:
             self._draw_scenery(panel)
 
@@ -130,6 +132,21 @@ class ArmView:
         )
         self._text(image, values, (6, self.height - line // 2))
         return image
+
+    def depth(self, pose: dict[str, float]) -> np.ndarray:
+        """The depth map (H, W, 1) uint16 millimetres of the arm in `pose`, as a depth camera
+        beside the colour one would see it: the table slanting away from FAR_MM at the top of
+        the picture to NEAR_MM at the bottom, the arm in front of it at ARM_MM."""
+        if self._scene_depth is None:
+            rows = np.linspace(FAR_MM, NEAR_MM, self.height).round().astype(np.uint16)
+            self._scene_depth = np.repeat(rows[:, None], self.width, axis=1)[..., None]
+        arm = np.zeros_like(self.background)
+        points = arm_points(pose)
+        for panel in self.panels:
+            self._draw_arm(panel.region(arm), panel, points)
+        depth = self._scene_depth.copy()
+        depth[arm.any(axis=2)] = ARM_MM
+        return depth
 
     def _draw_scenery(self, panel: _Panel) -> None:
         image, px, s = panel.region(self.background), panel.px, panel.size

@@ -3,7 +3,10 @@
 A robot hands it a pose source with `follow_pose(robot.pose)`; the reader thread samples it once
 per period (absolute deadlines) and draws a side and a top view of the arm, so recorded video
 shows the motion. Without a pose source it draws the rest pose. `unplug()` makes it stop giving
-frames, as a pulled USB cable would; `replug()` brings it back.
+frames, as a pulled USB cable would; `replug()` brings it back. With `use_depth` it also gives
+a depth map of the same scene (`read_latest_depth()`, uint16 millimetres, as a RealSense's), so
+a depth camera records with no camera: `--robot.cameras='{"top": {"type": "sim", "use_depth":
+true}}'`.
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import ClassVar
 
-from hardware.base import CameraConfig
+from hardware.base import CameraConfig, Frame
 from hardware.cameras.streaming import Grab, StreamingCamera, check_size_and_fps
 from hardware.errors import ConfigError, DeviceError
 from hardware.option import option
@@ -34,6 +37,9 @@ class SimCameraConfig(CameraConfig):
     height: int | None = option(480, help="picture height", unit="px")
     view: str = option(
         "side+top", help="what the picture shows of the arm", choices=("side", "top", "side+top")
+    )
+    use_depth: bool = option(
+        False, help="give a depth map too, as <name>_depth (uint16 mm, like a RealSense)"
     )
 
     def __post_init__(self) -> None:
@@ -63,10 +69,19 @@ class SimCamera(StreamingCamera):
         self._unplugged = False
         self._frames = 0
         self._started = 0.0
+        self._depth: Frame | None = None  # the depth map drawn with the newest picture
 
     @property
     def source(self) -> str:
         return "sim"
+
+    @property
+    def depth_shape(self) -> tuple[int, int, int] | None:
+        return (self.config.height, self.config.width, 1) if self.config.use_depth else None
+
+    def read_latest_depth(self) -> Frame | None:
+        self.read_latest()  # raises as the picture does when the camera is lost
+        return self._depth
 
     @property
     def fps(self) -> float:
@@ -94,7 +109,10 @@ class SimCamera(StreamingCamera):
         captured_at = time.monotonic()
         self._frames += 1
         caption = f"{self.name or 'sim'}  #{self._frames:05d}  t={captured_at - self._started:.3f}s"
-        return view.draw(self._read_pose(), caption), captured_at
+        pose = self._read_pose()
+        if self.config.use_depth:
+            self._depth = Frame(view.depth(pose), captured_at)
+        return view.draw(pose, caption), captured_at
 
     def _read_pose(self) -> dict[str, float]:
         if self._pose is None:

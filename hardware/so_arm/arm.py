@@ -23,7 +23,7 @@ from pathlib import Path
 from hardware.errors import ConfigError, DeviceError
 from hardware.feetech import calibration as files
 from hardware.feetech.bus import FeetechBus, Motor
-from hardware.feetech.calibration import NormMode
+from hardware.feetech.calibration import CalibrationFile, NormMode
 from hardware.feetech.procedure import ArmCalibration
 from hardware.sim.process import EmulatorProcess
 
@@ -72,11 +72,12 @@ class ArmLink:
         self.motors = motors
         self.num_retry = num_retry
         self.full_turn_motors = full_turn_motors  # calibrated to 0..4095 without range recording
-        self.calibration_file = files.calibration_path(kind, name, str(device_id))
-        self._legacy_file = files.calibration_path(kind, device_type, str(device_id))
+        path = files.calibration_path(kind, name, str(device_id))
+        legacy = files.calibration_path(kind, device_type, str(device_id))
         if calibration_dir is not None:  # `--robot.calibration_dir`: that folder, as lerobot
-            self.calibration_file = Path(calibration_dir).expanduser() / f"{device_id}.json"
-            self._legacy_file = self.calibration_file
+            path = legacy = Path(calibration_dir).expanduser() / f"{device_id}.json"
+        self.calibration_file = CalibrationFile(path)
+        self._legacy_file = CalibrationFile(legacy)
         self.bus: FeetechBus | None = None
         self.emulator: EmulatorProcess | None = None
 
@@ -94,6 +95,12 @@ class ArmLink:
             num_retry=config.num_read_retries,
             calibration_dir=config.calibration_dir,
         )
+
+    def keep_calibration_in(self, file: CalibrationFile) -> None:
+        """The arm's calibration lives in its device's file (LeKiwi's, in lerobot's layout); the
+        arm's own file, as an older lerecord wrote it, is still read when that one is missing."""
+        self._legacy_file = self.calibration_file
+        self.calibration_file = file
 
     @property
     def is_sim(self) -> bool:
@@ -125,10 +132,11 @@ class ArmLink:
     def check_calibration(self) -> tuple[Path, files.Calibration | None]:
         """The calibration file (lerobot's name, else the one lerobot <= 0.4.2 wrote) and what
         it holds, read and checked without touching the bus; ConfigError for a bad one."""
-        path = self.calibration_file
-        if not path.exists() and self._legacy_file.exists():
-            path = self._legacy_file
-        calibration = files.load(path) if path.exists() else None
+        file = self.calibration_file
+        if not file.exists() and self._legacy_file.exists():
+            file = self._legacy_file
+        path = file.path
+        calibration = file.load() if file.exists() else None
         if calibration is not None and set(calibration) != set(self.motors):
             raise ConfigError(
                 f"calibration file {path} names motors {sorted(calibration)}, expected "
@@ -138,13 +146,13 @@ class ArmLink:
 
     def _load_calibration(self, check: bool) -> None:
         path, calibration = self.check_calibration()
-        if path == self._legacy_file:
-            log.info("using the calibration file lerobot <= 0.4.2 wrote: %s", path)
+        if path != self.calibration_file.path:
+            log.info("using the calibration file of an older layout: %s", path)
         if self.is_sim:
             if calibration is None:
                 calibration = self.bus.read_calibration()
                 if check:  # not while `lerecord calibrate` is about to write its own
-                    files.save(calibration, self.calibration_file)
+                    self.calibration_file.save(calibration)
             elif not self.bus.calibration_matches(calibration):
                 self.bus.disable_torque()
                 self.bus.write_calibration(calibration)

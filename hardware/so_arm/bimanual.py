@@ -11,11 +11,19 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-from collections.abc import Mapping, Set
+from collections.abc import Callable, Mapping, Set
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-from hardware.base import Device, Features, Robot, RobotConfig, Teleoperator, TeleoperatorConfig
+from hardware.base import (
+    Device,
+    Features,
+    Robot,
+    RobotConfig,
+    Teleoperator,
+    TeleoperatorConfig,
+    camera_features,
+)
 from hardware.errors import ConfigError, DeviceError
 from hardware.option import option
 from hardware.so_arm.follower import So100FollowerConfig, SoFollower
@@ -71,6 +79,11 @@ def _prefixed(side: str, values: dict[str, Any], keep: Set[str] = frozenset()) -
     return {k if k in keep else f"{side}_{k}": v for k, v in values.items()}
 
 
+def _both_sides(arms: dict, value: Callable[[Any], dict[str, Any]]) -> dict[str, Any]:
+    """One arm's `value` for each side, its keys prefixed with the side (left first)."""
+    return {k: v for side in SIDES for k, v in _prefixed(side, value(arms[side])).items()}
+
+
 def _split(action: dict[str, float]) -> dict[str, dict[str, float]]:
     out: dict[str, dict[str, float]] = {side: {} for side in SIDES}
     for key, value in action.items():
@@ -89,7 +102,7 @@ class BiSoFollower(Robot):
 
     def __init__(self, config: BiSoFollowerConfig):
         super().__init__(config)
-        self._shared = set(config.cameras)
+        self._shared = {*config.cameras, *(f"{name}_depth" for name in config.cameras)}
         left = dataclasses.replace(
             config.left_arm_config,
             id=side_id(config.id, "left"),
@@ -107,28 +120,29 @@ class BiSoFollower(Robot):
 
     @property
     def observation_features(self) -> Features:
-        motors = {k: v for side in SIDES for k, v in _prefixed(side, self._motors(side)).items()}
-        cams = {name: cam.shape for name, cam in self.cameras.items()}
+        motors = _both_sides(self.arms, lambda arm: arm.action_features)
+        cams = camera_features(self.cameras)
         return {**motors, **cams}
-
-    def _motors(self, side: str) -> Features:
-        return self.arms[side].action_features
 
     @property
     def action_features(self) -> Features:
-        return {k: v for side in SIDES for k, v in _prefixed(side, self._motors(side)).items()}
+        return _both_sides(self.arms, lambda arm: arm.action_features)
 
     @property
     def diagnostic_features(self) -> Features:
-        return {
-            k: v
-            for side in SIDES
-            for k, v in _prefixed(side, self.arms[side].diagnostic_features).items()
-        }
+        return _both_sides(self.arms, lambda arm: arm.diagnostic_features)
 
     @property
     def is_connected(self) -> bool:
         return all(arm.is_connected for arm in self.arms.values())
+
+    def joint_ranges(self) -> dict[str, tuple[float, float]]:
+        return _both_sides(self.arms, lambda arm: arm.joint_ranges())
+
+    def take_recoveries(self) -> list[str]:
+        return [
+            f"{side} arm: {text}" for side in SIDES for text in self.arms[side].take_recoveries()
+        ]
 
     def connect(self, calibrate: bool = True) -> None:
         _connect_both(self.arms, calibrate)
@@ -182,11 +196,7 @@ class BiSoLeader(Teleoperator):
 
     @property
     def action_features(self) -> Features:
-        return {
-            k: v
-            for side in SIDES
-            for k, v in _prefixed(side, self.arms[side].action_features).items()
-        }
+        return _both_sides(self.arms, lambda arm: arm.action_features)
 
     @property
     def is_connected(self) -> bool:

@@ -13,7 +13,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from hardware.base import Features, Robot, RobotConfig
+from hardware.base import Features, Robot, RobotConfig, camera_features
 from hardware.errors import ConfigError, DeviceError
 from hardware.feetech.bus import FeetechBus
 from hardware.option import option
@@ -108,7 +108,7 @@ class SoFollower(Robot):
 
     @property
     def observation_features(self) -> Features:
-        cams = {name: cam.shape for name, cam in self.cameras.items()}
+        cams = camera_features(self.cameras)
         return {**self.action_features, **cams}
 
     @property
@@ -217,6 +217,11 @@ class SoFollower(Robot):
         for name, cam in self.cameras.items():
             frame = cam.read_latest()
             obs[name] = frame.image if frame is not None else np.zeros(cam.shape, np.uint8)
+            if cam.depth_shape is not None:
+                depth = cam.read_latest_depth()
+                obs[f"{name}_depth"] = (
+                    depth.image if depth is not None else np.zeros(cam.depth_shape, np.uint16)
+                )
         return obs
 
     def send_action(self, action: dict[str, float]) -> dict[str, float]:
@@ -254,6 +259,13 @@ class SoFollower(Robot):
             bus.disable_torque(num_retry=2)
         except DeviceError as error:
             log.error("emergency stop: %s", error)
+
+    def joint_ranges(self) -> dict[str, tuple[float, float]]:
+        bus = self._bus()
+        return {m: bus.position_range(m) for m in self.motors}
+
+    def take_recoveries(self) -> list[str]:
+        return [] if self.bus is None else self.bus.take_recoveries()
 
     def _bus(self) -> FeetechBus:
         if self.bus is None or not self.bus.is_connected:

@@ -1,9 +1,11 @@
 """The servo table: one keyed row per motor; only the cells whose text changed are rebuilt and
 only their lines redrawn.
 
-Each joint's position is drawn as a bar inside its calibrated range (-100..100, the gripper
-0..100; degrees beyond ±100 are drawn against ±180), load and temperature are coloured against
-the limits the engine warns at, and once torque is off every row is greyed and the title says so.
+Each joint's position is drawn as a bar inside its calibrated range (the calibration file's
+range_min..range_max in the joint's units, which the engine sends; where a robot gives none,
+-100..100, the gripper 0..100, degrees beyond ±100 against ±180), load and temperature are
+coloured against the limits the engine warns at, and once torque is off every row is greyed and
+the title says so.
 Narrow tables drop columns (volts first, then current, goal, the bar), never overlap; names too
 long for their column keep their head and tail (`arm…der_lift`), so no two look the same.
 
@@ -59,6 +61,9 @@ def short(name: str, width: int) -> str:
 
 
 def position_range(row: ServoRow) -> tuple[float, float]:
+    """The calibration's range of the joint; nominal ranges where the robot gives none."""
+    if row.limits is not None and row.limits[1] > row.limits[0]:
+        return row.limits
     if row.name.endswith("gripper"):
         return 0.0, 100.0
     if row.position is not None and abs(row.position) > 100:

@@ -19,6 +19,7 @@ from textual.widgets import Static
 from core.calibration import open_for_calibration, range_table
 from hardware.errors import ConfigError, DeviceError
 from hardware.registry import config_class
+from tui.screens.dialog import dialog_css
 
 SAMPLE_HZ = 20
 
@@ -42,14 +43,15 @@ class CalibrationScreen(ModalScreen["str | None"]):
         Binding("c", "recalibrate", "Calibrate again", id="calibration-again"),
         Binding("escape", "leave", "Back", id="calibration-back"),
     ]
-    DEFAULT_CSS = """
-    CalibrationScreen { align: center middle; }
-    CalibrationScreen > Vertical { width: 70; max-width: 100%; height: auto; max-height: 100%;
-                                   border: round $primary; background: $surface; padding: 0 1; }
+    DEFAULT_CSS = dialog_css(
+        "CalibrationScreen",
+        70,
+        "round $primary",
+        extra="""
     CalibrationScreen #title { text-style: bold; color: $primary; }
     CalibrationScreen #prompt { margin: 1 0; }
-    CalibrationScreen #error { color: $servo-fault; }
-    """
+    CalibrationScreen #error { color: $servo-fault; }""",
+    )
 
     def __init__(self, kind: str, type_: str, port: str, id_: str):
         super().__init__()

@@ -13,6 +13,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Static
 
 from core import messages as m
+from tui.screens.dialog import dialog_css
 
 
 class StopScreen(ModalScreen["m.Stop | None"]):
@@ -23,12 +24,9 @@ class StopScreen(ModalScreen["m.Stop | None"]):
         Binding("d", "answer('discard')", "Discard and stop", id="stop-discard"),
         Binding("n,escape", "answer('continue')", "Keep recording", id="stop-cancel"),
     ]
-    DEFAULT_CSS = """
-    StopScreen { align: center middle; }
-    StopScreen > Vertical { width: 64; max-width: 100%; height: auto;
-                            border: thick $servo-warn; background: $surface; padding: 0 1; }
-    StopScreen .keys { margin-top: 1; }
-    """
+    DEFAULT_CSS = dialog_css(
+        "StopScreen", 64, "thick $servo-warn", extra="StopScreen .keys { margin-top: 1; }"
+    )
 
     def __init__(self, episode_index: int, frames: int):
         super().__init__()
@@ -75,12 +73,7 @@ class LeaveWizardScreen(ModalScreen[bool]):
         Binding("y", "answer(True)", "Leave", id="wizard-leave"),
         Binding("n,escape", "answer(False)", "Stay", id="wizard-stay"),
     ]
-    DEFAULT_CSS = """
-    LeaveWizardScreen { align: center middle; }
-    LeaveWizardScreen > Vertical { width: 56; max-width: 100%; height: auto;
-                                   border: thick $servo-warn; background: $surface;
-                                   padding: 0 1; }
-    """
+    DEFAULT_CSS = dialog_css("LeaveWizardScreen", 56, "thick $servo-warn")
 
     def compose(self) -> ComposeResult:
         with Vertical():

@@ -8,19 +8,20 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
+from tui.screens.dialog import dialog_css
+
 
 class EngineFailedScreen(ModalScreen[None]):
     BINDINGS = [
         Binding("q", "app.leave", "Quit", id="failed-quit"),
         Binding("escape", "dismiss", "Back to the dashboard", id="failed-back"),
     ]
-    DEFAULT_CSS = """
-    EngineFailedScreen { align: center middle; }
-    EngineFailedScreen > Vertical { width: 72; max-width: 100%; height: auto;
-                                    border: thick $servo-fault; background: $surface;
-                                    padding: 0 1; }
-    EngineFailedScreen #title { color: $servo-fault; text-style: bold; }
-    """
+    DEFAULT_CSS = dialog_css(
+        "EngineFailedScreen",
+        72,
+        "thick $servo-fault",
+        extra="EngineFailedScreen #title { color: $servo-fault; text-style: bold; }",
+    )
 
     def __init__(self, error: str, log_path: str | None):
         super().__init__()

@@ -8,6 +8,8 @@ from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
+from tui.screens.dialog import dialog_css
+
 EXPLANATIONS = {
     "exit-early": "end the phase now: save the episode, or skip the rest of the reset",
     "rerecord": "discard the episode in progress (or the one just saved) and record it again",
@@ -40,13 +42,14 @@ def key_label(keys: str) -> str:
 
 class HelpScreen(ModalScreen[None]):
     BINDINGS = [Binding("escape,q,question_mark", "dismiss", "Close", id="help-close")]
-    DEFAULT_CSS = """
-    HelpScreen { align: center middle; }
-    HelpScreen > VerticalScroll { width: 76; max-width: 100%; height: auto; max-height: 100%;
-                                  border: round $primary; background: $surface; padding: 0 1;
-                                  border-title-color: $primary; border-title-style: bold;
-                                  border-subtitle-color: $foreground; }
-    """
+    DEFAULT_CSS = dialog_css(
+        "HelpScreen",
+        76,
+        "round $primary",
+        box="VerticalScroll",
+        extra="""HelpScreen > VerticalScroll { border-title-color: $primary;
+        border-title-style: bold; border-subtitle-color: $foreground; }""",
+    )
 
     def __init__(
         self,

@@ -41,6 +41,7 @@ from tui.screens.calibration import CalibrationScreen
 from tui.screens.confirm import LeaveWizardScreen
 
 log = logging.getLogger(__name__)
+CAMERA_FIELDS = ("cameras", "camera_size", "camera_fps")  # what the live preview opens by
 LIVE_REFRESH_HZ = 10  # how often the live camera preview is redrawn
 
 
@@ -235,7 +236,8 @@ class WizardScreen(Screen[Any]):
     def on_input_changed(self, event: Input.Changed) -> None:
         for error in self.query(f"#{event.input.id}-error"):
             _say(error, "")  # the message was about the old value
-        if event.input.id == next(o for o in OPTIONS if o.name == "cameras").field_id:
+        camera_fields = {o.field_id for o in OPTIONS if o.name in CAMERA_FIELDS}
+        if event.input.id in camera_fields:
             self._show_picture()
             if STEPS[self.page] == "cameras":
                 self._start_live()
@@ -243,15 +245,22 @@ class WizardScreen(Screen[Any]):
     # ---- the live preview
 
     def _start_live(self) -> None:
-        """Play the first camera named in the cameras field (if it is not already playing)."""
+        """Play the first camera named in the cameras field at the size and rate asked (if it
+        is not already playing so)."""
         sources = self._camera_sources()
-        source = sources[0] if sources else None
-        if self.live is not None and self.live.source == source:
+        try:
+            camera = next(iter(cameras_of(self.values()).values()), None)
+        except ConfigError:  # the field's own check says what is wrong
+            camera = None
+        if camera is None or not sources:
+            self._stop_live()
+            return
+        source = sources[0]
+        if self.live is not None and (self.live.source, self.live.camera) == (source, camera):
             return
         self._stop_live()
-        if source is not None:
-            self.live = LiveCamera(source).start()
-            _say(self.query_one("#camera-live", Static), f"Live: {source} (opening…)")
+        self.live = LiveCamera(source, camera).start()
+        _say(self.query_one("#camera-live", Static), f"Live: {source} (opening…)")
 
     def _stop_live(self) -> None:
         if self.live is not None:
