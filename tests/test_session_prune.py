@@ -9,18 +9,23 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+import signal
+import subprocess
+import sys
 from pathlib import Path
 
 import pyarrow.parquet as pq
 from dataset_support import check_loadable
 from interop import run_lerobot
-from session_support import finish, sim_args, wait_for
+from session_support import ROOT, finish, sim_args, wait_for
 from test_dataset_hub import FakeHub
 from test_upload_after_edits import _episodes, _lerobot_view, _recorded_in
 
 from core import messages as m
 from core.config import parse_record_args
 from core.console import format_event
+from core.dataset.commit import recover
 from core.score import Score
 from core.session import Session
 
@@ -102,3 +107,44 @@ def test_episodes_marked_in_a_session_are_deleted_at_its_end_before_the_upload(t
     items = json.loads(loaded.stdout.strip().splitlines()[-1])
     assert (items["episodes"], items["tasks"]) == (2, 2)
     assert items["item_tasks"] == ["Place the cube"] * lengths[0] + ["Pick up the cube"] * 30
+
+
+KILLED_SESSION = """
+import sys
+from session_support import start_session, wait_for
+from core import messages as m
+
+session = start_session(__import__("pathlib").Path(sys.argv[1]), "--dataset.reset_time_s=60",
+                        episodes=3, seconds=0.5)
+seen = []
+wait_for(session, m.EpisodeSaved, seen, timeout=60)
+session.send(m.ExitEarly())  # the reset after episode 0
+while wait_for(session, m.EpisodeSaved, seen, timeout=60).episode_index != 1:
+    pass
+session.send(m.MarkDeletion(0))
+session.send(m.EditTask(0, "Place the cube"))
+wait_for(session, m.EditsPending, seen)
+wait_for(session, m.EditsPending, seen)
+print("marked", flush=True)
+session.wait(120)
+"""
+
+
+def test_a_session_killed_before_its_end_keeps_the_episodes_marked_to_delete(tmp_path):
+    root = tmp_path / "ds"
+    env = dict(os.environ, PYTHONPATH=f"{ROOT}:{ROOT / 'tests'}", PYTHONUNBUFFERED="1")
+    child = subprocess.Popen(
+        [sys.executable, "-c", KILLED_SESSION, str(root)],
+        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        assert child.stdout.readline().strip() == "marked", child.stderr.read()[-2000:]
+        child.send_signal(signal.SIGKILL)  # during the reset, the marks only in memory
+        child.wait(30)
+    finally:
+        child.kill()
+        child.wait(30)
+    recover(root)  # what every opener does first
+    info = check_loadable(root)
+    assert info["total_episodes"] == 2  # episode 0 not deleted, its task not changed
+    assert _episodes(root)["tasks"] == [["Pick up the cube"]] * 2

@@ -196,3 +196,18 @@ def _review_with_a_pending_delete(dataset: Path):
 def test_review_screen_with_a_pending_delete(snap_compare, dataset, size):
     app, open_and_mark = _review_with_a_pending_delete(dataset)
     assert snap_compare(app, terminal_size=size, run_before=open_and_mark)
+
+
+def test_the_console_exit_summary_names_the_episodes_edited_at_the_end():
+    from tui_helpers import scripted_app
+
+    app, _, _ = scripted_app()
+    app.started = m.SessionStarted(0.0, "so101_follower", "/data/ds", "local/review", 3)
+    app.ended = m.SessionEnded(2.0, "completed", 3, "/data/ds", deleted=(1,), retasked=(0,))
+    assert app.summary() == [
+        "session completed: 3 episodes saved",
+        "dataset: /data/ds",
+        "logs: off",
+        "Deleted at the end: episode 1 (the others renumbered from 0)",
+        "New task at the end: episode 0 (as renumbered)",
+    ]
