@@ -148,3 +148,37 @@ def test_a_session_killed_before_its_end_keeps_the_episodes_marked_to_delete(tmp
     info = check_loadable(root)
     assert info["total_episodes"] == 2  # episode 0 not deleted, its task not changed
     assert _episodes(root)["tasks"] == [["Pick up the cube"]] * 2
+
+
+async def test_the_console_review_marks_a_delete_that_the_session_applies_at_its_end(tmp_path):
+    """The whole path in the console: a real session (emulators), `v` during the reset, `d` on
+    episode 0, the mark shown struck, the session ended, the dataset and the summary checked."""
+    from tui_helpers import shows
+
+    from tui.app import make_app
+    from tui.screens.review import ReviewScreen
+
+    root = tmp_path / "ds"
+    args = sim_args(root, "--dataset.reset_time_s=30", episodes=2, seconds=0.5)
+    app = make_app(Session(parse_record_args(args)))
+    async with app.run_test(size=(120, 40)) as pilot:
+        for _ in range(400):  # episode 0 saved, its reset under way
+            if app.telemetry.phase == "reset" and app.telemetry.episodes_saved >= 1:
+                break
+            await pilot.pause(0.05)
+        await pilot.press("v")
+        await pilot.pause(0.3)
+        review = app.screen
+        assert isinstance(review, ReviewScreen) and review.live
+        await pilot.press("d")
+        assert await shows(pilot, app, "1 to delete at the end")
+        assert review.pending.episodes == (0,)
+        await pilot.press("q", "right")  # back to the dashboard; the reset ends, episode 1 runs
+        for _ in range(400):
+            if app.ended is not None:
+                break
+            await pilot.pause(0.05)
+        assert app.ended is not None and app.ended.deleted == (0,)
+    assert "Deleted at the end: episode 0 (the others renumbered from 0)" in app.summary()
+    info = check_loadable(root)
+    assert info["total_episodes"] == 1
