@@ -20,7 +20,7 @@ from dataset_support import check_loadable
 from interop import run_lerobot
 from session_support import ROOT, finish, sim_args, wait_for
 from test_dataset_hub import FakeHub
-from test_upload_after_edits import _episodes, _lerobot_view, _recorded_in
+from test_upload_after_edits import _episodes, _recorded_in
 
 from core import messages as m
 from core.config import parse_record_args
@@ -99,9 +99,6 @@ def test_episodes_marked_in_a_session_are_deleted_at_its_end_before_the_upload(t
     for path, digest in sent.items():  # the upload is the pruned dataset, byte for byte
         assert hashlib.sha256((root / path).read_bytes()).hexdigest() == digest, path
     stored = hub.stored("local/session_test", tmp_path / "hub")
-    view = _lerobot_view(stored, "local/session_test")
-    assert view["outcomes"] == ["success", None]
-    assert [i["episode_index"] for i in view["items"]] == data["episode_index"]
     loaded = run_lerobot([str(COMPAT / "load_dataset.py"), str(stored), "local/session_test"])
     assert loaded.returncode == 0, loaded.stderr[-2000:]
     items = json.loads(loaded.stdout.strip().splitlines()[-1])
