@@ -68,6 +68,12 @@ def delete_episodes(root: Path, episodes: list[int]) -> list[int]:
     return edit_episodes(root, episodes, {})
 
 
+def retask_episode(root: Path, episode: int, task: str) -> None:
+    """Give one episode another task (tasks renumbered as lerobot would write them); undoable."""
+    check_tasks(read_json(root / INFO_PATH)["total_episodes"], {episode: task})  # before writing
+    edit_episodes(root, [], {episode: task.strip()})
+
+
 def check_tasks(total_episodes: int, tasks: dict[int, str]) -> None:
     """ConfigError (nothing touched) unless every edited episode exists and its task is text."""
     for episode, task in tasks.items():

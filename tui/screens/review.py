@@ -24,7 +24,7 @@ from textual.widgets import DataTable, Footer, Input, Static
 from core import messages as m
 from core.console import OUTCOME_KEYS
 from core.dataset import episodes as ep
-from core.dataset.prune import delete_episodes, edit_episodes, relabel_episode, undo_last_edit
+from core.dataset.prune import delete_episodes, relabel_episode, retask_episode, undo_last_edit
 from core.score import Score
 from core.telemetry import thumbnail
 from hardware.errors import ConfigError
@@ -243,7 +243,7 @@ class ReviewScreen(Screen):
             self.app.command(m.EditTask(episode.index, task))
             self._say(f"episode {episode.index}: task {task!r} when the session ends")
             return
-        self._edit(lambda: edit_episodes(self.root, [], {episode.index: task}),
+        self._edit(lambda: retask_episode(self.root, episode.index, task),
                    f"episode {episode.index}: task {task!r}")  # fmt: skip
 
     def _close_task_field(self) -> bool:
