@@ -104,14 +104,42 @@ def format_event(event: m.Event) -> str | None:
         return f"⇪ Uploaded: {event.url}"
     if isinstance(event, m.UploadFailed):
         return f"✖ Upload failed: {event.message}"
+    if isinstance(event, m.EditsPending):
+        if not event.episodes and not event.tasks:
+            return "✂ No edit waits for the end of the session"
+        edits = [f"delete {deletions(event.episodes)}"] if event.episodes else []
+        edits += [f"episode {index}'s task becomes {task!r}" for index, task in event.tasks]
+        return (
+            f"✂ When the session ends: {'; '.join(edits)} "
+            "(u in the review takes a delete back; a session killed before its end keeps "
+            "every episode as recorded)"
+        )
     if isinstance(event, m.SessionEnded):
         error = f": {event.error}" if event.error else ""
         score = f"\n  Score: {event.score.summary()}" if event.score is not None else ""
+        edited = "".join(f"\n  {line}" for line in edited_lines(event))
         return (
             f"■ Session ended ({event.reason}{error}); {episodes(event.episodes_saved)} "
-            f"saved in {event.dataset_root}{score}"
+            f"saved in {event.dataset_root}{score}{edited}"
         )
     return None
+
+
+def deletions(indices: tuple[int, ...]) -> str:
+    """'episode 1', 'episodes 1, 4'."""
+    return ("episode " if len(indices) == 1 else "episodes ") + ", ".join(map(str, indices))
+
+
+def edited_lines(ended: m.SessionEnded) -> list[str]:
+    """The summaries' lines for the review's edits applied at the session's end."""
+    lines = []
+    if ended.deleted:
+        lines.append(
+            f"Deleted at the end: {deletions(ended.deleted)} (the others renumbered from 0)"
+        )
+    if ended.retasked:
+        lines.append(f"New task at the end: {deletions(ended.retasked)} (as renumbered)")
+    return lines
 
 
 def episodes(count: int) -> str:

@@ -74,6 +74,25 @@ class MarkOutcome:
     episode_index: int | None = None
 
 
+@dataclass(frozen=True)
+class MarkDeletion:
+    """The review screen opened in a session: mark a saved episode to delete when the session
+    ends (`delete=False` takes the mark back). Nothing is rewritten while the session records;
+    a session killed before its end keeps every saved episode."""
+
+    episode_index: int
+    delete: bool = True
+
+
+@dataclass(frozen=True)
+class EditTask:
+    """The review screen opened in a session: give a saved episode another task when the
+    session ends (with the deletions, through the same journaled edit)."""
+
+    episode_index: int
+    task: str
+
+
 Command = (
     ExitEarly
     | Rerecord
@@ -84,6 +103,8 @@ Command = (
     | TeleopKey
     | StrategyKey
     | MarkOutcome
+    | MarkDeletion
+    | EditTask
 )
 
 # ---- events (engine -> clients) ----------------------------------------------------------------
@@ -188,6 +209,18 @@ class SessionEnded:
     error: str | None = None
     score: Score | None = None  # the session's episodes, when any was marked
     torque: str = "unknown"  # the follower's motors once the session closed: "off" | "on" | …
+    deleted: tuple[int, ...] = ()  # the episodes marked in the review, deleted at the end
+    retasked: tuple[int, ...] = ()  # the episodes given another task at the end (new indices)
+
+
+@dataclass(frozen=True)
+class EditsPending:
+    """The review's edits waiting for the end of the session, after a `MarkDeletion` or an
+    `EditTask`: the episodes to delete, and the new task of others."""
+
+    at: float
+    episodes: tuple[int, ...]  # to delete
+    tasks: tuple[tuple[int, str], ...] = ()  # (episode, its new task)
 
 
 Event = (
@@ -203,6 +236,7 @@ Event = (
     | UploadFinished
     | UploadFailed
     | SessionEnded
+    | EditsPending
 )
 
 # ---- telemetry (latest state) ------------------------------------------------------------------

@@ -18,6 +18,7 @@ from core.control import ControlLoop, SessionFault
 from core.parts import DeviceActions, RecorderFrames, SessionParts
 from core.plan import EpisodicPlan
 from core.queues import drain
+from core.review_edits import PendingEdits
 from core.score import Score
 from core.step import ControlStep
 from core.timing import Clock, MonotonicClock
@@ -54,6 +55,9 @@ class Session:
         # this session's saved episodes and their outcomes, as on disk (replaced, never mutated:
         # the saver thread writes it, the control thread reads it)
         self.outcomes: dict[int, str | None] = {}
+        self.edits = PendingEdits()  # the review's, applied after the last save
+        self.deleted: tuple[int, ...] = ()
+        self.retasked: tuple[int, ...] = ()
 
     # ---- the clients' interface ------------------------------------------------------------
 
@@ -115,7 +119,9 @@ class Session:
         self._thread.start()
 
     def send(self, command: m.Command) -> None:
-        if self._loop is not None:
+        if isinstance(command, (m.MarkDeletion, m.EditTask)):
+            self._review_edit(command)
+        elif self._loop is not None:
             self._loop.commands.put(command)
 
     def snapshot(self) -> m.Telemetry:
@@ -204,6 +210,7 @@ class Session:
 
         if isinstance(written, EpisodeRemoved):
             self.outcomes = {k: v for k, v in self.outcomes.items() if k != written.episode_index}
+            self.edits.forget(written.episode_index)
             return
         if isinstance(written, OutcomeWritten):
             self._outcome_written(written)
@@ -243,6 +250,31 @@ class Session:
         if written.episode_index in self.outcomes:
             self.outcomes = {**self.outcomes, written.episode_index: written.outcome}
         self.emit(m.OutcomeMarked(self.now(), written.episode_index, written.outcome, self.score))
+
+    def _review_edit(self, command: m.MarkDeletion | m.EditTask) -> None:
+        warning = self.edits.change(command, self.outcomes)
+        if warning is not None:
+            self._warn(warning)
+        else:
+            self.emit(self.edits.event(self.now()))
+
+    def _apply_edits(self) -> None:
+        """After the last save, before the upload: the review's deletions and tasks, through
+        the journaled edit of `lerecord edit`; the outcomes follow the renumbering."""
+        from hardware.errors import ConfigError
+
+        if self.parts.recorder is None:
+            return
+        try:
+            done = self.edits.apply(self.parts.recorder.root, self.outcomes)
+        except (ConfigError, OSError) as error:
+            self._warn(f"the review's edits were not applied, every episode is kept: {error}")
+            return
+        if done is not None:
+            self.deleted, self.retasked = done.deleted, done.retasked
+            self.outcomes = {
+                new: self.outcomes[old] for new, old in enumerate(done.kept) if old in self.outcomes
+            }
 
     def _warn(self, text: str) -> None:
         self.emit(m.WarningRaised(self.now(), text))
@@ -301,7 +333,9 @@ class Session:
         if self.parts is not None:
             for push in self._pushes:
                 push.join(PUSH_WAIT_S)  # a strategy's push under way ends first
-            close_session(self.config, self.parts, self.emit, self.now, self.hub_api)
+            close_session(
+                self.config, self.parts, self.emit, self.now, self.hub_api, self._apply_edits
+            )
         if self.save_error is not None:
             self.end_reason, self.error = "error", self.error or self.save_error
         torque = self._torque_after_close()
@@ -323,6 +357,8 @@ class Session:
                 error=self.error,
                 score=self.score if self.score.marked else None,
                 torque=torque,
+                deleted=self.deleted,
+                retasked=self.retasked,
             )
         )
         if self._frozen:

@@ -151,16 +151,22 @@ def _open_recorder(cfg, devices: Devices, root: Path, on_written: Callable, thre
 
 
 def close_session(
-    cfg, parts: SessionParts, emit: Callable[[m.Event], None], now: Callable[[], float], hub_api
+    cfg,
+    parts: SessionParts,
+    emit: Callable[[m.Event], None],
+    now: Callable[[], float],
+    hub_api,
+    edit_dataset: Callable[[], None] = lambda: None,
 ) -> None:
     """Stop the policy, leave the motors safe (saying what may not be), finish the dataset,
-    close the logs, upload."""
+    apply `edit_dataset` (the review's deletions) to it, close the logs, upload."""
     if parts.policy is not None:
         parts.policy.close()
     for note in parts.devices.disconnect():  # motors first: finishing the saves takes a while
         emit(m.WarningRaised(now(), note))
     if parts.recorder is not None:
         parts.recorder.close()
+        edit_dataset()
     if parts.inference_log is not None:
         parts.inference_log.close()
     ds = cfg.dataset

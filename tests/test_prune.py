@@ -161,6 +161,31 @@ def test_label_relabels_one_episode_and_undo_reverts_it(tmp_path):
     assert read_outcomes(root)[2] is None
 
 
+def test_task_gives_one_episode_another_task_and_undo_reverts_it(tmp_path):
+    root = _recorded(tmp_path / "ds")
+    done = _edit(root, "task", "--episode", "2", "--task", "Stack")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == "episode 2: task 'Stack'\n"
+    tasks = pd.read_parquet(root / "meta/tasks.parquet")["task_index"].to_dict()
+    assert tasks == {"Pick": 0, "Place": 1, "Stack": 2}
+    data = read_data(root)
+    assert set(data[data["episode_index"] == 2]["task_index"]) == {2}
+    check_loadable(root)
+    assert _edit(root, "undo").returncode == 0
+    tasks = pd.read_parquet(root / "meta/tasks.parquet")["task_index"].to_dict()
+    assert tasks == {"Pick": 0, "Place": 1}
+
+
+@pytest.mark.parametrize("args, message", [(["9", "Stack"], "9 is not in"), (["1", " "], "empty")])
+def test_a_bad_task_edit_changes_nothing_and_exits_2(tmp_path, args, message):
+    root = _recorded(tmp_path / "ds", lengths=(3, 3, 3, 3, 3))
+    before = {p: p.read_bytes() for p in root.rglob("*") if p.is_file()}
+    done = _edit(root, "task", "--episode", args[0], "--task", args[1])
+    assert done.returncode == 2 and message in done.stderr and done.stdout == ""
+    assert done.stderr.count("\n") == 1
+    assert {p: p.read_bytes() for p in root.rglob("*") if p.is_file()} == before
+
+
 @pytest.mark.parametrize(
     "episodes, message",
     [("9", "9 not in the dataset"), ("0,1,2,3,4", "that is every episode"), ("a,b", "3,7")],

@@ -7,8 +7,10 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import pandas as pd
 import pytest
-from dataset_support import MOTORS, check_loadable, record_episode
+from dataset_support import MOTORS, check_loadable, read_data, record_episode
+from textual.widgets import DataTable
 
 from core import messages as m
 from core.dataset import DatasetRecorder, dataset_features
@@ -102,6 +104,29 @@ async def test_relabel_delete_and_undo_from_the_review_screen(tmp_path):
         check_loadable(root)
 
 
+async def test_a_task_edited_from_the_review_screen_is_written_and_undone(tmp_path):
+    root = _dataset(tmp_path / "ds")
+    app = ReviewApp(root, "local/review")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause(0.1)
+        await pilot.press("down", "t")
+        field = app.screen.query_one("#task")
+        assert field.value == "Pick up the cube"
+        await pilot.press("escape")  # cancels: nothing written, the screen stays
+        assert isinstance(app.screen, ReviewScreen) and not field.has_class("-editing")
+        await pilot.press("t", *["backspace"] * 16, *"Place it", "enter")
+        assert app.screen.episodes[1].tasks == ("Place it",)
+        tasks = pd.read_parquet(root / "meta/tasks.parquet")
+        assert sorted(tasks.index) == ["Pick up the cube", "Place it"]
+        data = read_data(root)
+        placed = tasks.loc["Place it", "task_index"]
+        assert set(data[data["episode_index"] == 1]["task_index"]) == {placed}
+        check_loadable(root)
+        await pilot.press("u")
+        assert [e.tasks for e in app.screen.episodes] == [("Pick up the cube",)] * 3
+        assert list(pd.read_parquet(root / "meta/tasks.parquet").index) == ["Pick up the cube"]
+
+
 async def test_v_during_a_reset_opens_the_review_of_the_dataset_being_recorded(dataset):
     import dataclasses
 
@@ -120,9 +145,21 @@ async def test_v_during_a_reset_opens_the_review_of_the_dataset_being_recorded(d
         assert isinstance(review, ReviewScreen) and review.live
         assert [e.outcome for e in review.episodes] == ["success", "failure", None]
         before = read_outcomes(dataset)
-        await pilot.press("d", "d")  # the session holds the dataset: no delete from here
+        await pilot.press("d")  # the session holds the dataset: marked, not deleted
+        await pilot.pause(0.2)
+        assert engine.received[-1] == m.MarkDeletion(0)
         assert read_outcomes(dataset) == before
-        assert "delete after the session" in str(review.query_one("#status").render())
+        assert "deleted when the session ends" in str(review.query_one("#status").render())
+        assert review.pending.episodes == (0,)
+        assert "1 to delete at the end" in str(review.query_one("#title").render())
+        await pilot.press("u")  # takes the mark back
+        await pilot.pause(0.2)
+        assert engine.received[-1] == m.MarkDeletion(0, delete=False)
+        assert review.pending.episodes == ()
+        await pilot.press("t", *["backspace"] * 16, *"Stack", "enter")  # waits for the end
+        await pilot.pause(0.2)
+        assert engine.received[-1] == m.EditTask(0, "Stack")
+        assert "Stack (at the end)" in str(review.query_one(DataTable).get_row_at(0))
         await pilot.press("down", "down", "h")  # the session's recorder relabels episode 2
         await pilot.pause(0.1)
         assert engine.received[-1] == m.MarkOutcome("success", 2)
@@ -130,3 +167,47 @@ async def test_v_during_a_reset_opens_the_review_of_the_dataset_being_recorded(d
         assert "episode 2: success" in str(review.query_one("#status").render())
         await pilot.press("q")
         assert not isinstance(app.screen, ReviewScreen)
+
+
+def _review_with_a_pending_delete(dataset: Path):
+    """The console during a reset (one episode saved), its review opened with `v`, episode 0
+    marked with `d`."""
+    import dataclasses
+
+    from tui_helpers import scripted_app
+
+    app, _, _ = scripted_app("reset", start_at_s=0.5)
+
+    async def open_and_mark(pilot) -> None:
+        for _ in range(100):
+            if app.started is not None and app.telemetry.phase == "reset":
+                break
+            await pilot.pause(0.05)
+        app.started = dataclasses.replace(app.started, dataset_root=str(dataset))
+        await pilot.press("v")
+        await pilot.pause(0.2)
+        await pilot.press("d")
+        await pilot.pause(0.3)
+
+    return app, open_and_mark
+
+
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+def test_review_screen_with_a_pending_delete(snap_compare, dataset, size):
+    app, open_and_mark = _review_with_a_pending_delete(dataset)
+    assert snap_compare(app, terminal_size=size, run_before=open_and_mark)
+
+
+def test_the_console_exit_summary_names_the_episodes_edited_at_the_end():
+    from tui_helpers import scripted_app
+
+    app, _, _ = scripted_app()
+    app.started = m.SessionStarted(0.0, "so101_follower", "/data/ds", "local/review", 3)
+    app.ended = m.SessionEnded(2.0, "completed", 3, "/data/ds", deleted=(1,), retasked=(0,))
+    assert app.summary() == [
+        "session completed: 3 episodes saved",
+        "dataset: /data/ds",
+        "logs: off",
+        "Deleted at the end: episode 1 (the others renumbered from 0)",
+        "New task at the end: episode 0 (as renumbered)",
+    ]

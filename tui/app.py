@@ -25,7 +25,7 @@ from textual.binding import Binding
 from textual.css.query import NoMatches
 
 from core import messages as m
-from core.console import episodes
+from core.console import edited_lines, episodes
 from core.remote import Engine, failure_line
 from hardware.errors import ConfigError
 from tui.graphics import detect_graphics
@@ -94,6 +94,7 @@ class ConsoleApp(App[int]):
         self.telemetry = m.Telemetry()
         self.started: m.SessionStarted | None = None
         self.ended: m.SessionEnded | None = None
+        self.pending_edits = m.EditsPending(0.0, ())  # the review's, applied at the end
         self.engine_error: str | None = None
         self.upload: str | None = None  # the upload's outcome, once known
         self.refused = False  # an in-process engine's start() refused the input
@@ -197,12 +198,16 @@ class ConsoleApp(App[int]):
                 dashboard.show_status(event, None)
             elif isinstance(event, m.OutcomeMarked):
                 self._review_follows()
+            elif isinstance(event, m.EditsPending):
+                self.pending_edits = event
+                self._review_follows()
             elif isinstance(event, m.UploadFinished):
                 self.upload = f"uploaded: {event.url}"
             elif isinstance(event, m.UploadFailed):
                 self.upload = f"upload failed: {event.message}"
             elif isinstance(event, m.SessionEnded):
                 self.ended = event
+                self.pending_edits = m.EditsPending(event.at, ())  # applied, or not: not pending
                 changed = True
                 if event.error:
                     self._engine_failed(event.error)
@@ -218,6 +223,7 @@ class ConsoleApp(App[int]):
         from tui.screens.review import ReviewScreen
 
         if isinstance(self.screen, ReviewScreen) and self.screen.live:
+            self.screen.pending = self.pending_edits
             self.screen.reload(keep=self.screen.selected)
 
     def view(self) -> m.Telemetry:
@@ -366,6 +372,8 @@ class ConsoleApp(App[int]):
             f"dataset: {ended.dataset_root if ended else self.started.dataset_root}",
             f"logs: {self.started.log_dir or 'off'}",
         ]
+        if ended is not None:
+            lines += edited_lines(ended)
         if self.upload is not None:
             lines.append(self.upload)
         return lines

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from core import messages as m
+from core.review_edits import PendingEdits
 from core.step import OutputStats, PolicyStep
 
 MOTORS = ("shoulder_pan", "shoulder_lift", "elbow_flex", "wrist_flex", "wrist_roll", "gripper")
@@ -63,6 +64,7 @@ class ScriptedEngine:
         self.error: str | None = None
         self.bad_input = False
         self._events: list[m.Event] = []
+        self._review_edits = PendingEdits()  # the review's marks, never applied here
         self._t0 = 0.0
         self._phase = "connecting"
         self._phase_t = 0.0  # script time the phase started
@@ -149,6 +151,9 @@ class ScriptedEngine:
                     )
                 )
             self._end_session(now, "stopped" if stop else "emergency_stop")
+        elif isinstance(command, (m.MarkDeletion, m.EditTask)):
+            warning = self._review_edits.change(command, range(self._saved))
+            self._emit(m.WarningRaised(now, warning) if warning else self._review_edits.event(now))
         elif isinstance(command, m.Pause) and self._paused_at is None:
             self._paused_at = now
             self._emit(m.PhaseChanged(at=now, phase="paused", episode_index=self._episode))

@@ -2,6 +2,7 @@
 
     delete --episodes 3,7              delete episodes, as lerobot-edit-dataset delete_episodes
     label --episode 3 --outcome success|failure|none
+    task --episode 3 --task "Place the cube"
     undo                               put back what the last edit changed
 
 Every edit goes through the crash-safe journal the recorder uses: a kill at any instant leaves
@@ -16,20 +17,21 @@ import sys
 from core.commands.score import DatasetFlags, dataset_root
 from core.config.help import command_help
 from core.dataset.outcomes import OUTCOMES
-from core.dataset.prune import delete_episodes, relabel_episode, undo_last_edit
+from core.dataset.prune import delete_episodes, relabel_episode, retask_episode, undo_last_edit
 from hardware.errors import ConfigError
 
-SUMMARY = "delete episodes (as lerobot-edit-dataset), relabel an outcome, undo the last edit"
+SUMMARY = "delete episodes (as lerobot-edit-dataset), relabel an outcome, edit a task, undo"
 USAGE = (
     "lerecord edit REPO_ID [--root=PATH] delete --episodes=3,7\n"
     "       lerecord edit REPO_ID [--root=PATH] label --episode=3 --outcome=success|failure|none\n"
+    '       lerecord edit REPO_ID [--root=PATH] task --episode=3 --task="Place the cube"\n'
     "       lerecord edit REPO_ID [--root=PATH] undo"
 )
 
 EPILOG = """delete --episodes=3,7 deletes episodes as lerobot-edit-dataset's delete_episodes
 does (the others renumbered, stats recomputed, videos cut); label --episode=3
---outcome=success marks an outcome (none: not marked); undo puts back what the last edit
-changed.
+--outcome=success marks an outcome (none: not marked); task --episode=3 --task=TEXT gives an
+episode another task; undo puts back what the last edit changed.
 
 Every edit goes through the recorder's crash-safe journal: a kill at any instant leaves the old
 or the new dataset. A bad argument changes nothing and exits with status 2."""
@@ -59,6 +61,9 @@ def _parser() -> argparse.ArgumentParser:
     label = ops.add_parser("label", help="mark an episode's outcome")
     label.add_argument("--episode", type=int, required=True)
     label.add_argument("--outcome", choices=[*OUTCOMES, "none"], required=True)
+    task = ops.add_parser("task", help="give an episode another task")
+    task.add_argument("--episode", type=int, required=True)
+    task.add_argument("--task", required=True)
     ops.add_parser("undo", help="put back what the last edit changed")
     return parser
 
@@ -76,6 +81,9 @@ def main(argv: list[str]) -> int:
         outcome = None if args.outcome == "none" else args.outcome
         relabel_episode(root, args.repo_id, args.episode, outcome)
         sys.stdout.write(f"episode {args.episode}: {args.outcome}\n")
+    elif args.operation == "task":
+        retask_episode(root, args.episode, args.task)
+        sys.stdout.write(f"episode {args.episode}: task {args.task.strip()!r}\n")
     elif not undo_last_edit(root):
         raise ConfigError(f"nothing to undo in {root}: no edit since the last undo")
     else:

@@ -1,4 +1,5 @@
-"""Deleting episodes from a dataset in place, as lerobot 0.6.1's `delete_episodes` would.
+"""Deleting episodes from a dataset in place, as lerobot 0.6.1's `delete_episodes` would, and
+giving episodes another task (the same rewrite, in the same edit).
 
 What lerobot's `lerobot-edit-dataset --operation.type=delete_episodes` produces, file by file:
 kept episodes are renumbered 0…n-1 in their order; data files keep their chunk/file names and
@@ -64,16 +65,42 @@ def check_deletion(total_episodes: int, episodes: list[int]) -> None:
 def delete_episodes(root: Path, episodes: list[int]) -> list[int]:
     """Delete `episodes` from the dataset at `root` in place; return the kept old indices."""
     check_deletion(read_json(root / INFO_PATH)["total_episodes"], episodes)  # before any write
+    return edit_episodes(root, episodes, {})
+
+
+def retask_episode(root: Path, episode: int, task: str) -> None:
+    """Give one episode another task (tasks renumbered as lerobot would write them); undoable."""
+    check_tasks(read_json(root / INFO_PATH)["total_episodes"], {episode: task})  # before writing
+    edit_episodes(root, [], {episode: task.strip()})
+
+
+def check_tasks(total_episodes: int, tasks: dict[int, str]) -> None:
+    """ConfigError (nothing touched) unless every edited episode exists and its task is text."""
+    for episode, task in tasks.items():
+        if not 0 <= episode < total_episodes:
+            raise ConfigError(
+                f"--episode: {episode} is not in the dataset "
+                f"(it has episodes 0 to {total_episodes - 1}); no task was changed"
+            )
+        if not task.strip():
+            raise ConfigError(f"--task: empty for episode {episode}; give the task in words")
+
+
+def edit_episodes(root: Path, delete: list[int], tasks: dict[int, str]) -> list[int]:
+    """Delete `delete` and give the episodes in `tasks` (old indices) their new task, in one
+    journaled, undoable edit of the dataset at `root`; return the kept old indices."""
     handle = commit.lock(root)
     try:
         commit.recover(root)
         info = read_json(root / INFO_PATH)
-        check_deletion(info["total_episodes"], episodes)
+        if delete:
+            check_deletion(info["total_episodes"], delete)
+        check_tasks(info["total_episodes"], tasks)
         staging = commit.staging(root) / "delete"
         shutil.rmtree(staging, ignore_errors=True)
         staging.mkdir(parents=True)
         try:
-            moves, kept = _stage(root, info, set(episodes), staging)
+            moves, kept = _stage(root, info, set(delete), staging, tasks)
             publish_with_undo(root, moves)
         finally:
             shutil.rmtree(staging, ignore_errors=True)
@@ -153,22 +180,29 @@ def undo_last_edit(root: Path) -> bool:
 # ---- staging --------------------------------------------------------------------------------
 
 
-def _stage(root: Path, info: dict, delete: set[int], staging: Path):
+def _stage(root: Path, info: dict, delete: set[int], staging: Path, retask: dict[int, str]):
     rows = sorted(
         (r for path in episode_files(root) for r in pq.read_table(path).to_pylist()),
         key=lambda r: r["episode_index"],
     )
     kept = [r["episode_index"] for r in rows if r["episode_index"] not in delete]
     mapping = {old: new for new, old in enumerate(kept)}
+    for row in rows:
+        if row["episode_index"] in retask:
+            row["tasks"] = [retask[row["episode_index"]]]
     by_old = {r["episode_index"]: r for r in rows}
     moves: list[tuple[Path, Path | None]] = []
 
     old_tasks = _read_tasks(root)
     used = {t for old in kept for t in by_old[old]["tasks"]}
     new_tasks = [t for t in old_tasks if t in used]
+    new_tasks += [t for t in dict.fromkeys(retask.values()) if t in used and t not in new_tasks]
     task_map = {i: new_tasks.index(t) for i, t in enumerate(old_tasks) if t in used}
+    episode_task = {old: new_tasks.index(task) for old, task in retask.items() if old in mapping}
+    for old, index in episode_task.items():
+        _constant_stats(by_old[old], "task_index", index)
 
-    data_meta = _stage_data(root, info, mapping, task_map, staging, moves)
+    data_meta = _stage_data(root, info, mapping, task_map, episode_task, staging, moves)
     video_meta = _stage_videos(root, info, by_old, mapping, staging, moves)
 
     from core.dataset.episode_files import conform, episodes_schema
@@ -226,7 +260,15 @@ def _read_tasks(root: Path) -> list[str]:
     return [task for _, task in sorted(pairs)]
 
 
-def _stage_data(root, info, mapping, task_map, staging, moves) -> dict[int, dict]:
+def _constant_stats(row: dict, key: str, value: int) -> None:
+    """An episode's stats of `key` once every frame of it holds `value`."""
+    for stat in dstats.STAT_KEYS:
+        column = f"stats/{key}/{stat}"
+        if column in row and stat != "count":
+            row[column] = [0.0 if stat == "std" else value for _ in row[column]]
+
+
+def _stage_data(root, info, mapping, task_map, episode_task, staging, moves) -> dict[int, dict]:
     """Filter and renumber the data files; return each new episode's data columns."""
     out: dict[int, dict] = {}
     index = 0
@@ -240,7 +282,10 @@ def _stage_data(root, info, mapping, task_map, staging, moves) -> dict[int, dict
         table = table.filter(pa.array(keep))
         n = table.num_rows
         new_episodes = np.array([mapping[e] for e in np.asarray(table["episode_index"])])
-        new_tasks = np.array([task_map[t] for t in np.asarray(table["task_index"])])
+        old_rows = zip(
+            table["episode_index"].to_pylist(), table["task_index"].to_pylist(), strict=True
+        )
+        new_tasks = np.array([episode_task.get(e, task_map.get(t, -1)) for e, t in old_rows])
         for name, values in (
             ("episode_index", new_episodes),
             ("index", np.arange(index, index + n)),

@@ -175,7 +175,10 @@ class DashboardScreen(Screen):
             return
         from tui.screens.review import ReviewScreen
 
-        self.app.push_screen(ReviewScreen(Path(started.dataset_root), started.repo_id, live=True))
+        live = self.app.telemetry.phase not in OVER  # once over, the review edits the files
+        review = ReviewScreen(Path(started.dataset_root), started.repo_id, live=live)
+        review.pending = self.app.pending_edits
+        self.app.push_screen(review)
 
     def action_rerecord(self) -> None:
         self.app.command(m.Rerecord())

@@ -4,23 +4,27 @@ joint trajectories, with the edits a reviewer makes (relabel, delete, undo).
 Keys: ↑/↓ choose an episode, ←/→ scrub one frame (shift: ten), p plays at the dataset's rate,
 h / m mark success / failure (opened in a session: the session's recorder relabels, and
 the list follows its `OutcomeMarked`), d twice deletes the episode (the others are renumbered, as
-lerobot-edit-dataset does), u undoes the last edit, q leaves.
+lerobot-edit-dataset does), t edits its task (Enter saves, Escape cancels), u undoes the last
+edit, q leaves. Opened in a session, d marks the episode to delete when the session ends (struck
+in the list), u takes the mark back, and a task edit waits for the end too: the session applies
+them after its last save, before its upload; a session killed before keeps every episode.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Static
+from textual.widgets import DataTable, Footer, Input, Static
 
 from core import messages as m
 from core.console import OUTCOME_KEYS
 from core.dataset import episodes as ep
-from core.dataset.prune import delete_episodes, relabel_episode, undo_last_edit
+from core.dataset.prune import delete_episodes, relabel_episode, retask_episode, undo_last_edit
 from core.score import Score
 from core.telemetry import thumbnail
 from hardware.errors import ConfigError
@@ -41,6 +45,7 @@ class ReviewScreen(Screen):
         Binding(OUTCOME_KEYS["failure"], "mark('failure')", "Failure", id="review-failure"),
         Binding("d", "delete", "Delete", id="review-delete"),
         Binding("u", "undo", "Undo", id="review-undo"),
+        Binding("t", "edit_task", "Task", id="review-task"),
         Binding("q,escape", "leave", "Back", id="review-leave"),
     ]
     DEFAULT_CSS = """
@@ -52,6 +57,8 @@ class ReviewScreen(Screen):
     ReviewScreen CameraImage { height: 1fr; }
     ReviewScreen #frame { height: 1; }
     ReviewScreen #status { height: 1; padding: 0 1; color: $warning; }
+    ReviewScreen #task { display: none; }
+    ReviewScreen #task.-editing { display: block; }
     ReviewScreen TrajectoryPlot { height: 1fr; }
     ReviewScreen.-wide #top { height: 16; }
     ReviewScreen.-wide #camera { width: 44; }
@@ -72,6 +79,7 @@ class ReviewScreen(Screen):
         self._camera = None
         self._player = None
         self._delete_armed = False
+        self.pending = m.EditsPending(0.0, ())  # live: the edits waiting for the session's end
 
     def compose(self) -> ComposeResult:
         yield Static("", id="title")
@@ -82,6 +90,7 @@ class ReviewScreen(Screen):
                 yield Static("", id="frame")
         yield TrajectoryPlot()
         yield Static("", id="status")
+        yield Input(placeholder="the episode's new task (Enter saves, Escape cancels)", id="task")
         yield Footer()
 
     def on_mount(self) -> None:
@@ -97,13 +106,19 @@ class ReviewScreen(Screen):
         self.episodes = ep.list_episodes(self.root)
         table = self.query_one(DataTable)
         table.clear()
+        deleting, tasks = self.pending.episodes, dict(self.pending.tasks)
         for e in self.episodes:
-            table.add_row(
-                str(e.index), str(e.length), ", ".join(e.tasks), e.outcome or "—", e.saved_at
-            )
-        score = Score.of(e.outcome for e in self.episodes)
+            task = f"{tasks[e.index]} (at the end)" if e.index in tasks else ", ".join(e.tasks)
+            cells = [str(e.index), str(e.length), task, e.outcome or "—", e.saved_at]
+            if e.index in deleting:
+                cells[3] = "to delete"
+                table.add_row(*(Text(cell, style="strike") for cell in cells))
+            else:
+                table.add_row(*cells)
+        score = Score.of(e.outcome for e in self.episodes if e.index not in deleting)
+        marked = f" {len(deleting)} to delete at the end." if deleting else ""
         self.query_one("#title", Static).update(
-            f"Review {self.repo_id}: {len(self.episodes)} episodes. {score.summary()}"
+            f"Review {self.repo_id}: {len(self.episodes)} episodes.{marked} {score.summary()}"
         )
         if self.episodes:
             row = min(keep if keep is not None else 0, len(self.episodes) - 1)
@@ -183,7 +198,14 @@ class ReviewScreen(Screen):
         episode = self._episode()
         if episode is None:
             return
-        if not self._delete_armed and not self.live:
+        if self.live:  # the session deletes it once its last episode is saved
+            self.app.command(m.MarkDeletion(episode.index))
+            self._say(
+                f"episode {episode.index}: deleted when the session ends (u takes it back; "
+                "a session killed before its end keeps it)"
+            )
+            return
+        if not self._delete_armed:
             self._delete_armed = True
             self._say(f"press d again to delete episode {episode.index} (u undoes it)")
             return
@@ -191,18 +213,54 @@ class ReviewScreen(Screen):
                    f"episode {episode.index} deleted; the others are renumbered")  # fmt: skip
 
     def action_undo(self) -> None:
+        episode = self._episode()
+        if self.live and episode is not None and episode.index in self.pending.episodes:
+            self.app.command(m.MarkDeletion(episode.index, delete=False))
+            self._say(f"episode {episode.index}: kept")
+            return
+
         def undo() -> None:
             if not undo_last_edit(self.root):
                 raise ConfigError("nothing to undo")
 
         self._edit(undo, "the last edit is undone")
 
+    def action_edit_task(self) -> None:
+        episode = self._episode()
+        if episode is None:
+            return
+        field = self.query_one("#task", Input)
+        field.value = dict(self.pending.tasks).get(episode.index, ", ".join(episode.tasks))
+        field.add_class("-editing")
+        field.focus()
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        episode, task = self._episode(), event.value.strip()
+        self._close_task_field()
+        if episode is None:
+            return
+        if self.live:  # applied with the deletions when the session ends
+            self.app.command(m.EditTask(episode.index, task))
+            self._say(f"episode {episode.index}: task {task!r} when the session ends")
+            return
+        self._edit(lambda: retask_episode(self.root, episode.index, task),
+                   f"episode {episode.index}: task {task!r}")  # fmt: skip
+
+    def _close_task_field(self) -> bool:
+        """Hide the task field; False when it was not open."""
+        field = self.query_one("#task", Input)
+        if not field.has_class("-editing"):
+            return False
+        field.remove_class("-editing")
+        self.query_one(DataTable).focus()
+        return True
+
     def _edit(self, change, done: str) -> None:
         self._delete_armed = False
         if self.live:
             self._say(
-                "the session is recording into this dataset: delete after the session "
-                "(lerecord review); h / m relabel the selected episode"
+                "the session is recording into this dataset: d marks the selected episode "
+                "to delete at its end, u takes the mark back, h / m relabel"
             )
             return
         try:
@@ -217,6 +275,8 @@ class ReviewScreen(Screen):
         self.query_one("#status", Static).update(text)
 
     def action_leave(self) -> None:
+        if self._close_task_field():  # Escape in the task field cancels the edit
+            return
         if len(self.app.screen_stack) > 2:
             self.app.pop_screen()
         else:
