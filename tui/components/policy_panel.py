@@ -1,6 +1,7 @@
 """The policy panel: where the action came from, where the model runs, its timings (forward time
-of the chunk behind the action, the time the step waited for it, actions queued), the output's
-statistics in words, and the action vector."""
+of the chunk behind the action, the time the step waited for it), actions queued, chunks received
+and steps held on a dry queue in this episode, the output's statistics in words, and the action
+vector."""
 
 from __future__ import annotations
 
@@ -38,7 +39,8 @@ def describe(t: Telemetry) -> str:
             f"[dim]step waited[/] {_ms(p.inference_ms)}"
         )
         lines.append(
-            f"[dim]queue[/] {p.queue_size} actions  [dim]runs on[/] {_escape(p.where)}"
+            f"[dim]queue[/] {p.queue_size}  [dim]chunks[/] {p.chunks}  "
+            f"[dim]held[/] {p.starvations} steps  [dim]runs on[/] {_escape(p.where)}"
             if p.link_error is None
             else f"[bold $servo-fault]policy unreachable:[/] {_escape(p.link_error)}"
         )
