@@ -206,11 +206,13 @@ def test_each_state_reads_true_on_the_real_console(tmp_path):
         assert "servos · torque on" in screen
         assert "→ Next" in _key_bar(screen) and "p Pause" in _key_bar(screen)
         term.press("p")
-        screen = term.wait_for("PAUSED", timeout=30)
+        screen = term.wait_for("p Resume", timeout=30)  # the key bar is painted last
+        assert "PAUSED" in _header(screen)
         assert "p Resume" in _key_bar(screen) and "Next" not in _key_bar(screen)
         assert "frames" not in _header(screen) or "PAUSED" in _header(screen)
         term.press("p")
         term.wait_for("resumed (recording, episode 0)", timeout=30)
+        term.wait_for("→ Next", timeout=30)  # offered again once the console shows recording
         term.press("Right")
         screen = term.wait_for("next ep 1", timeout=30)
         assert "RESET" in _header(screen) and "frames" not in _header(screen)
@@ -241,10 +243,12 @@ def test_an_engine_that_dies_reads_failed_and_exits_1(tmp_path):
             if b"resource_tracker" not in Path(f"/proc/{p}/cmdline").read_bytes()
         ]  # fmt: skip
         os.kill(engine, 9)
-        screen = term.wait_for("FAILED", timeout=30)
-        assert "engine process died (killed by SIGKILL)" in screen
-        assert "servos · torque unknown" in screen
-        assert "esc Quit" in _key_bar(screen) and "Next" not in _key_bar(screen)
+        # the screen is captured while the console repaints: wait for its last piece, the keys
+        screen = term.wait_for("esc Quit", timeout=30)
+        assert "FAILED" in screen
+        assert "engine process died (killed by SIGKILL)" in term.wait_for("engine process died")
+        assert "servos · torque unknown" in term.wait_for("torque unknown")
+        assert "Next" not in _key_bar(screen)
         term.press("q")
         screen = term.wait_for("EXIT=1", timeout=30)
     finally:
