@@ -12,14 +12,13 @@ take (quantisation, encoding, statistics, flush); quantisation alone is measured
 
 from __future__ import annotations
 
-import argparse
-import os
 import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
 
+from bench.bench_encode import encoder_run_args
 from core.dataset import depth
 from core.dataset.camera_worker import CameraWorker
 from core.dataset.video_encoder import DepthSettings
@@ -65,18 +64,7 @@ def quantize_ms(maps: list[np.ndarray]) -> float:
 
 
 def main() -> None:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--frames", type=int, default=150, help="frames per run")
-    p.add_argument("--sizes", default="640x480,320x240")
-    p.add_argument("--fps", type=int, default=30)
-    p.add_argument("--no-pin", action="store_true", help="stay on every allowed core")
-    a = p.parse_args()
-    if not a.no_pin:
-        from bench.pin import pin_to_one_core
-
-        core, _ = pin_to_one_core()
-        print(f"pinned to core {core}")
-    print(f"machine: {os.cpu_count()} cores, load {os.getloadavg()[0]:.1f}; 1 encoder thread")
+    a = encoder_run_args(__doc__.splitlines()[0])
     with tempfile.TemporaryDirectory() as tmp:
         for size in a.sizes.split(","):
             w, h = (int(v) for v in size.split("x"))

@@ -125,8 +125,10 @@ def convert_ms(images: list[np.ndarray]) -> float:
     return float(np.median(per) * 1e3)
 
 
-def main() -> None:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def encoder_run_args(description: str) -> argparse.Namespace:
+    """The flags of a per-frame encoder benchmark; pins the process to one core unless
+    --no-pin, and prints the machine line."""
+    p = argparse.ArgumentParser(description=description)
     p.add_argument("--frames", type=int, default=150, help="frames per run")
     p.add_argument("--sizes", default="640x480,320x240")
     p.add_argument("--fps", type=int, default=30)
@@ -138,6 +140,11 @@ def main() -> None:
         core, _ = pin_to_one_core()
         print(f"pinned to core {core}")
     print(f"machine: {os.cpu_count()} cores, load {os.getloadavg()[0]:.1f}; 1 encoder thread")
+    return a
+
+
+def main() -> None:
+    a = encoder_run_args(__doc__.splitlines()[0])
     ticker = Ticker()
     with tempfile.TemporaryDirectory() as tmp:
         for size in a.sizes.split(","):

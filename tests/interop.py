@@ -10,6 +10,8 @@ tests fail under CI (they must run there) and skip elsewhere, saying how to get 
 from __future__ import annotations
 
 import os
+import re
+import shlex
 import subprocess
 
 import pytest
@@ -42,3 +44,18 @@ def run_lerobot(args: list[str], *, timeout: float = 300, env: dict | None = Non
         env=full_env,
         **kw,
     )
+
+
+def lerobot_docstring(module: str) -> str:
+    """The docstring of one of lerobot's modules (its example command lines live there)."""
+    out = run_lerobot(["-c", f"import {module} as m; print(m.__doc__)"], timeout=120)
+    assert out.returncode == 0, out.stderr[-2000:]
+    return out.stdout
+
+
+def example_argv(block: str) -> list[str]:
+    """A command line of lerobot's docs split as a shell would; the JSON values the docs leave
+    unquoted are quoted as a user quotes them for the shell."""
+    line = " ".join(block.replace("\\\n", " ").split())
+    line = re.sub(r"(--[\w.]+=)(\{[^'\n]*?\})(?= --| *$)", r"\1'\2'", line)
+    return shlex.split(line)

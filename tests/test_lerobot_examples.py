@@ -8,17 +8,17 @@ from __future__ import annotations
 
 import json
 import re
-import shlex
 from pathlib import Path
 
 import pytest
 from dataset_support import check_loadable
-from interop import run_lerobot
+from interop import example_argv, lerobot_docstring, run_lerobot
 from session_support import finish, lerecord, sim_args, start_session
 
 from core import messages as m
 
 COMPAT = Path(__file__).parent / "lerobot_compat"
+RECORD = "lerobot.scripts.lerobot_record"
 HERE = [
     "--dataset.episode_time_s=1",
     "--dataset.reset_time_s=0",
@@ -31,16 +31,9 @@ LATER: dict[str, str] = {}  # robot types of examples not run yet: the reason
 
 
 def _examples() -> list[list[str]]:
-    out = run_lerobot(
-        ["-c", "import lerobot.scripts.lerobot_record as m; print(m.__doc__)"], timeout=120
-    )
-    assert out.returncode == 0, out.stderr[-2000:]
     examples = []
-    for block in re.findall(r"```shell\n(.*?)```", out.stdout, re.S):
-        line = " ".join(block.replace("\\\n", " ").split())
-        # a JSON value the docs leave unquoted, as a user quotes it for the shell
-        line = re.sub(r"(--[\w.]+=)(\{[^'\n]*?\})(?= --| *$)", r"\1'\2'", line)
-        argv = shlex.split(line)
+    for block in re.findall(r"```shell\n(.*?)```", lerobot_docstring(RECORD), re.S):
+        argv = example_argv(block)
         assert argv[0] == "lerobot-record"
         examples.append(argv[1:])
     return examples

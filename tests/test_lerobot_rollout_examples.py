@@ -11,12 +11,11 @@ from __future__ import annotations
 
 import json
 import re
-import shlex
 from pathlib import Path
 
 import pytest
 from dataset_support import check_loadable
-from interop import run_lerobot
+from interop import example_argv, lerobot_docstring, run_lerobot
 from session_support import lerecord
 
 COMPAT = Path(__file__).parent / "lerobot_compat"
@@ -27,15 +26,9 @@ HERE = ["--play_sounds=false", "--headless=true", "--return_to_initial_position=
 
 
 def _examples() -> list[list[str]]:
-    code = "import lerobot.scripts.lerobot_rollout as m; print(m.__doc__)"
-    out = run_lerobot(["-c", code], timeout=120)
-    assert out.returncode == 0, out.stderr[-2000:]
-    examples = []
-    for block in re.findall(r"lerobot-rollout \\\n(.*?)(?:\n\s*\n|\Z)", out.stdout, re.S):
-        line = " ".join(block.replace("\\\n", " ").split())
-        line = re.sub(r"(--[\w.]+=)(\{[^'\n]*?\})(?= --| *$)", r"\1'\2'", line)
-        examples.append(shlex.split(line))
-    return examples
+    doc = lerobot_docstring("lerobot.scripts.lerobot_rollout")
+    blocks = re.findall(r"lerobot-rollout \\\n(.*?)(?:\n\s*\n|\Z)", doc, re.S)
+    return [example_argv(block) for block in blocks]
 
 
 def _on_sim(argv: list[str], root: Path) -> list[str]:
