@@ -127,20 +127,25 @@ async def test_a_task_edited_from_the_review_screen_is_written_and_undone(tmp_pa
         assert list(pd.read_parquet(root / "meta/tasks.parquet").index) == ["Pick up the cube"]
 
 
-async def test_v_during_a_reset_opens_the_review_of_the_dataset_being_recorded(dataset):
+async def open_live_review(app, pilot, dataset) -> None:
+    """Wait for the scripted session's reset, point it at `dataset` and press v."""
     import dataclasses
 
+    for _ in range(100):
+        if app.started is not None and app.telemetry.phase == "reset":
+            break
+        await pilot.pause(0.05)
+    app.started = dataclasses.replace(app.started, dataset_root=str(dataset))
+    await pilot.press("v")
+    await pilot.pause(0.2)
+
+
+async def test_v_during_a_reset_opens_the_review_of_the_dataset_being_recorded(dataset):
     from tui_helpers import scripted_app
 
     app, engine, _ = scripted_app("reset", start_at_s=0.5)
     async with app.run_test(size=(120, 40)) as pilot:
-        for _ in range(100):
-            if app.started is not None and app.telemetry.phase == "reset":
-                break
-            await pilot.pause(0.05)
-        app.started = dataclasses.replace(app.started, dataset_root=str(dataset))
-        await pilot.press("v")
-        await pilot.pause(0.2)
+        await open_live_review(app, pilot, dataset)
         review = app.screen
         assert isinstance(review, ReviewScreen) and review.live
         assert [e.outcome for e in review.episodes] == ["success", "failure", None]
@@ -172,20 +177,13 @@ async def test_v_during_a_reset_opens_the_review_of_the_dataset_being_recorded(d
 def _review_with_a_pending_delete(dataset: Path):
     """The console during a reset (one episode saved), its review opened with `v`, episode 0
     marked with `d`."""
-    import dataclasses
 
     from tui_helpers import scripted_app
 
     app, _, _ = scripted_app("reset", start_at_s=0.5)
 
     async def open_and_mark(pilot) -> None:
-        for _ in range(100):
-            if app.started is not None and app.telemetry.phase == "reset":
-                break
-            await pilot.pause(0.05)
-        app.started = dataclasses.replace(app.started, dataset_root=str(dataset))
-        await pilot.press("v")
-        await pilot.pause(0.2)
+        await open_live_review(app, pilot, dataset)
         await pilot.press("d")
         await pilot.pause(0.3)
 
