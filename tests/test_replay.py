@@ -86,7 +86,10 @@ def test_replay_sends_the_actions_in_order_and_at_rate_after_a_slow_approach(
     times = np.array([t for t, _ in log[-30:]])
     period = np.diff(times)
     assert np.median(period) == pytest.approx(1 / FPS, rel=0.15)
-    assert times[-1] - times[0] == pytest.approx(29 / FPS, rel=0.15)
+    # the rate over the whole replay, robust to a step the loaded test machine delayed: the
+    # median slope between every two arrivals (Theil-Sen)
+    i, j = np.triu_indices(len(times), k=1)
+    assert np.median((times[j] - times[i]) / (j - i)) == pytest.approx(1 / FPS, rel=0.1)
     approach = [robot.bus.unnormalize("shoulder_lift", start)] + [g for _, g in log[:-30]]
     step = abs(robot.bus.unnormalize("shoulder_lift", APPROACH_STEP) -
                robot.bus.unnormalize("shoulder_lift", 0.0))  # fmt: skip

@@ -66,6 +66,16 @@ async def test_p_pauses_then_resumes():
     assert kinds(engine) == ["Pause", "Resume"]
 
 
+async def test_p_pressed_twice_before_the_next_snapshot_pauses_then_resumes():
+    app, engine, _ = scripted_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause(0.2)
+        for _ in range(3):  # faster than the console polls the engine
+            app.simulate_key("p")
+        assert await shows(pilot, app, "PAUSED")
+    assert kinds(engine) == ["Pause", "Resume", "Pause"]
+
+
 async def test_emergency_stop_needs_no_confirmation():
     for key in ("space", "exclamation_mark"):
         app, engine, _ = scripted_app()
@@ -334,8 +344,8 @@ async def test_input_the_engine_refuses_is_one_line_and_exit_status_2(tmp_path, 
     )
     app = make_app(Session(config))
     async with app.run_test(size=(100, 30)) as pilot:
-        text = await wait_for_text(pilot, app, "no Hugging Face token found")
-        assert "The session engine failed" in text and "Error:" not in text
+        text = await wait_for_text(pilot, app, "The session engine failed")
+        assert "no Hugging Face token found" in text and "Error:" not in text
     line = app.engine_error
     assert line.startswith("no Hugging Face token found") and "\n" not in line
     assert app.exit_status() == 2

@@ -258,7 +258,8 @@ class ConsoleApp(App[int]):
         self._show()
         self.dashboard.show_status(self.started, error)
         self.dashboard.note(f"engine failed: {error}", "servo-fault")
-        self.push_screen(EngineFailedScreen(error, self.log_path))
+        failed = EngineFailedScreen(error, self.log_path, self.view().torque)
+        self.call_after_refresh(self.push_screen, failed)  # the dashboard painted under it first
 
     # ---- commands
 

@@ -122,7 +122,9 @@ class DashboardScreen(Screen):
 
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
-        self.phase = "connecting"
+        self.phase = "connecting"  # what the keys offer: the engine's phase, or one just asked
+        self.reported = "connecting"  # the phase the engine last reported
+        self.unpaused = "recording"  # the phase a resume returns to
 
     def compose(self) -> ComposeResult:
         yield EpisodeProgress()
@@ -140,9 +142,11 @@ class DashboardScreen(Screen):
 
     def show(self, telemetry: m.Telemetry) -> None:
         """Draw `telemetry`, its phase as the user must see it (see `ConsoleApp.view`)."""
-        if telemetry.phase != self.phase:
-            self.phase = telemetry.phase
-            self.refresh_bindings()
+        if telemetry.phase != self.reported:
+            self.reported = telemetry.phase
+            if telemetry.phase != "paused":
+                self.unpaused = telemetry.phase
+            self._offer(telemetry.phase)
         self.query_one(EpisodeProgress).show(telemetry)
         self.query_one(ScoreTally).show(telemetry)
         self.query_one(ServoTable).show(telemetry.servos, telemetry.torque)
@@ -191,9 +195,18 @@ class DashboardScreen(Screen):
 
     def action_pause(self) -> None:
         self.app.command(m.Pause())
+        self._offer("paused")
 
     def action_resume(self) -> None:
         self.app.command(m.Resume())
+        self._offer(self.unpaused)
+
+    def _offer(self, phase: str) -> None:
+        """The keys of `phase` at once: p pressed again before the engine's next snapshot
+        resumes what it paused (the engine's next reported phase replaces this one)."""
+        if phase != self.phase:
+            self.phase = phase
+            self.refresh_bindings()
 
     def action_wizard(self) -> None:
         self.app.open_wizard()

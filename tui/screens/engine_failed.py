@@ -10,6 +10,11 @@ from textual.widgets import Static
 
 from tui.screens.dialog import dialog_css
 
+TORQUE_SAYS = {
+    "off": "Torque is off on every servo.",
+    "unknown": "Torque unknown: the servos may still be powered. Switch the arm's power off.",
+}
+
 
 class EngineFailedScreen(ModalScreen[None]):
     BINDINGS = [
@@ -23,16 +28,18 @@ class EngineFailedScreen(ModalScreen[None]):
         extra="EngineFailedScreen #title { color: $servo-fault; text-style: bold; }",
     )
 
-    def __init__(self, error: str, log_path: str | None):
+    def __init__(self, error: str, log_path: str | None, torque: str):
         super().__init__()
         self.error = error
         self.log_path = log_path
+        self.torque = torque
 
     def compose(self) -> ComposeResult:
         where = f"\nDetails: {self.log_path}" if self.log_path else ""
         with Vertical():
             yield Static("The session engine failed", id="title")
             yield Static(self.error, markup=False)
+            yield Static(TORQUE_SAYS.get(self.torque, TORQUE_SAYS["unknown"]), markup=False)
             yield Static(
                 f"Episodes saved before the failure stay in the dataset.{where}", markup=False
             )

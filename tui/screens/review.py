@@ -12,6 +12,7 @@ them after its last save, before its upload; a session killed before keeps every
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 from rich.text import Text
@@ -78,6 +79,7 @@ class ReviewScreen(Screen):
         self._arrays: ep.EpisodeArrays | None = None
         self._camera = None
         self._player = None
+        self._played_from = (0.0, 0)  # when play was pressed, and the frame it started at
         self._delete_armed = False
         self.pending = m.EditsPending(0.0, ())  # live: the edits waiting for the session's end
 
@@ -170,13 +172,17 @@ class ReviewScreen(Screen):
             return
         if self.frame >= len(self._arrays.states) - 1:
             self.frame = 0
+        self._played_from = (time.monotonic(), self.frame)
         self._player = self.set_interval(1 / self._arrays.fps, self._advance)
 
     def _advance(self) -> None:
+        """Real speed by the clock: a late tick skips frames rather than slowing the playback."""
         if self._arrays is None or self.frame >= len(self._arrays.states) - 1:
             self.action_play()  # stop at the end
             return
-        self.action_scrub(1)
+        started, first = self._played_from
+        due = first + int((time.monotonic() - started) * self._arrays.fps)
+        self.action_scrub(min(due, len(self._arrays.states) - 1) - self.frame)
 
     # ---- edits
 
