@@ -56,6 +56,7 @@ def format_event(event: m.Event) -> str | None:
         logs = f"; inference logs in {event.log_dir}" if event.log_dir else ""
         policy = f"; policy {event.policy}" if event.policy else ""
         threads = f"; threads: {event.threads}" if event.threads else ""
+        threads += f"; control thread {event.control}" if event.control else ""
         if not event.dataset_root:  # lerecord rollout --strategy.type=base
             what = "the policy runs, nothing is recorded"
             return f"▶ Session started: {event.robot}{devices}; {what}{logs}{policy}{threads}"

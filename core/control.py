@@ -176,6 +176,7 @@ class ControlLoop:
         self.outcome_prompt = outcome_prompt  # a reset lasts until the episode is judged
         self.outcome_wait_s = outcome_wait_s  # ... or this long past its own time
         self._marked: str | None = None  # an outcome marked since the last step (its event)
+        self.priority = ""  # how the control thread is scheduled (core.priority), for the console
 
     def now(self) -> float:
         """Seconds since the session started (event times)."""
@@ -526,6 +527,7 @@ class ControlLoop:
                     achieved_hz=1e3 / mean_period if mean_period > 0 else 0.0,
                     missed_deadlines=self.deadlines.missed + self._late_steps,
                     dropped_frames=self.frames.dropped_frames,
+                    priority=self.priority,
                 ),
                 cameras=self._last_thumbs,
                 encoder_backlog=self.frames.encoder_backlog,

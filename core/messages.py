@@ -122,6 +122,7 @@ class SessionStarted:
     sounds: bool = False
     threads: str = ""  # the thread budget chosen ("2 cores, policy 1 thread, …")
     policy: str = ""  # the policy and its runtime ("ACT on ONNX Runtime (CPU), 1 thread")
+    control: str = ""  # the control thread's scheduling ("real-time (SCHED_FIFO 40)")
 
 
 @dataclass(frozen=True)
@@ -267,6 +268,7 @@ class Timing:
     achieved_hz: float = 0.0
     missed_deadlines: int = 0
     dropped_frames: int = 0
+    priority: str = ""  # the control thread's scheduling, short ("RT 40", "normal")
 
 
 @dataclass(frozen=True)

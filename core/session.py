@@ -10,6 +10,7 @@ from __future__ import annotations
 import gc
 import logging
 import queue
+import sys
 import threading
 from dataclasses import replace
 
@@ -17,6 +18,12 @@ from core import messages as m
 from core.control import ControlLoop, SessionFault
 from core.parts import DeviceActions, RecorderFrames, SessionParts
 from core.plan import EpisodicPlan
+from core.priority import (
+    CONTROL_SWITCH_INTERVAL_S,
+    ControlPriority,
+    back_to_normal,
+    control_thread_scheduled,
+)
 from core.queues import drain
 from core.review_edits import PendingEdits
 from core.score import Score
@@ -43,7 +50,10 @@ class Session:
         self._thread: threading.Thread | None = None
         self._loop: ControlLoop | None = None
         self._closed = False
-        self._frozen = False  # gc.freeze() while the control thread runs
+        self._frozen = False  # gc.freeze() (and a short switch interval) while it runs
+        self._switch_interval = sys.getswitchinterval()
+        self._go = threading.Event()  # the control thread's first step waits for the first line
+        self.priority: ControlPriority | None = None  # how the control thread is scheduled
         self.finished = threading.Event()
         self.end_reason: str | None = None
         self.error: str | None = None
@@ -109,14 +119,24 @@ class Session:
             outcome_prompt=bool(ds.outcome_prompt),
             outcome_wait_s=ds.outcome_wait,
         )
-        self.emit(session_started(cfg, parts, self.now(), plan))
-        # Everything set up so far (modules, devices, a policy) leaves the garbage collector's
-        # view: a full collection over it held the GIL 0.3 s (125 000 objects), a stall for the
-        # control thread whichever thread's allocation set it off. Undone at the session's end.
-        gc.freeze()
-        self._frozen = True
+        # The control thread is scheduled (by its native id) before its first step and before
+        # the first line, which says how; it starts stepping once that line is out.
         self._thread = threading.Thread(target=self._run, name="control", daemon=True)
         self._thread.start()
+        try:
+            self.priority = control_thread_scheduled(cfg.control_priority, self._thread)
+            self._loop.priority = self.priority.label
+            self.emit(session_started(cfg, parts, self.now(), plan, self.priority))
+            # Everything set up so far (modules, devices, a policy) leaves the garbage
+            # collector's view: a full collection over it held the GIL 0.3 s (125 000
+            # objects), a stall for the control thread whichever thread's allocation set it
+            # off. Undone at the session's end, as the short switch interval.
+            gc.freeze()
+            self._frozen = True
+            self._switch_interval = sys.getswitchinterval()
+            sys.setswitchinterval(CONTROL_SWITCH_INTERVAL_S)
+        finally:
+            self._go.set()
 
     def send(self, command: m.Command) -> None:
         if isinstance(command, (m.MarkDeletion, m.EditTask)):
@@ -296,6 +316,7 @@ class Session:
 
     def _run(self) -> None:
         assert self._loop is not None and self.parts is not None
+        self._go.wait()
         try:
             self.end_reason = self._loop.run()
         except SessionFault as fault:
@@ -306,6 +327,7 @@ class Session:
             self.end_reason, self.error = "error", f"{type(error).__name__}: {error}"
             self._discard()
         finally:
+            back_to_normal()  # the saves, the upload: no core taken from the others
             self._teardown()
 
     def _root(self) -> str:
@@ -363,5 +385,6 @@ class Session:
         )
         if self._frozen:
             gc.unfreeze()
+            sys.setswitchinterval(self._switch_interval)
             self._frozen = False
         self.finished.set()

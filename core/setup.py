@@ -18,6 +18,7 @@ from pathlib import Path
 from core import messages as m
 from core.devices import Devices
 from core.parts import SessionParts
+from core.priority import ControlPriority
 from core.threads import ThreadBudget, session_budget
 
 log = logging.getLogger(__name__)
@@ -86,9 +87,11 @@ def _abandon(devices: Devices, policy, recorder, created: bool, parts) -> None:
             shutil.rmtree(recorder.root, ignore_errors=True)
 
 
-def session_started(cfg, parts: SessionParts, t: float, plan) -> m.SessionStarted:
-    """The session's first event: what was opened, and how many episodes the plan records at
-    most (0: as many as a rollout's time allows)."""
+def session_started(
+    cfg, parts: SessionParts, t: float, plan, priority: ControlPriority | None = None
+) -> m.SessionStarted:
+    """The session's first event: what was opened, how many episodes the plan records at
+    most (0: as many as a rollout's time allows), how the control thread is scheduled."""
     log_dir = None if parts.inference_log is None else str(parts.inference_log.folder)
     episodes = max(0, plan.target - parts.first_episode) if plan.target else 0
     return m.SessionStarted(
@@ -102,6 +105,7 @@ def session_started(cfg, parts: SessionParts, t: float, plan) -> m.SessionStarte
         sounds=cfg.play_sounds,
         threads="" if parts.threads is None else parts.threads.describe(),
         policy="" if parts.policy is None else parts.policy.describe(),
+        control="" if priority is None else priority.describe(),
     )
 
 

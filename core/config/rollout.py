@@ -14,7 +14,14 @@ from dataclasses import dataclass, field
 from typing import ClassVar
 
 from core.config.build import Choice
-from core.config.tree import DISPLAY_MODES, DatasetConfig, PolicyConfig, RecordConfig, Teleop
+from core.config.tree import (
+    DISPLAY_MODES,
+    PRIORITY_CHOICES,
+    DatasetConfig,
+    PolicyConfig,
+    RecordConfig,
+    Teleop,
+)
 from hardware import registry
 from hardware.base import RobotConfig
 from hardware.errors import ConfigError
@@ -242,6 +249,9 @@ class RolloutConfig:
     headless: bool = option(False, help="no full-screen console")
     keys: dict[str, str] = option(help="console binding id -> key", default_factory=dict)
     theme: str | None = option(None, help="console theme")
+    control_priority: str = option(
+        "auto", help="control thread's scheduling (as in record)", choices=PRIORITY_CHOICES
+    )
 
     def __post_init__(self) -> None:
         strategy = self.strategy
@@ -320,6 +330,7 @@ class RolloutConfig:
             headless=self.headless,
             keys=dict(self.keys),
             theme=self.theme,
+            control_priority=self.control_priority,
         )
         config.rollout = self
         return config

@@ -17,6 +17,7 @@ from typing import Any
 
 from core.dataset.video_encoder import VCODECS, DepthSettings, VideoSettings
 from core.policy.schedule import AGGREGATES
+from core.priority import CHOICES as PRIORITY_CHOICES
 from hardware import registry
 from hardware.base import RobotConfig, TeleoperatorConfig
 from hardware.errors import ConfigError
@@ -331,6 +332,11 @@ class RecordConfig:
         default_factory=dict, help='console keys remapped, \'{"binding id": "key"}\''
     )
     theme: str | None = option(None, help="console theme: a theme file's name (none: dark)")
+    control_priority: str = option(
+        "auto",
+        help="control thread's scheduling: realtime (SCHED_FIFO) if the OS permits (auto)",
+        choices=PRIORITY_CHOICES,
+    )
     # Set by `lerecord rollout` (core.config.rollout): the strategy whose phase plan runs.
     rollout: Any = field(default=None, init=False, repr=False, compare=False)
 

@@ -23,6 +23,9 @@ ROW_BYTES = 256  # a frame's parquet row, with its share of the metadata
 
 def check_session(config, devices) -> Path:
     """Refuse (ConfigError, one line) what cannot work; return the dataset's folder."""
+    from core import priority
+
+    priority.check(config.control_priority)  # realtime required: the OS grants it
     _check_teleop_covers_robot(devices)
     devices.robot.check_files()
     if devices.teleop is not None:

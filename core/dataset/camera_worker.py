@@ -40,6 +40,7 @@ import numpy as np
 from core.dataset import depth as depth_maps
 from core.dataset.stats import Stats, depth_stats, downsample_step, sample_indices
 from core.dataset.video_encoder import DepthSettings, VideoSettings
+from core.priority import made_realtime
 
 logger = logging.getLogger(__name__)
 
@@ -400,7 +401,8 @@ def _realtime_threads() -> set[int]:
     found = set()
     for name in os.listdir("/proc/self/task"):
         try:
-            if os.sched_getscheduler(int(name)) in (os.SCHED_FIFO, os.SCHED_RR):
+            policy = os.sched_getscheduler(int(name)) & ~os.SCHED_RESET_ON_FORK
+            if policy in (os.SCHED_FIFO, os.SCHED_RR):
                 found.add(int(name))
         except OSError:  # the thread ended meanwhile
             pass
@@ -412,8 +414,9 @@ def _demote_realtime_threads(before: set[int]) -> None:
 
     SVT-AV1 gives its worker threads SCHED_FIFO priority 99 when the process runs as root; on a
     busy machine they then starve every other thread (the control loop was measured waking up
-    100 ms late). Threads that were real-time before the codec opened are left alone."""
-    for tid in _realtime_threads() - before:
+    100 ms late). Threads that were real-time before the codec opened are left alone, and so is
+    the control thread (`core.priority`), which may have become real-time since."""
+    for tid in _realtime_threads() - before - made_realtime():
         try:
             os.sched_setscheduler(tid, os.SCHED_OTHER, os.sched_param(0))
             os.setpriority(os.PRIO_PROCESS, tid, ENCODER_NICE)

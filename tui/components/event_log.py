@@ -16,6 +16,7 @@ def describe(event: m.Event) -> tuple[str, str]:
     if isinstance(event, m.SessionStarted):
         policy = f"; policy {event.policy}" if event.policy else ""
         threads = f"; threads: {event.threads}" if event.threads else ""
+        threads += f"; control thread {event.control}" if event.control else ""
         return (
             "primary",
             f"session started: {event.robot} → {event.repo_id} ({episodes(event.num_episodes)})"

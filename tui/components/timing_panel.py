@@ -44,6 +44,9 @@ class TimingPanel(Vertical):
                 yield Static("", id=f"value-{key}", classes="value")
 
     def show(self, timing: Timing) -> None:
+        if timing.priority and self._shown.get("priority") != timing.priority:
+            self._shown["priority"] = timing.priority
+            self.border_subtitle = f"control {timing.priority}"
         counters = (timing.achieved_hz, timing.missed_deadlines, timing.dropped_frames)
         if self._shown.get("counters") != counters:
             self._shown["counters"] = counters
