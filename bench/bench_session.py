@@ -6,6 +6,7 @@ frames, episode save time and memory per episode.
     python -m bench.bench_session --compare-log   # the same session with and without --log=true
     python -m bench.bench_session --max-rate      # highest loop rate without cameras
     python -m bench.bench_session --one-core --rerecord   # + a re-record in the first episode
+    python -m bench.bench_session --variants auto,normal  # real-time control thread, then not
 
 Every run also reports the boundary steps as the arm sees them (`bench.arm_side`): the latest
 goal position around the session's start, each episode's end (save, reset start), each
@@ -22,6 +23,7 @@ import gc
 import os
 import resource
 import shutil
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -97,8 +99,15 @@ def rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def run(args: list[str], arm_cores: set[int] | None = None, rerecord_at: int | None = None) -> dict:
-    """`rerecord_at`: the frame of the first episode at which the operator asks to re-record."""
+def run(
+    args: list[str],
+    arm_cores: set[int] | None = None,
+    rerecord_at: int | None = None,
+    switch_ms: float | None = None,
+) -> dict:
+    """`rerecord_at`: the frame of the first episode at which the operator asks to re-record;
+    `switch_ms`: the interpreter's switch interval during the session instead of the session's
+    own (to measure what the short one gives)."""
     writes_dir = Path(tempfile.mkdtemp(prefix="arm-writes-"))
     arm_side.record_writes_in(writes_dir)
     session = Session(parse_record_args(args))
@@ -121,6 +130,8 @@ def run(args: list[str], arm_cores: set[int] | None = None, rerecord_at: int | N
     cpu = thread_cpu.ThreadCpu()
     collections = GcPauses()
     session.start()
+    if switch_ms is not None:
+        sys.setswitchinterval(switch_ms / 1e3)
     if arm_cores:
         from bench.pin import move_children
 
@@ -154,6 +165,7 @@ def run(args: list[str], arm_cores: set[int] | None = None, rerecord_at: int | N
         "threads": session.parts.threads.describe()
         if session.parts and session.parts.threads
         else "",
+        "control": session.priority.describe() if session.priority else "",
         "rss": rss,
         "cpu": cpu.by_name(),
         "gc": collections.pauses,
@@ -169,6 +181,7 @@ def show(label: str, r: dict) -> None:
         f"  saves [{', '.join(f'{v:.2f}' for v in r['saves'])}] s  RSS/episode MB [{rss}]"
         f"  frames/episode {r['frames']}  threads: {r['threads']}"
     )
+    print(f"{'':28s} control thread: {r['control']}")
     arm = "  ".join(f"{kind} {ms:.2f}" for kind, ms in r["boundaries"].items())
     print(f"{'':28s} arm side, latest step (ms over the median delay): {arm}")
     cpu = ", ".join(f"{k} {v:.1f}" for k, v in sorted(r["cpu"].items(), key=lambda kv: -kv[1]))
@@ -196,6 +209,12 @@ def main() -> None:
         "--rerecord", action="store_true", help="re-record the first episode half-way through it"
     )
     p.add_argument(
+        "--variants",
+        default="auto",
+        help="sessions run one after the other, each --control_priority[/switch interval ms]: "
+        "auto,normal compares real-time with normal priority; auto/5 keeps Python's 5 ms",
+    )
+    p.add_argument(
         "--one-core",
         action="store_true",
         help="lerecord pinned to one core (as taskset -c 0), the emulators on the others",
@@ -217,11 +236,24 @@ def main() -> None:
             return
         per = a.seconds / a.episodes
         size = tuple(int(v) for v in a.size.split("x"))
-        base = session_args(
-            Path(tmp) / "a", a.fps, per, a.episodes, a.cameras, a.vcodec, False, size, a.reset
-        )
         rerecord_at = int(per * a.fps / 2) if a.rerecord else None
-        show(f"{a.cameras} cams {a.vcodec} asked {a.fps} Hz", run(base, arm_cores, rerecord_at))
+        for n, variant in enumerate(a.variants.split(",")):
+            asked, _, switch = variant.partition("/")
+            base = session_args(
+                Path(tmp) / f"a{n}",
+                a.fps,
+                per,
+                a.episodes,
+                a.cameras,
+                a.vcodec,
+                False,
+                size,
+                a.reset,
+            )
+            base.append(f"--control_priority={asked}")
+            r = run(base, arm_cores, rerecord_at, float(switch) if switch else None)
+            print(f"load {os.getloadavg()[0]:.1f}")
+            show(f"{a.cameras} cams {a.vcodec} {a.fps} Hz {variant}", r)
         if a.compare_log:
             with_log = session_args(
                 Path(tmp) / "b", a.fps, per, a.episodes, a.cameras, a.vcodec, True

@@ -1,7 +1,9 @@
-"""Encoders are opened ahead of a take's first frame, never at a boundary step: PyAV opens a codec
-with the GIL held (SVT-AV1 ~20 ms), which stalls the control thread wherever it happens. The
-first take's videos open while the recorder is created (before the session's first step); the
-next take's, between episodes, one camera per control step once its previous take is closed."""
+"""Codecs are opened ahead of a take's first frame and freed at a moment of the recorder's
+choosing, each right after a control step, one per step, never at a boundary step: PyAV opens
+and frees a codec with the GIL held (SVT-AV1 10-20 ms each), which stalls the control thread
+wherever it happens. The first take's videos open while the recorder is created (before the
+session's first step); between episodes each camera's closed codec is freed, then the next
+take's video opened, one camera per step."""
 
 from __future__ import annotations
 
@@ -16,22 +18,46 @@ from core.dataset.camera_worker import _Take
 CAMERAS = {"front": (48, 64, 3), "wrist": (48, 64, 3)}
 
 
+def _who(take: _Take) -> tuple[int, str]:
+    return int(take.path.parent.name.removeprefix("take-")), take.worker.key.rsplit(".", 1)[-1]
+
+
 @pytest.fixture
 def opens(monkeypatch):
-    """Every encoder opening: (take, camera, frames already written, thread name)."""
+    """Every encoder opened: (take, camera, frames already written, thread name), in order."""
     import threading
 
     seen: list[tuple[int, str, int, str]] = []
     original = _Take.open
 
     def spy(take: _Take) -> None:
-        take_id = int(take.path.parent.name.removeprefix("take-"))
-        name = take.worker.key.rsplit(".", 1)[-1]
-        seen.append((take_id, name, take.written, threading.current_thread().name))
+        written = take.written
         original(take)
+        seen.append((*_who(take), written, threading.current_thread().name))
 
     monkeypatch.setattr(_Take, "open", spy)
     return seen
+
+
+@pytest.fixture
+def codec_calls(monkeypatch, opens):
+    """Every codec opened or freed, in order: ("open" | "free", take, camera)."""
+    calls: list[tuple[str, int, str]] = []
+    opened, freed = _Take.open, _Take.free
+
+    def on_open(take: _Take) -> None:
+        opened(take)
+        calls.append(("open", *_who(take)))
+
+    def on_free(take: _Take) -> None:
+        had = take.stream is not None
+        freed(take)
+        if had:
+            calls.append(("free", *_who(take)))
+
+    monkeypatch.setattr(_Take, "open", on_open)
+    monkeypatch.setattr(_Take, "free", on_free)
+    return calls
 
 
 def make(root, **kw):
@@ -66,36 +92,53 @@ def test_the_first_take_is_open_when_the_recorder_is_created(tmp_path, opens):
         recorder.close()
 
 
-def test_between_episodes_one_camera_opens_per_step_after_its_take_is_closed(tmp_path, opens):
+def test_between_episodes_one_codec_call_per_step_frees_then_opens(tmp_path, codec_calls):
     recorder = make(tmp_path / "ds")
+    assert [call[0] for call in codec_calls] == ["open", "open"]  # take 1, before any step
     record_episode(recorder, 0, 12, "first", CAMERAS)
-    recorder.between_steps()  # while recording: nothing to open
+    recorder.between_steps()  # while recording: nobody waits for a turn
     handle = recorder.save_episode()
-    assert handle.wait(30).error is None  # the takes are closed
-    assert len(opens) == 2
-    recorder.between_steps()  # the first step of the reset: one camera
-    assert wait_until(lambda: len(opens) == 3)
-    time.sleep(0.05)
-    assert len(opens) == 3 and opens[2][:3] == (2, "front", 0)
-    recorder.between_steps()
-    assert wait_until(lambda: len(opens) == 4) and opens[3][:3] == (2, "wrist", 0)
+    assert handle.wait(30).error is None  # the takes are closed: the save went on
+    time.sleep(0.1)
+    assert len(codec_calls) == 2  # the closed codecs wait for a step
+    for made in range(3, 7):
+        recorder.between_steps()
+        assert wait_until(lambda n=made: len(codec_calls) == n)
+        time.sleep(0.05)
+        assert len(codec_calls) == made  # one per step
+    between = codec_calls[2:]
+    assert sorted(between[:2]) == [("free", 1, "front"), ("free", 1, "wrist")]
+    assert sorted(between[2:]) == [("open", 2, "front"), ("open", 2, "wrist")]
     recorder.between_steps()  # all open: nothing more
     record_episode(recorder, 1, 9, "second", CAMERAS)
     assert recorder.save_episode().wait(30).error is None
-    recorder.close()
-    assert len(opens) == 4  # no take opened at its first frame
-    assert all(thread.startswith("encoder-") for *_, thread in opens)
+    recorder.close()  # the session's end: the last codecs freed at once, nothing more opened
+    assert sorted(codec_calls[6:]) == [("free", 2, "front"), ("free", 2, "wrist")]
     info = check_loadable(tmp_path / "ds")
     assert info["total_frames"] == 21
     videos = sorted((tmp_path / "ds/videos/observation.images.wrist").rglob("*.mp4"))
     assert sum(len(video_timestamps(video)) for video in videos) == 21
 
 
+def test_the_codecs_are_opened_on_the_encoder_threads_never_at_a_first_frame(tmp_path, opens):
+    recorder = make(tmp_path / "ds")
+    record_episode(recorder, 0, 5, "first", CAMERAS)
+    recorder.save_episode()
+    for _ in range(4):
+        recorder.between_steps()
+    assert wait_until(lambda: len(opens) == 4)
+    record_episode(recorder, 1, 5, "second", CAMERAS)
+    assert recorder.save_episode().wait(30).error is None
+    recorder.close()
+    assert [written for *_, written, _ in opens] == [0, 0, 0, 0]
+    assert all(thread.startswith("encoder-") for *_, thread in opens)
+
+
 def test_a_take_opened_ahead_and_never_recorded_leaves_nothing(tmp_path, opens):
     recorder = make(tmp_path / "ds")
     record_episode(recorder, 0, 5, "only", CAMERAS)
     recorder.discard_episode()  # re-record: take 2 is opened ahead, then the session ends
-    for _ in range(2):
+    for _ in range(4):
         recorder.between_steps()
     assert wait_until(lambda: len(opens) == 4)
     recorder.close()

@@ -87,7 +87,9 @@ def test_a_session_pinned_to_one_core_says_what_it_chose(tmp_path):
     )  # fmt: skip
     assert done.returncode == 0, done.stderr[-2000:]
     started = next(line for line in done.stdout.splitlines() if "Session started" in line)
-    assert started.endswith(  # teleop only: no policy figure
+    threads, control = started.split("; control thread ")  # the scheduling comes last
+    assert control.startswith(("real-time", "normal priority"))
+    assert threads.endswith(  # teleop only: no policy figure
         "; threads: 1 core, encoder 1 thread x 1 camera, "
         "video h264 preset ultrafast (not libsvtav1 preset 12: one core)"
     )

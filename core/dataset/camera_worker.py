@@ -8,11 +8,15 @@ frame) is filled by repeating the previous image: the video always has exactly o
 parquet row, at PTS n/fps, and the loader's timestamp check holds. Episode boundaries travel on
 the same queue as the frames (`finish`, `abort`), so they can never overtake them.
 
-Opening an encoder (FFmpeg's `avcodec_open2`, called by PyAV with the GIL held: SVT-AV1 takes
-~20 ms there) stalls every other Python thread, the control thread too. So a take's video is
-opened ahead of its first frame (`prepare`): the recorder asks for the first take before the
-session's control thread starts and, between episodes, for the next take one camera per control
-step, right after a step, in the time the control thread sleeps (`DatasetRecorder.between_steps`).
+Two codec calls hold the GIL long and so stall every other Python thread, the control thread
+too: opening an encoder (FFmpeg's `avcodec_open2`: SVT-AV1 ~10-20 ms) and freeing it
+(`avcodec_free_context`: SVT-AV1 10-20 ms, 40+ on a loaded machine). PyAV's container and
+stream refer to each other, so a closed video's codec is freed by the garbage collector, by
+whichever thread's allocation sets a collection off, at any moment. So each worker makes both
+calls only at a turn (`StepTurns`) that the control thread gives right after a step, one per
+step, in the time it then sleeps (`DatasetRecorder.between_steps`): a take's video is opened
+ahead of its first frame (`prepare`: the first take's before the session's first step, the next
+take's between episodes), and a finished take's codec is let go and collected at a turn.
 
 For the camera statistics the worker also keeps, per frame, a 256-level histogram of each channel
 of the frame downscaled as lerobot does; at the end of the episode the histograms of lerobot's
@@ -24,6 +28,7 @@ statistics are in millimetres (lerobot does not divide a depth map's by 255).
 
 from __future__ import annotations
 
+import gc
 import logging
 import os
 import queue
@@ -49,6 +54,7 @@ logger = logging.getLogger(__name__)
 os.environ.setdefault("SVT_LOG", "1")
 
 FINISH_STALL_S = 30.0  # an encoder that makes no progress this long is given up on
+TURN_WAIT_S = 1.0  # the longest a worker waits for a turn (the steps may have stopped)
 WAIT_SLICE_S = 0.2
 ENCODER_NICE = 5  # encoders yield the CPU to the control thread (Linux; inherited by codec threads)
 
@@ -89,6 +95,37 @@ class _Prepare:
 _STOP = object()
 
 
+class StepTurns:
+    """Turns for the codec calls that hold the GIL long, given by the control thread right
+    after a step (`give`), one per step, so that each falls in the time it sleeps. Before the
+    first step and once stopped (no control loop), a turn is had at once; a worker never waits
+    for one longer than `TURN_WAIT_S`."""
+
+    def __init__(self) -> None:
+        self._waiting: queue.SimpleQueue[threading.Event] = queue.SimpleQueue()
+        self._stepping = False
+
+    def take(self) -> None:
+        """Wait for a turn (worker threads)."""
+        if not self._stepping:
+            return
+        turn = threading.Event()
+        self._waiting.put(turn)
+        turn.wait(TURN_WAIT_S)
+
+    def give(self) -> None:
+        """A step just ended: one waiting worker may go (the control thread)."""
+        self._stepping = True
+        if not self._waiting.empty():
+            self._waiting.get_nowait().set()
+
+    def stop(self) -> None:
+        """No more steps: every turn is had at once."""
+        self._stepping = False
+        while not self._waiting.empty():
+            self._waiting.get_nowait().set()
+
+
 class CameraWorker:
     """Encodes one camera's frames, take by take, into files under `staging`."""
 
@@ -102,8 +139,10 @@ class CameraWorker:
         queue_size: int = 30,
         threads: int | None = None,
         depth: DepthSettings | None = None,
+        turns: StepTurns | None = None,
     ):
         self.key = key
+        self.turns = turns or StepTurns()  # the recorder's: codec calls right after a step
         self.shape = tuple(shape)
         self.fps = fps
         self.staging = staging
@@ -190,17 +229,22 @@ class CameraWorker:
             if item is _STOP:
                 for take in list(self._takes.values()):
                     take.discard()
+                    take.free()
                 self._takes.clear()
                 return
             if isinstance(item, _Finish):
+                closed = self._takes.pop(item.take, None)
                 try:
-                    item.result = self._finish(item.take, item.length)
+                    item.result = self._finish(item.take, item.length, closed)
                 finally:  # whoever waits on it is never left waiting
                     item.done.set()
+                if closed is not None:
+                    closed.free()  # after the result: the save goes on meanwhile
             elif isinstance(item, _Abort):
                 take = self._takes.pop(item.take, None)
                 if take is not None:
                     take.discard()
+                    take.free()
             elif isinstance(item, _Prepare):
                 try:
                     self._prepare(item.take)
@@ -237,11 +281,11 @@ class CameraWorker:
         except Exception:  # the first frame opens it again and reports what fails
             logger.exception("camera %s: take %d not opened ahead", self.key, take_id)
             take.discard()
+            take.free()
             return
         self._takes[take_id] = take
 
-    def _finish(self, take_id: int, length: int) -> TakeResult:
-        take = self._takes.pop(take_id, None)
+    def _finish(self, take_id: int, length: int, take: _Take | _FailedTake | None) -> TakeResult:
         try:
             if take is None:
                 take = _Take(self, take_id)
@@ -316,6 +360,15 @@ class _Take:
             return image[:: self.step, :: self.step, 0].copy()
         return _channel_hist(image, self.step)
 
+    def free(self) -> None:
+        """Let the closed video's codec go, at a turn: its container and stream refer to each
+        other, so it is freed by a collection, made here (the setup is frozen out of it)."""
+        if self.stream is None:
+            return
+        self.worker.turns.take()
+        self.container = self.stream = None
+        gc.collect()
+
     def discard(self) -> None:
         if self.container is not None:
             try:
@@ -359,6 +412,7 @@ class _Take:
 
         settings = self.worker.depth or self.worker.video
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.worker.turns.take()
         self.realtime_before = _realtime_threads()
         self.container = av.open(str(self.path), "w")
         options = settings.options(self.worker.threads)
@@ -383,6 +437,9 @@ class _FailedTake:
         raise RuntimeError(self.error)
 
     def discard(self) -> None:
+        pass
+
+    def free(self) -> None:
         pass
 
 

@@ -31,7 +31,7 @@ from pathlib import Path
 import numpy as np
 
 from core.dataset import commit
-from core.dataset.camera_worker import CameraWorker, TakeResult
+from core.dataset.camera_worker import CameraWorker, StepTurns, TakeResult
 from core.dataset.episode_files import EpisodeFrames, stage_episode
 from core.dataset.features import IMAGES_PREFIX, is_depth
 from core.dataset.layout import default_root
@@ -145,6 +145,7 @@ class DatasetRecorder:
         self._state_dim = _dim(meta.features, "observation.state")
         self._action_dim = _dim(meta.features, "action")
         self._workers: dict[str, CameraWorker] = {}
+        self._turns = StepTurns()  # the codecs' opens and frees, one right after each step
         for key in meta.camera_keys:
             shape = tuple(meta.features[key]["shape"])
             depth_settings = self.depth if is_depth(meta.features[key]) else None
@@ -157,11 +158,10 @@ class DatasetRecorder:
                 queue_size,
                 encoder_threads,
                 depth_settings,
+                self._turns,
             )
         self._take = 0
-        # workers whose next take's video is still to be opened ahead, each behind the finish
-        # (or abort) of its previous take: (worker, that finish's event or None)
-        self._to_prepare: list[tuple[CameraWorker, threading.Event | None]] = []
+        self._next_videos = False  # a take ended: the next one's videos to be opened ahead
         opened = [worker.prepare(1) for worker in self._workers.values()]
         deadline = time.monotonic() + PREPARE_WAIT_S
         for event in opened:  # open now, while no control step can be stalled by it
@@ -286,21 +286,17 @@ class DatasetRecorder:
                 worker.offer(self._take, index, image)
 
     def between_steps(self) -> None:
-        """Called by the control thread right after each step: between episodes, open one
-        camera's next video ahead (its previous take finished), in the time the control thread
-        now sleeps, so that no step waits on an encoder opening (it holds the GIL)."""
-        if self._recording or not self._to_prepare:
-            return
-        worker, finished = self._to_prepare[0]
-        if finished is None or finished.is_set():
-            self._to_prepare.pop(0)
-            worker.prepare(self._take + 1)
+        """Called by the control thread right after each step: one camera worker may now open
+        or free a codec (each holds the GIL 10-20 ms), in the time the control thread sleeps.
+        After a take ended, the first step (the session goes on) asks for the next videos."""
+        if self._next_videos and not self._recording:
+            self._next_videos = False
+            for worker in self._workers.values():  # opened behind the end of the take
+                worker.prepare(self._take + 1)
+        self._turns.give()
 
-    def _prepare_next(self, finishes: dict[str, threading.Event] | None = None) -> None:
-        self._to_prepare = [
-            (worker, None if finishes is None else finishes[name])
-            for name, worker in self._workers.items()
-        ]
+    def _prepare_next(self) -> None:
+        self._next_videos = True
 
     def discard_episode(self) -> int:
         """Throw away the episode in progress (re-record). Returns how many frames it had."""
@@ -326,7 +322,7 @@ class DatasetRecorder:
             self._finish(handle, EpisodeWritten(-1, 0, 0.0, "the episode has no frames"))
             return handle
         finishes = {name: w.finish(self._take, frames.length) for name, w in self._workers.items()}
-        self._prepare_next({name: request.done for name, request in finishes.items()})
+        self._prepare_next()
         self._handed += 1
         self._jobs.put(_SaveJob(self._take, frames, finishes, handle, time.perf_counter()))
         self._states, self._actions, self._tasks, self._extras = [], [], [], {}
@@ -366,6 +362,7 @@ class DatasetRecorder:
         if self._closed:
             return
         self._closed = True
+        self._turns.stop()  # no more steps: the workers no longer wait for one
         if self._tasks:
             self.discard_episode()
         self._jobs.put(None)
