@@ -106,8 +106,8 @@ def run(
     switch_ms: float | None = None,
 ) -> dict:
     """`rerecord_at`: the frame of the first episode at which the operator asks to re-record;
-    `switch_ms`: the interpreter's switch interval during the session instead of the session's
-    own (to measure what the short one gives)."""
+    `switch_ms`: the interpreter's switch interval during the session instead of Python's 5 ms
+    (to measure what a shorter one gives)."""
     writes_dir = Path(tempfile.mkdtemp(prefix="arm-writes-"))
     arm_side.record_writes_in(writes_dir)
     session = Session(parse_record_args(args))
@@ -212,7 +212,8 @@ def main() -> None:
         "--variants",
         default="auto",
         help="sessions run one after the other, each --control_priority[/switch interval ms]: "
-        "auto,normal compares real-time with normal priority; auto/5 keeps Python's 5 ms",
+        "auto,normal compares real-time with normal priority; auto/0.5 sets a 0.5 ms switch "
+        "interval",
     )
     p.add_argument(
         "--one-core",

@@ -18,9 +18,9 @@ time-constraint policy), so the thread stays normal there, said so too.
 `--control_priority`: `auto` (real-time if permitted, else normal), `realtime` (refuse to start
 without it: checked before a motor moves or a file is written), `normal`.
 
-While the control thread runs, the interpreter's switch interval is short
-(`CONTROL_SWITCH_INTERVAL_S`): a thread that wants the GIL waits that long for one that computes
-in Python before asking it to let go (5 ms by default, a step's whole margin).
+The interpreter's switch interval stays Python's 5 ms: a shorter one (0.5 ms) made every GIL
+hand-over a wait for the OS to run the next thread, and on a loaded machine the encoders (nice
++5) fell behind and dropped frames (`bench_session --variants auto/0.5,auto` measures it).
 """
 
 from __future__ import annotations
@@ -39,7 +39,6 @@ CHOICES = ("auto", "realtime", "normal")
 # Moderate: above every normal thread, below the kernel's threaded interrupt handlers (50) that
 # bring the servos' replies in from the USB serial adapter.
 FIFO_PRIORITY = 40
-CONTROL_SWITCH_INTERVAL_S = 0.0005
 LIMITS_FIX = (
     "allow it with a line `<user> - rtprio {p}` in /etc/security/limits.conf (log in again), "
     "or give --control_priority=normal"

@@ -10,7 +10,6 @@ from __future__ import annotations
 import gc
 import logging
 import queue
-import sys
 import threading
 from dataclasses import replace
 
@@ -18,12 +17,7 @@ from core import messages as m
 from core.control import ControlLoop, SessionFault
 from core.parts import DeviceActions, RecorderFrames, SessionParts
 from core.plan import EpisodicPlan
-from core.priority import (
-    CONTROL_SWITCH_INTERVAL_S,
-    ControlPriority,
-    back_to_normal,
-    control_thread_scheduled,
-)
+from core.priority import ControlPriority, back_to_normal, control_thread_scheduled
 from core.queues import drain
 from core.review_edits import PendingEdits
 from core.score import Score
@@ -50,8 +44,7 @@ class Session:
         self._thread: threading.Thread | None = None
         self._loop: ControlLoop | None = None
         self._closed = False
-        self._frozen = False  # gc.freeze() (and a short switch interval) while it runs
-        self._switch_interval = sys.getswitchinterval()
+        self._frozen = False  # gc.freeze() while the control thread runs
         self._go = threading.Event()  # the control thread's first step waits for the first line
         self.priority: ControlPriority | None = None  # how the control thread is scheduled
         self.finished = threading.Event()
@@ -130,11 +123,9 @@ class Session:
             # Everything set up so far (modules, devices, a policy) leaves the garbage
             # collector's view: a full collection over it held the GIL 0.3 s (125 000
             # objects), a stall for the control thread whichever thread's allocation set it
-            # off. Undone at the session's end, as the short switch interval.
+            # off. Undone at the session's end.
             gc.freeze()
             self._frozen = True
-            self._switch_interval = sys.getswitchinterval()
-            sys.setswitchinterval(CONTROL_SWITCH_INTERVAL_S)
         finally:
             self._go.set()
 
@@ -385,6 +376,5 @@ class Session:
         )
         if self._frozen:
             gc.unfreeze()
-            sys.setswitchinterval(self._switch_interval)
             self._frozen = False
         self.finished.set()

@@ -68,7 +68,6 @@ def _without_realtime(*command: str) -> list[str]:
 
 def test_the_control_thread_runs_as_the_os_permits_and_says_so(tmp_path):
     granted = _fifo_granted()
-    switch = sys.getswitchinterval()
     # libsvtav1 starts its own threads real-time when it may: they are put back, not this one
     camera = '--robot.cameras={"front": {"type": "sim", "width": 96, "height": 64, "fps": 30}}'
     session = start_session(
@@ -81,10 +80,8 @@ def test_the_control_thread_runs_as_the_os_permits_and_says_so(tmp_path):
     control = session._thread.native_id
     during = _realtime_tasks()
     timing = session.snapshot().timing
-    assert sys.getswitchinterval() == priority.CONTROL_SWITCH_INTERVAL_S
     ended = finish(session, seen)
     assert ended.reason == "completed" and ended.episodes_saved == 1
-    assert sys.getswitchinterval() == switch  # given back with the session
     if granted:
         assert started.control == f"real-time (SCHED_FIFO {priority.FIFO_PRIORITY})"
         assert during == {control: priority.FIFO_PRIORITY}  # that thread only

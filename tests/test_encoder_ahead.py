@@ -155,3 +155,18 @@ def test_a_short_reset_still_records_the_next_take(tmp_path, opens):
     recorder.close()
     assert [(take, written) for take, _, written, _ in opens[2:]] == [(2, 0), (2, 0)]
     assert check_loadable(tmp_path / "ds")["total_frames"] == 13
+
+
+def test_steps_that_stop_at_the_boundary_leave_no_codec_waiting(tmp_path, codec_calls):
+    """The control loop gives one turn and dies at the episode's end: the codecs waiting for a
+    turn go on their own within a second each, and closing the recorder does not wait."""
+    recorder = make(tmp_path / "ds")
+    record_episode(recorder, 0, 8, "first", CAMERAS)
+    recorder.between_steps()  # the loop was stepping
+    handle = recorder.save_episode()
+    assert handle.wait(30).error is None
+    assert wait_until(lambda: len(codec_calls) == 4, timeout=5.0)  # freed without a step
+    started = time.monotonic()
+    recorder.close()
+    assert time.monotonic() - started < 3.0
+    assert check_loadable(tmp_path / "ds")["total_frames"] == 8
