@@ -82,6 +82,19 @@ def test_auto_exports_once_into_the_hf_cache_never_the_checkpoint(hf_home, ref):
     assert isinstance(load_policy(ACT, backend="torch"), ACTPolicy)
 
 
+def test_a_cached_export_of_another_graph_version_is_not_used(hf_home, monkeypatch):
+    from core.policy import export as export_module
+    from core.policy import load_policy
+
+    old = load_policy(ACT, backend="onnx").folder
+    assert json.loads((old / "lerecord_onnx.json").read_text())["graph"] == export_module.GRAPH
+    monkeypatch.setattr(export_module, "GRAPH", export_module.GRAPH + 1)
+    new = load_policy(ACT, backend="onnx").folder
+    assert new != old and new.parent == old.parent
+    assert json.loads((new / "lerecord_onnx.json").read_text())["graph"] == export_module.GRAPH
+    assert sorted(p.name for p in old.parent.iterdir()) == sorted([old.name, new.name])
+
+
 def _corrupt(folder: Path) -> None:
     """Shift one weight of the action head: the model still loads, its actions are wrong."""
     import onnx
