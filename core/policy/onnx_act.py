@@ -132,6 +132,12 @@ class OnnxACTPolicy(Policy):
         where = str(folder / NORMALIZATION)
         self._normalize = _normalizer(manifest["normalize"], pre_stats, where)
         self._unnormalize = _normalizer(manifest["unnormalize"], post_stats, where, inverse=True)
+        # an image's pixels to its normalised input in two passes: (x - 255 centre) * scale / 255
+        self._pixels = {}
+        for name, feature in self.input_features.items():
+            if feature.type == "VISUAL":
+                centre, scale = self._normalize.centre_scale(name)
+                self._pixels[name] = (np.float32(255) * centre, np.float32(1 / 255) * scale)
         providers = providers_for(device)
         if providers is None:
             raise ConfigError(
@@ -186,13 +192,16 @@ class OnnxACTPolicy(Policy):
 
     def _array(self, name: str, value: np.ndarray) -> np.ndarray:
         feature = self.input_features[name]
-        if feature.type == "VISUAL":
+        if name in self._pixels:
             image = check_image(name, value).transpose(2, 0, 1)
-            array = image.astype(np.float32) * np.float32(1 / 255)
-        else:
-            array = np.asarray(value, dtype=np.float32)
-            if array.shape != feature.shape:
-                raise ValueError(f"{name}: expected shape {feature.shape}, got {array.shape}")
+            centre, scale = self._pixels[name]
+            pixels = np.empty((1, *image.shape), dtype=np.float32)
+            np.subtract(image, centre, out=pixels[0])
+            pixels *= scale
+            return pixels
+        array = np.asarray(value, dtype=np.float32)
+        if array.shape != feature.shape:
+            raise ValueError(f"{name}: expected shape {feature.shape}, got {array.shape}")
         return np.asarray(self._normalize(name, array[None]), dtype=np.float32)
 
     def predict_chunk(self, observation: dict[str, np.ndarray]) -> np.ndarray:
