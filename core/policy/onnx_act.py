@@ -50,6 +50,7 @@ NORMALIZATION = "normalization.safetensors"
 VERIFICATION = "verification.safetensors"
 TOLERANCE = 1e-4  # max abs difference from PyTorch's actions, in the robot's units
 POOL_NICE = 5  # the intra-op pool's threads, above the control loop's 0 (as the encoders')
+NICE_PER_THREAD = sys.platform.startswith("linux")  # a nice per thread, inherited by new ones
 # --policy.device -> execution providers to ask for, best first (CPU is always added last)
 PROVIDERS = {
     "cpu": (),
@@ -213,9 +214,6 @@ class OnnxACTPolicy(Policy):
         self.last_forward_ms = (time.perf_counter() - started) * 1000
         self.last_output_stats = OutputStats.of(chunk)
         return chunk
-
-
-NICE_PER_THREAD = sys.platform.startswith("linux")  # a nice per thread, inherited by new ones
 
 
 def _at_pool_nice(create):
