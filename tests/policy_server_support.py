@@ -83,9 +83,15 @@ def _raw(handler):
 
 class FakeServer:
     """The service `transport.AsyncInference` with the given reply to GetActions (raw bytes of
-    an `Actions` message); `on_setup` may raise to refuse the policy."""
+    an `Actions` message); `on_setup` may raise to refuse the policy; `on_observation` runs
+    before an observation is kept (a slow network, say)."""
 
-    def __init__(self, actions: Callable[[], bytes], on_setup: Callable[[bytes], None] = None):
+    def __init__(
+        self,
+        actions: Callable[[], bytes],
+        on_setup: Callable[[bytes], None] = None,
+        on_observation: Callable[[], None] = None,
+    ):
         self.port = free_port()
         self.address = f"127.0.0.1:{self.port}"
         self.setups: list[bytes] = []
@@ -98,7 +104,10 @@ class FakeServer:
             return wire.EMPTY
 
         def observations(requests, context):
-            self.observations.append(wire.join_observations(requests))
+            payload = wire.join_observations(requests)
+            if on_observation is not None:
+                on_observation()
+            self.observations.append(payload)
             return wire.EMPTY
 
         handlers = {
