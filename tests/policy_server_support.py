@@ -48,10 +48,10 @@ def wait_until_serving(address: str, timeout: float, process: subprocess.Popen |
 
 class LerobotServer:
     """`python -m lerobot.async_inference.policy_server` in the interop env, in `folder`
-    (it writes its log file under logs/ there)."""
+    (it writes its log file under logs/ there); at `nice`, and SCHED_IDLE with `idle`."""
 
-    def __init__(self, folder: Path, port: int | None = None, nice: int = 0):
-        self.folder, self.port, self.nice = folder, port or free_port(), nice
+    def __init__(self, folder: Path, port: int | None = None, nice: int = 0, idle: bool = False):
+        self.folder, self.port, self.nice, self.idle = folder, port or free_port(), nice, idle
         self.address = f"127.0.0.1:{self.port}"
         self.process: subprocess.Popen | None = None
 
@@ -65,6 +65,8 @@ class LerobotServer:
         )  # fmt: skip
         if self.nice:  # its threads, made later while it imports torch, inherit this
             os.setpriority(os.PRIO_PROCESS, self.process.pid, self.nice)
+        if self.idle:  # SCHED_IDLE: it runs only on cores nothing else wants (inherited too)
+            os.sched_setscheduler(self.process.pid, os.SCHED_IDLE, os.sched_param(0))
         wait_until_serving(self.address, SERVER_START_S, self.process)
         return self
 
