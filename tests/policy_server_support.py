@@ -10,6 +10,7 @@ import os
 import signal
 import socket
 import subprocess
+import sys
 import time
 from collections.abc import Callable
 from concurrent import futures
@@ -21,6 +22,13 @@ from interop import lerobot_python
 from core.policy.remote import wire
 
 SERVER_START_S = 180  # importing lerobot and torch on a loaded 2-core machine
+# Linux: the server is killed with the process that started it (prctl PR_SET_PDEATHSIG, kept
+# across exec), so a test run that is itself killed leaves no server behind
+ORPHAN_GUARD = (
+    ["-c", "import ctypes, os, signal, sys; ctypes.CDLL(None).prctl(1, signal.SIGKILL); "
+     "os.execv(sys.executable, [sys.executable, *sys.argv[1:]])"]
+    if sys.platform == "linux" else []
+)  # fmt: skip
 
 
 def free_port() -> int:
@@ -58,7 +66,7 @@ class LerobotServer:
     def start(self) -> LerobotServer:
         log = open(self.folder / f"policy_server_{self.port}.out", "ab")
         self.process = subprocess.Popen(
-            [lerobot_python(), "-m", "lerobot.async_inference.policy_server",
+            [lerobot_python(), *ORPHAN_GUARD, "-m", "lerobot.async_inference.policy_server",
              "--host=127.0.0.1", f"--port={self.port}"],
             cwd=self.folder, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
             env=dict(os.environ, HF_HUB_OFFLINE="1"),

@@ -201,7 +201,8 @@ def test_each_state_reads_true_on_the_real_console(tmp_path):
     term = Terminal(tmp_path, _session(tmp_path, num_episodes=2, episode_time_s=60,
                                        reset_time_s=60))  # fmt: skip
     try:
-        screen = term.wait_for("frames", timeout=60)
+        term.wait_for("frames", timeout=60)
+        screen = term.wait_for("→ Next", timeout=30)  # the key bar is painted last
         assert "● RECORDING" in _header(screen) and "ep 0 · 1 of 2" in _header(screen)
         assert "servos · torque on" in screen
         assert "→ Next" in _key_bar(screen) and "p Pause" in _key_bar(screen)
