@@ -97,10 +97,13 @@ def test_our_pickles_are_lerobots_classes_and_its_replies_read_back_without_torc
         assert type(obs) is TimedObservation and type(setup) is RemotePolicyConfig
         print(json.dumps([obs.timestep, obs.must_go, obs.observation["front"].tolist(),
                           obs.observation["task"], setup.actions_per_chunk, setup.device]))
-        kinds = [("f32", torch.float32), ("bf16", torch.bfloat16), ("f64", torch.float64)]
+        kinds = [("f32", torch.float32), ("bf16", torch.bfloat16), ("f64", torch.float64),
+                 ("strided", torch.float32)]
         for name, dtype in kinds:
             torch.manual_seed(0)
             chunk = (torch.randn(5, 6) * 50).to(dtype)
+            if name == "strided":  # each action a strided view (not a plain slice)
+                chunk = chunk.t().contiguous().t()
             reply = [TimedAction(timestamp=3.0, timestep=40 + i, action=a)
                      for i, a in enumerate(list(chunk))]
             open({str(tmp_path)!r} + "/" + name + ".pickle", "wb").write(pickle.dumps(reply))
@@ -113,7 +116,7 @@ def test_our_pickles_are_lerobots_classes_and_its_replies_read_back_without_torc
     timestep, must_go, front, task, per_chunk, device = json.loads(out.stdout.splitlines()[-1])
     assert (timestep, must_go, task, per_chunk, device) == (7, True, "Pick", 20, "cpu")
     assert np.array_equal(np.array(front, dtype=np.uint8), image)
-    for name in ("f32", "bf16", "f64"):
+    for name in ("f32", "bf16", "f64", "strided"):
         actions = payloads.load_actions((tmp_path / f"{name}.pickle").read_bytes())
         expected = np.array(json.loads((tmp_path / f"{name}.json").read_text()), np.float32)
         assert [t for t, _, _ in actions] == [40, 41, 42, 43, 44]
