@@ -66,8 +66,15 @@ def build_checkpoint(height: int, width: int):
     return checkpoint, sum(v.numel() for v in weights.values())
 
 
-def build_policy(height: int, width: int, backend: str = "torch", threads: int | None = None):
-    """The random default-size ACT on PyTorch, or exported and run on ONNX Runtime."""
+def build_policy(
+    height: int,
+    width: int,
+    backend: str = "torch",
+    threads: int | None = None,
+    spin: bool | None = None,
+):
+    """The random default-size ACT on PyTorch, or exported and run on ONNX Runtime (`spin`:
+    its idle pool threads spin, None: as sessions do)."""
     import tempfile
 
     import torch
@@ -80,7 +87,7 @@ def build_policy(height: int, width: int, backend: str = "torch", threads: int |
     if backend == "onnx":  # the session holds the model: the export folder can go at once
         with tempfile.TemporaryDirectory(prefix="bench-onnx-") as scratch:
             folder = export_policy(checkpoint, Path(scratch) / "act")
-            return OnnxACTPolicy(folder, threads=threads), params
+            return OnnxACTPolicy(folder, threads=threads, spin=spin), params
     return ACTPolicy(checkpoint, torch.device("cpu"), threads=threads), params
 
 
@@ -240,7 +247,9 @@ def report(rows: list[dict], args, params: int, memory: dict) -> str:
         f"Machine: {platform.machine()}, {os.cpu_count()} cores, {platform.system()} "
         f"{platform.release()}, Python {platform.python_version()}, torch "
         f"{__import__('torch').__version__}. Command: `python -m bench.bench_policy "
-        f"--duration {args.duration:g} --arm {args.arm} --backend {args.backend}` "
+        f"--duration {args.duration:g} --arm {args.arm} --backend {args.backend}"
+        f"{' --threads ' + str(args.threads) if args.threads else ''}"
+        f"{' --no-spin' if args.no_spin else ''}` "
         f"({args.arm_label}), {len(os.sched_getaffinity(0))} core(s) allowed. "
         f"Model {params / 1e6:.1f} M parameters. Load average "
         f"{memory['load']:.2f} before the run (other processes share the cores).",
@@ -287,6 +296,9 @@ def main(argv: list[str] | None = None) -> int:
         "--one-core", action="store_true", help="this process on one core, the emulator on another"
     )
     parser.add_argument("--threads", type=int, default=0, help="0: the session's thread budget")
+    parser.add_argument(
+        "--no-spin", action="store_true", help="ONNX Runtime's idle pool threads sleep"
+    )
     parser.add_argument("--append", action="store_true", help=f"append the table to {RESULTS}")
     args = parser.parse_args(argv)
     arm_cores = None
@@ -299,7 +311,8 @@ def main(argv: list[str] | None = None) -> int:
     from core.threads import session_budget
 
     threads = args.threads or session_budget(cameras=0).policy
-    policy, params = build_policy(args.height, args.width, args.backend, threads)
+    spin = False if args.no_spin else None
+    policy, params = build_policy(args.height, args.width, args.backend, threads, spin)
     memory["loaded"] = rss_mb()
     arm_class = EmulatedArm if args.arm == "emulated" else SimulatedArm
     arm = arm_class(policy, args.height, args.width, args.fps)

@@ -124,3 +124,13 @@ def test_normalisation_modes_follow_lerobots_formulas():
     # MEAN_STD: (x - mean) / (std + 1e-8) forward, x * std + mean back (no eps)
     assert forward("action", x).tolist() == pytest.approx([0.75, 3.0 / 1e-8])
     assert inverse("action", torch.tensor([1.0, 1.0])).tolist() == pytest.approx([3.0, 2.0])
+    # the same normalisations as (x - centre) * scale (the ONNX backend's images, in two passes)
+    values = np.array([[2.5, 4.0], [-1.0, 7.5]], dtype=np.float32)
+    for name in ("observation.state", "observation.environment_state", "action"):
+        centre, scale = forward.centre_scale(name)
+        keep = slice(None) if name != "observation.state" else slice(0, 1)  # not a zero range
+        np.testing.assert_allclose(
+            ((values - centre) * scale)[:, keep],
+            forward(name, torch.from_numpy(values)).numpy()[:, keep],
+            rtol=1e-6,
+        )

@@ -4,6 +4,7 @@ checkpoint, and an export that strays from PyTorch is refused with the reason.""
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -80,6 +81,50 @@ def test_auto_exports_once_into_the_hf_cache_never_the_checkpoint(hf_home, ref):
         rtol=0,
     )
     assert isinstance(load_policy(ACT, backend="torch"), ACTPolicy)
+
+
+def test_a_cached_export_of_another_graph_version_is_not_used(hf_home, monkeypatch):
+    from core.policy import export as export_module
+    from core.policy import load_policy
+
+    old = load_policy(ACT, backend="onnx").folder
+    assert json.loads((old / "lerecord_onnx.json").read_text())["graph"] == export_module.GRAPH
+    monkeypatch.setattr(export_module, "GRAPH", export_module.GRAPH + 1)
+    new = load_policy(ACT, backend="onnx").folder
+    assert new != old and new.parent == old.parent
+    assert json.loads((new / "lerecord_onnx.json").read_text())["graph"] == export_module.GRAPH
+    assert sorted(p.name for p in old.parent.iterdir()) == sorted([old.name, new.name])
+
+
+def _thread_nice() -> dict[int, int]:
+    """This process's threads and their nice (field 19 of /proc/<pid>/task/<tid>/stat)."""
+    nice = {}
+    for task in Path("/proc/self/task").iterdir():
+        fields = (task / "stat").read_text().rsplit(")", 1)[1].split()
+        nice[int(task.name)] = int(fields[16])
+    return nice
+
+
+def test_the_spinning_pool_runs_below_the_control_loop(export, ref):
+    import threading
+
+    from core.policy.onnx_act import POOL_NICE, OnnxACTPolicy
+
+    assert sys.platform.startswith("linux")  # per-thread nice: the pool spins only there
+    caller = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+    before = _thread_nice()
+    spinning = OnnxACTPolicy(export, threads=3)
+    pool = {tid: nice for tid, nice in _thread_nice().items() if tid not in before}
+    assert spinning.spin and spinning.threads == 3
+    assert len(pool) == 2 and set(pool.values()) == {min(19, caller + POOL_NICE)}  # 2 workers
+    assert os.getpriority(os.PRIO_PROCESS, threading.get_native_id()) == caller  # kept
+    sleeping = OnnxACTPolicy(export, threads=3, spin=False)
+    assert not sleeping.spin
+    for step in (0, 5):
+        np.testing.assert_array_equal(
+            spinning.predict_chunk(observation(ref, step)),
+            sleeping.predict_chunk(observation(ref, step)),
+        )
 
 
 def _corrupt(folder: Path) -> None:

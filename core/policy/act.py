@@ -178,20 +178,22 @@ class ACT(nn.Module):
         reference = images[0] if images else env_state
         batch = reference.shape[0]
         latent = torch.zeros(batch, config.latent_dim, device=reference.device)
-        tokens = [self.encoder_latent_input_proj(latent)]
-        pos = list(self.encoder_1d_feature_pos_embed.weight.unsqueeze(1))
+        # token blocks (sequence, batch, dim), joined once: lerobot stacks the same tokens one
+        # by one, which traces to a thousand tiny ONNX nodes for a camera's 300 tokens
+        tokens = [self.encoder_latent_input_proj(latent)[None]]
+        pos = [self.encoder_1d_feature_pos_embed.weight.unsqueeze(1)]
         if state is not None:
-            tokens.append(self.encoder_robot_state_input_proj(state))
+            tokens.append(self.encoder_robot_state_input_proj(state)[None])
         if env_state is not None:
-            tokens.append(self.encoder_env_state_input_proj(env_state))
+            tokens.append(self.encoder_env_state_input_proj(env_state)[None])
         for image in images:
             features = self.backbone(image)
             cam_pos = sinusoidal_2d(features, config.dim_model // 2).to(dtype=features.dtype)
             features = self.encoder_img_feat_input_proj(features)
-            tokens.extend(features.flatten(2).permute(2, 0, 1))  # (h w) b c
-            pos.extend(cam_pos.flatten(2).permute(2, 0, 1))
-        tokens_in = torch.stack(tokens, dim=0)
-        pos_in = torch.stack(pos, dim=0)
+            tokens.append(features.flatten(2).permute(2, 0, 1))  # (h w) b c
+            pos.append(cam_pos.flatten(2).permute(2, 0, 1))
+        tokens_in = torch.cat(tokens, dim=0)
+        pos_in = torch.cat(pos, dim=0)
         memory = self.encoder(tokens_in, pos_embed=pos_in)
         queries = torch.zeros(
             (config.chunk_size, batch, config.dim_model), dtype=pos_in.dtype, device=pos_in.device

@@ -5,7 +5,8 @@ traced from the checkpoint's weights, the normalisation statistics, and example 
 PyTorch's chunk for them; the export is then loaded with ONNX Runtime and refused (nothing left
 at `out`) when its actions stray more than `TOLERANCE` from PyTorch's. `cached_onnx_policy`
 keeps one export per checkpoint under the Hugging Face cache (`$HF_HOME/lerecord/onnx/<hash>`),
-keyed by the hash of the files that decide the actions, never inside the checkpoint folder.
+keyed by the hash of the files that decide the actions and by `GRAPH`, never inside the
+checkpoint folder.
 """
 
 from __future__ import annotations
@@ -35,6 +36,10 @@ from hardware.errors import ConfigError
 
 log = logging.getLogger(__name__)
 OPSET = 17
+# the exported graph's version, part of the cache key: raise it whenever a change to the ACT
+# module or to the export changes the graph, so that a cached export of the old graph is not used
+# (2: the encoder's tokens joined in blocks, 3000 nodes down to 600)
+GRAPH = 2
 
 
 def checkpoint_hash(folder: Path) -> str:
@@ -56,6 +61,11 @@ def cache_root() -> Path:
     from huggingface_hub import constants
 
     return Path(constants.HF_HOME) / "lerecord" / "onnx"
+
+
+def cache_folder(digest: str) -> Path:
+    """Where the cache keeps the export of the checkpoint with this hash, for this graph."""
+    return cache_root() / f"{digest[:32]}-graph{GRAPH}"
 
 
 def example_inputs(checkpoint, seed: int = 0) -> dict[str, np.ndarray]:
@@ -167,6 +177,7 @@ def export_policy(checkpoint, out: Path, checkpoint_sha256: str = "") -> Path:
             "checkpoint_sha256": checkpoint_sha256,
             "source": str(checkpoint.folder),
             "opset": OPSET,
+            "graph": GRAPH,
             "torch": torch.__version__,
             "inputs": order,
             "rename_map": checkpoint.rename_map,
@@ -223,7 +234,7 @@ def cached_onnx_policy(
     raises the ConfigError saying why.
     """
     digest = checkpoint_hash(checkpoint_folder)
-    folder = cache_root() / digest[:32]
+    folder = cache_folder(digest)
     if (folder / MANIFEST).is_file():
         try:
             return OnnxACTPolicy(folder, device, threads)

@@ -85,6 +85,17 @@ class Normalizer:
         }
         return self
 
+    def centre_scale(self, name: str) -> tuple[np.ndarray, np.ndarray]:
+        """The normalisation of `name` as `(x - centre) * scale`, float32 numpy statistics: the
+        same up to rounding (MIN_MAX's centre is the middle of the range, so a zero range, counted
+        as eps, gives 0 where `__call__` gives -1)."""
+        if name not in self._plan:
+            return np.float32(0), np.float32(1)
+        mode, low, high = self._plan[name]
+        if mode == "MEAN_STD":
+            return low, np.asarray(1 / (high + self.eps), np.float32)
+        return np.asarray(low + high / 2, np.float32), np.asarray(2 / high, np.float32)
+
     def __call__(self, name: str, x: Any) -> Any:
         """`x` (numpy array or torch tensor, batch first) normalised or unnormalised."""
         if name not in self._plan:
