@@ -10,8 +10,11 @@ SO-101 (`lerecord emulate`) with a 640x480 video file as camera. Printed: missed
 lateness p50/p99 and their ratio, holds, each client's round trip per chunk against the server's
 own forward for it (from its log, matched by timestep), and a per-stage breakdown of a few
 exchanges (our pickling and decoding, gRPC, the server's forward and its pickling of the reply).
-The server runs at `--server-nice` (default 10: it stands in for another computer);
-`--one-core` puts lerecord on one core and the emulators and the server on the other(s).
+The per-stage probe alternates lerecord's order (GetActions placed on the server before the
+observation is sent) with lerobot's client's (GetActions after SendObservations), printed apart.
+The server runs at `--server-nice` (default 10: it stands in for another computer), and at
+SCHED_IDLE with `--server-idle`; `--one-core` puts lerecord on one core and the emulators and
+the server on the other(s). For a short trial: `--duration 20 --exchanges 13` (~2 min).
 Needs LERECORD_LEROBOT_PYTHON (`make interop`). Run: `python -m bench.bench_remote_policy`.
 """
 
@@ -112,9 +115,14 @@ ANSWERED = re.compile(r"Action chunk #(\d+) generated \| Total time: ([\d.]+)ms"
 STAGE_STEP0 = 100_000  # the stage probe's timesteps, apart from any session's
 
 
-def stage_probe(server: LerobotServer, checkpoint: Path, exchanges: int) -> list[dict]:
+def stage_probe(
+    server: LerobotServer, checkpoint: Path, exchanges: int, actions_per_chunk: int | None
+) -> list[dict]:
     """`exchanges` observations traded one by one, each stage timed here: pickling the
-    observation, cutting it into messages, SendObservations, GetActions, reading the reply."""
+    observation, cutting it into messages, SendObservations, the wait for the reply, reading it.
+    Exchanges alternate lerecord's order (GetActions placed on the server first, `early`) with
+    lerobot's client's (GetActions after SendObservations returns), so the two compare under the
+    same load."""
     names = [f"{j}.pos" for j in ("shoulder_pan", "shoulder_lift", "elbow_flex",
                                   "wrist_flex", "wrist_roll", "gripper")]  # fmt: skip
     features = {
@@ -122,7 +130,7 @@ def stage_probe(server: LerobotServer, checkpoint: Path, exchanges: int) -> list
         "observation.images.front": {"dtype": "image", "shape": (480, 640, 3),
                                      "names": ["height", "width", "channels"]},
     }  # fmt: skip
-    chunk = json.loads((checkpoint / "config.json").read_text())["chunk_size"]
+    chunk = actions_per_chunk or json.loads((checkpoint / "config.json").read_text())["chunk_size"]
     setup = payloads.RemotePolicyConfig("act", str(checkpoint), features, chunk, "cpu")
     link = PolicyServer(server.address, setup)
     link.connect()
@@ -130,6 +138,7 @@ def stage_probe(server: LerobotServer, checkpoint: Path, exchanges: int) -> list
     rows = []
     try:
         for i in range(exchanges):
+            early = i % 2 == 1  # the first (a warm-up, dropped) in lerobot's order
             raw: dict = dict(zip(names, map(float, rng.uniform(-50, 50, 6)), strict=True))
             raw["front"] = rng.integers(0, 255, (480, 640, 3), dtype=np.uint8)
             raw["task"] = "Pick up the cube"
@@ -139,15 +148,17 @@ def stage_probe(server: LerobotServer, checkpoint: Path, exchanges: int) -> list
             times.append(time.perf_counter())
             messages = list(wire.observation_stream(data))
             times.append(time.perf_counter())
+            waiting = link._actions.future(wire.EMPTY, timeout=60) if early else None
             link._observations(iter(messages), timeout=60)
             times.append(time.perf_counter())
-            reply = wire.decode_data(link._actions(wire.EMPTY, timeout=60))
+            answer = waiting.result() if early else link._actions(wire.EMPTY, timeout=60)
+            reply = wire.decode_data(answer)
             times.append(time.perf_counter())
             payloads.load_actions(reply)
             times.append(time.perf_counter())
             ms = [(b - a) * 1e3 for a, b in zip(times, times[1:], strict=False)]
-            rows.append({"step": STAGE_STEP0 + i, "encode": ms[0], "messages": ms[1],
-                         "send": ms[2], "get": ms[3], "decode": ms[4],
+            rows.append({"step": STAGE_STEP0 + i, "early": early, "encode": ms[0],
+                         "messages": ms[1], "send": ms[2], "get": ms[3], "decode": ms[4],
                          "trip": (times[-1] - times[0]) * 1e3, "bytes": len(data),
                          "reply_bytes": len(reply)})  # fmt: skip
     finally:
@@ -161,28 +172,34 @@ def print_stages(rows: list[dict], log_text: str) -> None:
     if not rows:
         print("stage probe: the server logged none of the probe's observations")
         return
-    med = {k: statistics.median(r[k] for r in rows) for k in rows[0] if k != "step"}
+    med = {k: statistics.median(r[k] for r in rows) for k in rows[0] if k not in ("step", "early")}
     fwd = statistics.median(forward[r["step"]] for r in rows)
     pickling = statistics.median(answered[r["step"]] - forward[r["step"]] for r in rows)
-    rest = statistics.median(r["get"] - answered[r["step"]] for r in rows)
-    over = statistics.median(r["trip"] - forward[r["step"]] for r in rows)
     print(
         f"stages, median of {len(rows)} exchanges ({med['bytes'] / 1e3:.0f} kB up, "
-        f"{med['reply_bytes'] / 1e3:.0f} kB down):"
+        f"{med['reply_bytes'] / 1e3:.0f} kB down); the server's forward {fwd:.1f} ms, its "
+        f"pickling of the reply {pickling:.1f} ms"
     )
     print(
         f"  lerecord: pickle observation {med['encode']:.2f} ms, cut into messages "
         f"{med['messages']:.2f} ms, read the reply {med['decode']:.2f} ms"
     )
-    print(f"  SendObservations {med['send']:.2f} ms (gRPC both ways + the server unpickling it)")
-    print(
-        f"  GetActions {med['get']:.1f} ms = server forward {fwd:.1f} ms + its pickling of "
-        f"the reply {pickling:.1f} ms + gRPC and queue {rest:.1f} ms"
-    )
-    print(
-        f"  round trip {med['trip']:.1f} ms; overhead over the server's forward {over:.1f} ms "
-        f"(of which the server's own reply pickling {pickling:.1f} ms)"
-    )
+    orders = ((True, "GetActions placed first (lerecord)"),
+              (False, "GetActions after SendObservations (lerobot's order)"))  # fmt: skip
+    for early, order in orders:
+        kept = [r for r in rows if r["early"] is early]
+        if not kept:
+            continue
+        send = statistics.median(r["send"] for r in kept)
+        get = statistics.median(r["get"] for r in kept)
+        rest = statistics.median(r["send"] + r["get"] - answered[r["step"]] for r in kept)
+        over = statistics.median(r["trip"] - forward[r["step"]] for r in kept)
+        served = statistics.median(r["trip"] - answered[r["step"]] for r in kept)
+        print(
+            f"  {order}, {len(kept)} exchanges: SendObservations {send:.2f} ms, then the reply "
+            f"{get:.1f} ms; gRPC, the server's unpickling and queue {rest:.1f} ms; overhead over "
+            f"the forward {over:.1f} ms, over the forward + its reply pickling {served:.1f} ms"
+        )
 
 
 def session_overhead(session: MeasuredSession, log_text: str) -> None:
@@ -289,9 +306,17 @@ def main() -> None:
     parser.add_argument("--fps", type=int, default=30)
     parser.add_argument("--exchanges", type=int, default=12, help="for the per-stage timings")
     parser.add_argument(
+        "--probe-actions-per-chunk", type=int, default=None,
+        help="the per-stage probe's actions_per_chunk (default: the checkpoint's chunk_size)",
+    )  # fmt: skip
+    parser.add_argument(
         "--server-nice", type=int, default=10,
         help="the server's nice value: it stands in for another computer, so it yields the "
         "cores to the robot computer's own work",
+    )  # fmt: skip
+    parser.add_argument(
+        "--server-idle", action="store_true",
+        help="run the server at SCHED_IDLE (on Linux): it gets only the cores lerecord leaves",
     )  # fmt: skip
     parser.add_argument(
         "--one-core", action="store_true",
@@ -301,7 +326,8 @@ def main() -> None:
     other_cores = pin_to_one_core()[1] if opts.one_core else None
     logging.basicConfig(level=logging.WARNING)
     print(
-        f"{'1 core' if opts.one_core else 'all cores'}; server at nice {opts.server_nice}; "
+        f"{'1 core' if opts.one_core else 'all cores'}; server at nice {opts.server_nice}"
+        f"{' and SCHED_IDLE' if opts.server_idle else ''}; "
         f"{opts.duration:.0f} s per session at {opts.fps} Hz"
     )
     with tempfile.TemporaryDirectory() as folder:
@@ -316,11 +342,12 @@ def main() -> None:
         plain = run(session_args(work / "plain", opts.fps, opts.duration,
                                  "--teleop.type=so101_leader", "--teleop.port=sim",
                                  "--teleop.id=bench_leader"), other_cores)  # fmt: skip
-        server = LerobotServer(work, nice=opts.server_nice).start()
+        server = LerobotServer(work, nice=opts.server_nice, idle=opts.server_idle).start()
         try:
             if other_cores:
                 move_children(other_cores)
-            stages = stage_probe(server, checkpoint, opts.exchanges)
+            stages = stage_probe(server, checkpoint, opts.exchanges,
+                                 opts.probe_actions_per_chunk)  # fmt: skip
             started = time.monotonic()
             remote = run(session_args(work / "remote", opts.fps, opts.duration,
                                       f"--policy.path={checkpoint}",

@@ -56,10 +56,10 @@ def wait_until_serving(address: str, timeout: float, process: subprocess.Popen |
 
 class LerobotServer:
     """`python -m lerobot.async_inference.policy_server` in the interop env, in `folder`
-    (it writes its log file under logs/ there)."""
+    (it writes its log file under logs/ there); at `nice`, and SCHED_IDLE with `idle`."""
 
-    def __init__(self, folder: Path, port: int | None = None, nice: int = 0):
-        self.folder, self.port, self.nice = folder, port or free_port(), nice
+    def __init__(self, folder: Path, port: int | None = None, nice: int = 0, idle: bool = False):
+        self.folder, self.port, self.nice, self.idle = folder, port or free_port(), nice, idle
         self.address = f"127.0.0.1:{self.port}"
         self.process: subprocess.Popen | None = None
 
@@ -73,6 +73,8 @@ class LerobotServer:
         )  # fmt: skip
         if self.nice:  # its threads, made later while it imports torch, inherit this
             os.setpriority(os.PRIO_PROCESS, self.process.pid, self.nice)
+        if self.idle:  # SCHED_IDLE: it runs only on cores nothing else wants (inherited too)
+            os.sched_setscheduler(self.process.pid, os.SCHED_IDLE, os.sched_param(0))
         wait_until_serving(self.address, SERVER_START_S, self.process)
         return self
 
@@ -91,9 +93,15 @@ def _raw(handler):
 
 class FakeServer:
     """The service `transport.AsyncInference` with the given reply to GetActions (raw bytes of
-    an `Actions` message); `on_setup` may raise to refuse the policy."""
+    an `Actions` message); `on_setup` may raise to refuse the policy; `on_observation` runs
+    before an observation is kept (a slow network, say)."""
 
-    def __init__(self, actions: Callable[[], bytes], on_setup: Callable[[bytes], None] = None):
+    def __init__(
+        self,
+        actions: Callable[[], bytes],
+        on_setup: Callable[[bytes], None] = None,
+        on_observation: Callable[[], None] = None,
+    ):
         self.port = free_port()
         self.address = f"127.0.0.1:{self.port}"
         self.setups: list[bytes] = []
@@ -106,7 +114,10 @@ class FakeServer:
             return wire.EMPTY
 
         def observations(requests, context):
-            self.observations.append(wire.join_observations(requests))
+            payload = wire.join_observations(requests)
+            if on_observation is not None:
+                on_observation()
+            self.observations.append(payload)
             return wire.EMPTY
 
         handlers = {

@@ -97,10 +97,13 @@ def test_our_pickles_are_lerobots_classes_and_its_replies_read_back_without_torc
         assert type(obs) is TimedObservation and type(setup) is RemotePolicyConfig
         print(json.dumps([obs.timestep, obs.must_go, obs.observation["front"].tolist(),
                           obs.observation["task"], setup.actions_per_chunk, setup.device]))
-        kinds = [("f32", torch.float32), ("bf16", torch.bfloat16), ("f64", torch.float64)]
+        kinds = [("f32", torch.float32), ("bf16", torch.bfloat16), ("f64", torch.float64),
+                 ("strided", torch.float32)]
         for name, dtype in kinds:
             torch.manual_seed(0)
             chunk = (torch.randn(5, 6) * 50).to(dtype)
+            if name == "strided":  # each action a strided view (not a plain slice)
+                chunk = chunk.t().contiguous().t()
             reply = [TimedAction(timestamp=3.0, timestep=40 + i, action=a)
                      for i, a in enumerate(list(chunk))]
             open({str(tmp_path)!r} + "/" + name + ".pickle", "wb").write(pickle.dumps(reply))
@@ -113,7 +116,7 @@ def test_our_pickles_are_lerobots_classes_and_its_replies_read_back_without_torc
     timestep, must_go, front, task, per_chunk, device = json.loads(out.stdout.splitlines()[-1])
     assert (timestep, must_go, task, per_chunk, device) == (7, True, "Pick", 20, "cpu")
     assert np.array_equal(np.array(front, dtype=np.uint8), image)
-    for name in ("f32", "bf16", "f64"):
+    for name in ("f32", "bf16", "f64", "strided"):
         actions = payloads.load_actions((tmp_path / f"{name}.pickle").read_bytes())
         expected = np.array(json.loads((tmp_path / f"{name}.json").read_text()), np.float32)
         assert [t for t, _, _ in actions] == [40, 41, 42, 43, 44]
@@ -319,3 +322,107 @@ def test_an_observation_with_a_full_camera_frame_reads_back_whole(unpickler):
     assert (read.timestamp, read.timestep, read.must_go) == (99.5, 1234, True)
     assert read.observation["task"] == "Pick" and read.observation["shoulder_pan.pos"] == -3.25
     np.testing.assert_array_equal(read.observation["front"], image)
+
+
+# ---- GetActions placed before the observation ------------------------------------------------
+
+
+def _reply(monkeypatch, chunk: np.ndarray, first_step: int) -> bytes:
+    """A reply as lerobot's server words it (a list of its `TimedAction`), numpy actions:
+    its class made importable under lerobot's name for this test only."""
+    import sys
+    import types
+
+    for name in ("lerobot", "lerobot.async_inference", payloads.HELPERS):
+        monkeypatch.setitem(sys.modules, name, types.ModuleType(name))
+    timed = type("TimedAction", (), {"__module__": payloads.HELPERS})
+    sys.modules[payloads.HELPERS].TimedAction = timed
+    actions = []
+    for i, action in enumerate(chunk):
+        actions.append(timed())
+        vars(actions[-1]).update(timestamp=1.0 + i, timestep=first_step + i, action=action)
+    return wire.encode_data(pickle.dumps(actions))
+
+
+def _link(address):
+    from core.policy.remote.server import PolicyServer
+
+    return PolicyServer(address, payloads.RemotePolicyConfig("act", "/ckpt", {}, 4))
+
+
+def _observation(step: int):
+    return payloads.TimedObservation(0.0, step, {"a.pos": 1.0, "task": "Pick"}, must_go=True)
+
+
+def test_get_actions_waits_on_the_server_before_the_observation_lands_and_asks_again(
+    monkeypatch,
+):
+    """The GetActions call is on the server while the observation is still on its way (lerobot's
+    waits on its observation queue); one that gave up before the observation (lerobot's
+    `obs_queue_timeout`) is asked again, and the chunk is the observation's."""
+    import time
+
+    chunk = np.arange(24, dtype=np.float32).reshape(4, 6)
+    reply = _reply(monkeypatch, chunk, 7)
+    seen: list[int] = []
+
+    def actions():
+        seen.append(len(server.observations))
+        return reply if server.observations else wire.EMPTY  # no observation: it gives up
+
+    with FakeServer(actions, on_observation=lambda: time.sleep(0.5)) as server:
+        link = _link(server.address)
+        link.connect()
+        pairs = link.chunk(_observation(7))
+        link.close()
+    assert seen == [0, 1]  # the first call came before the observation, the second after
+    assert [step for step, _ in pairs] == [7, 8, 9, 10]
+    np.testing.assert_array_equal(np.stack([a for _, a in pairs]), chunk)
+
+
+def test_a_get_actions_in_flight_when_the_server_dies_does_not_hang():
+    import threading
+
+    from core.policy.policy import PolicyUnavailable
+
+    asked, release = threading.Event(), threading.Event()
+
+    def actions():  # a forward that never ends before the server goes
+        asked.set()
+        release.wait(20)
+        return wire.EMPTY
+
+    outcome: list[BaseException] = []
+    with FakeServer(actions) as server:
+        link = _link(server.address)
+        link.connect()
+
+        def exchange():
+            try:
+                link.chunk(_observation(0))
+            except BaseException as error:  # noqa: BLE001 - handed to the test
+                outcome.append(error)
+
+        worker = threading.Thread(target=exchange)
+        worker.start()
+        try:
+            assert asked.wait(10) and _until(lambda: server.observations)
+            server.server.stop(grace=None)  # the server dies with the call waiting on it
+            worker.join(10)
+        finally:
+            release.set()
+    assert not worker.is_alive(), "chunk() hung on a dead server"
+    link.close()
+    assert len(outcome) == 1 and isinstance(outcome[0], PolicyUnavailable), outcome
+    assert f"policy server {server.address}" in str(outcome[0])
+
+
+def _until(condition, timeout: float = 10.0) -> bool:
+    import time
+
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.01)
+    return True

@@ -144,6 +144,7 @@ async def test_the_console_draws_at_low_priority_and_its_engine_does_not():
 
     from tui.app import make_app
 
+    base = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())  # as the user ran it
     engine = EngineProcess(None, functools.partial(ScriptedEngine, episode_time_s=60))
     app = make_app(engine, ui_nice=7)
     async with app.run_test(size=(80, 24)) as pilot:
@@ -151,7 +152,7 @@ async def test_the_console_draws_at_low_priority_and_its_engine_does_not():
         ui = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
         child = os.getpriority(os.PRIO_PROCESS, engine.pid)
     try:  # give this test thread its priority back where allowed (root, CAP_SYS_NICE)
-        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 0)
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), base)
     except PermissionError:
         pass
-    assert ui == 7 and child == 0
+    assert ui == min(19, base + 7) and child == base

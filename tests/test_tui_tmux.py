@@ -119,7 +119,7 @@ def test_keys_in_a_real_terminal_shape_the_recorded_dataset(tmp_path):
         term.wait_for("episode 1 discarded (rerecord)")
         term.wait_for("RESET")
         term.press("n")
-        term.wait_for("episode 1 saved", timeout=20)
+        term.wait_for("episode 1 saved", timeout=60)
         term.wait_for("RESET")
         term.press("n")
         term.wait_for("episode 2 started")

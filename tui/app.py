@@ -141,15 +141,16 @@ class ConsoleApp(App[int]):
         """Give the engine the CPU first when cores are scarce (bench/results/console.md).
 
         On Linux scheduling is per thread and new threads inherit their creator's: every thread
-        of the app (the drawing thread and Textual's driver threads) goes to nice 10 and
-        SCHED_IDLE (no privilege needed), except the launcher thread, which keeps the normal
-        priority for the engines it spawns."""
+        of the app (the drawing thread and Textual's driver threads) goes `ui_nice` nicer than
+        the process was started and to SCHED_IDLE (no privilege needed), except the launcher
+        thread, which keeps the priority the user gave for the engines it spawns."""
         if self.ui_nice and not self._niced and sys.platform.startswith("linux"):
             launcher = self._launcher.submit(threading.get_native_id).result()
+            nice = min(19, os.getpriority(os.PRIO_PROCESS, launcher) + self.ui_nice)  # relative
             for task in os.listdir("/proc/self/task"):  # the drawing thread and Textual's others
                 if int(task) != launcher:
                     try:
-                        os.setpriority(os.PRIO_PROCESS, int(task), self.ui_nice)
+                        os.setpriority(os.PRIO_PROCESS, int(task), nice)
                         # SCHED_IDLE: a waking control thread never waits for the console's
                         # time slice to end; the console still gets every idle moment.
                         os.sched_setscheduler(int(task), os.SCHED_IDLE, os.sched_param(0))

@@ -118,6 +118,8 @@ def _rebuild_tensor(storage, offset, size, stride, requires_grad=False, hooks=No
         raise RefusedReply("a tensor reaching outside its storage")
     if not all(size):
         return np.zeros(size, dtype=data.dtype)
+    if len(size) == 1 and stride == (1,):  # an action of a chunk: a slice, copied
+        return data[offset : offset + size[0]].copy()
     view = np.lib.stride_tricks.as_strided(
         data[offset:], shape=size, strides=tuple(s * data.itemsize for s in stride)
     )
@@ -253,5 +255,6 @@ def load_actions(data: bytes) -> list[tuple[int, float, np.ndarray]]:
             raise RefusedReply("a timed action whose action is not a vector of numbers")
         if not isinstance(timestep, int):
             raise RefusedReply("a timed action without an integer timestep")
-        out.append((timestep, float(state.get("timestamp", 0.0)), action.astype(np.float32)))
+        stamp = float(state.get("timestamp", 0.0))
+        out.append((timestep, stamp, action.astype(np.float32, copy=False)))  # already a copy
     return out

@@ -4,7 +4,9 @@ for action chunks. Every call has a deadline; a server that does not answer is `
 The order is lerobot's robot client's: `Ready` (the server forgets any previous client's state),
 `SendPolicyInstructions` (it loads the policy: the first time may take minutes), then per chunk
 `SendObservations` (one pickled `TimedObservation`, chunked) and `GetActions` (a pickled list of
-`TimedAction`; empty when the server had no observation in time or failed on it).
+`TimedAction`; empty when the server had no observation in time or failed on it). lerecord
+places the `GetActions` call before sending the observation: the server's call waits (up to its
+`obs_queue_timeout`, 2 s by default) for the observation to be queued, then predicts at once.
 """
 
 from __future__ import annotations
@@ -92,12 +94,20 @@ class PolicyServer:
 
         if self._channel is None:
             raise PolicyUnavailable(f"policy server {self.address}: not connected")
+        data = payloads.dumps(observation)
+        # GetActions first: the server's call waits on its observation queue, so the forward
+        # starts the moment the observation is queued, not one more call later
+        waiting = self._actions.future(wire.EMPTY, timeout=CALL_TIMEOUT_S)
         try:
-            self._observations(wire.observation_stream(payloads.dumps(observation)),
-                               timeout=CALL_TIMEOUT_S)  # fmt: skip
-            reply = wire.decode_data(self._actions(wire.EMPTY, timeout=CALL_TIMEOUT_S))
+            self._observations(wire.observation_stream(data), timeout=CALL_TIMEOUT_S)
+            early = waiting.done()  # answered before the observation was in: it timed out
+            reply = wire.decode_data(waiting.result())
+            if not reply and early:
+                reply = wire.decode_data(self._actions(wire.EMPTY, timeout=CALL_TIMEOUT_S))
         except grpc.RpcError as error:
             raise PolicyUnavailable(f"policy server {self.address}: {error.details()}") from None
+        finally:
+            waiting.cancel()  # a no-op once answered
         if not reply:
             raise PolicyUnavailable(
                 f"policy server {self.address} answered without actions "
