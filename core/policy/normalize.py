@@ -90,7 +90,7 @@ class Normalizer:
         same up to rounding (MIN_MAX's centre is the middle of the range, so a zero range, counted
         as eps, gives 0 where `__call__` gives -1)."""
         if name not in self._plan:
-            return np.float32(0), np.float32(1)
+            return np.zeros((), np.float32), np.ones((), np.float32)
         mode, low, high = self._plan[name]
         if mode == "MEAN_STD":
             return low, np.asarray(1 / (high + self.eps), np.float32)
