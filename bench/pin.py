@@ -28,14 +28,17 @@ def move_children(cores: set[int]) -> int:
     """Move every thread of this process's children to `cores`; returns how many processes."""
     moved = 0
     for task in Path(f"/proc/{os.getpid()}/task").iterdir():
-        children = (task / "children").read_text().split()
-        for pid in children:
-            for thread in Path(f"/proc/{pid}/task").iterdir():
-                try:
-                    os.sched_setaffinity(int(thread.name), cores)
-                except (ProcessLookupError, PermissionError):
-                    continue
-            moved += 1
+        try:
+            children = (task / "children").read_text().split()
+            for pid in children:
+                for thread in Path(f"/proc/{pid}/task").iterdir():
+                    try:
+                        os.sched_setaffinity(int(thread.name), cores)
+                    except (ProcessLookupError, PermissionError):
+                        continue
+                moved += 1
+        except FileNotFoundError:  # a thread or a child that ended meanwhile
+            continue
     return moved
 
 
