@@ -86,10 +86,9 @@ def test_replay_sends_the_actions_in_order_and_at_rate_after_a_slow_approach(
     times = np.array([t for t, _ in log[-30:]])
     period = np.diff(times)
     assert np.median(period) == pytest.approx(1 / FPS, rel=0.15)
-    # the rate over the whole replay, robust to a step the loaded test machine delayed: the
-    # median slope between every two arrivals (Theil-Sen)
-    i, j = np.triu_indices(len(times), k=1)
-    assert np.median((times[j] - times[i]) / (j - i)) == pytest.approx(1 / FPS, rel=0.1)
+    # never faster than the dataset's rate over the whole replay (a loaded test machine can only
+    # make it slower: a step more than a period late moves the later ones, it never bunches them)
+    assert times[-1] - times[0] >= 0.85 * 29 / FPS
     approach = [robot.bus.unnormalize("shoulder_lift", start)] + [g for _, g in log[:-30]]
     step = abs(robot.bus.unnormalize("shoulder_lift", APPROACH_STEP) -
                robot.bus.unnormalize("shoulder_lift", 0.0))  # fmt: skip

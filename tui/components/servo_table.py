@@ -114,7 +114,7 @@ class ServoTable(Widget):
         self._rows: dict[str, ServoRow] = {}
         self._order: list[str] = []
         self._shown: dict[str, tuple[str, ...]] = {}
-        self.torque = "unknown"
+        self.torque = ""  # none shown yet: the first `show` titles the table
         self.cell_updates = 0  # cells rebuilt since mount (tests check that unchanged ones aren't)
         self.border_title = "servos"
 
