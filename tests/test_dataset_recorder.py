@@ -231,6 +231,21 @@ def test_rerecord_after_a_save_takes_that_episode_back_out(tmp_path):
     assert list(read_data(root)["episode_index"]) == [0] * 10 + [1] * 8
 
 
+def test_a_take_saved_before_the_removal_is_applied_gets_the_removed_index(tmp_path):
+    """Re-record during a reset, then the new take saved at once: its index is the one taken
+    out, whether or not the saver has applied the removal yet (a mark follows the index)."""
+    recorder = make(tmp_path / "ds", video=False)
+    record_episode(recorder, 0, 6, "task", SMALL)
+    first = recorder.save_episode()
+    assert recorder.remove_last_episode()
+    record_episode(recorder, 0, 4, "task", SMALL)
+    again = recorder.save_episode()  # handed over behind the removal, not after it
+    assert (first.expected_index, again.expected_index) == (0, 0)
+    assert again.wait(30).episode_index == 0
+    recorder.close()
+    assert list(read_data(tmp_path / "ds")["episode_index"]) == [0] * 4
+
+
 def test_rerecord_removes_a_video_episode_and_its_files(tmp_path):
     root = tmp_path / "ds"
     recorder = make(root)

@@ -176,6 +176,9 @@ class DatasetRecorder:
         self._saved = 0
         self._last_publish: tuple[DatasetMeta, list] | None = None
         self._removal_requested = 0
+        # the index the next save gets, kept by the control thread itself: the saver publishes
+        # saves and takes removals out later, so the published count can lag both
+        self._next_index = meta.total_episodes
         self._jobs: queue.SimpleQueue = queue.SimpleQueue()
         self._closed = False
         self._saver = threading.Thread(target=self._save_loop, name="dataset-saver", daemon=True)
@@ -312,8 +315,7 @@ class DatasetRecorder:
         """Hand the episode in progress to the saver thread and return at once; it is published
         as soon as it is written (`remove_last_episode` takes it out again if need be)."""
         frames = EpisodeFrames(self._states, self._actions, self._tasks, self._extras, outcome)
-        pending = self._handed - self._finished
-        handle = SaveHandle(self.meta.total_episodes + pending, frames.length)
+        handle = SaveHandle(self._next_index, frames.length)
         if frames.length == 0:
             for worker in self._workers.values():
                 worker.abort(self._take)
@@ -324,6 +326,7 @@ class DatasetRecorder:
         finishes = {name: w.finish(self._take, frames.length) for name, w in self._workers.items()}
         self._prepare_next()
         self._handed += 1
+        self._next_index += 1
         self._jobs.put(_SaveJob(self._take, frames, finishes, handle, time.perf_counter()))
         self._states, self._actions, self._tasks, self._extras = [], [], [], {}
         self._recording = False
@@ -344,6 +347,7 @@ class DatasetRecorder:
         if self._handed == 0 or self._removal_requested == self._handed:
             return False
         self._removal_requested = self._handed
+        self._next_index -= 1
         self._jobs.put(_UNDO_LAST)
         return True
 
