@@ -229,7 +229,6 @@ class CameraWorker:
             if item is _STOP:
                 for take in list(self._takes.values()):
                     take.discard()
-                    take.free()
                 self._takes.clear()
                 return
             if isinstance(item, _Finish):
@@ -244,7 +243,6 @@ class CameraWorker:
                 take = self._takes.pop(item.take, None)
                 if take is not None:
                     take.discard()
-                    take.free()
             elif isinstance(item, _Prepare):
                 try:
                     self._prepare(item.take)
@@ -281,7 +279,6 @@ class CameraWorker:
         except Exception:  # the first frame opens it again and reports what fails
             logger.exception("camera %s: take %d not opened ahead", self.key, take_id)
             take.discard()
-            take.free()
             return
         self._takes[take_id] = take
 
@@ -382,6 +379,7 @@ class _Take:
             shutil.rmtree(self.path, ignore_errors=True)
         else:
             self.path.unlink(missing_ok=True)
+        self.free()  # a discarded take is never used again
 
     def _encode(self, image: np.ndarray) -> None:
         if self.worker.video is None:
