@@ -30,7 +30,9 @@ INTEROP_ADDED_STAMP := $(INTEROP)/.added-$(shell echo '$(INTEROP_ADDED)' | cksum
 NOTORCH_REQS := $(shell $(PYTHON) tests/no_torch_requirements.py | tr '\n' ' ' | cksum | cut -d' ' -f1)
 NOTORCH := $(INTEROP_HOME)/notorch-$(shell $(PYTHON) -c 'import sys; print("py%d.%d" % sys.version_info[:2])')
 NOTORCH_STAMP := $(NOTORCH)/.ok-$(NOTORCH_REQS)
-PYTHON312 ?= $(shell command -v python3.12 2>/dev/null || ls -d $(HOME)/.pyenv/versions/3.12*/bin/python 2>/dev/null | tail -1)
+# The first Python 3.12 that runs (a pyenv shim is on PATH even when 3.12 is not the active version).
+PYTHON312 ?= $(shell for p in $$(command -v python3.12) $(HOME)/.pyenv/versions/3.12*/bin/python; do \
+  "$$p" -c 'import sys; assert sys.version_info[:2] == (3, 12)' 2>/dev/null && { echo "$$p"; break; }; done)
 
 # The layer contracts, checked quietly: import-linter's report is printed only when one breaks.
 LINT_IMPORTS := out=$$($(BIN)/lint-imports --no-logo 2>&1) || { echo "$$out" >&2; exit 1; }

@@ -77,19 +77,37 @@ async def test_scrubbing_moves_through_the_frames_and_stops_at_the_ends(dataset)
         assert screen.selected == 1 and screen.frame == 0 and len(screen._frames) == 25
 
 
+async def _next_frame(screen: ReviewScreen, after: int) -> tuple[int, float]:
+    """The first frame shown past `after`, and when it was seen (within 5 s)."""
+    deadline = time.monotonic() + 5
+    while screen.frame == after and time.monotonic() < deadline:
+        await asyncio.sleep(0.005)
+    return screen.frame, time.monotonic()
+
+
 async def test_play_advances_at_the_dataset_rate(dataset):
+    # Bounds that hold however late the event loop runs: a frame seen at time t was due at a tick
+    # no later than t, and a frame that changed since time s was due at a tick after s.
     app = ReviewApp(dataset, "local/review")
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.pause(0.5)
+        screen = app.screen
+        assert isinstance(screen, ReviewScreen)
+        end = len(screen._frames) - 1
+        pressed = time.monotonic()
         app.simulate_key("p")  # pilot.press would wait for a screen the playback keeps busy
-        await asyncio.sleep(0.1)
-        first = app.screen.frame, time.monotonic()
-        await asyncio.sleep(0.5)
-        last = app.screen.frame, time.monotonic()
+        first, seen = await _next_frame(screen, 0)
+        time.sleep(0.4)  # the event loop blocked: the ticks due meanwhile come late
+        blocked_until = time.monotonic()
+        last, last_seen = await _next_frame(screen, first)
         app.simulate_key("p")
-        assert last[0] < 39, (first, last)  # still playing: the episode's end not reached
-        # 30 fps by the clock (the frame shown lags it by at most a tick or two)
-        assert abs(last[0] - first[0] - 30 * (last[1] - first[1])) <= 3, (first, last)
+        # by the clock: the late tick skipped the frames due while blocked, no frame early
+        assert last >= min(first + int(30 * (blocked_until - seen)) - 1, end), (first, last)
+        assert last <= 30 * (last_seen - pressed) + 1, (first, last, last_seen - pressed)
+        await pilot.pause(0.2)
+        stopped = screen.frame
+        await pilot.pause(0.3)
+        assert screen.frame == stopped < end  # p again stopped it
 
 
 async def test_relabel_delete_and_undo_from_the_review_screen(tmp_path):
