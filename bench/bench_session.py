@@ -129,8 +129,8 @@ def run(
 
     session.step_done = collect
     cpu = thread_cpu.ThreadCpu()
-    collections = GcPauses()
     session.start()
+    collections = GcPauses()  # from the first step (the setup's own are before it)
     if switch_ms is not None:
         sys.setswitchinterval(switch_ms / 1e3)
     if arm_cores:
@@ -148,8 +148,8 @@ def run(
                 rss.append(rss_mb())
         if ended:
             break
-    session.close()
     collections.stop()
+    session.close()
     writes = arm_side.follower_writes(writes_dir)
     shutil.rmtree(writes_dir, ignore_errors=True)
     t = session.snapshot().timing
@@ -190,7 +190,7 @@ def show(label: str, r: dict) -> None:
     if r["gc"]:
         gen, longest = max(r["gc"], key=lambda p: p[1])
         print(
-            f"{'':28s} garbage collections {len(r['gc'])}, longest {longest * 1e3:.2f} ms "
+            f"{'':28s} garbage collections while stepping {len(r['gc'])}, longest {longest * 1e3:.2f} ms "
             f"(generation {gen}; each holds the GIL)"
         )
 

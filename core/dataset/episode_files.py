@@ -12,6 +12,7 @@ then a new file starts. All parquet files are complete (footer written) after ev
 from __future__ import annotations
 
 import copy
+import functools
 import json
 from dataclasses import dataclass, field
 from importlib import metadata
@@ -390,6 +391,16 @@ def _video_info(path: Path, settings: VideoSettings | None, channels: int = 3) -
     return info
 
 
+def warm_up() -> None:
+    """Pay the saves' one-time costs now, before the session freezes its setup out of the garbage
+    collector's view (`core.session`): at its first conversion of an array pyarrow imports pandas
+    when it is installed (0.4 s, 40 000 objects that each later full collection walked, 20-30 ms
+    with the GIL held), and the tasks file's metadata reads pandas' version."""
+    pa.array(np.zeros(1, np.float32))
+    _pandas_version()
+
+
+@functools.cache
 def _pandas_version() -> str:
     try:
         return metadata.version("pandas")

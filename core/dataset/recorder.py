@@ -32,7 +32,7 @@ import numpy as np
 
 from core.dataset import commit
 from core.dataset.camera_worker import CameraWorker, StepTurns, TakeResult
-from core.dataset.episode_files import EpisodeFrames, stage_episode
+from core.dataset.episode_files import EpisodeFrames, stage_episode, warm_up
 from core.dataset.features import IMAGES_PREFIX, is_depth
 from core.dataset.layout import default_root
 from core.dataset.meta import DatasetMeta, forget_if_empty
@@ -140,6 +140,7 @@ class DatasetRecorder:
         self.episode_bytes = 0  # what the last episode took on disk while being saved
         self.free_bytes: Callable[[Path], int] = disk_free  # the disk-space probe (a quota's)
         self._events: queue.SimpleQueue[Written] = queue.SimpleQueue()
+        warm_up()
         self._staging = commit.staging(self.root)
         shutil.rmtree(self._staging, ignore_errors=True)
         self._state_dim = _dim(meta.features, "observation.state")
