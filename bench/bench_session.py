@@ -190,8 +190,8 @@ def show(label: str, r: dict) -> None:
     if r["gc"]:
         gen, longest = max(r["gc"], key=lambda p: p[1])
         print(
-            f"{'':28s} garbage collections while stepping {len(r['gc'])}, longest {longest * 1e3:.2f} ms "
-            f"(generation {gen}; each holds the GIL)"
+            f"{'':28s} garbage collections while stepping {len(r['gc'])}, "
+            f"longest {longest * 1e3:.2f} ms (generation {gen}; each holds the GIL)"
         )
 
 
