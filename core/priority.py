@@ -25,6 +25,7 @@ hand-over a wait for the OS to run the next thread, and on a loaded machine the 
 
 from __future__ import annotations
 
+import ctypes
 import logging
 import os
 import sys
@@ -87,6 +88,40 @@ def back_to_normal() -> None:
     if native_id in _MADE_REALTIME:
         os.sched_setscheduler(0, os.SCHED_OTHER, os.sched_param(0))
         _MADE_REALTIME.discard(native_id)
+
+
+CAP_SYS_NICE = 23  # linux/capability.h
+_CAPABILITY_VERSION_3 = 0x20080522
+
+
+class _CapHeader(ctypes.Structure):
+    _fields_ = [("version", ctypes.c_uint32), ("pid", ctypes.c_int)]
+
+
+class _CapData(ctypes.Structure):
+    _fields_ = [
+        ("effective", ctypes.c_uint32),
+        ("permitted", ctypes.c_uint32),
+        ("inheritable", ctypes.c_uint32),
+    ]
+
+
+def forgo_realtime() -> bool:
+    """The calling thread, and the threads it starts, lose the right to real-time scheduling
+    (Linux: CAP_SYS_NICE leaves this thread's effective capabilities; capabilities are per
+    thread). A library that starts its threads at SCHED_FIFO 99 when it may (SVT-AV1, as root)
+    is then refused, falls back to normal threads, and they inherit this thread's nice: no
+    codec thread ever runs ahead of the control thread, not even for the moment before
+    `camera_worker` could demote it. True when done; elsewhere, or refused, False."""
+    if not sys.platform.startswith("linux"):
+        return False
+    libc = ctypes.CDLL(None, use_errno=True)
+    header = _CapHeader(_CAPABILITY_VERSION_3, 0)
+    data = (_CapData * 2)()
+    if libc.capget(ctypes.byref(header), data) != 0:
+        return False
+    data[0].effective &= ~(1 << CAP_SYS_NICE)
+    return bool(libc.capset(ctypes.byref(header), data) == 0)
 
 
 def _rtprio_limit() -> int:

@@ -4,8 +4,11 @@ a full-size camera, empty episodes and events — each checked on the dataset wr
 from __future__ import annotations
 
 import gc
+import os
 import sys
+import threading
 import time
+from pathlib import Path
 
 import cv2
 import datasets
@@ -23,7 +26,8 @@ from dataset_support import (
 )
 
 from core.dataset import DatasetRecorder
-from core.dataset.camera_worker import _realtime_threads
+from core.dataset.camera_worker import ENCODER_NICE, _realtime_threads
+from core.priority import CAP_SYS_NICE
 
 SMALL = {"front": (48, 64, 3)}
 
@@ -180,6 +184,41 @@ def test_codec_threads_never_keep_real_time_priority(tmp_path):
     recorder.save_episode().wait(30)
     recorder.close()
     assert during == set()
+
+
+def _status(tid: int | str, field: str) -> str:
+    for line in Path(f"/proc/self/task/{tid}/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return line.split()[1]
+    raise KeyError(field)
+
+
+def _may_be_real_time(tid: int | str) -> bool:
+    return bool(int(_status(tid, "CapEff"), 16) >> CAP_SYS_NICE & 1)
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="Linux capabilities")
+def test_codec_threads_start_without_the_right_to_real_time(tmp_path):
+    """Not demoted after the fact: the encoder thread gives up CAP_SYS_NICE before it opens a
+    codec, so SVT-AV1's request for SCHED_FIFO 99 is refused and its threads start normal, at the
+    encoder's nice (as root the test process itself keeps the right)."""
+    before = set(os.listdir("/proc/self/task"))
+    recorder = make(tmp_path / "ds")
+    record_episode(recorder, 0, 20, "task", SMALL)
+    deadline = time.monotonic() + 10
+    while recorder.encoder_backlog and time.monotonic() < deadline:
+        time.sleep(0.01)
+    worker = next(iter(recorder._workers.values()))
+    niced = [t for t in set(os.listdir("/proc/self/task")) - before
+             if os.getpriority(os.PRIO_PROCESS, int(t)) == ENCODER_NICE]  # fmt: skip
+    codec = [t for t in niced if int(t) != worker._thread.native_id]
+    rights = {t: _may_be_real_time(t) for t in niced}
+    recorder.save_episode().wait(30)
+    recorder.close()
+    assert len(codec) >= 1, "the codec's own threads, started by the encoder thread"
+    assert not any(rights.values()), rights
+    # the rest of the process keeps the right (as root)
+    assert _may_be_real_time(threading.get_native_id()) == (os.geteuid() == 0)
 
 
 def test_a_full_data_file_rolls_over_to_the_next_file(tmp_path, monkeypatch):

@@ -32,9 +32,11 @@ How it works, and what lerobot's image-writer flags mean here:
 - While a recorder is open it holds a lock on `<root>/.lerecord/lock`; a second writer or an
   upload of the same folder is refused meanwhile. `.lerecord/` (lock, staging, commit journal)
   is never uploaded and lerobot ignores it.
-- On Linux the encoder threads run at nice +5, and SVT-AV1's threads, which it makes real-time
-  (SCHED_FIFO 99) when run as root, are returned to normal scheduling: they starved the control
-  loop by 100 ms and more (see `bench/results/dataset.md`).
+- On Linux the encoder threads run at nice +5 and give up the right to real-time scheduling
+  (`core.priority.forgo_realtime`) before they open a codec: SVT-AV1 asks for SCHED_FIFO 99 for
+  its threads when it may (as root), is refused, and starts them normal at the encoder's nice.
+  Real-time, they starved the control loop by 100 ms and more (`bench/results/dataset.md`);
+  where the right cannot be given up they are returned to normal scheduling once started.
 - `--dataset.video=false`: each camera worker writes PNG files (compression level 1, as lerobot)
   to a scratch folder and the saver embeds them in the data parquet as lerobot's `image` feature.
 """

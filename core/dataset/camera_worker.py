@@ -45,7 +45,7 @@ import numpy as np
 from core.dataset import depth as depth_maps
 from core.dataset.stats import Stats, depth_stats, downsample_step, sample_indices
 from core.dataset.video_encoder import DepthSettings, VideoSettings
-from core.priority import made_realtime
+from core.priority import forgo_realtime, made_realtime
 
 logger = logging.getLogger(__name__)
 
@@ -153,6 +153,7 @@ class CameraWorker:
         self.enqueued = 0  # written by the producer only
         self.consumed = 0  # written by the worker only
         self.dropped = 0  # written by the producer only
+        self.codec_threads_normal = False  # the worker forwent real-time (`core.priority`)
         self._last_image: np.ndarray | None = None  # producer only, as the three below
         self._still = 0
         self._longest_still = 0
@@ -223,7 +224,7 @@ class CameraWorker:
     # ---- worker side ---------------------------------------------------------------------------
 
     def _run(self) -> None:
-        _lower_priority()
+        self.codec_threads_normal = _lower_priority()
         while True:
             item = self._queue.get()
             if item is _STOP:
@@ -411,7 +412,7 @@ class _Take:
         settings = self.worker.depth or self.worker.video
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.worker.turns.take()
-        self.realtime_before = _realtime_threads()
+        self.realtime_before = None if self.worker.codec_threads_normal else _realtime_threads()
         self.container = av.open(str(self.path), "w")
         options = settings.options(self.worker.threads)
         if settings.encoder == "libx265":  # x265 prints its settings on stderr: errors only
@@ -441,12 +442,16 @@ class _FailedTake:
         pass
 
 
-def _lower_priority() -> None:
-    if sys.platform.startswith("linux"):
-        try:
-            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), ENCODER_NICE)
-        except OSError:
-            pass
+def _lower_priority() -> bool:
+    """This encoder thread, and the codec threads it starts, below the control thread; True
+    when no codec thread can be real-time."""
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), ENCODER_NICE)
+    except OSError:
+        pass
+    return forgo_realtime()
 
 
 def _realtime_threads() -> set[int]:
@@ -464,13 +469,16 @@ def _realtime_threads() -> set[int]:
     return found
 
 
-def _demote_realtime_threads(before: set[int]) -> None:
-    """Return codec threads started as real-time to normal scheduling.
+def _demote_realtime_threads(before: set[int] | None) -> None:
+    """Return codec threads started as real-time to normal scheduling, where the worker could
+    not forgo real-time (`before` None: it did, nothing to do).
 
     SVT-AV1 gives its worker threads SCHED_FIFO priority 99 when the process runs as root; on a
     busy machine they then starve every other thread (the control loop was measured waking up
     100 ms late). Threads that were real-time before the codec opened are left alone, and so is
     the control thread (`core.priority`), which may have become real-time since."""
+    if before is None:
+        return
     for tid in _realtime_threads() - before - made_realtime():
         try:
             os.sched_setscheduler(tid, os.SCHED_OTHER, os.sched_param(0))
