@@ -233,7 +233,11 @@ def _append_parquet(
 
 def conform(table: pa.Table, schema: pa.Schema) -> pa.Table:
     """`table` cast to `schema`; columns it lacks (written by an older lerecord, or by lerobot:
-    the outcome) are added as nulls."""
+    the outcome) are added as nulls. A table already in `schema` (every row group this lerecord
+    wrote) is returned as it is: a cast holds the GIL column by column, a stall for the control
+    thread at every save on one core."""
+    if table.schema.equals(schema):
+        return table
     for fld in schema:
         if fld.name not in table.column_names:
             table = table.append_column(fld, pa.nulls(len(table), fld.type))
