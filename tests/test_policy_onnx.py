@@ -100,7 +100,10 @@ def _thread_nice() -> dict[int, int]:
     """This process's threads and their nice (field 19 of /proc/<pid>/task/<tid>/stat)."""
     nice = {}
     for task in Path("/proc/self/task").iterdir():
-        fields = (task / "stat").read_text().rsplit(")", 1)[1].split()
+        try:
+            fields = (task / "stat").read_text().rsplit(")", 1)[1].split()
+        except FileNotFoundError:  # the thread ended meanwhile
+            continue
         nice[int(task.name)] = int(fields[16])
     return nice
 

@@ -8,6 +8,7 @@ with PyAV and loaded by lerobot 0.6.1 itself."""
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 
 import av
@@ -107,6 +108,9 @@ def test_the_push_that_ends_a_session_sends_its_marks_and_not_a_taken_back_episo
     assert wait_for(session, m.EpisodeStarted, seen).episode_index == 0
     session.send(m.MarkOutcome("failure"))  # ends the second take at once, a failure
     assert wait_for(session, m.OutcomeMarked, seen).outcome == "failure"
+    deadline = time.monotonic() + 10  # the telemetry follows the event by a step
+    while session.snapshot().phase != "reset" and time.monotonic() < deadline:
+        time.sleep(0.005)
     assert session.snapshot().phase == "reset"
     session.send(m.MarkOutcome("success"))  # changes its outcome
     assert wait_for(session, m.OutcomeMarked, seen).outcome == "success"
