@@ -3,7 +3,9 @@
 `record(step)` is what the control thread calls: an append to a bounded deque, no lock, no I/O
 (a full queue drops the step and counts it rather than wait). A background thread turns queued
 steps into CSV text and writes it with one `os.write` per batch of whole lines, so a reader
-(`pandas.read_csv` while the session runs) never sees half a row. Batches go out at least once a
+(`pandas.read_csv` while the session runs) sees whole rows, but for the last line when it catches
+a write in progress (a file grows a page at a time): read up to the last newline to have only
+finished rows (docs/FORMATS.md). Batches go out at least once a
 second, at once on an `episode_end` / `stop` step, and on `flush()` / `close()`.
 
 A write error (unwritable folder, full disk) is reported once through `on_warning`, stops the
