@@ -112,7 +112,8 @@ def forgo_realtime() -> bool:
     thread). A library that starts its threads at SCHED_FIFO 99 when it may (SVT-AV1, as root)
     is then refused, falls back to normal threads, and they inherit this thread's nice: no
     codec thread ever runs ahead of the control thread, not even for the moment before
-    `camera_worker` could demote it. True when done; elsewhere, or refused, False."""
+    `camera_worker` could demote it. True when no thread started from here can be real-time:
+    the capability gone and no `rtprio` limit (which grants real-time without it); else False."""
     if not sys.platform.startswith("linux"):
         return False
     libc = ctypes.CDLL(None, use_errno=True)
@@ -121,7 +122,7 @@ def forgo_realtime() -> bool:
     if libc.capget(ctypes.byref(header), data) != 0:
         return False
     data[0].effective &= ~(1 << CAP_SYS_NICE)
-    return bool(libc.capset(ctypes.byref(header), data) == 0)
+    return libc.capset(ctypes.byref(header), data) == 0 and _rtprio_limit() == 0
 
 
 def _rtprio_limit() -> int:
