@@ -51,12 +51,12 @@ class PendingEdits:
 
     def apply(self, root: Path, saved: Collection[int]) -> AppliedEdits | None:
         """Edit the dataset (ConfigError / OSError: nothing changed); None when nothing to do."""
-        from core.dataset.prune import edit_episodes
-
         deleted = sorted(self.deletions & set(saved))
         tasks = {k: v for k, v in self.tasks.items() if k in saved and k not in self.deletions}
         if not deleted and not tasks:
             return None
+        from core.dataset.prune import edit_episodes
+
         kept = edit_episodes(root, deleted, tasks)
         retasked = tuple(new for new, old in enumerate(kept) if old in tasks)
         return AppliedEdits(tuple(deleted), retasked, kept)
