@@ -32,23 +32,25 @@ import gc, sys
 sys.path.insert(0, {tests!r})
 from session_support import finish, start_session, wait_for
 from core import messages as m
-session = start_session(__import__("pathlib").Path({root!r}), episodes=2, seconds=0.5)
+session = start_session(__import__("pathlib").Path({root!r}), episodes=3, seconds=0.5)
 seen = []
 before = set(sys.modules)
 wait_for(session, m.EpisodeSaved, seen)
 wait_for(session, m.EpisodeSaved, seen)
-print(sorted(set(sys.modules) - before), len(gc.get_objects(generation=2)))
+print(sorted(set(sys.modules) - before), gc.get_freeze_count(), len(gc.get_objects(generation=2)))
 finish(session, seen)
 """
 
 
 def test_the_first_saves_import_nothing_and_leave_the_collector_little_to_walk(tmp_path):
     # in a fresh interpreter, as a user's session starts: what the saves need the first time
-    # (pyarrow imports pandas at its first array, 40 000 objects) is loaded before the freeze
+    # (pyarrow imports pandas at its first array, 40 000 objects) is loaded before the freeze;
+    # looked at after two saves, while a third episode still runs (the end unfreezes)
     code = FRESH_SESSION.format(tests=str(Path(__file__).parent), root=str(tmp_path / "ds"))
     out = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True
     ).stdout.split("\n")[0]
-    imported, walked = out.rsplit(" ", 1)
+    imported, frozen, walked = out.rsplit(" ", 2)
+    assert int(frozen) > 10_000  # seen while the third episode runs, before the session's end
     assert imported == "[]"
     assert int(walked) < 5_000  # the unfrozen oldest generation: what a full collection walks

@@ -212,9 +212,8 @@ async def test_an_engine_exception_is_shown_not_hung_on():
     async with clock_app.run_test(size=(80, 24)) as pilot:
         await pilot.pause(0.2)
         clock.t += 2
-        await pilot.pause(0.3)
+        text = await wait_for_text(pilot, clock_app, "stopped answering")
         assert isinstance(clock_app.screen, EngineFailedScreen)
-        text = screen_text(clock_app)
         assert "RuntimeError: follower bus on /dev/ttyACM0 stopped answering" in text
         await pilot.press("q")
     assert clock_app.return_value == 1
