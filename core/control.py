@@ -20,7 +20,7 @@ from core import messages as m
 from core.plan import Phase, PhasePlan, PhaseResult
 from core.score import Score
 from core.step import ControlStep, PolicyStep
-from core.telemetry import TEMPERATURE_FAULT_C, servo_rows, thumbnail
+from core.telemetry import TEMPERATURE_FAULT_C, depth_thumbnail, servo_rows, thumbnail
 from core.timing import Clock, Deadlines, MonotonicClock, Window
 from hardware.base import Camera, KnowsJointRanges, ReportsRecoveries, Robot
 from hardware.errors import CameraLost, DeviceError
@@ -566,13 +566,16 @@ class ControlLoop:
         for name, camera in self.rig.cameras.items():
             try:
                 frame = camera.read_latest()
+                depth = camera.read_latest_depth() if camera.depth_shape is not None else None
             except DeviceError:
-                frame = None  # the observation step reports the lost camera
-            if frame is None:
-                continue
-            age_ms = (now - frame.captured_at) * 1e3
-            oldest = age_ms if oldest is None else max(oldest, age_ms)
-            thumbs.append(thumbnail(name, frame.image, age_ms))
+                continue  # the observation step reports the lost camera
+            if frame is not None:
+                age_ms = (now - frame.captured_at) * 1e3
+                oldest = age_ms if oldest is None else max(oldest, age_ms)
+                thumbs.append(thumbnail(name, frame.image, age_ms))
+            if depth is not None:
+                age_ms = (now - depth.captured_at) * 1e3
+                thumbs.append(depth_thumbnail(f"{name}_depth", depth.image, age_ms))
         return tuple(thumbs), oldest
 
 

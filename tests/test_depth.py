@@ -205,3 +205,26 @@ def test_depth_without_video_is_refused_with_the_fix(tmp_path):
         session.start()
     session.close()
     assert not (tmp_path / "ds").exists()
+
+
+async def test_the_console_previews_the_depth_map_beside_the_picture(tmp_path):
+    """A real session (emulated arm, sim depth camera): the console's camera panel shows
+    `front_depth` next to `front`, in false colour, the table's near edge redder than its far."""
+    from tui_helpers import wait_for_text
+
+    from tui.app import make_app
+
+    args = [CAMERA if a.startswith("--robot.cameras=") else a for a in sim_args(tmp_path / "ds")]
+    app = make_app(Session(parse_record_args([*args, "--dataset.episode_time_s=30"])))
+    async with app.run_test(size=(120, 40)) as pilot:
+        text = await wait_for_text(pilot, app, "front_depth", timeout=30)
+        assert "front_depth" in text and "front " in text
+        thumbs = {t.name: t for t in app.telemetry.cameras}
+        await pilot.press("space")  # E-STOP: the session ends at once
+        await wait_for_text(pilot, app, "E-STOPPED", timeout=30)
+    assert list(thumbs) == ["front", "front_depth"]
+    t = thumbs["front_depth"]
+    rgb = np.frombuffer(t.rgb, np.uint8).reshape(t.height, t.width, 3).astype(int)
+    assert (t.width, t.height) == (64, 48) and rgb.sum(axis=2).min() > 0  # a reading everywhere
+    far, near = rgb[0, 0], rgb[-1, 0]  # the table: 1.5 m at the top, 0.5 m at the bottom
+    assert near[0] - near[2] > far[0] - far[2]
